@@ -1,0 +1,37 @@
+// Access decisions in code (row-level security enforces them again in the database).
+import { WattfleetError } from '@wattfleet/protocol';
+import type { Kysely } from 'kysely';
+import type { HubContext, SiteScopeResolver } from '../context.ts';
+import type { DB } from '../storage/schema.ts';
+import { type Actor, isFleetAdmin } from './actor.ts';
+
+export type AccessMode = 'read' | 'write';
+
+/** Before grants exist: admins see all, users their org's sites, nodes their own site. */
+export const orgOwnedSiteScope: SiteScopeResolver = async (db: Kysely<DB>, actor: Actor) => {
+  if (isFleetAdmin(actor)) return 'all';
+  if (actor.kind === 'node') return [actor.siteId];
+  if (actor.kind === 'user') {
+    const rows = await db.selectFrom('sites').select('id').where('org_id', '=', actor.orgId).execute();
+    return rows.map((r) => r.id);
+  }
+  return [];
+};
+
+/** Throws 404 (not 403: the existence of foreign sites is not disclosed) unless the actor may access the site. */
+export async function assertSiteAccess(hub: HubContext, actor: Actor, siteId: string, mode: AccessMode = 'read') {
+  const scope = await hub.siteScope(hub.db, actor, mode);
+  if (scope !== 'all' && !scope.includes(siteId)) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
+}
+
+/** Resolves a node's site and checks access to it; 404 when missing or not visible. */
+export async function assertNodeAccess(hub: HubContext, actor: Actor, nodeId: string, mode: AccessMode = 'read') {
+  const node = await hub.db
+    .selectFrom('nodes')
+    .select(['id', 'site_id'])
+    .where('id', '=', nodeId)
+    .executeTakeFirst();
+  if (!node) throw new WattfleetError('WF_NOT_FOUND', 'Node not found');
+  await assertSiteAccess(hub, actor, node.site_id, mode);
+  return node;
+}

@@ -1,0 +1,57 @@
+// Hub configuration from the environment. Absence of DATABASE_URL / MQTT_URL means embedded mode.
+import { resolve } from 'node:path';
+
+export interface HubConfig {
+  host: string;
+  port: number;
+  /** postgres://… for production; undefined selects PGlite in dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** mqtt://… of an external broker; undefined starts the embedded aedes broker. */
+  mqttUrl: string | undefined;
+  mqttPort: number;
+  /** Static admin bearer token: the seam for operator scripts and tests until users exist. */
+  adminToken: string | undefined;
+  jwtSecret: string | undefined;
+  retention: { rawDays: number; hourlyDays: number };
+  /** Days of sample partitions created ahead of time. */
+  partitionsAheadDays: number;
+  ingest: { maxBodyBytes: number; nodeRatePerMinute: number };
+  /** Gaps longer than this are not integrated over (a node that was off produced no energy). */
+  maxIntegrationGapS: number;
+  logLevel: string;
+  demo: boolean;
+}
+
+function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<HubConfig> = {}): HubConfig {
+  const config: HubConfig = {
+    host: env.HOST ?? '0.0.0.0',
+    port: int('PORT', 8080, env),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: resolve(env.WATTFLEET_DATA_DIR ?? './data'),
+    mqttUrl: env.MQTT_URL || undefined,
+    mqttPort: int('MQTT_PORT', 1883, env),
+    adminToken: env.WATTFLEET_ADMIN_TOKEN || undefined,
+    jwtSecret: env.WATTFLEET_JWT_SECRET || undefined,
+    retention: { rawDays: int('RETENTION_RAW_DAYS', 30, env), hourlyDays: int('RETENTION_HOURLY_DAYS', 730, env) },
+    partitionsAheadDays: int('PARTITIONS_AHEAD_DAYS', 3, env),
+    ingest: {
+      maxBodyBytes: int('INGEST_MAX_BODY_BYTES', 4 * 1024 * 1024, env),
+      nodeRatePerMinute: int('INGEST_NODE_RATE_PER_MINUTE', 600, env),
+    },
+    maxIntegrationGapS: int('MAX_INTEGRATION_GAP_S', 900, env),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    demo: env.WATTFLEET_DEMO === '1',
+    ...overrides,
+  };
+  if (config.retention.rawDays < 1) throw new Error('RETENTION_RAW_DAYS must be at least 1');
+  return config;
+}

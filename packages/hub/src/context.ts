@@ -1,0 +1,47 @@
+// What every route, service and job of one hub instance shares. Decorated on the Fastify root
+// as `app.hub`; nothing here is module-global, so several hubs can live in one process (tests).
+import { EventEmitter } from 'node:events';
+import type { Kysely } from 'kysely';
+import type { AccessMode } from './auth/access.ts';
+import type { Actor } from './auth/actor.ts';
+import type { HubConfig } from './config.ts';
+import type { Database } from './storage/database.ts';
+import type { DB } from './storage/schema.ts';
+
+/** Site ids the actor may see, or 'all' for fleet admins. */
+export type SiteScopeResolver = (db: Kysely<DB>, actor: Actor, mode: AccessMode) => Promise<'all' | string[]>;
+
+/** In-process events (ingest done, node status, command update) for realtime fan-out and alerts. */
+export interface HubEvents {
+  'telemetry.ingested': { nodeId: string; siteId: string; count: number; fromMs: number; toMs: number };
+  'node.status': { nodeId: string; siteId: string; status: string; reason?: string };
+  'node.live': { nodeId: string; siteId: string; snapshot: unknown };
+  'command.updated': { commandId: string; nodeId: string; siteId: string; state: string };
+  'alert.updated': { alertId: string; siteId: string | null; state: string };
+  'node.events': { nodeId: string; siteId: string; count: number };
+}
+
+export class HubBus extends EventEmitter {
+  emitEvent<K extends keyof HubEvents>(name: K, payload: HubEvents[K]): void {
+    this.emit(name, payload);
+  }
+  onEvent<K extends keyof HubEvents>(name: K, listener: (payload: HubEvents[K]) => void): () => void {
+    this.on(name, listener);
+    return () => this.off(name, listener);
+  }
+}
+
+export interface HubContext {
+  config: HubConfig;
+  database: Database;
+  db: Kysely<DB>;
+  bus: HubBus;
+  /** Replaceable by the identity module (grants, time-limited access). */
+  siteScope: SiteScopeResolver;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hub: HubContext;
+  }
+}

@@ -1,0 +1,169 @@
+// Enrollment: a one-time, expiring code bound to a site (or to an existing node, to re-enroll it
+// after a compromise) is exchanged for a node id and credentials shown once.
+import { type EnrollRequest, type EnrollResponse, WattfleetError } from '@wattfleet/protocol';
+import { sql } from 'kysely';
+import type { Actor } from '../auth/actor.ts';
+import { audit } from '../audit/audit.ts';
+import type { HubContext } from '../context.ts';
+import { hashEnrollmentCode, hashMqttPassword, newEnrollmentCode, newMqttPassword } from './credentials.ts';
+
+export interface NewEnrollmentCode {
+  code: string;
+  siteId: string;
+  nodeId: string | null;
+  expiresAt: string;
+}
+
+export async function createEnrollmentCode(
+  hub: HubContext,
+  actor: Actor,
+  input: { siteId: string; nodeName?: string; ttlMinutes?: number; nodeId?: string },
+  sourceIp?: string,
+): Promise<NewEnrollmentCode> {
+  const code = newEnrollmentCode();
+  const expiresAt = new Date(Date.now() + (input.ttlMinutes ?? 24 * 60) * 60_000);
+  await hub.db
+    .insertInto('enrollment_codes')
+    .values({
+      code_hash: hashEnrollmentCode(code),
+      site_id: input.siteId,
+      node_name: input.nodeName ?? null,
+      created_by: actor.kind === 'user' ? actor.userId : actor.kind,
+      expires_at: expiresAt,
+      node_id: input.nodeId ?? null,
+    })
+    .execute();
+  await audit(hub.db, actor, {
+    action: input.nodeId ? 'node.reenrollment_code.create' : 'enrollment_code.create',
+    targetType: input.nodeId ? 'node' : 'site',
+    targetId: input.nodeId ?? input.siteId,
+    sourceIp,
+    details: { expiresAt: expiresAt.toISOString() },
+  });
+  return { code, siteId: input.siteId, nodeId: input.nodeId ?? null, expiresAt: expiresAt.toISOString() };
+}
+
+export async function enrollNode(
+  hub: HubContext,
+  request: EnrollRequest,
+  sourceIp: string | undefined,
+): Promise<EnrollResponse> {
+  const codeHash = hashEnrollmentCode(request.code);
+  const password = newMqttPassword();
+  const passwordHash = hashMqttPassword(password);
+  const result = await hub.db.transaction().execute(async (trx) => {
+    // FOR UPDATE: two agents racing with the same code — exactly one wins.
+    const code = await trx
+      .selectFrom('enrollment_codes')
+      .selectAll()
+      .where('code_hash', '=', codeHash)
+      .forUpdate()
+      .executeTakeFirst();
+    const reason = !code
+      ? 'unknown code'
+      : code.used_at
+        ? 'code already used'
+        : code.expires_at.getTime() < Date.now()
+          ? 'code expired'
+          : undefined;
+    if (!code || reason) return { error: reason ?? 'unknown code', siteId: code?.site_id };
+    let nodeId: string;
+    if (code.node_id) {
+      // Re-enrollment replaces the credentials of an existing node and reactivates it.
+      await trx
+        .updateTable('nodes')
+        .set({
+          public_key: request.publicKey,
+          mqtt_password_hash: passwordHash,
+          credentials_rotated_at: sql<Date>`now()`,
+          active: true,
+          deactivated_at: null,
+        })
+        .where('id', '=', code.node_id)
+        .execute();
+      nodeId = code.node_id;
+    } else {
+      const node = await trx
+        .insertInto('nodes')
+        .values({
+          site_id: code.site_id,
+          name: request.name ?? code.node_name ?? 'agent',
+          public_key: request.publicKey,
+          mqtt_password_hash: passwordHash,
+          agent_version: request.agentVersion ?? null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      nodeId = node.id;
+    }
+    await trx
+      .updateTable('enrollment_codes')
+      .set({ used_at: sql<Date>`now()`, node_id: nodeId })
+      .where('code_hash', '=', codeHash)
+      .execute();
+    return { nodeId, siteId: code.site_id };
+  });
+  if ('error' in result) {
+    await audit(hub.db, undefined, {
+      action: 'node.enroll',
+      result: 'denied',
+      targetType: 'site',
+      targetId: result.siteId ?? undefined,
+      sourceIp,
+      details: { reason: result.error },
+    });
+    throw new WattfleetError('WF_ENROLLMENT_INVALID', `Enrollment refused: ${result.error}`);
+  }
+  const actor: Actor = { kind: 'node', nodeId: result.nodeId, siteId: result.siteId };
+  await audit(hub.db, actor, { action: 'node.enroll', targetType: 'node', targetId: result.nodeId, sourceIp });
+  return {
+    nodeId: result.nodeId,
+    siteId: result.siteId,
+    mqtt: { username: result.nodeId, password, ...(hub.config.mqttUrl ? { url: hub.config.mqttUrl } : {}) },
+    hubTime: Date.now(),
+  };
+}
+
+export async function setNodeActive(
+  hub: HubContext,
+  actor: Actor,
+  nodeId: string,
+  active: boolean,
+  sourceIp?: string,
+): Promise<void> {
+  const updated = await hub.db
+    .updateTable('nodes')
+    .set({ active, deactivated_at: active ? null : sql<Date>`now()` })
+    .where('id', '=', nodeId)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) throw new WattfleetError('WF_NOT_FOUND', 'Node not found');
+  await audit(hub.db, actor, {
+    action: active ? 'node.activate' : 'node.deactivate',
+    targetType: 'node',
+    targetId: nodeId,
+    sourceIp,
+  });
+}
+
+/** A node rotates its own key (signed with the old one) and receives a fresh MQTT password. */
+export async function rotateOwnCredentials(
+  hub: HubContext,
+  nodeId: string,
+  publicKey: string,
+  sourceIp?: string,
+): Promise<{ mqtt: { username: string; password: string } }> {
+  const password = newMqttPassword();
+  await hub.db
+    .updateTable('nodes')
+    .set({ public_key: publicKey, mqtt_password_hash: hashMqttPassword(password), credentials_rotated_at: new Date() })
+    .where('id', '=', nodeId)
+    .execute();
+  const node = await hub.db.selectFrom('nodes').select('site_id').where('id', '=', nodeId).executeTakeFirstOrThrow();
+  await audit(hub.db, { kind: 'node', nodeId, siteId: node.site_id }, {
+    action: 'node.credentials.rotate',
+    targetType: 'node',
+    targetId: nodeId,
+    sourceIp,
+  });
+  return { mqtt: { username: nodeId, password } };
+}

@@ -1,0 +1,8 @@
+// Ordered migrations. Ranges keep parallel work apart: 001–009 spine, 010–019 identity,
+// 020–029 control plane, 030–049 analytics and alerts. Names sort in apply order.
+import type { Migration } from 'kysely';
+import * as m001 from './001_spine.ts';
+
+export const migrations: Record<string, Migration> = {
+  '001_spine': m001,
+};

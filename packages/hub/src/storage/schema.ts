@@ -1,0 +1,184 @@
+// Table types for Kysely. Kept by hand next to the migrations; the storage tests run every
+// query against real PostgreSQL and PGlite, which is what catches a drift between the two.
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface OrgsTable {
+  id: Generated<string>;
+  name: string;
+  kind: 'operator' | 'installer' | 'household';
+  created_at: CreatedAt;
+}
+
+export interface SitesTable {
+  id: Generated<string>;
+  org_id: string;
+  installer_org_id: string | null;
+  name: string;
+  timezone: string;
+  latitude: number | null;
+  longitude: number | null;
+  system_kw: number | null;
+  status: Generated<'commissioning' | 'active' | 'decommissioned'>;
+  created_at: CreatedAt;
+}
+
+export interface NodesTable {
+  id: Generated<string>;
+  site_id: string;
+  name: string;
+  kind: Generated<'agent' | 'plug' | 'virtual'>;
+  public_key: string | null;
+  mqtt_password_hash: string | null;
+  active: Generated<boolean>;
+  created_at: CreatedAt;
+  deactivated_at: Timestamp | null;
+  credentials_rotated_at: Timestamp | null;
+  sample_interval_s: Generated<number>;
+  status: Generated<'unknown' | 'online' | 'offline'>;
+  status_reason: string | null;
+  status_changed_at: Timestamp | null;
+  last_seen_at: Timestamp | null;
+  clock_offset_ms: number | null;
+  agent_version: string | null;
+  git_commit: string | null;
+  os_version: string | null;
+  last_status: JSONColumnType<Record<string, unknown>> | null;
+}
+
+export interface EnrollmentCodesTable {
+  code_hash: string;
+  site_id: string;
+  node_name: string | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  node_id: string | null;
+}
+
+export interface EquipmentTable {
+  id: Generated<string>;
+  node_id: string;
+  key: string;
+  kind: 'inverter' | 'meter' | 'ct' | 'battery' | 'relay' | 'plug' | 'sensor' | 'ev_charger';
+  vendor: string | null;
+  model: string | null;
+  serial: string | null;
+  created_at: CreatedAt;
+}
+
+export interface SeriesTable {
+  id: Generated<number>;
+  node_id: string;
+  site_id: string;
+  equipment: Generated<string>;
+  metric: string;
+  kind: 'power' | 'energy' | 'gauge' | 'state';
+  created_at: CreatedAt;
+}
+
+export interface SamplesTable {
+  series_id: number;
+  ts: Timestamp;
+  value: number;
+}
+
+interface RollupColumns {
+  series_id: number;
+  bucket: Timestamp;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  first: number;
+  last: number;
+  first_ts: Timestamp;
+  last_ts: Timestamp;
+  energy_wh: number | null;
+  resets: Generated<number>;
+}
+export type RollupHourlyTable = RollupColumns;
+export interface RollupDailyTable extends RollupColumns {
+  day: ColumnType<string, string, string>;
+  hours: number;
+}
+
+export interface RollupDirtyTable {
+  series_id: number;
+  resolution: 'hour' | 'day';
+  bucket: Timestamp;
+  marked_at: CreatedAt;
+}
+
+export interface IngestBatchesTable {
+  node_id: string;
+  batch_id: string;
+  kind: 'telemetry' | 'daily' | 'events';
+  item_count: number;
+  received_at: CreatedAt;
+}
+
+export interface RequestNoncesTable {
+  node_id: string;
+  nonce: string;
+  expires_at: Timestamp;
+}
+
+export interface NodeEventsTable {
+  id: Generated<number>;
+  node_id: string;
+  site_id: string;
+  ts: Timestamp;
+  kind: string;
+  severity: 'info' | 'warning' | 'error' | 'critical';
+  equipment: string | null;
+  message: string;
+  data: JSONColumnType<Record<string, unknown>> | null;
+  batch_id: string;
+  received_at: CreatedAt;
+}
+
+export interface DailyReportsTable {
+  node_id: string;
+  site_id: string;
+  equipment: Generated<string>;
+  day: ColumnType<string, string, string>;
+  values: JSONColumnType<Record<string, number>>;
+  batch_id: string;
+  received_at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: CreatedAt;
+  actor_type: 'user' | 'node' | 'system' | 'token' | 'anonymous';
+  actor_id: string | null;
+  org_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  result: 'ok' | 'denied' | 'failed';
+  source_ip: string | null;
+  details: JSONColumnType<Record<string, unknown>> | null;
+}
+
+export interface DB {
+  orgs: OrgsTable;
+  sites: SitesTable;
+  nodes: NodesTable;
+  enrollment_codes: EnrollmentCodesTable;
+  equipment: EquipmentTable;
+  series: SeriesTable;
+  samples: SamplesTable;
+  rollup_hourly: RollupHourlyTable;
+  rollup_daily: RollupDailyTable;
+  rollup_dirty: RollupDirtyTable;
+  ingest_batches: IngestBatchesTable;
+  request_nonces: RequestNoncesTable;
+  node_events: NodeEventsTable;
+  daily_reports: DailyReportsTable;
+  audit_log: AuditLogTable;
+}

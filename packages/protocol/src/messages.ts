@@ -1,0 +1,169 @@
+// Wire formats between node and hub (HTTP bodies and MQTT payloads share these schemas).
+import Type, { type Static } from 'typebox';
+
+/** Limits that bound what one message may carry. */
+export const LIMITS = {
+  telemetrySamplesPerBatch: 5000,
+  eventsPerBatch: 1000,
+  dailySummariesPerBatch: 400,
+  logLinesPerUpload: 5000,
+  logLineLength: 4000,
+  /** Values beyond this magnitude are refused: no real meter reads 10^12 W or Wh. */
+  maxAbsValue: 1e12,
+  /** Sample timestamps may not be further in the future than this (clock skew allowance). */
+  maxFutureSkewMs: 10 * 60_000,
+} as const;
+
+/** Stable id a node gives a batch when it forms it; a resend carries the same id. */
+export const BatchId = Type.String({ pattern: '^[A-Za-z0-9._:-]{8,100}$', description: 'Stable batch id' });
+
+/** Epoch milliseconds, or an RFC 3339 timestamp with an offset; the hub normalises to UTC. */
+export const Timestamp = Type.Union([
+  Type.Integer({ minimum: 946684800000, maximum: 4102444800000, description: 'epoch ms' }),
+  Type.String({ format: 'date-time', maxLength: 40 }),
+]);
+
+export const MetricName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' });
+export const EquipmentKey = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' });
+
+export const Sample = Type.Object(
+  {
+    metric: MetricName,
+    ts: Timestamp,
+    value: Type.Number(),
+    /** Which equipment behind the node produced it; empty means the node itself. */
+    equipment: Type.Optional(EquipmentKey),
+  },
+  { additionalProperties: false },
+);
+export type Sample = Static<typeof Sample>;
+
+export const TelemetryBatch = Type.Object(
+  {
+    batchId: BatchId,
+    samples: Type.Array(Sample, { minItems: 1, maxItems: LIMITS.telemetrySamplesPerBatch }),
+  },
+  { additionalProperties: false },
+);
+export type TelemetryBatch = Static<typeof TelemetryBatch>;
+
+export const DailyValues = Type.Object(
+  {
+    solar_kwh: Type.Optional(Type.Number({ minimum: 0 })),
+    load_kwh: Type.Optional(Type.Number({ minimum: 0 })),
+    grid_import_kwh: Type.Optional(Type.Number({ minimum: 0 })),
+    grid_export_kwh: Type.Optional(Type.Number({ minimum: 0 })),
+    battery_charge_kwh: Type.Optional(Type.Number({ minimum: 0 })),
+    battery_discharge_kwh: Type.Optional(Type.Number({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+export type DailyValues = Static<typeof DailyValues>;
+
+export const DailySummary = Type.Object(
+  {
+    /** Local calendar date at the site. */
+    date: Type.String({ format: 'date' }),
+    equipment: Type.Optional(EquipmentKey),
+    values: DailyValues,
+  },
+  { additionalProperties: false },
+);
+export type DailySummary = Static<typeof DailySummary>;
+
+export const DailyBatch = Type.Object(
+  {
+    batchId: BatchId,
+    days: Type.Array(DailySummary, { minItems: 1, maxItems: LIMITS.dailySummariesPerBatch }),
+  },
+  { additionalProperties: false },
+);
+export type DailyBatch = Static<typeof DailyBatch>;
+
+export const EventSeverity = Type.Union([
+  Type.Literal('info'),
+  Type.Literal('warning'),
+  Type.Literal('error'),
+  Type.Literal('critical'),
+]);
+export type EventSeverity = Static<typeof EventSeverity>;
+
+/** A health or state change seen by the node (equipment not responding, update failed, …). */
+export const NodeEvent = Type.Object(
+  {
+    ts: Timestamp,
+    kind: Type.String({ pattern: '^[a-z][a-z0-9_.]{0,62}$', description: 'e.g. equipment.unreachable' }),
+    severity: EventSeverity,
+    equipment: Type.Optional(EquipmentKey),
+    message: Type.String({ maxLength: 2000 }),
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+export type NodeEvent = Static<typeof NodeEvent>;
+
+export const EventBatch = Type.Object(
+  {
+    batchId: BatchId,
+    events: Type.Array(NodeEvent, { minItems: 1, maxItems: LIMITS.eventsPerBatch }),
+  },
+  { additionalProperties: false },
+);
+export type EventBatch = Static<typeof EventBatch>;
+
+/** Heartbeat on nodes/{id}/status. The last will is the same shape with state 'offline'. */
+export const NodeStatus = Type.Object(
+  {
+    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    /** The node's own clock when it sent this (epoch ms), for drift detection. */
+    clock: Type.Integer({ minimum: 0 }),
+    reason: Type.Optional(Type.String({ maxLength: 200 })),
+    agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
+    gitCommit: Type.Optional(Type.String({ maxLength: 64 })),
+    osVersion: Type.Optional(Type.String({ maxLength: 200 })),
+    lastRebootAt: Type.Optional(Type.Integer({ minimum: 0 })),
+    uptimeS: Type.Optional(Type.Number({ minimum: 0 })),
+    diskFreeBytes: Type.Optional(Type.Number({ minimum: 0 })),
+    memFreeBytes: Type.Optional(Type.Number({ minimum: 0 })),
+    memTotalBytes: Type.Optional(Type.Number({ minimum: 0 })),
+    cpuTempC: Type.Optional(Type.Number()),
+    outboxDepth: Type.Optional(Type.Integer({ minimum: 0 })),
+    outboxDropped: Type.Optional(Type.Integer({ minimum: 0 })),
+    configVersion: Type.Optional(Type.String({ maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type NodeStatus = Static<typeof NodeStatus>;
+
+/** Live snapshot on nodes/{id}/live: the latest value per metric, fanned out, never stored. */
+export const LiveSnapshot = Type.Object(
+  {
+    ts: Type.Integer({ minimum: 0 }),
+    values: Type.Record(MetricName, Type.Number()),
+    equipment: Type.Optional(Type.Record(EquipmentKey, Type.Record(MetricName, Type.Number()))),
+  },
+  { additionalProperties: false },
+);
+export type LiveSnapshot = Static<typeof LiveSnapshot>;
+
+/** One chunk of log lines uploaded for FETCH_LOGS. */
+export const LogUpload = Type.Object(
+  {
+    commandId: Type.Optional(Type.String({ format: 'uuid' })),
+    chunk: Type.Integer({ minimum: 0 }),
+    final: Type.Boolean(),
+    lines: Type.Array(Type.String({ maxLength: LIMITS.logLineLength }), { maxItems: LIMITS.logLinesPerUpload }),
+  },
+  { additionalProperties: false },
+);
+export type LogUpload = Static<typeof LogUpload>;
+
+export const Broadcast = Type.Object(
+  {
+    ts: Type.Integer({ minimum: 0 }),
+    kind: Type.String({ maxLength: 64 }),
+    message: Type.String({ maxLength: 2000 }),
+  },
+  { additionalProperties: false },
+);
+export type Broadcast = Static<typeof Broadcast>;
