@@ -1,0 +1,115 @@
+// Reading the config: YAML → migrate → defaults → strict validation, with every problem listed at
+// once (path + message) so the local page can show them all instead of one per restart.
+import { readFileSync } from 'node:fs';
+import { checker, type Problem } from '@wattfleet/protocol';
+import { Settings } from 'typebox/system';
+import Value from 'typebox/value';
+import { parseDocument } from 'yaml';
+import { migrateConfig } from './migrations.ts';
+import { AgentConfig, CONFIG_VERSION } from './schema.ts';
+
+export type ConfigResult =
+  | { ok: true; config: AgentConfig; migrations: string[] }
+  | { ok: false; problems: Problem[]; migrations: string[] };
+
+// TypeBox stops after 8 errors by default; a config page must list them all. This is a
+// process-wide setting, harmless in the agent, which validates nothing large enough to matter.
+Settings.Set({ maxErrors: 1000 });
+const check = checker(AgentConfig);
+
+/** Extra checks a schema cannot express (cross-field rules, source types). */
+export type ConfigRule = (config: AgentConfig) => Problem[];
+
+export const builtinRules: ConfigRule[] = [
+  (c) => {
+    const problems: Problem[] = [];
+    const seen = new Set<string>();
+    c.sources.forEach((s, i) => {
+      if (seen.has(s.key)) problems.push({ path: `/sources/${i}/key`, message: `duplicate source key "${s.key}"` });
+      seen.add(s.key);
+    });
+    if (c.tunnel && c.tunnel.remotePortMin > c.tunnel.remotePortMax) {
+      problems.push({ path: '/tunnel/remotePortMin', message: 'must not be greater than remotePortMax' });
+    }
+    if (c.hub.transport === 'mqtt' && !c.hub.mqttUrl) {
+      problems.push({ path: '/hub/mqttUrl', message: 'is required when transport is mqtt' });
+    }
+    return problems;
+  },
+];
+
+export function parseConfigText(text: string, rules: ConfigRule[] = builtinRules): ConfigResult {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      migrations: [],
+      problems: doc.errors.map((e) => ({
+        path: e.linePos ? `line ${e.linePos[0].line}:${e.linePos[0].col}` : '',
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
+    };
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, migrations: [], problems: [{ path: '', message: 'the config must be a YAML mapping' }] };
+  }
+  const { doc: migrated, applied } = migrateConfig(raw as Record<string, unknown>, CONFIG_VERSION);
+  const withDefaults = Value.Default(AgentConfig, structuredClone(migrated));
+  const problems = tidy(check.problems(withDefaults));
+  if (problems.length > 0) return { ok: false, problems, migrations: applied };
+  const config = withDefaults as AgentConfig;
+  const ruleProblems = rules.flatMap((r) => r(config));
+  if (ruleProblems.length > 0) return { ok: false, problems: ruleProblems, migrations: applied };
+  return { ok: true, config, migrations: applied };
+}
+
+export function loadConfigFile(path: string, rules?: ConfigRule[]): ConfigResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    return { ok: false, migrations: [], problems: [{ path, message: `cannot read: ${(err as Error).message}` }] };
+  }
+  return parseConfigText(text, rules);
+}
+
+/**
+ * Turns raw validator output into what a person can act on: one "unknown key" per offending key
+ * (the validator adds a vaguer duplicate for the parent) and one "must be one of" per union.
+ */
+function tidy(raw: Problem[]): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  const add = (p: Problem) => {
+    const k = `${p.path} ${p.message}`;
+    if (!seen.has(k)) out.push(p);
+    seen.add(k);
+  };
+  const unionPaths = new Set(raw.filter((p) => p.message.includes('anyOf')).map((p) => p.path));
+  for (const p of raw) {
+    if (p.message === 'schema is false') add({ path: p.path, message: 'unknown key' });
+    else if (/additional properties/.test(p.message)) continue;
+    else if (unionPaths.has(p.path)) {
+      const allowed = allowedValues(p.path);
+      add({ path: p.path, message: allowed ? `must be one of: ${allowed.join(', ')}` : p.message });
+    } else add(p);
+  }
+  return out;
+}
+
+function schemaAt(path: string): unknown {
+  // biome-ignore lint/suspicious/noExplicitAny: walking a TypeBox schema generically.
+  let schema: any = AgentConfig;
+  for (const part of path.split('/').filter(Boolean)) {
+    if (schema?.anyOf) schema = schema.anyOf.find((s: { type?: string }) => s.type === 'object');
+    schema = schema?.type === 'array' ? schema.items : schema?.properties?.[part];
+  }
+  return schema;
+}
+
+function allowedValues(path: string): string[] | undefined {
+  const schema = schemaAt(path) as { anyOf?: { const?: unknown }[] } | undefined;
+  const values = schema?.anyOf?.map((s) => s.const);
+  return values?.every((v) => v !== undefined) ? values.map(String) : undefined;
+}
