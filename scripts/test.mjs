@@ -49,5 +49,12 @@ if (!only || only === 'tests') {
     console.error('no test files found');
     process.exit(1);
   }
-  run('tests', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=240000', ...files]);
+  run('tests', process.execPath, [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=240000',
+    ...files,
+  ]);
 }

@@ -31,7 +31,10 @@ function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   return n;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<HubConfig> = {}): HubConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<HubConfig> = {},
+): HubConfig {
   const config: HubConfig = {
     host: env.HOST ?? '0.0.0.0',
     port: int('PORT', 8080, env),
@@ -41,7 +44,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mqttPort: int('MQTT_PORT', 1883, env),
     adminToken: env.WATTFLEET_ADMIN_TOKEN || undefined,
     jwtSecret: env.WATTFLEET_JWT_SECRET || undefined,
-    retention: { rawDays: int('RETENTION_RAW_DAYS', 30, env), hourlyDays: int('RETENTION_HOURLY_DAYS', 730, env) },
+    retention: {
+      rawDays: int('RETENTION_RAW_DAYS', 30, env),
+      hourlyDays: int('RETENTION_HOURLY_DAYS', 730, env),
+    },
     partitionsAheadDays: int('PARTITIONS_AHEAD_DAYS', 3, env),
     ingest: {
       maxBodyBytes: int('INGEST_MAX_BODY_BYTES', 4 * 1024 * 1024, env),

@@ -7,7 +7,10 @@ export type Role = 'admin' | 'installer' | 'owner' | 'viewer';
 export const ROLES: readonly Role[] = ['admin', 'installer', 'owner', 'viewer'];
 
 export const CommandArgs = {
-  RESTART: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+  RESTART: Type.Object(
+    { reason: Type.Optional(Type.String({ maxLength: 200 })) },
+    { additionalProperties: false },
+  ),
   FETCH_LOGS: Type.Object(
     { lines: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 500 })) },
     { additionalProperties: false },

@@ -152,7 +152,9 @@ export const LogUpload = Type.Object(
     commandId: Type.Optional(Type.String({ format: 'uuid' })),
     chunk: Type.Integer({ minimum: 0 }),
     final: Type.Boolean(),
-    lines: Type.Array(Type.String({ maxLength: LIMITS.logLineLength }), { maxItems: LIMITS.logLinesPerUpload }),
+    lines: Type.Array(Type.String({ maxLength: LIMITS.logLineLength }), {
+      maxItems: LIMITS.logLinesPerUpload,
+    }),
   },
   { additionalProperties: false },
 );

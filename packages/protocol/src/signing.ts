@@ -1,8 +1,17 @@
 // Node request signing. A node signs method, path, timestamp, nonce and a digest of the exact
 // body bytes it sends with its Ed25519 key; the hub stores only the public key, so a reader of
 // the hub's database cannot impersonate a node.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
 
 export const SIGNATURE_HEADERS = {
   node: 'x-wf-node',
@@ -24,7 +33,10 @@ export interface NodeKeyPair {
 export function generateNodeKeyPair(): NodeKeyPair {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const jwk = publicKey.export({ format: 'jwk' });
-  return { publicKey: jwk.x as string, privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string };
+  return {
+    publicKey: jwk.x as string,
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+  };
 }
 
 export function publicKeyFromRaw(x: string): KeyObject {
@@ -39,7 +51,13 @@ export function bodyDigest(body: Uint8Array | string): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-export function canonicalString(method: string, path: string, timestamp: string, nonce: string, digest: string) {
+export function canonicalString(
+  method: string,
+  path: string,
+  timestamp: string,
+  nonce: string,
+  digest: string,
+) {
   return `WF1\n${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${digest}`;
 }
 
@@ -81,13 +99,23 @@ export function verifySignature(
   const nonce = headers[SIGNATURE_HEADERS.nonce];
   const sig = headers[SIGNATURE_HEADERS.signature];
   if (typeof ts !== 'string' || typeof nonce !== 'string' || typeof sig !== 'string') {
-    return { ok: false, reason: 'missing', detail: 'x-wf-timestamp, x-wf-nonce and x-wf-signature are required' };
+    return {
+      ok: false,
+      reason: 'missing',
+      detail: 'x-wf-timestamp, x-wf-nonce and x-wf-signature are required',
+    };
   }
-  if (!/^\d{13}$/.test(ts)) return { ok: false, reason: 'invalid', detail: 'x-wf-timestamp must be epoch ms' };
-  if (!/^[0-9a-f]{16,64}$/.test(nonce)) return { ok: false, reason: 'invalid', detail: 'x-wf-nonce must be hex' };
+  if (!/^\d{13}$/.test(ts))
+    return { ok: false, reason: 'invalid', detail: 'x-wf-timestamp must be epoch ms' };
+  if (!/^[0-9a-f]{16,64}$/.test(nonce))
+    return { ok: false, reason: 'invalid', detail: 'x-wf-nonce must be hex' };
   const skew = Math.abs(now - Number(ts));
   if (skew > SIGNATURE_WINDOW_MS) {
-    return { ok: false, reason: 'expired', detail: `timestamp is ${Math.round(skew / 1000)} s from hub time` };
+    return {
+      ok: false,
+      reason: 'expired',
+      detail: `timestamp is ${Math.round(skew / 1000)} s from hub time`,
+    };
   }
   const data = canonicalString(method, path, ts, nonce, bodyDigest(body));
   let good = false;
@@ -96,5 +124,7 @@ export function verifySignature(
   } catch {
     good = false;
   }
-  return good ? { ok: true } : { ok: false, reason: 'invalid', detail: 'signature does not match the request' };
+  return good
+    ? { ok: true }
+    : { ok: false, reason: 'invalid', detail: 'signature does not match the request' };
 }

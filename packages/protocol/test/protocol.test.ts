@@ -29,15 +29,28 @@ describe('telemetry batch schema', () => {
     assert.equal(check.check(batch), true);
   });
   it('lists every problem at once', () => {
-    const problems = check.problems({ batchId: 'x', samples: [{ metric: 'Solar', ts: 'yesterday', value: 'a' }] });
+    const problems = check.problems({
+      batchId: 'x',
+      samples: [{ metric: 'Solar', ts: 'yesterday', value: 'a' }],
+    });
     const paths = problems.map((p) => p.path);
     assert.ok(paths.includes('/batchId'), JSON.stringify(problems));
-    assert.ok(paths.some((p) => p.startsWith('/samples/0/metric')), JSON.stringify(problems));
-    assert.ok(paths.some((p) => p.startsWith('/samples/0/value')), JSON.stringify(problems));
+    assert.ok(
+      paths.some((p) => p.startsWith('/samples/0/metric')),
+      JSON.stringify(problems),
+    );
+    assert.ok(
+      paths.some((p) => p.startsWith('/samples/0/value')),
+      JSON.stringify(problems),
+    );
     assert.ok(problems.length >= 3);
   });
   it('refuses more than 5000 samples', () => {
-    const samples = Array.from({ length: 5001 }, (_, i) => ({ metric: 'load_w', ts: 1_763_900_000_000 + i, value: 1 }));
+    const samples = Array.from({ length: 5001 }, (_, i) => ({
+      metric: 'load_w',
+      ts: 1_763_900_000_000 + i,
+      value: 1,
+    }));
     assert.equal(check.check({ batchId: 'b-0000000002', samples }), false);
   });
 });

@@ -19,13 +19,23 @@ export const orgOwnedSiteScope: SiteScopeResolver = async (db: Kysely<DB>, actor
 };
 
 /** Throws 404 (not 403: the existence of foreign sites is not disclosed) unless the actor may access the site. */
-export async function assertSiteAccess(hub: HubContext, actor: Actor, siteId: string, mode: AccessMode = 'read') {
+export async function assertSiteAccess(
+  hub: HubContext,
+  actor: Actor,
+  siteId: string,
+  mode: AccessMode = 'read',
+) {
   const scope = await hub.siteScope(hub.db, actor, mode);
   if (scope !== 'all' && !scope.includes(siteId)) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
 }
 
 /** Resolves a node's site and checks access to it; 404 when missing or not visible. */
-export async function assertNodeAccess(hub: HubContext, actor: Actor, nodeId: string, mode: AccessMode = 'read') {
+export async function assertNodeAccess(
+  hub: HubContext,
+  actor: Actor,
+  nodeId: string,
+  mode: AccessMode = 'read',
+) {
   const node = await hub.db
     .selectFrom('nodes')
     .select(['id', 'site_id'])

@@ -21,5 +21,7 @@ export function actorId(actor: Actor): string | null {
 
 /** Fleet-wide operators: the admin role and the configuration token. */
 export function isFleetAdmin(actor: Actor): boolean {
-  return actor.kind === 'token' || actor.kind === 'system' || (actor.kind === 'user' && actor.role === 'admin');
+  return (
+    actor.kind === 'token' || actor.kind === 'system' || (actor.kind === 'user' && actor.role === 'admin')
+  );
 }

@@ -2,6 +2,7 @@
 // a generic 500 with a correlation id; their details go to the log only.
 import { type ErrorBody, type Problem, WattfleetError } from '@wattfleet/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { dedupeProblems } from './problems.ts';
 
 interface ValidationItem {
   instancePath?: string;
@@ -22,7 +23,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
         path: `/${where}${v.instancePath ?? ''}`,
         message: v.message ?? 'invalid',
       }));
-      return reply.status(400).send({ code: 'WF_VALIDATION', message: 'The request is invalid', problems });
+      return reply.status(400).send({
+        code: 'WF_VALIDATION',
+        message: 'The request is invalid',
+        problems: dedupeProblems(problems),
+      });
     }
     const known = mapFastifyError(error);
     if (known) {
@@ -30,12 +35,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
         const retry = reply.getHeader('retry-after');
         if (retry === undefined) reply.header('retry-after', '60');
       }
-      return reply.status(known.status).send({ code: known.code, message: known.message } satisfies ErrorBody);
+      return reply
+        .status(known.status)
+        .send({ code: known.code, message: known.message } satisfies ErrorBody);
     }
     request.log.error({ err: error, correlationId: request.id }, 'unexpected error');
-    return reply
-      .status(500)
-      .send({ code: 'WF_INTERNAL', message: 'Internal error', correlationId: String(request.id) } satisfies ErrorBody);
+    return reply.status(500).send({
+      code: 'WF_INTERNAL',
+      message: 'Internal error',
+      correlationId: String(request.id),
+    } satisfies ErrorBody);
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -43,7 +52,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 }
 
-function mapFastifyError(error: FastifyError): { status: number; code: ErrorBody['code']; message: string } | undefined {
+function mapFastifyError(
+  error: FastifyError,
+): { status: number; code: ErrorBody['code']; message: string } | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, code: 'WF_BODY_TOO_LARGE', message: error.message };

@@ -38,7 +38,11 @@ export function newEnrollmentCode(): string {
 }
 
 export function normaliseEnrollmentCode(code: string): string {
-  return code.toUpperCase().replace(/[^0-9A-Z]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+  return code
+    .toUpperCase()
+    .replace(/[^0-9A-Z]/g, '')
+    .replace(/O/g, '0')
+    .replace(/[IL]/g, '1');
 }
 
 export function hashEnrollmentCode(code: string): string {

@@ -2,8 +2,8 @@
 // after a compromise) is exchanged for a node id and credentials shown once.
 import { type EnrollRequest, type EnrollResponse, WattfleetError } from '@wattfleet/protocol';
 import { sql } from 'kysely';
-import type { Actor } from '../auth/actor.ts';
 import { audit } from '../audit/audit.ts';
+import type { Actor } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { hashEnrollmentCode, hashMqttPassword, newEnrollmentCode, newMqttPassword } from './credentials.ts';
 
@@ -115,7 +115,12 @@ export async function enrollNode(
     throw new WattfleetError('WF_ENROLLMENT_INVALID', `Enrollment refused: ${result.error}`);
   }
   const actor: Actor = { kind: 'node', nodeId: result.nodeId, siteId: result.siteId };
-  await audit(hub.db, actor, { action: 'node.enroll', targetType: 'node', targetId: result.nodeId, sourceIp });
+  await audit(hub.db, actor, {
+    action: 'node.enroll',
+    targetType: 'node',
+    targetId: result.nodeId,
+    sourceIp,
+  });
   return {
     nodeId: result.nodeId,
     siteId: result.siteId,
@@ -155,15 +160,27 @@ export async function rotateOwnCredentials(
   const password = newMqttPassword();
   await hub.db
     .updateTable('nodes')
-    .set({ public_key: publicKey, mqtt_password_hash: hashMqttPassword(password), credentials_rotated_at: new Date() })
+    .set({
+      public_key: publicKey,
+      mqtt_password_hash: hashMqttPassword(password),
+      credentials_rotated_at: new Date(),
+    })
     .where('id', '=', nodeId)
     .execute();
-  const node = await hub.db.selectFrom('nodes').select('site_id').where('id', '=', nodeId).executeTakeFirstOrThrow();
-  await audit(hub.db, { kind: 'node', nodeId, siteId: node.site_id }, {
-    action: 'node.credentials.rotate',
-    targetType: 'node',
-    targetId: nodeId,
-    sourceIp,
-  });
+  const node = await hub.db
+    .selectFrom('nodes')
+    .select('site_id')
+    .where('id', '=', nodeId)
+    .executeTakeFirstOrThrow();
+  await audit(
+    hub.db,
+    { kind: 'node', nodeId, siteId: node.site_id },
+    {
+      action: 'node.credentials.rotate',
+      targetType: 'node',
+      targetId: nodeId,
+      sourceIp,
+    },
+  );
   return { mqtt: { username: nodeId, password } };
 }

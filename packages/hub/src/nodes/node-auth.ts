@@ -1,9 +1,10 @@
 // Authentication of node HTTP requests by Ed25519 signature, with a ±5 min window and nonce
 // replay protection. Applied to a route scope whose bodies arrive as raw bytes (the signature
 // covers the exact bytes sent, gzip included), then decoded here before schema validation.
-import { gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
+
 import type { KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import {
   publicKeyFromRaw,
   SIGNATURE_HEADERS,
@@ -11,8 +12,8 @@ import {
   verifySignature,
   WattfleetError,
 } from '@wattfleet/protocol';
-import { sql } from 'kysely';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
 import type { HubContext } from '../context.ts';
 
 const gunzipAsync = promisify(gunzip);
@@ -44,7 +45,12 @@ export class NodeKeyCache {
       this.entries.delete(nodeId);
       return undefined;
     }
-    const entry = { key: publicKeyFromRaw(row.public_key), siteId: row.site_id, active: row.active, at: Date.now() };
+    const entry = {
+      key: publicKeyFromRaw(row.public_key),
+      siteId: row.site_id,
+      active: row.active,
+      at: Date.now(),
+    };
     this.entries.set(nodeId, entry);
     return entry;
   }

@@ -36,14 +36,21 @@ export async function ensurePartitionsForRange(db: AnyDb, fromMs: number, toMs: 
       const from = new Date(d).toISOString();
       const to = new Date(d + DAY_MS).toISOString();
       await sql
-        .raw(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF samples FOR VALUES FROM ('${from}') TO ('${to}')`)
+        .raw(
+          `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF samples FOR VALUES FROM ('${from}') TO ('${to}')`,
+        )
         .execute(trx);
     }
   });
   for (const d of missing) cache.add(partitionName(d));
 }
 
-export async function ensurePartitions(db: AnyDb, now: Date, aheadDays: number, behindDays = 1): Promise<void> {
+export async function ensurePartitions(
+  db: AnyDb,
+  now: Date,
+  aheadDays: number,
+  behindDays = 1,
+): Promise<void> {
   await ensurePartitionsFor(db, now.getTime() - behindDays * DAY_MS, now.getTime() + aheadDays * DAY_MS);
 }
 

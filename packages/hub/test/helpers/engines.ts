@@ -7,7 +7,9 @@ import { migrate } from '../../src/storage/migrate.ts';
 
 export const PG_ADMIN_URL = process.env.WATTFLEET_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-export const ENGINES: Engine[] = (process.env.WATTFLEET_TEST_ENGINES ?? 'postgres,pglite').split(',') as Engine[];
+export const ENGINES: Engine[] = (process.env.WATTFLEET_TEST_ENGINES ?? 'postgres,pglite').split(
+  ',',
+) as Engine[];
 
 export interface TestDatabase {
   database: Database;
@@ -36,7 +38,10 @@ export async function createPgDatabase(): Promise<{ url: string; drop: () => Pro
   };
 }
 
-export async function openTestDatabase(engine: Engine, opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function openTestDatabase(
+  engine: Engine,
+  opts: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   let database: Database;
   let url: string | undefined;
   let dropPg = async () => {};

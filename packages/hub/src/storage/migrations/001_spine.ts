@@ -212,5 +212,7 @@ CREATE INDEX audit_log_org_at ON audit_log (org_id, at DESC);
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE audit_log, daily_reports, node_events, request_nonces, ingest_batches, rollup_dirty,
-    rollup_daily, rollup_hourly, samples, series, equipment, enrollment_codes, nodes, sites, orgs`.execute(db);
+    rollup_daily, rollup_hourly, samples, series, equipment, enrollment_codes, nodes, sites, orgs`.execute(
+    db,
+  );
 }

@@ -1,0 +1,137 @@
+// Minimal org and site management for the spine. The identity module extends this with users,
+// installer grants and role checks for non-admins.
+import { WattfleetError } from '@wattfleet/protocol';
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import { audit } from '../audit/audit.ts';
+import { assertSiteAccess } from '../auth/access.ts';
+import { isFleetAdmin } from '../auth/actor.ts';
+import { actorOf } from '../auth/authenticate.ts';
+import { isValidTimezone } from './timezone.ts';
+
+export const OrgBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    kind: Type.Union([Type.Literal('operator'), Type.Literal('installer'), Type.Literal('household')]),
+  },
+  { additionalProperties: false },
+);
+
+export const SiteBody = Type.Object(
+  {
+    orgId: Type.String({ format: 'uuid' }),
+    installerOrgId: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()])),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    timezone: Type.String({ minLength: 1, maxLength: 64 }),
+    latitude: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+    longitude: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+    systemKw: Type.Optional(Type.Number({ minimum: 0, maximum: 100000 })),
+  },
+  { additionalProperties: false },
+);
+
+export async function siteRoutes(app: FastifyInstance): Promise<void> {
+  const hub = app.hub;
+
+  app.post(
+    '/orgs',
+    { schema: { tags: ['orgs'], body: OrgBody }, preHandler: app.requireActor },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      if (!isFleetAdmin(actor)) throw new WattfleetError('WF_FORBIDDEN');
+      const body = request.body as { name: string; kind: 'operator' | 'installer' | 'household' };
+      const org = await hub.db.insertInto('orgs').values(body).returningAll().executeTakeFirstOrThrow();
+      await audit(hub.db, actor, {
+        action: 'org.create',
+        targetType: 'org',
+        targetId: org.id,
+        sourceIp: request.ip,
+      });
+      reply.status(201);
+      return org;
+    },
+  );
+
+  app.post(
+    '/sites',
+    { schema: { tags: ['sites'], body: SiteBody }, preHandler: app.requireActor },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const body = request.body as {
+        orgId: string;
+        installerOrgId?: string | null;
+        name: string;
+        timezone: string;
+        latitude?: number;
+        longitude?: number;
+        systemKw?: number;
+      };
+      if (
+        !isFleetAdmin(actor) &&
+        !(actor.kind === 'user' && actor.orgId === body.orgId && actor.role !== 'viewer')
+      ) {
+        throw new WattfleetError('WF_FORBIDDEN');
+      }
+      if (!isValidTimezone(body.timezone)) {
+        throw new WattfleetError('WF_VALIDATION', undefined, [
+          { path: '/body/timezone', message: `Unknown IANA time zone "${body.timezone}"` },
+        ]);
+      }
+      const site = await hub.db
+        .insertInto('sites')
+        .values({
+          org_id: body.orgId,
+          installer_org_id: body.installerOrgId ?? null,
+          name: body.name,
+          timezone: body.timezone,
+          latitude: body.latitude ?? null,
+          longitude: body.longitude ?? null,
+          system_kw: body.systemKw ?? null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await audit(hub.db, actor, {
+        action: 'site.create',
+        targetType: 'site',
+        targetId: site.id,
+        sourceIp: request.ip,
+      });
+      reply.status(201);
+      return site;
+    },
+  );
+
+  app.get('/sites', { schema: { tags: ['sites'] }, preHandler: app.requireActor }, async (request) => {
+    const scope = await hub.siteScope(hub.db, actorOf(request), 'read');
+    let q = hub.db.selectFrom('sites').selectAll().orderBy('name');
+    if (scope !== 'all') {
+      if (scope.length === 0) return [];
+      q = q.where('id', 'in', scope);
+    }
+    return q.execute();
+  });
+
+  app.get(
+    '/sites/:id',
+    {
+      schema: { tags: ['sites'], params: Type.Object({ id: Type.String({ format: 'uuid' }) }) },
+      preHandler: app.requireActor,
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      await assertSiteAccess(hub, actorOf(request), id);
+      const site = await hub.db
+        .selectFrom('sites')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      const nodes = await hub.db
+        .selectFrom('nodes')
+        .select(['id', 'name', 'kind', 'active', 'status', 'last_seen_at', 'agent_version'])
+        .where('site_id', '=', id)
+        .orderBy('name')
+        .execute();
+      return { ...site, nodes };
+    },
+  );
+}

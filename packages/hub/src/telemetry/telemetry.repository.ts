@@ -1,0 +1,115 @@
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../storage/schema.ts';
+
+export type Resolution = 'raw' | 'hour' | 'day';
+
+/** Finest resolution whose point count per series stays within maxPoints. */
+export function chooseResolution(from: number, to: number, intervalS: number, maxPoints: number): Resolution {
+  const span = to - from;
+  if (span / (intervalS * 1000) <= maxPoints) return 'raw';
+  if (span / 3_600_000 <= maxPoints) return 'hour';
+  return 'day';
+}
+
+export interface SeriesOut {
+  nodeId: string;
+  equipment: string;
+  metric: string;
+  kind: string;
+  /** [epoch ms, value]; for rollups the value is the average, with min/max/energy beside it. */
+  points: [number, number][];
+  min?: (number | null)[];
+  max?: (number | null)[];
+  energyWh?: (number | null)[];
+  truncated?: boolean;
+}
+
+export async function querySeries(
+  db: Kysely<DB>,
+  q: {
+    siteId: string;
+    nodeId?: string | undefined;
+    metrics?: string[] | undefined;
+    from: number;
+    to: number;
+    resolution: Resolution;
+    maxPoints: number;
+  },
+): Promise<SeriesOut[]> {
+  let sq = db
+    .selectFrom('series')
+    .select(['id', 'node_id', 'equipment', 'metric', 'kind'])
+    .where('site_id', '=', q.siteId);
+  if (q.nodeId) sq = sq.where('node_id', '=', q.nodeId);
+  if (q.metrics?.length) sq = sq.where('metric', 'in', q.metrics);
+  const series = await sq.orderBy('metric').orderBy('equipment').execute();
+  if (series.length === 0) return [];
+  const ids = series.map((s) => s.id);
+  const from = new Date(q.from);
+  const to = new Date(q.to);
+  const out = new Map<number, SeriesOut>(
+    series.map((s) => [
+      s.id,
+      { nodeId: s.node_id, equipment: s.equipment, metric: s.metric, kind: s.kind, points: [] } as SeriesOut,
+    ]),
+  );
+  if (q.resolution === 'raw') {
+    const rows = await db
+      .selectFrom('samples')
+      .select(['series_id', 'ts', 'value'])
+      .where('series_id', 'in', ids)
+      .where('ts', '>=', from)
+      .where('ts', '<', to)
+      .orderBy('series_id')
+      .orderBy('ts')
+      .execute();
+    for (const r of rows) {
+      const s = out.get(r.series_id)!;
+      if (s.points.length >= q.maxPoints) {
+        s.truncated = true;
+        continue;
+      }
+      s.points.push([r.ts.getTime(), r.value]);
+    }
+  } else {
+    const table = q.resolution === 'hour' ? 'rollup_hourly' : 'rollup_daily';
+    const rows = await db
+      .selectFrom(table)
+      .select(['series_id', 'bucket', 'sum', 'count', 'min', 'max', 'energy_wh'])
+      .where('series_id', 'in', ids)
+      .where('bucket', '>=', from)
+      .where('bucket', '<', to)
+      .orderBy('series_id')
+      .orderBy('bucket')
+      .execute();
+    for (const r of rows) {
+      const s = out.get(r.series_id)!;
+      s.points.push([r.bucket.getTime(), r.count ? r.sum / r.count : 0]);
+      s.min ??= [];
+      s.max ??= [];
+      s.energyWh ??= [];
+      s.min.push(r.min);
+      s.max.push(r.max);
+      s.energyWh.push(r.energy_wh);
+    }
+  }
+  return [...out.values()];
+}
+
+export async function latestValues(db: Kysely<DB>, nodeId: string) {
+  // One index probe per series (LATERAL … ORDER BY ts DESC LIMIT 1) instead of scanning samples.
+  const { rows } = await sql<{ equipment: string; metric: string; ts: Date; value: number }>`
+    SELECT s.equipment, s.metric, l.ts, l.value
+    FROM series s
+    CROSS JOIN LATERAL (
+      SELECT ts, value FROM samples WHERE series_id = s.id ORDER BY ts DESC LIMIT 1
+    ) l
+    WHERE s.node_id = ${nodeId}
+    ORDER BY s.metric, s.equipment`.execute(db);
+  return rows.map((r) => ({
+    equipment: r.equipment,
+    metric: r.metric,
+    ts: r.ts.toISOString(),
+    value: r.value,
+  }));
+}
