@@ -1,0 +1,70 @@
+// Local history for the dashboard, independent of the hub: raw readings for a few days and daily
+// per-metric summaries for a year. Written in the outbox's append transaction (see Outbox.onAppend).
+import type Database from 'better-sqlite3';
+import type { Reading } from '../sources/types.ts';
+
+export interface HistoryPoint {
+  t: number;
+  v: number;
+}
+
+export class LocalHistory {
+  private readonly db: Database.Database;
+  private readonly dayOf: (ts: number) => string;
+
+  constructor(db: Database.Database, timezone: string) {
+    this.db = db;
+    // Days are the site's calendar days, not UTC's: that is what a homeowner calls "today".
+    const fmt = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    this.dayOf = (ts) => fmt.format(ts);
+  }
+
+  record(readings: Reading[]): void {
+    const raw = this.db.prepare('INSERT INTO history(ts, metric, equipment, value) VALUES (?, ?, ?, ?)');
+    const daily = this.db.prepare(`
+      INSERT INTO daily(date, equipment, metric, min, max, sum, count, first, last)
+      VALUES (@date, @equipment, @metric, @value, @value, @value, 1, @value, @value)
+      ON CONFLICT(date, equipment, metric) DO UPDATE SET
+        min = min(min, excluded.min), max = max(max, excluded.max),
+        sum = sum + excluded.sum, count = count + 1, last = excluded.last`);
+    for (const r of readings) {
+      const equipment = r.equipment ?? '';
+      raw.run(r.ts, r.metric, equipment, r.value);
+      daily.run({ date: this.dayOf(r.ts), equipment, metric: r.metric, value: r.value });
+    }
+  }
+
+  /** Averages per bucket so a day of 1 s readings becomes a few hundred chart points. */
+  series(opts: { metric: string; equipment?: string; from: number; to: number; points?: number }): HistoryPoint[] {
+    const bucket = Math.max(1000, Math.floor((opts.to - opts.from) / (opts.points ?? 300)));
+    return this.db
+      .prepare(
+        `SELECT (ts / @bucket) * @bucket AS t, avg(value) AS v FROM history
+         WHERE metric = @metric AND equipment = @equipment AND ts >= @from AND ts < @to
+         GROUP BY ts / @bucket ORDER BY t`,
+      )
+      .all({ bucket, metric: opts.metric, equipment: opts.equipment ?? '', from: opts.from, to: opts.to }) as HistoryPoint[];
+  }
+
+  /** Metric/equipment pairs seen since `from`, for the chart's legend. */
+  metrics(from: number): { metric: string; equipment: string }[] {
+    return this.db
+      .prepare('SELECT DISTINCT metric, equipment FROM history WHERE ts >= ? ORDER BY equipment, metric')
+      .all(from) as { metric: string; equipment: string }[];
+  }
+
+  days(from: string): { date: string; equipment: string; metric: string; min: number; max: number; avg: number }[] {
+    return this.db
+      .prepare(
+        'SELECT date, equipment, metric, min, max, sum / count AS avg FROM daily WHERE date >= ? ORDER BY date, metric',
+      )
+      .all(from) as { date: string; equipment: string; metric: string; min: number; max: number; avg: number }[];
+  }
+
+  /** Retention: raw for `rawDays`, daily summaries for `dailyDays`. */
+  prune(now: number, rawDays: number, dailyDays: number): { raw: number; daily: number } {
+    const raw = this.db.prepare('DELETE FROM history WHERE ts < ?').run(now - rawDays * 86_400_000).changes;
+    const daily = this.db.prepare('DELETE FROM daily WHERE date < ?').run(this.dayOf(now - dailyDays * 86_400_000)).changes;
+    return { raw, daily };
+  }
+}

@@ -1,0 +1,75 @@
+// SQLite layout of the agent's state file. One file holds the outbox, the local history for the
+// dashboard and the control channel's memory, so one WAL and one fsync policy cover them all.
+import type Database from 'better-sqlite3';
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE samples (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    metric TEXT NOT NULL,
+    equipment TEXT,
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL,
+    bytes INTEGER NOT NULL,
+    appended_at INTEGER NOT NULL,
+    batch_id TEXT REFERENCES batches(id)
+  );
+  CREATE INDEX samples_unbatched ON samples(batch_id, seq);
+  CREATE TABLE batches (
+    id TEXT PRIMARY KEY,
+    first_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+  );
+  CREATE TABLE poison (
+    id TEXT PRIMARY KEY,
+    moved_at INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  INSERT INTO counters(name, value) VALUES
+    ('appended', 0), ('acked', 0), ('dropped', 0), ('poisoned', 0), ('bytes', 0);
+  CREATE TABLE history (ts INTEGER NOT NULL, metric TEXT NOT NULL, equipment TEXT NOT NULL, value REAL NOT NULL);
+  CREATE INDEX history_ts ON history(ts);
+  CREATE TABLE daily (
+    date TEXT NOT NULL, equipment TEXT NOT NULL, metric TEXT NOT NULL,
+    min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
+    first REAL NOT NULL, last REAL NOT NULL,
+    PRIMARY KEY (date, equipment, metric)
+  );
+  CREATE TABLE commands (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    state TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    finished_at INTEGER
+  );
+  `,
+];
+
+/** Applies pending schema migrations; `user_version` records how far this file has come. */
+export function migrateState(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export function openStateDb(path: string, DatabaseCtor: typeof Database): Database.Database {
+  const db = new DatabaseCtor(path);
+  db.pragma('journal_mode = WAL');
+  // FULL: a power cut must not lose a formed batch, or the same samples could later leave under a
+  // new id. Cheap enough because the agent commits once per poll cycle, not once per reading.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrateState(db);
+  return db;
+}
