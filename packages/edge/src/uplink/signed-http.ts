@@ -1,0 +1,28 @@
+// Every node → hub HTTP request goes through here: the signature covers the exact bytes on the
+// wire (after gzip), so the hub verifies what it received, not what it decoded.
+import type { KeyObject } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { signRequest } from '@wattfleet/protocol';
+
+export interface HubClient {
+  hubUrl: string;
+  nodeId: string;
+  key: KeyObject;
+  timeoutMs?: number;
+}
+
+export async function signedPostJson(client: HubClient, path: string, json: string): Promise<Response> {
+  const url = new URL(path, client.hubUrl);
+  const body = gzipSync(Buffer.from(json));
+  const signedPath = url.pathname + url.search;
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      ...signRequest(client.key, client.nodeId, 'POST', signedPath, body),
+    },
+    body,
+    signal: AbortSignal.timeout(client.timeoutMs ?? 15_000),
+  });
+}
