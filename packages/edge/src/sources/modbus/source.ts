@@ -1,0 +1,208 @@
+// The `modbus-tcp` source: a generic Modbus TCP reader driven by templates. One device can be
+// described by several templates (SunSpec common model + inverter model); their registers are
+// read in as few requests as possible and decoded by the pure decoder.
+import { fileURLToPath } from 'node:url';
+import modbusSerial from 'modbus-serial';
+import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
+import Type, { type Static } from 'typebox';
+import type {
+  EquipmentInfo,
+  EquipmentKind,
+  ProbeCapability,
+  Reading,
+  RelayCapability,
+  RelayState,
+  Source,
+  SourceContext,
+  SourceFactory,
+} from '../types.ts';
+import { bankFromBlocks, decodeRegisters, planReads, type ReadBlock } from './decode.ts';
+import { loadTemplate, type RegisterEntry, type Template } from './template.ts';
+
+// modbus-serial is CommonJS whose module.exports is the client class; its typings describe an
+// ES default export, so spell out what the import really is.
+const ModbusRTU = modbusSerial as unknown as new () => ModbusClient;
+
+/** Templates shipped with the agent. */
+export const BUILTIN_TEMPLATES_DIR = fileURLToPath(new URL('../../../templates', import.meta.url));
+
+export const ModbusTcpConfig = Type.Object(
+  {
+    key: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+    host: Type.String({ minLength: 1, maxLength: 253 }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    unitId: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+    /** Template names (files in the templates directory), read together from this one device. */
+    templates: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }), {
+      minItems: 1,
+      maxItems: 8,
+    }),
+    /** Added to every template address: e.g. -1 for devices that count registers from 1. */
+    addressOffset: Type.Optional(Type.Integer({ minimum: -65535, maximum: 65535 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+    kind: Type.Optional(
+      Type.Union(
+        ['inverter', 'meter', 'ct', 'battery', 'relay', 'plug', 'sensor', 'ev_charger'].map((k) =>
+          Type.Literal(k),
+        ),
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ModbusTcpConfig = Static<typeof ModbusTcpConfig>;
+
+class ModbusTcpSource implements Source, ProbeCapability {
+  readonly type = 'modbus-tcp';
+  readonly key: string;
+  protected readonly config: ModbusTcpConfig;
+  protected readonly templates: readonly Template[];
+  readonly #plan: ReadBlock[];
+  readonly #offset: number;
+  #client: ModbusClient | undefined;
+  #identity: Pick<EquipmentInfo, 'vendor' | 'model' | 'serial'> = {};
+  // One request at a time: many small devices (and gateways) answer only one transaction.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(config: ModbusTcpConfig, templates: readonly Template[]) {
+    this.key = config.key;
+    this.config = config;
+    this.templates = templates;
+    this.#plan = planReads(templates);
+    this.#offset = config.addressOffset ?? 0;
+    const first = templates.find((t) => t.vendor || t.model);
+    if (first?.vendor) this.#identity.vendor = first.vendor;
+    if (first?.model) this.#identity.model = first.model;
+  }
+
+  info(): EquipmentInfo {
+    const kind: EquipmentKind = this.config.kind ?? this.templates.find((t) => t.kind)?.kind ?? 'sensor';
+    return { key: this.key, kind, ...this.#identity };
+  }
+
+  protected exclusive<T>(work: (client: ModbusClient) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(async () => {
+      try {
+        return await work(await this.#connect());
+      } catch (err) {
+        // A failed transaction may leave the socket out of step: start afresh next time.
+        await this.close();
+        throw err;
+      }
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #connect(): Promise<ModbusClient> {
+    if (this.#client?.isOpen) return this.#client;
+    const client = new ModbusRTU();
+    client.setTimeout(this.config.timeoutMs ?? 3000);
+    await client.connectTCP(this.config.host, { port: this.config.port ?? 502 });
+    client.setID(this.config.unitId ?? 1);
+    this.#client = client;
+    return client;
+  }
+
+  async #readAll(client: ModbusClient) {
+    const blocks: { holding: Record<number, number[]>; input: Record<number, number[]> } = {
+      holding: {},
+      input: {},
+    };
+    for (const b of this.#plan) {
+      const at = b.address + this.#offset;
+      const res =
+        b.function === 'holding'
+          ? await client.readHoldingRegisters(at, b.length)
+          : await client.readInputRegisters(at, b.length);
+      blocks[b.function][b.address] = res.data;
+    }
+    return bankFromBlocks(blocks);
+  }
+
+  async read(now: number): Promise<Reading[]> {
+    const bank = await this.exclusive((c) => this.#readAll(c));
+    const readings: Reading[] = [];
+    for (const t of this.templates) {
+      const d = decodeRegisters(t, bank);
+      if (d.mismatched.length > 0) {
+        const m = d.mismatched.map((x) => `${x.name}=${x.actual} (expected ${x.expected})`).join(', ');
+        throw new Error(`${this.key}: device does not match template ${t.template}: ${m}`);
+      }
+      Object.assign(this.#identity, d.info);
+      for (const { metric, value } of d.metrics)
+        readings.push({ metric, value, ts: now, equipment: this.key });
+    }
+    return readings;
+  }
+
+  async probe(): Promise<{ ok: boolean; latencyMs: number; detail: string }> {
+    const started = performance.now();
+    try {
+      const first = this.#plan[0]!;
+      await this.exclusive((c) =>
+        first.function === 'holding'
+          ? c.readHoldingRegisters(first.address + this.#offset, first.length)
+          : c.readInputRegisters(first.address + this.#offset, first.length),
+      );
+      const latencyMs = performance.now() - started;
+      return {
+        ok: true,
+        latencyMs,
+        detail: `read ${first.length} registers at ${first.address + this.#offset}`,
+      };
+    } catch (err) {
+      return { ok: false, latencyMs: performance.now() - started, detail: (err as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    if (client?.isOpen) await new Promise<void>((resolve) => client.close(() => resolve()));
+  }
+}
+
+/** A template register that switches a relay: writable and reporting relay_state. */
+function relayRegister(templates: readonly Template[]): RegisterEntry | undefined {
+  for (const t of templates) {
+    const r = t.registers.find((x) => x.writable && x.metric === 'relay_state');
+    if (r) return r;
+  }
+  return undefined;
+}
+
+class ModbusTcpRelaySource extends ModbusTcpSource implements RelayCapability {
+  readonly #register: RegisterEntry;
+
+  constructor(config: ModbusTcpConfig, templates: readonly Template[], register: RegisterEntry) {
+    super(config, templates);
+    this.#register = register;
+  }
+
+  async setRelay(state: RelayState): Promise<RelayState> {
+    const at = this.#register.address + (this.config.addressOffset ?? 0);
+    await this.exclusive((c) => c.writeRegister(at, state === 'on' ? 1 : 0));
+    return this.getRelay();
+  }
+
+  async getRelay(): Promise<RelayState> {
+    const at = this.#register.address + (this.config.addressOffset ?? 0);
+    const res = await this.exclusive((c) => c.readHoldingRegisters(at, 1));
+    return res.data[0] === 0 ? 'off' : 'on';
+  }
+}
+
+export const modbusTcpSource: SourceFactory<ModbusTcpConfig> = {
+  type: 'modbus-tcp',
+  configSchema: ModbusTcpConfig,
+  async create(config: ModbusTcpConfig, context: SourceContext): Promise<Source> {
+    const templates = await Promise.all(
+      config.templates.map((name) => loadTemplate(context.templatesDir, name)),
+    );
+    const relay = relayRegister(templates);
+    return relay
+      ? new ModbusTcpRelaySource(config, templates, relay)
+      : new ModbusTcpSource(config, templates);
+  },
+};

@@ -1,0 +1,77 @@
+// A device class is a small interface plus optional capabilities checked at run time (evcc's
+// model). A source that lacks a capability simply does not implement it: "unsupported", not "failed".
+
+/** One reading of one metric, as the agent stores it in its outbox. */
+export interface Reading {
+  metric: string; // canonical name from @wattfleet/protocol's catalogue, or x_…
+  value: number;
+  ts: number; // epoch ms UTC
+  equipment?: string; // equipment key behind the node; absent = the node itself
+}
+
+export type EquipmentKind =
+  | 'inverter'
+  | 'meter'
+  | 'ct'
+  | 'battery'
+  | 'relay'
+  | 'plug'
+  | 'sensor'
+  | 'ev_charger';
+
+export interface EquipmentInfo {
+  key: string;
+  kind: EquipmentKind;
+  vendor?: string;
+  model?: string;
+  serial?: string;
+}
+
+/** Every source reads; everything else is a capability. */
+export interface Source {
+  readonly key: string;
+  readonly type: string;
+  info(): EquipmentInfo;
+  /** Reads all metrics it can; throws when the equipment does not answer. */
+  read(now: number): Promise<Reading[]>;
+  close?(): Promise<void>;
+}
+
+export type RelayState = 'on' | 'off';
+
+export interface RelayCapability {
+  setRelay(state: RelayState): Promise<RelayState>;
+  getRelay(): Promise<RelayState>;
+}
+
+export interface ProbeCapability {
+  /** Diagnostics: a cheap "are you there" with latency and details. */
+  probe(): Promise<{ ok: boolean; latencyMs: number; detail: string }>;
+}
+
+export const hasRelay = (s: Source): s is Source & RelayCapability =>
+  typeof (s as Partial<RelayCapability>).setRelay === 'function';
+export const hasProbe = (s: Source): s is Source & ProbeCapability =>
+  typeof (s as Partial<ProbeCapability>).probe === 'function';
+
+/** A factory builds a source from its validated config section. Sources register by type. */
+export interface SourceFactory<C = unknown> {
+  readonly type: string;
+  /** TypeBox schema of this source's config section (validated strictly, all errors listed). */
+  readonly configSchema: import('typebox').TSchema;
+  create(config: C, context: SourceContext): Promise<Source> | Source;
+}
+
+export interface SourceContext {
+  site: { latitude: number; longitude: number; timezone: string };
+  /** Directory of device templates (YAML). */
+  templatesDir: string;
+}
+
+export interface HistoryCapability {
+  /** Readings at every `everyMs` in [from, to], oldest first (backfilling a new install or a demo). */
+  history(from: number, to: number, everyMs: number): Iterable<Reading[]>;
+}
+
+export const hasHistory = (s: Source): s is Source & HistoryCapability =>
+  typeof (s as Partial<HistoryCapability>).history === 'function';
