@@ -1,0 +1,54 @@
+// Runs queries as the tenant: one transaction, the non-superuser role `wattfleet_app`, and the
+// caller's identity in transaction-local settings that the row-level security policies read.
+// Whatever SQL runs inside fn, PostgreSQL itself hides other tenants' rows.
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { AccessMode } from '../auth/access.ts';
+import { type Actor, isFleetAdmin } from '../auth/actor.ts';
+import type { HubContext } from '../context.ts';
+import type { DB } from '../storage/schema.ts';
+
+export interface TenantSettings {
+  role: string;
+  orgId: string;
+  userId: string;
+  siteIds: string;
+}
+
+/** The per-transaction settings for an actor; site ids come from the hub's scope resolver. */
+export async function tenantSettings(
+  hub: Pick<HubContext, 'db' | 'siteScope'>,
+  actor: Actor,
+  mode: AccessMode,
+): Promise<TenantSettings> {
+  if (isFleetAdmin(actor)) return { role: 'admin', orgId: '', userId: '', siteIds: '' };
+  const scope = await hub.siteScope(hub.db, actor, mode);
+  const siteIds = scope === 'all' ? '' : scope.join(',');
+  if (actor.kind === 'user') return { role: actor.role, orgId: actor.orgId, userId: actor.userId, siteIds };
+  // Nodes (and anything else) get their sites and nothing org-wide.
+  return { role: actor.kind, orgId: '', userId: '', siteIds };
+}
+
+export async function applyTenant(trx: Kysely<DB>, s: TenantSettings): Promise<void> {
+  await sql`SET LOCAL ROLE wattfleet_app`.execute(trx);
+  await sql`SELECT set_config('wattfleet.role', ${s.role}, true), set_config('wattfleet.org_id', ${s.orgId}, true),
+    set_config('wattfleet.user_id', ${s.userId}, true), set_config('wattfleet.site_ids', ${s.siteIds}, true)`.execute(
+    trx,
+  );
+}
+
+/**
+ * Opens a transaction as the tenant and runs fn in it. Use trx only inside fn: on PGlite the pool
+ * has a single connection, so touching hub.db there would wait for this very transaction.
+ */
+export async function withTenant<T>(
+  hub: Pick<HubContext, 'db' | 'siteScope'>,
+  actor: Actor,
+  fn: (trx: Transaction<DB>) => Promise<T>,
+  mode: AccessMode = 'read',
+): Promise<T> {
+  const settings = await tenantSettings(hub, actor, mode);
+  return hub.db.transaction().execute(async (trx) => {
+    await applyTenant(trx, settings);
+    return fn(trx);
+  });
+}
