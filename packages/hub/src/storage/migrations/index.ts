@@ -2,7 +2,11 @@
 // 020–029 control plane, 030–049 analytics and alerts. Names sort in apply order.
 import type { Migration } from 'kysely';
 import * as m001 from './001_spine.ts';
+import * as m010 from './010_identity.ts';
+import * as m011 from './011_row_level_security.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_spine': m001,
+  '010_identity': m010,
+  '011_row_level_security': m011,
 };
