@@ -11,6 +11,7 @@ import type { HubConfig } from './config.ts';
 import { HubBus, type HubContext } from './context.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
+import { Scheduler } from './jobs/scheduler.ts';
 import { NodeKeyCache } from './nodes/node-auth.ts';
 import { nodeRoutes } from './nodes/nodes.routes.ts';
 import { siteRoutes } from './sites/sites.routes.ts';
@@ -43,6 +44,9 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   };
   app.decorate('hub', hub);
   app.decorate('nodeKeys', new NodeKeyCache(hub));
+  // Jobs are added by each module and started by the server (not by tests unless they ask).
+  app.decorate('scheduler', new Scheduler(hub, app.log));
+  app.addHook('onClose', async () => app.scheduler.stop());
   registerErrorHandling(app);
   registerAuthentication(app, opts.config.adminToken);
 

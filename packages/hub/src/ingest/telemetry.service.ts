@@ -130,7 +130,8 @@ async function markDirty(client: import('pg').PoolClient, hourly: Set<string>, d
     `INSERT INTO rollup_dirty (series_id, resolution, bucket, marked_at)
      SELECT s, r, to_timestamp(b / 1000.0), clock_timestamp()
      FROM unnest($1::int4[], $2::text[], $3::float8[]) AS u(s, r, b)
-     ON CONFLICT (series_id, resolution, bucket) DO UPDATE SET marked_at = EXCLUDED.marked_at`,
+     ON CONFLICT (series_id, resolution, bucket)
+     DO UPDATE SET generation = rollup_dirty.generation + 1, marked_at = EXCLUDED.marked_at`,
     [ids, res, buckets],
   );
 }

@@ -110,6 +110,7 @@ export interface RollupDirtyTable {
   series_id: number;
   resolution: 'hour' | 'day';
   bucket: Timestamp;
+  generation: Generated<number>;
   marked_at: CreatedAt;
 }
 

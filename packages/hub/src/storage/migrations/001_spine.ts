@@ -141,6 +141,8 @@ CREATE TABLE rollup_dirty (
   series_id integer NOT NULL,
   resolution text NOT NULL CHECK (resolution IN ('hour', 'day')),
   bucket timestamptz NOT NULL,
+  -- Bumped on every re-mark; the job deletes a row only if the generation it read is unchanged.
+  generation bigint NOT NULL DEFAULT 1,
   marked_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (series_id, resolution, bucket)
 );

@@ -4,9 +4,11 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_spine.ts';
 import * as m010 from './010_identity.ts';
 import * as m011 from './011_row_level_security.ts';
+import * as m020 from './020_control_plane.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_spine': m001,
   '010_identity': m010,
   '011_row_level_security': m011,
+  '020_control_plane': m020,
 };

@@ -1,0 +1,40 @@
+// Starts a hub process: open storage, migrate, build the app, listen, start the jobs.
+import type { FastifyInstance } from 'fastify';
+import { buildHub } from './app.ts';
+import type { HubConfig } from './config.ts';
+import { type Database, openDatabase } from './storage/database.ts';
+import { migrate } from './storage/migrate.ts';
+
+export interface RunningHub {
+  app: FastifyInstance;
+  database: Database;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Hooks other modules run after the app is built and before it listens (first admin, demo). */
+export type StartHook = (app: FastifyInstance) => Promise<void>;
+
+export async function startHub(config: HubConfig, hooks: StartHook[] = []): Promise<RunningHub> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await migrate(database, config.partitionsAheadDays);
+  const app = await buildHub({ config, database });
+  for (const hook of hooks) await hook(app);
+  await app.listen({ host: config.host, port: config.port });
+  app.scheduler.start();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  let stopped = false;
+  return {
+    app,
+    database,
+    url: `http://${host}:${port}`,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await app.close();
+      await database.close();
+    },
+  };
+}
