@@ -1,0 +1,137 @@
+// Shell: login gate, role-based navigation, routes.
+import type { Role } from '@wattfleet/protocol';
+import { useEffect, useState } from 'react';
+import { logout } from './api/auth.ts';
+import { AdminPage } from './pages/Admin.tsx';
+import { CommandsPage } from './pages/Commands.tsx';
+import { FleetPage } from './pages/Fleet.tsx';
+import { LoginPage } from './pages/Login.tsx';
+import { OwnerPage } from './pages/Owner.tsx';
+import { SiteDetailPage } from './pages/SiteDetail.tsx';
+import { type ConnectionState, realtime } from './realtime/client.ts';
+import { Link, match, navigate, usePath } from './router.tsx';
+import { useSession } from './session.tsx';
+
+interface NavItem {
+  href: string;
+  label: string;
+  roles: readonly Role[];
+}
+
+const NAV: NavItem[] = [
+  { href: '/home', label: 'My home', roles: ['owner', 'viewer', 'admin', 'installer'] },
+  { href: '/fleet', label: 'Fleet', roles: ['admin', 'installer'] },
+  { href: '/commands', label: 'Commands', roles: ['admin', 'installer'] },
+  { href: '/admin', label: 'Admin', roles: ['admin'] },
+];
+
+/** Where each role lands after signing in. */
+function homeOf(role: Role): string {
+  return role === 'admin' || role === 'installer' ? '/fleet' : '/home';
+}
+
+function useConnection(): ConnectionState {
+  const [state, setState] = useState<ConnectionState>(realtime.state);
+  useEffect(() => realtime.onState(setState), []);
+  return state;
+}
+
+function Page({ path, role }: { path: string; role: Role }) {
+  const allowed = (href: string) => NAV.find((n) => n.href === href)?.roles.includes(role) ?? false;
+  if (path === '/home') return <OwnerPage />;
+  const home = match('/home/:siteId', path);
+  if (home) return <OwnerPage siteId={home.siteId!} />;
+  if (path === '/fleet' && allowed('/fleet')) return <FleetPage />;
+  if (path === '/commands' && allowed('/commands')) return <CommandsPage />;
+  if (path === '/admin' && allowed('/admin')) return <AdminPage />;
+  const site = match('/sites/:siteId', path);
+  if (site) {
+    return role === 'owner' || role === 'viewer' ? (
+      <OwnerPage siteId={site.siteId!} />
+    ) : (
+      <SiteDetailPage siteId={site.siteId!} />
+    );
+  }
+  return (
+    <div>
+      <h1>Not found</h1>
+      <p>
+        Nothing here. <Link href={homeOf(role)}>Go to the start page</Link>.
+      </p>
+    </div>
+  );
+}
+
+export function App() {
+  const { user, setUser } = useSession();
+  const path = usePath();
+  const connection = useConnection();
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  useEffect(() => {
+    if (user) realtime.start();
+  }, [user]);
+  useEffect(() => {
+    if (user && (path === '/' || path === '/login')) navigate(homeOf(user.role), true);
+  }, [user, path]);
+  // Each navigation moves focus to the main heading so keyboard and screen-reader users land on it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation on purpose
+  useEffect(() => {
+    setMenuOpen(false);
+    document.querySelector<HTMLElement>('main h1')?.focus();
+  }, [path]);
+
+  if (!user) return <LoginPage />;
+  const items = NAV.filter((n) => n.roles.includes(user.role));
+  return (
+    <>
+      <a href="#main" className="skip">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link href={homeOf(user.role)} className="brand">
+          Wattfleet
+        </Link>
+        <button
+          type="button"
+          className="menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="main-nav"
+          onClick={() => setMenuOpen((o) => !o)}
+        >
+          Menu
+        </button>
+        <nav id="main-nav" aria-label="Main" className={menuOpen ? 'open' : ''}>
+          {items.map((n) => (
+            <Link key={n.href} href={n.href} aria-current={path.startsWith(n.href) ? 'page' : undefined}>
+              {n.label}
+            </Link>
+          ))}
+        </nav>
+        <span
+          className={`conn conn-${connection}`}
+          title={`Live updates: ${connection}`}
+          data-testid="connection"
+        >
+          {connection === 'open' ? 'live' : connection}
+        </span>
+        <span className="who" data-testid="who">
+          {user.email} · {user.role}
+        </span>
+        <button
+          type="button"
+          onClick={() => {
+            void logout();
+            setUser(null);
+            navigate('/', true);
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page path={path} role={user.role} />
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,63 @@
+// Identity: password login, refresh, and the static admin token for operators (no user row).
+import type { Role } from '@wattfleet/protocol';
+import { ApiError, request, setTokens } from './http.ts';
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  role: Role;
+  orgId: string | null;
+}
+
+interface LoginAnswer {
+  accessToken: string;
+  refreshToken: string;
+  user: SessionUser;
+}
+
+const USER_KEY = 'wattfleet.user';
+
+export function storedUser(): SessionUser | null {
+  try {
+    const raw = localStorage.getItem(USER_KEY);
+    return raw ? (JSON.parse(raw) as SessionUser) : null;
+  } catch {
+    return null;
+  }
+}
+
+function remember(user: SessionUser | null): void {
+  if (user) localStorage.setItem(USER_KEY, JSON.stringify(user));
+  else localStorage.removeItem(USER_KEY);
+}
+
+export async function login(email: string, password: string): Promise<SessionUser> {
+  const answer = await request<LoginAnswer>('/auth/login', { body: { email, password }, noAuth: true });
+  setTokens({ accessToken: answer.accessToken, refreshToken: answer.refreshToken });
+  remember(answer.user);
+  return answer.user;
+}
+
+/**
+ * The configured admin token is a fleet admin without a user row. It is verified by making
+ * one authenticated call; a wrong token answers 401 and nothing is kept.
+ */
+export async function loginWithToken(token: string): Promise<SessionUser> {
+  setTokens({ accessToken: token });
+  try {
+    await request<unknown[]>('/sites');
+  } catch (err) {
+    setTokens(null);
+    throw err instanceof ApiError && err.status === 401
+      ? new ApiError(401, err.code, 'That token was not accepted')
+      : err;
+  }
+  const user: SessionUser = { id: 'token', email: 'admin token', role: 'admin', orgId: null };
+  remember(user);
+  return user;
+}
+
+export async function logout(): Promise<void> {
+  remember(null);
+  setTokens(null);
+}

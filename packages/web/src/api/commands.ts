@@ -1,0 +1,63 @@
+// Commands to nodes: whitelisted types only (protocol/commands.ts), each with a lifecycle.
+import type { CommandType } from '@wattfleet/protocol';
+import { request } from './http.ts';
+
+export type CommandState = 'pending' | 'delivered' | 'running' | 'succeeded' | 'failed' | 'expired';
+
+export interface Command {
+  id: string;
+  nodeId?: string;
+  type: CommandType;
+  args: Record<string, unknown>;
+  state: CommandState;
+  createdAt?: string;
+  updatedAt?: string;
+  result?: unknown;
+  error?: string | null;
+  [key: string]: unknown;
+}
+
+/** Same order as protocol/commands.ts; kept here so the browser bundle need not load TypeBox. */
+export const COMMAND_TYPES: readonly CommandType[] = [
+  'RESTART',
+  'FETCH_LOGS',
+  'CONFIG_PUSH',
+  'SELF_UPDATE',
+  'OPEN_TUNNEL',
+  'RELAY_SET',
+  'DIAGNOSTICS',
+];
+
+export const TERMINAL_STATES: readonly CommandState[] = ['succeeded', 'failed', 'expired'];
+
+/** The hub may answer camelCase or snake_case rows; pages only see this shape. */
+export function normaliseCommand(raw: Record<string, unknown>): Command {
+  const pick = (...keys: string[]) => keys.map((k) => raw[k]).find((v) => v !== undefined);
+  return {
+    ...raw,
+    id: String(raw.id),
+    nodeId: pick('nodeId', 'node_id') as string | undefined,
+    type: raw.type as CommandType,
+    args: (raw.args as Record<string, unknown>) ?? {},
+    state: (raw.state ?? raw.status ?? 'pending') as CommandState,
+    createdAt: pick('createdAt', 'created_at') as string | undefined,
+    updatedAt: pick('updatedAt', 'updated_at') as string | undefined,
+    error: (pick('error', 'errorMessage', 'error_message') as string | null | undefined) ?? null,
+  };
+}
+
+const nid = (nodeId: string) => encodeURIComponent(nodeId);
+
+export const commandsApi = {
+  send: async (nodeId: string, type: CommandType, args: Record<string, unknown>) =>
+    normaliseCommand(
+      await request<Record<string, unknown>>(`/nodes/${nid(nodeId)}/commands`, { body: { type, args } }),
+    ),
+  list: async (nodeId: string) => {
+    const answer = await request<Record<string, unknown>[] | { commands: Record<string, unknown>[] }>(
+      `/nodes/${nid(nodeId)}/commands`,
+    );
+    const rows = Array.isArray(answer) ? answer : (answer.commands ?? []);
+    return rows.map(normaliseCommand);
+  },
+};

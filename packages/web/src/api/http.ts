@@ -1,0 +1,132 @@
+// The one place that talks HTTP to the hub: bearer header, JSON, coded errors, and a single
+// refresh-and-retry when an access token has expired (so pages never handle token expiry).
+
+export interface ApiProblem {
+  path: string;
+  message: string;
+}
+
+/** A failed hub call, carrying the hub's error code (WF_…) so pages can react to it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems: ApiProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface Tokens {
+  accessToken: string;
+  refreshToken?: string;
+}
+
+type TokenListener = (tokens: Tokens | null) => void;
+
+const STORAGE_KEY = 'wattfleet.tokens';
+let tokens: Tokens | null = readStoredTokens();
+const listeners = new Set<TokenListener>();
+let refreshing: Promise<boolean> | null = null;
+
+function readStoredTokens(): Tokens | null {
+  try {
+    const raw = localStorage.getItem(STORAGE_KEY);
+    return raw ? (JSON.parse(raw) as Tokens) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function getTokens(): Tokens | null {
+  return tokens;
+}
+
+export function setTokens(next: Tokens | null): void {
+  tokens = next;
+  if (next) localStorage.setItem(STORAGE_KEY, JSON.stringify(next));
+  else localStorage.removeItem(STORAGE_KEY);
+  for (const l of listeners) l(next);
+}
+
+export function onTokens(listener: TokenListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export const API_PREFIX = '/api/v1';
+
+export interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  signal?: AbortSignal;
+  /** Login and refresh must not try to refresh themselves. */
+  noAuth?: boolean;
+}
+
+function buildUrl(path: string, query?: RequestOptions['query']): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
+  const qs = params.toString();
+  return `${API_PREFIX}${path}${qs ? `?${qs}` : ''}`;
+}
+
+async function send(path: string, opts: RequestOptions): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (!opts.noAuth && tokens) headers.authorization = `Bearer ${tokens.accessToken}`;
+  return fetch(buildUrl(path, opts.query), {
+    method: opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'),
+    headers,
+    body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
+    signal: opts.signal ?? null,
+  });
+}
+
+async function refreshOnce(): Promise<boolean> {
+  const refreshToken = tokens?.refreshToken;
+  if (!refreshToken) return false;
+  refreshing ??= (async () => {
+    try {
+      const res = await send('/auth/refresh', { body: { refreshToken }, noAuth: true });
+      if (!res.ok) return false;
+      const body = (await res.json()) as Tokens;
+      setTokens({ accessToken: body.accessToken, refreshToken: body.refreshToken ?? refreshToken });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+async function toError(res: Response): Promise<ApiError> {
+  let code = `HTTP_${res.status}`;
+  let message = res.statusText || 'Request failed';
+  let problems: ApiProblem[] = [];
+  try {
+    const body = (await res.json()) as { code?: string; message?: string; problems?: ApiProblem[] };
+    code = body.code ?? code;
+    message = body.message ?? message;
+    problems = body.problems ?? [];
+  } catch {
+    // Not JSON (a proxy error page): keep the HTTP status as the message.
+  }
+  return new ApiError(res.status, code, message, problems);
+}
+
+export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  let res = await send(path, opts);
+  if (res.status === 401 && !opts.noAuth && (await refreshOnce())) res = await send(path, opts);
+  if (res.status === 401 && !opts.noAuth) {
+    // The session is over: forget it so the shell shows the login page.
+    setTokens(null);
+  }
+  if (!res.ok) throw await toError(res);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}

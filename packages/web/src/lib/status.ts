@@ -1,0 +1,45 @@
+// Health classification shared by the owner status badge and the installer fleet filters.
+import type { Alert } from '../api/alerts.ts';
+import type { Site, SiteNodeSummary } from '../api/sites.ts';
+
+export type Health = 'ok' | 'warning' | 'error';
+export type FleetState = 'alerting' | 'offline' | 'commissioning' | 'healthy';
+
+/** A node silent this long is offline even before the hub's sweep marks it. */
+export const STALE_MS = 5 * 60_000;
+
+export function lastCommunication(nodes: SiteNodeSummary[]): string | null {
+  let best: string | null = null;
+  for (const n of nodes) if (n.last_seen_at && (!best || n.last_seen_at > best)) best = n.last_seen_at;
+  return best;
+}
+
+function nodeOffline(n: SiteNodeSummary, now: number): boolean {
+  if (!n.active) return false;
+  if (n.status === 'offline') return true;
+  return !n.last_seen_at || now - Date.parse(n.last_seen_at) > STALE_MS;
+}
+
+export function siteHealth(nodes: SiteNodeSummary[], alerts: Alert[], now = Date.now()): Health {
+  const open = alerts.filter((a) => a.state !== 'resolved');
+  if (open.some((a) => a.severity === 'critical') || nodes.some((n) => nodeOffline(n, now))) return 'error';
+  if (open.length > 0 || nodes.length === 0) return 'warning';
+  return 'ok';
+}
+
+/**
+ * Fleet filter buckets, first match wins: open alerts; sites still being commissioned (no node
+ * yet, or commissioning and no node has ever spoken); silent nodes; else healthy.
+ */
+export function fleetState(
+  site: Site,
+  nodes: SiteNodeSummary[],
+  alerts: Alert[],
+  now = Date.now(),
+): FleetState {
+  if (alerts.some((a) => a.state !== 'resolved')) return 'alerting';
+  if (nodes.length === 0 || (site.status === 'commissioning' && !lastCommunication(nodes)))
+    return 'commissioning';
+  if (nodes.some((n) => nodeOffline(n, now))) return 'offline';
+  return 'healthy';
+}

@@ -1,0 +1,73 @@
+// Owner home: live power flow, status and energy charts for the owner's site (phone first).
+import { useMemo, useState } from 'react';
+import { alertsApi } from '../api/alerts.ts';
+import { sitesApi } from '../api/sites.ts';
+import { ErrorNote } from '../components/ErrorNote.tsx';
+import { PowerFlow } from '../components/PowerFlow.tsx';
+import { SiteChart } from '../components/SiteChart.tsx';
+import { StatusBadge } from '../components/StatusBadge.tsx';
+import { readingsFromLatest } from '../lib/flow.ts';
+import { relativeTime } from '../lib/format.ts';
+import { lastCommunication, siteHealth } from '../lib/status.ts';
+import { useAsync } from '../lib/use-async.ts';
+import { useLiveValues } from '../lib/use-live.ts';
+
+export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
+  const sites = useAsync((signal) => sitesApi.list(signal), []);
+  const [picked, setPicked] = useState<string>();
+  const siteId = wanted ?? picked ?? sites.data?.[0]?.id;
+  const site = useAsync(
+    (signal) => (siteId ? sitesApi.get(siteId, signal) : Promise.resolve(undefined)),
+    [siteId],
+  );
+  const alerts = useAsync(() => (siteId ? alertsApi.list({ siteId }) : Promise.resolve([])), [siteId]);
+  const nodeIds = useMemo(() => site.data?.nodes.filter((n) => n.active).map((n) => n.id) ?? [], [site.data]);
+  const { latest, at } = useLiveValues(siteId, nodeIds);
+  const readings = useMemo(() => readingsFromLatest(Object.values(latest).flat()), [latest]);
+
+  if (sites.error) return <ErrorNote error={sites.error} />;
+  if (sites.data && sites.data.length === 0) return <p>No site is linked to your account yet.</p>;
+  const nodes = site.data?.nodes ?? [];
+  const health = siteHealth(nodes, alerts.data ?? []);
+  const lastSeen = lastCommunication(nodes);
+  return (
+    <div className="owner">
+      <div className="page-head">
+        <h1>{site.data?.name ?? 'My home'}</h1>
+        <StatusBadge health={health} title={`Last communication ${relativeTime(lastSeen)}`} />
+      </div>
+      {sites.data && sites.data.length > 1 && !wanted && (
+        <label className="inline">
+          Site{' '}
+          <select value={siteId} onChange={(e) => setPicked(e.target.value)}>
+            {sites.data.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <ErrorNote error={site.error} />
+      <section className="card" aria-labelledby="live-title">
+        <div className="card-head">
+          <h2 id="live-title">Now</h2>
+          <span className="muted" data-testid="last-communication">
+            Last communication {relativeTime(lastSeen)}
+          </span>
+        </div>
+        <PowerFlow readings={readings} />
+        {(alerts.data ?? []).filter((a) => a.state === 'open').length > 0 && (
+          <ul className="alerts">
+            {(alerts.data ?? []).map((a) => (
+              <li key={a.id} className={`alert-${a.severity}`}>
+                {a.message || a.rule}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      {siteId && <SiteChart siteId={siteId} refreshKey={Math.floor(at / 300_000)} />}
+    </div>
+  );
+}

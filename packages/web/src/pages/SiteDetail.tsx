@@ -1,0 +1,176 @@
+// Installer / admin view of one site: nodes with health and latest values, chart, CSV export,
+// enrollment codes for new nodes.
+import { type FormEvent, useState } from 'react';
+import { nodesApi } from '../api/nodes.ts';
+import { type EnrollmentCode, sitesApi } from '../api/sites.ts';
+import { telemetryApi } from '../api/telemetry.ts';
+import { ErrorNote } from '../components/ErrorNote.tsx';
+import { PowerFlow } from '../components/PowerFlow.tsx';
+import { SiteChart } from '../components/SiteChart.tsx';
+import { StatusBadge } from '../components/StatusBadge.tsx';
+import { downloadText, seriesToCsv } from '../lib/csv.ts';
+import { readingsFromLatest } from '../lib/flow.ts';
+import { dateTime, metricUnit, relativeTime } from '../lib/format.ts';
+import { siteHealth } from '../lib/status.ts';
+import { useAsync } from '../lib/use-async.ts';
+import { useLiveValues } from '../lib/use-live.ts';
+import { Link } from '../router.tsx';
+import { useSession } from '../session.tsx';
+
+/** Value for <input type="datetime-local"> in the browser's zone. */
+function localInput(d: Date): string {
+  const off = d.getTimezoneOffset() * 60_000;
+  return new Date(d.getTime() - off).toISOString().slice(0, 16);
+}
+
+function CsvExport({ siteId, siteName }: { siteId: string; siteName: string }) {
+  const [from, setFrom] = useState(() => localInput(new Date(Date.now() - 86_400_000)));
+  const [to, setTo] = useState(() => localInput(new Date()));
+  const [error, setError] = useState<Error>();
+  const [note, setNote] = useState('');
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      const answer = await telemetryApi.site(siteId, {
+        from: new Date(from),
+        to: new Date(to),
+        step: 'auto',
+      });
+      const csv = seriesToCsv(answer.series);
+      const rows = csv.split('\n').length - 2;
+      downloadText(`${siteName.replace(/[^A-Za-z0-9_-]+/g, '_')}_${from}_${to}.csv`, csv);
+      setNote(`${rows} rows at ${answer.resolution} resolution`);
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  return (
+    <form className="card csv" onSubmit={submit} aria-labelledby="csv-title">
+      <h2 id="csv-title">Export CSV</h2>
+      <label>
+        From <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} required />
+      </label>
+      <label>
+        To <input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} required />
+      </label>
+      <button type="submit">Download CSV</button>
+      {note && (
+        <span className="muted" data-testid="csv-note">
+          {note}
+        </span>
+      )}
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+function EnrollmentForm({ siteId, onCreated }: { siteId: string; onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [code, setCode] = useState<EnrollmentCode>();
+  const [error, setError] = useState<Error>();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      setCode(await sitesApi.createEnrollmentCode(siteId, name.trim() || undefined));
+      onCreated();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  return (
+    <form className="card" onSubmit={submit} aria-labelledby="enroll-title">
+      <h2 id="enroll-title">Add a node</h2>
+      <label>
+        Node name (optional) <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
+      </label>
+      <button type="submit">Create enrollment code</button>
+      {code && (
+        <p>
+          Code <code data-testid="enrollment-code">{code.code}</code>
+          {code.expiresAt && <span className="muted"> · valid until {dateTime(code.expiresAt)}</span>}
+        </p>
+      )}
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+export function SiteDetailPage({ siteId }: { siteId: string }) {
+  const { user } = useSession();
+  const site = useAsync((signal) => sitesApi.get(siteId, signal), [siteId]);
+  const nodes = site.data?.nodes ?? [];
+  const { latest } = useLiveValues(
+    siteId,
+    nodes.map((n) => n.id),
+  );
+  const canManage = user?.role === 'admin' || user?.role === 'installer';
+  const toggle = async (id: string, active: boolean) => {
+    await (active ? nodesApi.deactivate(id) : nodesApi.activate(id));
+    site.reload();
+  };
+  if (site.error) return <ErrorNote error={site.error} />;
+  if (!site.data) return <p className="muted">Loading…</p>;
+  return (
+    <div>
+      <div className="page-head">
+        <h1>{site.data.name}</h1>
+        <StatusBadge health={siteHealth(nodes, [])} />
+      </div>
+      <p className="muted">
+        {site.data.timezone} · {site.data.status}
+        {site.data.system_kw ? ` · ${site.data.system_kw} kWp` : ''}
+      </p>
+      <div className="grid-2">
+        <section className="card">
+          <h2>Now</h2>
+          <PowerFlow readings={readingsFromLatest(Object.values(latest).flat())} />
+        </section>
+        <section className="card" aria-labelledby="nodes-title">
+          <h2 id="nodes-title">Nodes</h2>
+          {nodes.length === 0 && <p className="muted">No node enrolled yet.</p>}
+          {nodes.map((n) => (
+            <article key={n.id} className="node" data-testid="node">
+              <header>
+                <strong>{n.name}</strong> <span className={`state state-${n.status}`}>{n.status}</span>
+                {!n.active && <span className="state state-offline">deactivated</span>}
+                <span className="muted"> · last seen {relativeTime(n.last_seen_at)}</span>
+                {n.agent_version && <span className="muted"> · v{n.agent_version}</span>}
+              </header>
+              <table className="values">
+                <tbody>
+                  {(latest[n.id] ?? []).map((v) => (
+                    <tr key={`${v.metric}|${v.equipment}`}>
+                      <th scope="row">
+                        {v.metric}
+                        {v.equipment ? <span className="muted"> ({v.equipment})</span> : null}
+                      </th>
+                      <td>
+                        {Number.isInteger(v.value) ? v.value : v.value.toFixed(2)} {metricUnit(v.metric)}
+                      </td>
+                      <td className="muted">{relativeTime(v.ts)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              {canManage && (
+                <div className="actions">
+                  <Link href={`/commands?node=${n.id}`}>Commands</Link>
+                  <button type="button" onClick={() => void toggle(n.id, n.active)}>
+                    {n.active ? 'Deactivate' : 'Activate'}
+                  </button>
+                </div>
+              )}
+            </article>
+          ))}
+        </section>
+      </div>
+      <SiteChart siteId={siteId} />
+      <div className="grid-2">
+        <CsvExport siteId={siteId} siteName={site.data.name} />
+        {canManage && <EnrollmentForm siteId={siteId} onCreated={() => {}} />}
+      </div>
+    </div>
+  );
+}

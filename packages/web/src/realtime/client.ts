@@ -1,0 +1,156 @@
+// Realtime: one WebSocket per tab, re-opened with capped exponential backoff (plus jitter so a
+// hub restart is not met by every browser at the same instant). Subscriptions are remembered
+// and replayed after every reconnect, so pages subscribe once and forget about the socket.
+import { API_PREFIX, getTokens, onTokens } from '../api/http.ts';
+
+export type RealtimeMessage = { type: string; [key: string]: unknown };
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+type Listener = (message: RealtimeMessage) => void;
+
+export interface RealtimeOptions {
+  /** Builds the socket URL; the default is same-origin /api/v1/realtime. */
+  url?: (token: string) => string;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+function defaultUrl(token: string): string {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}${API_PREFIX}/realtime?token=${encodeURIComponent(token)}`;
+}
+
+export class RealtimeClient {
+  private socket: WebSocket | null = null;
+  private attempts = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = true;
+  private readonly sites = new Map<string, number>();
+  private readonly nodes = new Map<string, number>();
+  private readonly listeners = new Set<Listener>();
+  private readonly stateListeners = new Set<(s: ConnectionState) => void>();
+  state: ConnectionState = 'closed';
+
+  constructor(private readonly opts: RealtimeOptions = {}) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.socket?.close(1000, 'bye');
+    this.socket = null;
+    this.setState('closed');
+  }
+
+  /** Restart with the current token (after login or a refresh). */
+  restart(): void {
+    this.stop();
+    this.start();
+  }
+
+  onMessage(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onState(listener: (s: ConnectionState) => void): () => void {
+    this.stateListeners.add(listener);
+    listener(this.state);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Reference counted: two components watching one site share one subscription. */
+  subscribe(target: { siteId?: string; nodeId?: string }): () => void {
+    const [map, id, key] = target.siteId
+      ? [this.sites, target.siteId, 'siteIds' as const]
+      : [this.nodes, target.nodeId ?? '', 'nodeIds' as const];
+    if (!id) return () => {};
+    const count = map.get(id) ?? 0;
+    map.set(id, count + 1);
+    if (count === 0) this.sendJson({ type: 'subscribe', [key]: [id] });
+    return () => {
+      const left = (map.get(id) ?? 1) - 1;
+      if (left > 0) map.set(id, left);
+      else {
+        map.delete(id);
+        this.sendJson({ type: 'unsubscribe', [key]: [id] });
+      }
+    };
+  }
+
+  private setState(state: ConnectionState): void {
+    this.state = state;
+    for (const l of this.stateListeners) l(state);
+  }
+
+  private sendJson(message: unknown): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  private connect(): void {
+    const token = getTokens()?.accessToken;
+    if (this.stopped || !token) return;
+    this.setState('connecting');
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket((this.opts.url ?? defaultUrl)(token));
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      this.attempts = 0;
+      this.setState('open');
+      if (this.sites.size || this.nodes.size) {
+        this.sendJson({
+          type: 'subscribe',
+          siteIds: [...this.sites.keys()],
+          nodeIds: [...this.nodes.keys()],
+        });
+      }
+    };
+    socket.onmessage = (event) => {
+      let message: RealtimeMessage;
+      try {
+        message = JSON.parse(String(event.data)) as RealtimeMessage;
+      } catch {
+        return;
+      }
+      if (message.type === 'ping') this.sendJson({ type: 'pong' });
+      for (const l of this.listeners) l(message);
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.setState('closed');
+      this.scheduleReconnect();
+    };
+    socket.onerror = () => socket.close();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    const min = this.opts.minDelayMs ?? 500;
+    const max = this.opts.maxDelayMs ?? 30_000;
+    const delay = Math.min(max, min * 2 ** this.attempts) * (0.5 + Math.random() * 0.5);
+    this.attempts += 1;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, delay);
+  }
+}
+
+export const realtime = new RealtimeClient();
+
+// A new or refreshed access token means a new socket; logging out closes it.
+onTokens((tokens) => {
+  if (tokens) realtime.restart();
+  else realtime.stop();
+});
