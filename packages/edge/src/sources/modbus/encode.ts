@@ -81,6 +81,30 @@ function chooseScaleFactors(template: Template, metrics: Record<string, number>)
 }
 
 /**
+ * Values for the terms of derived metrics the caller lacks: e.g. a simulated solar_w is split
+ * over GoodWe's two PV strings, so that decoding sums back to exactly what was served.
+ */
+function withDerivedTerms(template: Template, metrics: Record<string, number>): Record<string, number> {
+  const out = { ...metrics };
+  for (const d of template.derived ?? []) {
+    const total = out[d.metric];
+    if (total === undefined) continue;
+    const name = (term: string) => term.replace(/^-/, '');
+    const sign = (term: string) => (term.startsWith('-') ? -1 : 1);
+    const missing = d.sum.filter((t) => !(name(t) in out));
+    if (missing.length === 0) continue;
+    let rest =
+      total - d.sum.filter((t) => name(t) in out).reduce((acc, t) => acc + sign(t) * out[name(t)]!, 0);
+    missing.forEach((t, i) => {
+      const part = i === missing.length - 1 ? rest : Math.round(rest / (missing.length - i));
+      out[name(t)] = sign(t) * part;
+      rest -= part;
+    });
+  }
+  return out;
+}
+
+/**
  * Registers a device described by `template` would hold for these metric values. Metrics the
  * caller lacks are served as "not implemented" (SunSpec templates) or 0.
  */
@@ -90,6 +114,7 @@ export function encodeRegisters(
   identity: Identity = {},
 ): RegisterBank {
   const bank = emptyBank();
+  metrics = withDerivedTerms(template, metrics);
   const sfs = chooseScaleFactors(template, metrics);
   const sunspec = template.notImplemented === 'sunspec';
   for (const r of template.registers) {

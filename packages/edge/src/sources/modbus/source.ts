@@ -17,7 +17,7 @@ import type {
   SourceFactory,
 } from '../types.ts';
 import { bankFromBlocks, decodeRegisters, planReads, type ReadBlock } from './decode.ts';
-import { loadTemplate, type RegisterEntry, type Template } from './template.ts';
+import { EquipmentKindSchema, loadTemplate, type RegisterEntry, type Template } from './template.ts';
 
 // modbus-serial is CommonJS whose module.exports is the client class; its typings describe an
 // ES default export, so spell out what the import really is.
@@ -40,13 +40,7 @@ export const ModbusTcpConfig = Type.Object(
     /** Added to every template address: e.g. -1 for devices that count registers from 1. */
     addressOffset: Type.Optional(Type.Integer({ minimum: -65535, maximum: 65535 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
-    kind: Type.Optional(
-      Type.Union(
-        ['inverter', 'meter', 'ct', 'battery', 'relay', 'plug', 'sensor', 'ev_charger'].map((k) =>
-          Type.Literal(k),
-        ),
-      ),
-    ),
+    kind: Type.Optional(EquipmentKindSchema),
   },
   { additionalProperties: false },
 );

@@ -14,29 +14,33 @@ import Type, { type Static } from 'typebox';
 import { LineCounter, parseDocument } from 'yaml';
 
 const strict = { additionalProperties: false } as const;
+
+export const EquipmentKindSchema = Type.Enum([
+  'inverter',
+  'meter',
+  'ct',
+  'battery',
+  'relay',
+  'plug',
+  'sensor',
+  'ev_charger',
+]);
 const Name = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' });
 
-export const RegisterType = Type.Union([
-  Type.Literal('uint16'),
-  Type.Literal('int16'),
-  Type.Literal('uint32'),
-  Type.Literal('int32'),
-  Type.Literal('float32'),
-  /** SunSpec 32-bit accumulator (energy counters). */
-  Type.Literal('acc32'),
-  /** SunSpec scale factor: a signed power of ten that other registers refer to. */
-  Type.Literal('sunssf'),
-  /** ASCII, two characters per register, NUL-padded (names, serial numbers). */
-  Type.Literal('string'),
-]);
+// Enums rather than unions of literals: a wrong value then gives one problem, not one per option.
+export const RegisterType = Type.Enum(
+  // acc32: SunSpec 32-bit accumulator (energy counters); sunssf: SunSpec scale factor, a signed
+  // power of ten other registers refer to; string: ASCII, two characters per register, NUL-padded.
+  ['uint16', 'int16', 'uint32', 'int32', 'float32', 'acc32', 'sunssf', 'string'],
+);
 export type RegisterType = Static<typeof RegisterType>;
 
-export const WordOrder = Type.Union([Type.Literal('big'), Type.Literal('little')], {
+export const WordOrder = Type.Enum(['big', 'little'], {
   description: 'big: high word first (the Modbus norm); little: low word first',
 });
 export type WordOrder = Static<typeof WordOrder>;
 
-export const RegisterFunction = Type.Union([Type.Literal('holding'), Type.Literal('input')]);
+export const RegisterFunction = Type.Enum(['holding', 'input']);
 export type RegisterFunction = Static<typeof RegisterFunction>;
 
 export const RegisterEntry = Type.Object(
@@ -57,9 +61,9 @@ export const RegisterEntry = Type.Object(
     unit: Type.Optional(Type.String({ maxLength: 16 })),
     metric: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
     /** invert: the device counts the other way round than our sign conventions. */
-    sign: Type.Optional(Type.Union([Type.Literal('normal'), Type.Literal('invert')])),
+    sign: Type.Optional(Type.Enum(['normal', 'invert'])),
     /** Fills the equipment's identity instead of a metric. */
-    info: Type.Optional(Type.Union([Type.Literal('vendor'), Type.Literal('model'), Type.Literal('serial')])),
+    info: Type.Optional(Type.Enum(['vendor', 'model', 'serial'])),
     /** A marker the device must hold (e.g. SunSpec model id); also what a stand-in serves. */
     expect: Type.Optional(Type.Integer()),
     /** The agent may write this register (e.g. a relay's on/off). */
@@ -86,17 +90,11 @@ export const Template = Type.Object(
     template: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }),
     description: Type.String({ minLength: 1, maxLength: 300 }),
     /** Absent for building blocks such as the SunSpec common model, which any device carries. */
-    kind: Type.Optional(
-      Type.Union(
-        ['inverter', 'meter', 'ct', 'battery', 'relay', 'plug', 'sensor', 'ev_charger'].map((k) =>
-          Type.Literal(k),
-        ),
-      ),
-    ),
+    kind: Type.Optional(EquipmentKindSchema),
     vendor: Type.Optional(Type.String({ maxLength: 64 })),
     model: Type.Optional(Type.String({ maxLength: 64 })),
     /** `sunspec`: 0x8000, 0xFFFF, 0x80000000, NaN, … mean "not implemented" and are skipped. */
-    notImplemented: Type.Optional(Type.Union([Type.Literal('sunspec'), Type.Literal('none')])),
+    notImplemented: Type.Optional(Type.Enum(['sunspec', 'none'])),
     function: Type.Optional(RegisterFunction),
     wordOrder: Type.Optional(WordOrder),
     /** Unused registers a single read may span to merge two blocks (0 = contiguous only). */

@@ -139,6 +139,7 @@ function flowsAt(state: SimState, t: number, socWh: number): Flows {
     } else {
       battery = Math.min(net, maxDischarge);
     }
+    battery += 0; // -0 → 0: a negated zero would read as "charging at 0 W"
     socRateWh = battery < 0 ? -battery * eff : -battery / eff;
   }
   return { solar, load, battery, grid: load - solar - battery, socRateWh };

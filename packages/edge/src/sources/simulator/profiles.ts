@@ -1,7 +1,12 @@
 // The shapes behind the simulator: sun → PV, time of day → household load, grid voltage.
 // Each is a pure function of time and seed, so any instant can be computed without history.
-import * as SunCalc from 'suncalc';
+import * as SunCalcModule from 'suncalc';
 import { hash01, valueNoise } from './noise.ts';
+
+// suncalc sets module.exports at run time, which Node's ESM loader cannot list as named exports:
+// under tsx the namespace holds only `default`. Take whichever form actually carries the functions.
+const SunCalc: typeof SunCalcModule =
+  (SunCalcModule as unknown as { default?: typeof SunCalcModule }).default ?? SunCalcModule;
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -74,7 +79,7 @@ export function householdLoad(
   const slot = Math.floor(ts / (5 * MINUTE));
   const awake = localHour >= 6.5 && localHour < 23 ? 1 : 0.15;
   const appliance =
-    hash01(seed, CH_APPLIANCE, slot) < 0.06 * awake ? 800 + 1800 * hash01(seed, CH_APPLIANCE_SIZE, slot) : 0;
+    hash01(seed, CH_APPLIANCE, slot) < 0.04 * awake ? 800 + 1800 * hash01(seed, CH_APPLIANCE_SIZE, slot) : 0;
   return baseW * drift + peakW * shape * drift + appliance;
 }
 

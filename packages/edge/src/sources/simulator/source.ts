@@ -73,7 +73,7 @@ export const SimulatorConfig = Type.Object(
       Type.Object(
         {
           loadW: Watts(100_000),
-          initial: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
+          initial: Type.Optional(Type.Enum(['on', 'off'])),
         },
         strict,
       ),
@@ -94,7 +94,7 @@ export function simulatorModel(config: SimulatorConfig, site: SourceContext['sit
     stepSeconds: config.stepSeconds ?? 60,
     pvPeakW: config.pv?.peakW ?? 5000,
     loadBaseW: config.load?.baseW ?? 250,
-    loadPeakW: config.load?.peakW ?? 1500,
+    loadPeakW: config.load?.peakW ?? 1000,
     ...(b
       ? {
           battery: {

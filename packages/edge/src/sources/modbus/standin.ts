@@ -1,0 +1,110 @@
+// A Modbus TCP device stand-in: serves a template's registers, filled from a value provider
+// (usually the simulator), on a free loopback port. Tests and demos talk to it exactly as the
+// agent talks to real equipment, so the whole read path is exercised without hardware.
+import { createServer, type Socket } from 'node:net';
+import jsmodbus from 'jsmodbus';
+import { functionOf } from './decode.ts';
+import { encodeRegisters, type Identity } from './encode.ts';
+import type { Template } from './template.ts';
+
+export interface StandInOptions {
+  templates: readonly Template[];
+  /** Metric values the device holds at an instant (missing ones are served "not implemented"). */
+  values: (now: number) => Record<string, number>;
+  identity?: Identity;
+  /** Serve every register at template address + offset (to test addressOffset). */
+  addressOffset?: number;
+  /** Called after a client writes a register the template marks writable. */
+  onWrite?: (write: { template: string; register: string; metric?: string; value: number }) => void;
+  clock?: () => number;
+  host?: string;
+  port?: number;
+}
+
+export interface StandIn {
+  readonly host: string;
+  readonly port: number;
+  /** Number of read requests served (to check that reads are grouped). */
+  readonly requests: number;
+  close(): Promise<void>;
+}
+
+const REGISTERS = 65536;
+
+export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
+  const offset = opts.addressOffset ?? 0;
+  const clock = opts.clock ?? Date.now;
+  const holding = Buffer.alloc(REGISTERS * 2);
+  const input = Buffer.alloc(REGISTERS * 2);
+  let requests = 0;
+
+  // Re-encode on every request so each answer reflects the provider at that instant.
+  const refresh = () => {
+    requests++;
+    const values = opts.values(clock());
+    for (const t of opts.templates) {
+      const bank = encodeRegisters(t, values, opts.identity);
+      for (const [fn, buf] of [
+        ['holding', holding],
+        ['input', input],
+      ] as const) {
+        for (const [address, word] of bank[fn]) {
+          const at = address + offset;
+          if (at >= 0 && at < REGISTERS) buf.writeUInt16BE(word, at * 2);
+        }
+      }
+    }
+  };
+
+  const writable = new Map<number, { template: string; register: string; metric?: string }>();
+  for (const t of opts.templates) {
+    for (const r of t.registers) {
+      if (r.writable && functionOf(t, r) === 'holding') {
+        writable.set(r.address + offset, {
+          template: t.template,
+          register: r.name,
+          ...(r.metric ? { metric: r.metric } : {}),
+        });
+      }
+    }
+  }
+
+  const net = createServer();
+  const sockets = new Set<Socket>();
+  net.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const server = new jsmodbus.server.TCP(net, { holding, input });
+  server.on('preReadHoldingRegisters', refresh);
+  server.on('preReadInputRegisters', refresh);
+  server.on('postWriteSingleRegister', (request) => {
+    const body = request.body as unknown as { address: number; value: number };
+    const target = writable.get(body.address);
+    if (target) opts.onWrite?.({ ...target, value: body.value });
+  });
+
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    net.once('error', reject);
+    net.listen(opts.port ?? 0, host, () => {
+      net.off('error', reject);
+      resolve();
+    });
+  });
+  const address = net.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+
+  return {
+    host,
+    port,
+    get requests() {
+      return requests;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        net.close(() => resolve());
+      }),
+  };
+}
