@@ -11,6 +11,7 @@ import type { HubConfig } from './config.ts';
 import { HubBus, type HubContext } from './context.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
+import { controlPlane } from './mqtt/control-plane.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import { NodeKeyCache } from './nodes/node-auth.ts';
 import { nodeRoutes } from './nodes/nodes.routes.ts';
@@ -67,5 +68,6 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   await app.register(ingestRoutes, { prefix: '/api/v1' });
   await app.register(siteRoutes, { prefix: '/api/v1' });
   await app.register(telemetryRoutes, { prefix: '/api/v1' });
+  await app.register(controlPlane); // routes only; the broker starts with startControlPlane(app)
   return app;
 }

@@ -1,0 +1,196 @@
+// Node liveness. Heartbeats (NodeStatus on nodes/{id}/status) are buffered in memory and written
+// about once a second in ONE statement for every node heard from (UPDATE … FROM unnest), so a
+// fleet of 100 k nodes costs one transaction per second, not 100 k. Offline comes from three
+// places: the node's own offline status (clean disconnect), its last will, and silence longer than
+// the timeout (a sweep, run by one hub at a time under an advisory lock).
+import type { NodeStatus } from '@wattfleet/protocol';
+import { sql } from 'kysely';
+import type { HubContext } from '../context.ts';
+import { runExclusive } from '../jobs/lock.ts';
+
+export type OfflineReason = 'clean_disconnect' | 'last_will' | 'silence';
+
+declare module '../context.ts' {
+  interface HubEvents {
+    /** Raised when a node's clock crosses the drift bound (drifting) and when it is back (not). */
+    'node.clock_drift': { nodeId: string; siteId: string; offsetMs: number; drifting: boolean };
+  }
+}
+
+interface Pending {
+  status: NodeStatus;
+  receivedAt: number;
+}
+
+export interface HeartbeatOptions {
+  offlineAfterS: number;
+  clockDriftMs: number;
+  /** Called with the nodes that just came (back) online, e.g. to hand them their pending commands. */
+  onOnline: (nodes: { nodeId: string; siteId: string }[]) => void;
+  log: { error: (obj: object, msg: string) => void };
+}
+
+export class HeartbeatService {
+  private buffer = new Map<string, Pending>();
+  private flushing: Promise<void> | undefined;
+  /** Counters for /metrics and tests. */
+  readonly stats = { received: 0, flushes: 0, rowsWritten: 0 };
+
+  constructor(
+    private readonly hub: HubContext,
+    private readonly opts: HeartbeatOptions,
+  ) {}
+
+  /** Keeps only the newest heartbeat per node until the next flush. */
+  record(nodeId: string, status: NodeStatus, receivedAt = Date.now()): void {
+    this.stats.received++;
+    this.buffer.set(nodeId, { status, receivedAt });
+  }
+
+  /** Writes the buffered heartbeats; concurrent calls share one run. */
+  flush(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = this.writeBuffered().finally(() => {
+        this.flushing = undefined;
+      });
+    }
+    return this.flushing;
+  }
+
+  private async writeBuffered(): Promise<void> {
+    if (this.buffer.size === 0) return;
+    const batch = this.buffer;
+    this.buffer = new Map();
+    // Sorted ids: hubs flushing overlapping sets lock rows in the same order (no deadlock).
+    const ids = [...batch.keys()].sort();
+    const seen: string[] = [];
+    const offsets: number[] = [];
+    const agent: (string | null)[] = [];
+    const commit: (string | null)[] = [];
+    const os: (string | null)[] = [];
+    const statuses: string[] = [];
+    for (const id of ids) {
+      const p = batch.get(id)!;
+      seen.push(new Date(p.receivedAt).toISOString());
+      // Clamped to int4: a node whose clock is decades off still fits the column.
+      offsets.push(Math.max(-2_000_000_000, Math.min(2_000_000_000, p.status.clock - p.receivedAt)));
+      agent.push(p.status.agentVersion ?? null);
+      commit.push(p.status.gitCommit ?? null);
+      os.push(p.status.osVersion ?? null);
+      statuses.push(JSON.stringify(p.status));
+    }
+    const { rows } = await sql<{
+      id: string;
+      site_id: string;
+      was: string;
+      old_offset: number | null;
+      offset: number;
+    }>`
+      WITH u AS (
+        SELECT * FROM unnest(${ids}::uuid[], ${seen}::timestamptz[], ${offsets}::int[], ${agent}::text[],
+                             ${commit}::text[], ${os}::text[], ${statuses}::jsonb[])
+          AS u(id, seen, offset_ms, agent_version, git_commit, os_version, status)
+      ), old AS (
+        SELECT n.id, n.status, n.clock_offset_ms FROM nodes n
+        WHERE n.id = ANY(${ids}::uuid[]) AND n.active ORDER BY n.id FOR UPDATE
+      )
+      UPDATE nodes n SET
+        last_seen_at = GREATEST(u.seen, n.last_seen_at),
+        status = 'online',
+        status_reason = CASE WHEN old.status = 'online' THEN n.status_reason ELSE 'heartbeat' END,
+        status_changed_at = CASE WHEN old.status = 'online' THEN n.status_changed_at ELSE u.seen END,
+        clock_offset_ms = u.offset_ms,
+        agent_version = COALESCE(u.agent_version, n.agent_version),
+        git_commit = COALESCE(u.git_commit, n.git_commit),
+        os_version = COALESCE(u.os_version, n.os_version),
+        last_status = u.status
+      FROM u JOIN old ON old.id = u.id
+      WHERE n.id = u.id
+      RETURNING n.id, n.site_id, old.status AS was, old.clock_offset_ms AS old_offset, n.clock_offset_ms AS "offset"`.execute(
+      this.hub.db,
+    );
+    this.stats.flushes++;
+    this.stats.rowsWritten += rows.length;
+
+    const cameOnline: { nodeId: string; siteId: string }[] = [];
+    const bound = this.opts.clockDriftMs;
+    for (const r of rows) {
+      if (r.was !== 'online') {
+        cameOnline.push({ nodeId: r.id, siteId: r.site_id });
+        this.hub.bus.emitEvent('node.status', {
+          nodeId: r.id,
+          siteId: r.site_id,
+          status: 'online',
+          reason: 'heartbeat',
+        });
+      }
+      const drifting = Math.abs(r.offset) > bound;
+      const wasDrifting = r.old_offset !== null && Math.abs(r.old_offset) > bound;
+      if (drifting !== wasDrifting && (drifting || r.old_offset !== null)) {
+        await this.recordDrift(r.id, r.site_id, r.offset, drifting);
+      }
+    }
+    if (cameOnline.length) this.opts.onOnline(cameOnline);
+  }
+
+  /** A node event (kind node.clock_drift) for alert rules and history, plus a bus event. */
+  private async recordDrift(nodeId: string, siteId: string, offsetMs: number, drifting: boolean) {
+    const now = new Date();
+    await this.hub.db
+      .insertInto('node_events')
+      .values({
+        node_id: nodeId,
+        site_id: siteId,
+        ts: now,
+        kind: drifting ? 'node.clock_drift' : 'node.clock_ok',
+        severity: drifting ? 'warning' : 'info',
+        equipment: null,
+        message: drifting
+          ? `Node clock is off by ${Math.round(offsetMs / 1000)} s`
+          : 'Node clock is back within bounds',
+        data: JSON.stringify({ offsetMs }),
+        batch_id: `hub:clock:${now.getTime()}`,
+      })
+      .execute();
+    this.hub.bus.emitEvent('node.clock_drift', { nodeId, siteId, offsetMs, drifting });
+  }
+
+  /** The node said it is going (clean disconnect) or the broker published its last will. */
+  async markOffline(nodeId: string, reason: OfflineReason): Promise<void> {
+    // A heartbeat still in the buffer is older than this message; writing it would revive the node.
+    this.buffer.delete(nodeId);
+    const row = await this.hub.db
+      .updateTable('nodes')
+      .set({ status: 'offline', status_reason: reason, status_changed_at: new Date() })
+      .where('id', '=', nodeId)
+      .where('status', '!=', 'offline')
+      .returning(['id', 'site_id'])
+      .executeTakeFirst();
+    if (row)
+      this.hub.bus.emitEvent('node.status', { nodeId, siteId: row.site_id, status: 'offline', reason });
+  }
+
+  /** Marks silent nodes offline. Runs on one hub at a time; returns how many went offline. */
+  async sweep(now = Date.now()): Promise<number> {
+    const result = await runExclusive(this.hub.database, 'heartbeat.sweep', async () => {
+      const cutoff = new Date(now - this.opts.offlineAfterS * 1000);
+      const rows = await this.hub.db
+        .updateTable('nodes')
+        .set({ status: 'offline', status_reason: 'silence', status_changed_at: new Date(now) })
+        .where('status', '=', 'online')
+        .where('last_seen_at', '<', cutoff)
+        .returning(['id', 'site_id'])
+        .execute();
+      for (const r of rows) {
+        this.hub.bus.emitEvent('node.status', {
+          nodeId: r.id,
+          siteId: r.site_id,
+          status: 'offline',
+          reason: 'silence',
+        });
+      }
+      return rows.length;
+    });
+    return result.ran ? result.value : 0;
+  }
+}

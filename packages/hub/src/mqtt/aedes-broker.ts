@@ -1,0 +1,161 @@
+// Embedded broker (default when MQTT_URL is unset): aedes inside the hub process. Nodes log in
+// with username = node id and their MQTT password, checked against the stored $7$ hash; they may
+// publish and subscribe only under nodes/{own id}/# and additionally subscribe to hub/broadcast.
+// The hub itself is an in-process client (broker.subscribe / broker.publish): no socket, no login.
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { BROADCAST_TOPIC, isOwnTopic, type NodeChannel, topics } from '@wattfleet/protocol';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { Kysely } from 'kysely';
+import { verifyMqttPassword } from '../nodes/credentials.ts';
+import type { DB } from '../storage/schema.ts';
+import type { ControlBroker, MessageHandler, PublishOptions } from './broker.ts';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface AedesBrokerOptions {
+  db: Kysely<DB>;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  log: { warn: (obj: object, msg: string) => void };
+}
+
+function authError(message: string): AuthenticateError {
+  // 4 = bad user name or password (MQTT 3.1.1 CONNACK).
+  return Object.assign(new Error(message), { returnCode: 4 }) as AuthenticateError;
+}
+
+export class AedesBroker implements ControlBroker {
+  readonly kind = 'aedes' as const;
+  private broker: Aedes | undefined;
+  private server: Server | undefined;
+  private readonly nodeOf = new WeakMap<Client, string>();
+  private readonly sockets = new Set<Socket>();
+  private readonly disconnectListeners: ((nodeId: string) => void)[] = [];
+  url = '';
+
+  constructor(private readonly opts: AedesBrokerOptions) {}
+
+  /** Whether a node may touch this topic (publish) or filter (subscribe). */
+  static allowed(nodeId: string, topic: string, action: 'publish' | 'subscribe'): boolean {
+    if (action === 'subscribe' && topic === BROADCAST_TOPIC) return true;
+    return isOwnTopic(nodeId, topic);
+  }
+
+  async start(): Promise<void> {
+    const { db } = this.opts;
+    const broker = await Aedes.createBroker({
+      authenticate: (client, username, password, done) => {
+        if (!username || !UUID_RE.test(username) || !password) {
+          done(authError('username must be the node id and a password is required'), false);
+          return;
+        }
+        db.selectFrom('nodes')
+          .select(['active', 'mqtt_password_hash'])
+          .where('id', '=', username)
+          .executeTakeFirst()
+          .then((row) => {
+            const ok =
+              !!row?.active &&
+              !!row.mqtt_password_hash &&
+              verifyMqttPassword(password.toString('utf8'), row.mqtt_password_hash);
+            if (!ok) return done(authError('unknown node, inactive node or wrong password'), false);
+            this.nodeOf.set(client, username);
+            done(null, true);
+          })
+          .catch((err: Error) => done(authError(err.message), false));
+      },
+      authorizePublish: (client, packet, done) => {
+        // client is null for the hub's own in-process publishes.
+        if (!client) return done(null);
+        const nodeId = this.nodeOf.get(client);
+        if (nodeId && AedesBroker.allowed(nodeId, packet.topic, 'publish')) return done(null);
+        this.opts.log.warn({ nodeId, topic: packet.topic }, 'mqtt publish refused');
+        done(new Error('not authorized'));
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const nodeId = this.nodeOf.get(client);
+        if (nodeId && AedesBroker.allowed(nodeId, sub.topic, 'subscribe')) return done(null, sub);
+        this.opts.log.warn({ nodeId, topic: sub.topic }, 'mqtt subscribe refused');
+        done(null, null); // SUBACK 0x80 for this filter; the connection stays up
+      },
+    });
+    broker.on('clientDisconnect', (client) => {
+      const nodeId = this.nodeOf.get(client);
+      // aedes marks a client that sent DISCONNECT; any other loss publishes the last will instead.
+      if (nodeId && (client as unknown as { _disconnected?: boolean })._disconnected) {
+        for (const l of this.disconnectListeners) l(nodeId);
+      }
+    });
+    this.broker = broker;
+    const server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      broker.handle(socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    this.server = server;
+    const { port } = server.address() as AddressInfo;
+    const host = this.opts.host === '0.0.0.0' || this.opts.host === '::' ? '127.0.0.1' : this.opts.host;
+    this.url = `mqtt://${host}:${port}`;
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async subscribeNodes(channel: NodeChannel, handler: MessageHandler): Promise<void> {
+    const broker = this.mustBroker();
+    await new Promise<void>((resolve) => {
+      broker.subscribe(
+        topics.allNodes(channel),
+        (packet, cb) => {
+          const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+          handler({ topic: packet.topic, payload, retain: !!packet.retain }).then(cb, cb);
+        },
+        resolve,
+      );
+    });
+  }
+
+  async publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void> {
+    const broker = this.mustBroker();
+    await new Promise<void>((resolve, reject) => {
+      broker.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+          qos: opts.qos,
+          retain: opts.retain ?? false,
+          dup: false,
+        },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  onNodeDisconnect(listener: (nodeId: string) => void): void {
+    this.disconnectListeners.push(listener);
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    const broker = this.broker;
+    this.server = undefined;
+    this.broker = undefined;
+    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
+    if (server) {
+      for (const socket of this.sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  private mustBroker(): Aedes {
+    if (!this.broker) throw new Error('aedes broker is not started');
+    return this.broker;
+  }
+}

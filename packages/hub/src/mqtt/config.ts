@@ -1,0 +1,69 @@
+// Control-plane settings. Kept beside the code that uses them and merged into HubConfig under
+// `controlPlane`; tests pass overrides there, the server reads the environment.
+import type { HubConfig } from '../config.ts';
+
+export interface MosquittoFilesConfig {
+  passwordFile: string;
+  aclFile: string;
+  /** Mosquitto's pid file; when set the hub sends SIGHUP after rewriting the files. */
+  pidFile: string | undefined;
+}
+
+export interface ControlPlaneConfig {
+  /** No heartbeat for this long → offline (reason 'silence'). */
+  offlineAfterS: number;
+  /** How often the offline sweep and the command expiry run. */
+  sweepIntervalMs: number;
+  /** Heartbeats are buffered and written in one statement this often. */
+  heartbeatFlushMs: number;
+  /** Node clock further off than this raises node.clock_drift. */
+  clockDriftMs: number;
+  /** Shared-subscription group of the hubs (external brokers only; aedes has no $share). */
+  sharedGroup: string;
+  /** Set false to subscribe without $share (brokers without MQTT 5 shared subscriptions). */
+  sharedSubscriptions: boolean;
+  /** Hub credentials at an external broker. */
+  username: string | undefined;
+  password: string | undefined;
+  /** Mosquitto password/ACL files the hub keeps in sync; undefined when the broker is managed elsewhere. */
+  mosquitto: MosquittoFilesConfig | undefined;
+  mosquittoSyncMs: number;
+}
+
+declare module '../config.ts' {
+  interface HubConfig {
+    controlPlane?: Partial<ControlPlaneConfig>;
+  }
+}
+
+function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return n;
+}
+
+export function controlPlaneConfig(
+  config: HubConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): ControlPlaneConfig {
+  const passwordFile = env.MOSQUITTO_PASSWORD_FILE || undefined;
+  const aclFile = env.MOSQUITTO_ACL_FILE || undefined;
+  return {
+    offlineAfterS: num(env, 'HEARTBEAT_OFFLINE_S', 300),
+    sweepIntervalMs: num(env, 'HEARTBEAT_SWEEP_MS', 3000),
+    heartbeatFlushMs: num(env, 'HEARTBEAT_FLUSH_MS', 1000),
+    clockDriftMs: num(env, 'CLOCK_DRIFT_MS', 60_000),
+    sharedGroup: env.MQTT_SHARED_GROUP || 'hub',
+    sharedSubscriptions: env.MQTT_SHARED_SUBSCRIPTIONS !== '0',
+    username: env.MQTT_USERNAME || undefined,
+    password: env.MQTT_PASSWORD || undefined,
+    mosquitto:
+      passwordFile && aclFile
+        ? { passwordFile, aclFile, pidFile: env.MOSQUITTO_PID_FILE || undefined }
+        : undefined,
+    mosquittoSyncMs: num(env, 'MOSQUITTO_SYNC_MS', 10_000),
+    ...config.controlPlane,
+  };
+}

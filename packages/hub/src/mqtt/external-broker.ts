@@ -1,0 +1,87 @@
+// External broker (MQTT_URL set): Mosquitto, EMQX, HiveMQ… The hub logs in with MQTT_USERNAME /
+// MQTT_PASSWORD and subscribes through shared subscriptions ($share/{group}/nodes/+/{channel}) so
+// N hubs split the node traffic and each message is handled by one of them. Node authentication
+// and ACLs are the broker's job (see mosquitto-files.ts for Mosquitto).
+import { randomBytes } from 'node:crypto';
+import { type NodeChannel, parseNodeTopic, topics } from '@wattfleet/protocol';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { ControlBroker, MessageHandler, PublishOptions } from './broker.ts';
+
+export interface ExternalBrokerOptions {
+  url: string;
+  username: string | undefined;
+  password: string | undefined;
+  sharedGroup: string;
+  sharedSubscriptions: boolean;
+  log: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
+}
+
+export class ExternalBroker implements ControlBroker {
+  readonly kind = 'external' as const;
+  private client: MqttClient | undefined;
+  private readonly handlers = new Map<NodeChannel, MessageHandler>();
+
+  constructor(private readonly opts: ExternalBrokerOptions) {}
+
+  get url(): string {
+    return this.opts.url;
+  }
+
+  async start(): Promise<void> {
+    const client = await mqtt.connectAsync(this.opts.url, {
+      clientId: `wattfleet-hub-${randomBytes(6).toString('hex')}`,
+      protocolVersion: 5,
+      clean: true,
+      reconnectPeriod: 2000,
+      connectTimeout: 10_000,
+      ...(this.opts.username ? { username: this.opts.username } : {}),
+      ...(this.opts.password ? { password: this.opts.password } : {}),
+    });
+    // Acknowledge a QoS 1 message only once it is handled: a hub that dies mid-ingest leaves the
+    // message unacknowledged and the broker hands it out again.
+    client.handleMessage = (packet, done) => {
+      const parsed = parseNodeTopic(packet.topic);
+      const handler = parsed && this.handlers.get(parsed.channel);
+      if (!handler) return done();
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      handler({ topic: packet.topic, payload, retain: !!packet.retain }).then(
+        () => done(),
+        () => done(),
+      );
+    };
+    client.on('error', (err) => this.opts.log.warn({ err }, 'mqtt client error'));
+    client.on('reconnect', () => this.opts.log.info({ url: this.opts.url }, 'mqtt reconnecting'));
+    this.client = client;
+  }
+
+  async subscribeNodes(channel: NodeChannel, handler: MessageHandler): Promise<void> {
+    const client = this.mustClient();
+    this.handlers.set(channel, handler);
+    const filter = this.opts.sharedSubscriptions
+      ? topics.shared(this.opts.sharedGroup, channel)
+      : topics.allNodes(channel);
+    const qos = channel === 'live' ? 0 : 1;
+    const granted = await client.subscribeAsync(filter, { qos });
+    if (granted.some((g) => g.qos >= 0x80)) throw new Error(`broker refused the subscription ${filter}`);
+  }
+
+  async publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void> {
+    await this.mustClient().publishAsync(topic, payload, { qos: opts.qos, retain: opts.retain ?? false });
+  }
+
+  onNodeDisconnect(): void {
+    // An external broker does not tell its clients who left; nodes publish an offline status
+    // (clean) or their last will, and silence is caught by the sweep.
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.endAsync();
+  }
+
+  private mustClient(): MqttClient {
+    if (!this.client) throw new Error('mqtt client is not connected');
+    return this.client;
+  }
+}

@@ -1,0 +1,100 @@
+// Mosquitto authentication and ACL files, generated from the database and kept in sync. The
+// nodes' stored password hashes are already in Mosquitto's $7$ format, so they are copied as they
+// are; only active nodes appear. After a change the files are replaced atomically and, when the
+// pid file is known, Mosquitto is told to reload them with SIGHUP (see deploy/mosquitto/README.md).
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { Kysely } from 'kysely';
+import { hashMqttPassword, verifyMqttPassword } from '../nodes/credentials.ts';
+import type { DB } from '../storage/schema.ts';
+import type { MosquittoFilesConfig } from './config.ts';
+
+export interface HubCredentials {
+  username: string;
+  password: string;
+}
+
+/**
+ * `pattern` lines apply to every user wherever they stand, so they come first; `topic` lines
+ * apply to the `user` above them (before any `user` line they would apply to anonymous clients
+ * only, which is why the broadcast rule is a pattern too).
+ */
+export function mosquittoAcl(hubUsername: string): string {
+  return [
+    '# Managed by the Wattfleet hub: rewritten whenever nodes change. Do not edit.',
+    '# Every node (username = node id) reads and writes only its own namespace.',
+    'pattern readwrite nodes/%u/#',
+    '# and receives fleet-wide announcements.',
+    'pattern read hub/broadcast',
+    '',
+    '# The hub itself: every node topic (also through $share/… shared subscriptions) and broadcast.',
+    `user ${hubUsername}`,
+    'topic readwrite nodes/#',
+    'topic readwrite hub/#',
+    '',
+  ].join('\n');
+}
+
+async function readOrEmpty(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function writeAtomically(path: string, content: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, content, { mode: 0o640 });
+  await rename(tmp, path);
+}
+
+export async function mosquittoPasswords(
+  db: Kysely<DB>,
+  hub: HubCredentials,
+  existing: string,
+): Promise<string> {
+  // Keep the hub's current line when it still verifies, so an unchanged fleet means an unchanged file.
+  const prefix = `${hub.username}:`;
+  const current = existing.split('\n').find((l) => l.startsWith(prefix));
+  const hubHash =
+    current && verifyMqttPassword(hub.password, current.slice(prefix.length))
+      ? current.slice(prefix.length)
+      : hashMqttPassword(hub.password);
+  const nodes = await db
+    .selectFrom('nodes')
+    .select(['id', 'mqtt_password_hash'])
+    .where('active', '=', true)
+    .where('mqtt_password_hash', 'is not', null)
+    .orderBy('id')
+    .execute();
+  const lines = [`${hub.username}:${hubHash}`, ...nodes.map((n) => `${n.id}:${n.mqtt_password_hash}`)];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Rewrites the files if their content changed; returns true when Mosquitto needs a reload. */
+export async function syncMosquittoFiles(
+  db: Kysely<DB>,
+  files: MosquittoFilesConfig,
+  hub: HubCredentials,
+): Promise<boolean> {
+  const [oldPasswords, oldAcl] = await Promise.all([
+    readOrEmpty(files.passwordFile),
+    readOrEmpty(files.aclFile),
+  ]);
+  const passwords = await mosquittoPasswords(db, hub, oldPasswords);
+  const acl = mosquittoAcl(hub.username);
+  let changed = false;
+  if (passwords !== oldPasswords) {
+    await writeAtomically(files.passwordFile, passwords);
+    changed = true;
+  }
+  if (acl !== oldAcl) {
+    await writeAtomically(files.aclFile, acl);
+    changed = true;
+  }
+  if (changed && files.pidFile) {
+    const pid = Number((await readOrEmpty(files.pidFile)).trim());
+    if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGHUP');
+  }
+  return changed;
+}
