@@ -58,6 +58,8 @@ export async function loginWithToken(token: string): Promise<SessionUser> {
 }
 
 export async function logout(): Promise<void> {
+  // Revoke the server session when there is one (the admin token has none); leave regardless.
+  if (storedUser()?.id !== 'token') await request('/auth/logout', { method: 'POST' }).catch(() => undefined);
   remember(null);
   setTokens(null);
 }
