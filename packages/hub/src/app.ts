@@ -10,6 +10,7 @@ import { registerAuthentication } from './auth/authenticate.ts';
 import type { HubConfig } from './config.ts';
 import { HubBus, type HubContext } from './context.ts';
 import { registerErrorHandling } from './http/errors.ts';
+import { identityPlugin } from './identity/identity.plugin.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { controlPlane } from './mqtt/control-plane.ts';
 import { Scheduler } from './jobs/scheduler.ts';
@@ -61,6 +62,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   // Limits are per route (config.rateLimit); evaluated after authentication so a node's limit is
   // keyed on its verified identity.
   await app.register(rateLimit, { global: false, hook: 'preHandler' });
+  await app.register(identityPlugin);
 
   app.get('/healthz', async () => ({ ok: true, engine: hub.database.engine }));
 

@@ -1,0 +1,191 @@
+// Login, token refresh, logout, own profile and password change. Login is rate limited per
+// source address (route config) and per account (a second limiter keyed on the email), so
+// neither one address nor a botnet can guess one user's password quickly.
+import { WattfleetError } from '@wattfleet/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { audit } from '../audit/audit.ts';
+import { actorOf } from '../auth/authenticate.ts';
+import { userOnly } from './guards.ts';
+import { assertPasswordPolicy, hashPassword, verifyPassword } from './passwords.ts';
+import { publicUser } from './sessions.service.ts';
+import { USER_COLUMNS } from './users.routes.ts';
+
+const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 320 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+const RefreshBody = Type.Object(
+  { refreshToken: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+const PasswordBody = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+    newPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+export interface AuthLimits {
+  loginPerIpPerMinute: number;
+  loginPerAccountPerMinute: number;
+  refreshPerIpPerMinute: number;
+  passwordPerUserPerMinute: number;
+}
+
+export const DEFAULT_AUTH_LIMITS: AuthLimits = {
+  loginPerIpPerMinute: 30,
+  loginPerAccountPerMinute: 5,
+  refreshPerIpPerMinute: 60,
+  passwordPerUserPerMinute: 5,
+};
+
+export function authRoutes(limits: AuthLimits) {
+  return async (app: FastifyInstance): Promise<void> => {
+    const hub = app.hub;
+    const sessions = () => {
+      if (!hub.identity) throw new Error('identity not initialised');
+      return hub.identity;
+    };
+    // The plugin's per-route limiter runs once per request, so the second (per-account) limit is
+    // checked by hand with a limiter of the same store.
+    const limiter = (max: number, key: (req: FastifyRequest) => string) => {
+      const check = app.createRateLimit({ max, timeWindow: 60_000, keyGenerator: key });
+      return async (req: FastifyRequest) => {
+        const r = await check(req);
+        if (!r.isAllowed && r.isExceeded) {
+          throw new WattfleetError('WF_RATE_LIMITED', undefined, undefined, { retryAfterS: r.ttlInSeconds });
+        }
+      };
+    };
+    const perAccount = limiter(
+      limits.loginPerAccountPerMinute,
+      (req) =>
+        `login-account:${String((req.body as { email?: string })?.email ?? '')
+          .trim()
+          .toLowerCase()}`,
+    );
+    const perUser = limiter(
+      limits.passwordPerUserPerMinute,
+      (req) => `password:${req.actor?.kind === 'user' ? req.actor.userId : req.ip}`,
+    );
+
+    app.post(
+      '/auth/login',
+      {
+        schema: { tags: ['auth'], body: LoginBody },
+        config: {
+          rateLimit: {
+            max: limits.loginPerIpPerMinute,
+            timeWindow: 60_000,
+            keyGenerator: (req) => `login-ip:${req.ip}`,
+          },
+        },
+        preHandler: perAccount,
+      },
+      async (request) => {
+        const { email, password } = request.body as { email: string; password: string };
+        return sessions().login(email, password, {
+          ip: request.ip,
+          userAgent: request.headers['user-agent'],
+        });
+      },
+    );
+
+    app.post(
+      '/auth/refresh',
+      {
+        schema: { tags: ['auth'], body: RefreshBody },
+        config: {
+          rateLimit: {
+            max: limits.refreshPerIpPerMinute,
+            timeWindow: 60_000,
+            keyGenerator: (req) => `refresh-ip:${req.ip}`,
+          },
+        },
+      },
+      async (request) =>
+        sessions().refresh((request.body as { refreshToken: string }).refreshToken, request.ip),
+    );
+
+    app.post(
+      '/auth/logout',
+      { schema: { tags: ['auth'], security: [{ bearer: [] }] }, preHandler: app.requireActor },
+      async (request, reply) => {
+        const actor = userOnly(actorOf(request));
+        if (request.sessionId) await sessions().revokeSession(request.sessionId, 'logout');
+        await audit(hub.db, actor, {
+          action: 'auth.logout',
+          targetType: 'session',
+          ...(request.sessionId ? { targetId: request.sessionId } : {}),
+          sourceIp: request.ip,
+        });
+        reply.status(204);
+      },
+    );
+
+    app.get(
+      '/auth/me',
+      { schema: { tags: ['auth'], security: [{ bearer: [] }] }, preHandler: app.requireActor },
+      async (request) => {
+        const actor = userOnly(actorOf(request));
+        const user = await hub.db
+          .selectFrom('users')
+          .select(USER_COLUMNS)
+          .where('id', '=', actor.userId)
+          .executeTakeFirstOrThrow();
+        return publicUser(user);
+      },
+    );
+
+    app.post(
+      '/auth/password',
+      {
+        schema: { tags: ['auth'], body: PasswordBody, security: [{ bearer: [] }] },
+        preHandler: [app.requireActor, perUser],
+      },
+      async (request, reply) => {
+        const actor = userOnly(actorOf(request));
+        const body = request.body as { currentPassword: string; newPassword: string };
+        const user = await hub.db
+          .selectFrom('users')
+          .select(['id', 'password_hash'])
+          .where('id', '=', actor.userId)
+          .executeTakeFirstOrThrow();
+        if (!(await verifyPassword(user.password_hash, body.currentPassword))) {
+          await audit(hub.db, actor, {
+            action: 'auth.password_change',
+            targetType: 'user',
+            targetId: actor.userId,
+            result: 'failed',
+            sourceIp: request.ip,
+          });
+          throw new WattfleetError('WF_BAD_CREDENTIALS', 'The current password is wrong');
+        }
+        assertPasswordPolicy(body.newPassword);
+        await hub.db
+          .updateTable('users')
+          .set({
+            password_hash: await hashPassword(body.newPassword),
+            must_change_password: false,
+            password_changed_at: new Date(),
+          })
+          .where('id', '=', actor.userId)
+          .execute();
+        // Other devices must log in again with the new password; this one stays signed in.
+        await sessions().revokeUserSessions(actor.userId, 'password_change', request.sessionId);
+        await audit(hub.db, actor, {
+          action: 'auth.password_change',
+          targetType: 'user',
+          targetId: actor.userId,
+          sourceIp: request.ip,
+        });
+        reply.status(204);
+      },
+    );
+  };
+}

@@ -1,0 +1,89 @@
+// The identity module as one plugin: security headers, CORS, JWT sessions, the grants-aware site
+// scope, and the users/orgs/grants/audit routes. Registered without encapsulation (like
+// fastify-plugin) because headers, CORS and the bearer authenticator apply to the whole hub.
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import jwt from '@fastify/jwt';
+import type { FastifyInstance } from 'fastify';
+import { auditRoutes } from './audit.routes.ts';
+import { type AuthLimits, authRoutes, DEFAULT_AUTH_LIMITS } from './auth.routes.ts';
+import { grantRoutes } from './grants.routes.ts';
+import { orgRoutes } from './orgs.routes.ts';
+import { grantsSiteScope } from './scope.ts';
+import { loadJwtSecret } from './secrets.ts';
+import { DEFAULT_IDENTITY_OPTIONS, type IdentityOptions, SessionService } from './sessions.service.ts';
+import { userRoutes } from './users.routes.ts';
+
+declare module '../context.ts' {
+  interface HubContext {
+    /** Sessions and tokens; set by the identity plugin. */
+    identity?: SessionService;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The login session of a JWT-authenticated user (logout, password change). */
+    sessionId?: string;
+  }
+}
+
+export interface IdentityPluginOptions {
+  session?: Partial<IdentityOptions>;
+  limits?: Partial<AuthLimits>;
+  /** Allowed browser origins; default from CORS_ORIGINS (comma-separated). Empty: no CORS. */
+  corsOrigins?: string[];
+}
+
+export function corsOriginsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+async function identityPlugin(app: FastifyInstance, opts: IdentityPluginOptions = {}): Promise<void> {
+  const hub = app.hub;
+  await app.register(helmet, {
+    // The API answers JSON; the swagger UI at /api/docs needs its own inline bootstrap.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  const origins = opts.corsOrigins ?? corsOriginsFromEnv();
+  await app.register(cors, {
+    origin: origins.length === 0 ? false : origins.includes('*') ? true : origins,
+    credentials: true,
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    maxAge: 600,
+  });
+  await app.register(jwt, { secret: await loadJwtSecret(hub) });
+  const sessions = new SessionService(hub, app.jwt, { ...DEFAULT_IDENTITY_OPTIONS, ...opts.session });
+  hub.identity = sessions;
+  hub.siteScope = grantsSiteScope;
+  app.bearerAuthenticators.push(async (token, request) => {
+    const found = await sessions.authenticate(token);
+    if (!found) return undefined;
+    request.sessionId = found.sessionId;
+    return found.actor;
+  });
+
+  const limits = { ...DEFAULT_AUTH_LIMITS, ...opts.limits };
+  await app.register(authRoutes(limits), { prefix: '/api/v1' });
+  await app.register(userRoutes, { prefix: '/api/v1' });
+  await app.register(orgRoutes, { prefix: '/api/v1' });
+  await app.register(grantRoutes, { prefix: '/api/v1' });
+  await app.register(auditRoutes, { prefix: '/api/v1' });
+}
+
+// Same effect as wrapping with fastify-plugin: decorators and hooks reach the root instance.
+(identityPlugin as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] = true;
+(identityPlugin as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] =
+  'wattfleet-identity';
+
+export { identityPlugin };

@@ -1,0 +1,278 @@
+// Login sessions: a 15-minute JWT access token plus a rotating refresh token. Only the SHA-256
+// of a refresh token is stored. Each refresh spends the presented token and issues a new one in
+// the same session (family); presenting a spent token again means it was stolen or replayed, so
+// the whole family is revoked. Access tokens carry the session id and are checked against the
+// session and user rows on every request: logout, disable and reuse detection end them at once.
+import { createHash, randomBytes } from 'node:crypto';
+import type { JWT } from '@fastify/jwt';
+import { type Role, WattfleetError } from '@wattfleet/protocol';
+import { sql } from 'kysely';
+import { audit } from '../audit/audit.ts';
+import type { Actor } from '../auth/actor.ts';
+import type { HubContext } from '../context.ts';
+import { burnPasswordCheck, verifyPassword } from './passwords.ts';
+import './schema.ts';
+
+export interface IdentityOptions {
+  accessTtlS: number;
+  refreshTtlS: number;
+  /** Injectable clock (ms): tests move it forward to expire tokens without waiting. */
+  now: () => number;
+}
+
+export const DEFAULT_IDENTITY_OPTIONS: IdentityOptions = {
+  accessTtlS: 15 * 60,
+  refreshTtlS: 30 * 86_400,
+  now: () => Date.now(),
+};
+
+export interface TokenPair {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  refreshToken: string;
+}
+
+interface AccessClaims {
+  sub: string;
+  sid: string;
+  iat: number;
+  exp: number;
+}
+
+export function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class SessionService {
+  constructor(
+    private readonly hub: HubContext,
+    private readonly jwt: JWT,
+    readonly options: IdentityOptions,
+  ) {}
+
+  private async issue(userId: string, sessionId: string): Promise<TokenPair> {
+    const now = this.options.now();
+    const accessToken = this.jwt.sign(
+      { sub: userId, sid: sessionId },
+      { expiresIn: `${this.options.accessTtlS}s`, clockTimestamp: now },
+    );
+    const refreshToken = randomBytes(32).toString('base64url');
+    await this.hub.db
+      .insertInto('refresh_tokens')
+      .values({
+        token_hash: hashRefreshToken(refreshToken),
+        session_id: sessionId,
+        expires_at: new Date(now + this.options.refreshTtlS * 1000),
+      })
+      .execute();
+    return { accessToken, tokenType: 'Bearer', expiresIn: this.options.accessTtlS, refreshToken };
+  }
+
+  async login(email: string, password: string, source: { ip: string; userAgent?: string | undefined }) {
+    const db = this.hub.db;
+    const normalized = email.trim().toLowerCase();
+    const user = await db.selectFrom('users').selectAll().where('email', '=', normalized).executeTakeFirst();
+    if (!user) {
+      await burnPasswordCheck(password);
+      await audit(db, undefined, {
+        action: 'auth.login',
+        result: 'failed',
+        sourceIp: source.ip,
+        details: { email: normalized, reason: 'unknown_email' },
+      });
+      throw new WattfleetError('WF_BAD_CREDENTIALS');
+    }
+    const actor = userActor(user);
+    if (!(await verifyPassword(user.password_hash, password))) {
+      await audit(db, actor, {
+        action: 'auth.login',
+        targetType: 'user',
+        targetId: user.id,
+        result: 'failed',
+        sourceIp: source.ip,
+        details: { reason: 'wrong_password' },
+      });
+      throw new WattfleetError('WF_BAD_CREDENTIALS');
+    }
+    if (user.disabled_at) {
+      await audit(db, actor, {
+        action: 'auth.login',
+        targetType: 'user',
+        targetId: user.id,
+        result: 'denied',
+        sourceIp: source.ip,
+        details: { reason: 'disabled' },
+      });
+      throw new WattfleetError('WF_USER_DISABLED');
+    }
+    const session = await db
+      .insertInto('auth_sessions')
+      .values({ user_id: user.id, source_ip: source.ip, user_agent: source.userAgent?.slice(0, 300) ?? null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db.updateTable('users').set({ last_login_at: new Date() }).where('id', '=', user.id).execute();
+    const tokens = await this.issue(user.id, session.id);
+    await audit(db, actor, {
+      action: 'auth.login',
+      targetType: 'user',
+      targetId: user.id,
+      sourceIp: source.ip,
+      details: { sessionId: session.id },
+    });
+    return { ...tokens, user: publicUser(user), mustChangePassword: user.must_change_password };
+  }
+
+  async refresh(refreshToken: string, sourceIp: string): Promise<TokenPair> {
+    const db = this.hub.db;
+    const row = await db
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('auth_sessions as s', 's.id', 't.session_id')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .select([
+        't.token_hash',
+        't.expires_at',
+        't.used_at',
+        's.id as session_id',
+        's.revoked_at',
+        'u.id as user_id',
+        'u.org_id',
+        'u.role',
+        'u.email',
+        'u.disabled_at',
+      ])
+      .where('t.token_hash', '=', hashRefreshToken(refreshToken))
+      .executeTakeFirst();
+    if (!row) throw new WattfleetError('WF_TOKEN_INVALID');
+    const actor: Actor = {
+      kind: 'user',
+      userId: row.user_id,
+      orgId: row.org_id,
+      role: row.role,
+      email: row.email,
+    };
+    if (row.revoked_at) throw new WattfleetError('WF_TOKEN_INVALID');
+    if (row.disabled_at) throw new WattfleetError('WF_USER_DISABLED');
+    if (row.expires_at.getTime() <= this.options.now())
+      throw new WattfleetError('WF_TOKEN_EXPIRED', 'The refresh token has expired');
+    // Spend the token atomically: of two concurrent refreshes with the same token, one wins and
+    // the other is treated as reuse.
+    const spent = row.used_at
+      ? undefined
+      : await db
+          .updateTable('refresh_tokens')
+          .set({ used_at: sql<Date>`now()` })
+          .where('token_hash', '=', row.token_hash)
+          .where('used_at', 'is', null)
+          .returning('token_hash')
+          .executeTakeFirst();
+    if (!spent) {
+      await this.revokeSession(row.session_id, 'refresh_reuse');
+      await audit(db, actor, {
+        action: 'auth.refresh_reuse',
+        targetType: 'session',
+        targetId: row.session_id,
+        result: 'denied',
+        sourceIp,
+      });
+      throw new WattfleetError('WF_REFRESH_REUSED');
+    }
+    await db
+      .updateTable('auth_sessions')
+      .set({ last_refreshed_at: sql<Date>`now()` })
+      .where('id', '=', row.session_id)
+      .execute();
+    return this.issue(row.user_id, row.session_id);
+  }
+
+  async revokeSession(sessionId: string, reason: string): Promise<void> {
+    await this.hub.db
+      .updateTable('auth_sessions')
+      .set({ revoked_at: sql<Date>`now()`, revoke_reason: reason })
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  /** Ends every session of a user (disable, reset), optionally keeping one (password change). */
+  async revokeUserSessions(userId: string, reason: string, except?: string): Promise<void> {
+    let q = this.hub.db
+      .updateTable('auth_sessions')
+      .set({ revoked_at: sql<Date>`now()`, revoke_reason: reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null);
+    if (except) q = q.where('id', '!=', except);
+    await q.execute();
+  }
+
+  /**
+   * Bearer authenticator for access tokens. Returns undefined for tokens that are not ours (the
+   * admin token, garbage), throws for our tokens that expired or whose session/user is gone.
+   */
+  async authenticate(token: string): Promise<{ actor: Actor; sessionId: string } | undefined> {
+    if (token.split('.').length !== 3) return undefined;
+    let claims: AccessClaims;
+    try {
+      claims = this.jwt.verify<AccessClaims>(token, { clockTimestamp: this.options.now() });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'FAST_JWT_EXPIRED')
+        throw new WattfleetError('WF_TOKEN_EXPIRED');
+      return undefined;
+    }
+    if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') return undefined;
+    const row = await this.hub.db
+      .selectFrom('auth_sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .select(['u.id', 'u.org_id', 'u.role', 'u.email', 'u.disabled_at', 's.revoked_at'])
+      .where('s.id', '=', claims.sid)
+      .where('u.id', '=', claims.sub)
+      .executeTakeFirst();
+    if (!row || row.revoked_at) throw new WattfleetError('WF_TOKEN_INVALID', 'The session has ended');
+    if (row.disabled_at) throw new WattfleetError('WF_USER_DISABLED');
+    // Role and org come from the database, so a role change applies to the next request.
+    return {
+      actor: { kind: 'user', userId: row.id, orgId: row.org_id, role: row.role, email: row.email },
+      sessionId: claims.sid,
+    };
+  }
+}
+
+export function userActor(u: { id: string; org_id: string; role: Role; email: string }): Actor {
+  return { kind: 'user', userId: u.id, orgId: u.org_id, role: u.role, email: u.email };
+}
+
+export interface PublicUser {
+  id: string;
+  orgId: string;
+  email: string;
+  name: string | null;
+  role: string;
+  disabled: boolean;
+  mustChangePassword: boolean;
+  lastLoginAt: string | null;
+  createdAt: string;
+}
+
+export function publicUser(u: {
+  id: string;
+  org_id: string;
+  email: string;
+  name: string | null;
+  role: string;
+  disabled_at: Date | null;
+  must_change_password: boolean;
+  last_login_at: Date | null;
+  created_at: Date;
+}): PublicUser {
+  return {
+    id: u.id,
+    orgId: u.org_id,
+    email: u.email,
+    name: u.name,
+    role: u.role,
+    disabled: u.disabled_at !== null,
+    mustChangePassword: u.must_change_password,
+    lastLoginAt: u.last_login_at ? new Date(u.last_login_at).toISOString() : null,
+    createdAt: new Date(u.created_at).toISOString(),
+  };
+}
