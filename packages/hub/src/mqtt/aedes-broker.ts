@@ -114,7 +114,9 @@ export class AedesBroker implements ControlBroker {
         topics.allNodes(channel),
         (packet, cb) => {
           const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-          handler({ topic: packet.topic, payload, retain: !!packet.retain }).then(cb, cb);
+          // In-process subscriptions never get retained replays; aedes keeps the flag on live
+          // messages published with retain (a node's will), which would make them look stale.
+          handler({ topic: packet.topic, payload, retain: false }).then(cb, cb);
         },
         resolve,
       );

@@ -6,6 +6,7 @@ import type { NodeChannel } from '@wattfleet/protocol';
 export interface InboundMessage {
   topic: string;
   payload: Buffer;
+  /** True only for a retained message replayed on subscribe (old news), not for live ones. */
   retain: boolean;
 }
 
