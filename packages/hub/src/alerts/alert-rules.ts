@@ -1,0 +1,377 @@
+// The rule catalogue. A rule looks at one site and says, per target, whether its condition holds
+// (firing), has clearly gone away (clearing: past the threshold by the hysteresis margin), or sits
+// in between (neither: nothing changes). Duration, repeat, mutes and state live in the engine.
+import { type Kysely, sql } from 'kysely';
+import * as SunCalc from 'suncalc';
+import type { DB } from '../storage/schema.ts';
+import type { Severity } from './alerts.schema.ts';
+
+export interface RuleSettings {
+  enabled: boolean;
+  severity: Severity;
+  durationS: number;
+  /** Re-notify every repeatS while open; 0 = never. */
+  repeatS: number;
+  params: Record<string, number>;
+}
+
+export interface SiteInfo {
+  id: string;
+  org_id: string;
+  latitude: number | null;
+  longitude: number | null;
+}
+
+export interface NodeInfo {
+  id: string;
+  name: string;
+  last_seen_at: Date | null;
+  status: string;
+  clock_offset_ms: number | null;
+  last_status: Record<string, unknown> | null;
+  created_at: Date;
+}
+
+export interface Observation {
+  targetType: 'site' | 'node' | 'equipment' | 'series';
+  targetId: string;
+  nodeId: string | null;
+  firing: boolean;
+  clearing: boolean;
+  value: number | null;
+  message: string;
+}
+
+export interface RecentSeries {
+  id: number;
+  nodeId: string;
+  equipment: string;
+  metric: string;
+  samples: { ts: number; value: number }[];
+}
+
+export interface RuleContext {
+  db: Kysely<DB>;
+  now: number;
+  site: SiteInfo;
+  nodes: NodeInfo[];
+  params: Record<string, number>;
+  /** Samples of the site's series over the last `windowS` seconds (memoised per evaluation). */
+  recent(windowS: number): Promise<RecentSeries[]>;
+}
+
+export interface RuleDefinition {
+  name: string;
+  description: string;
+  defaults: RuleSettings;
+  evaluate(ctx: RuleContext): Promise<Observation[]>;
+}
+
+const MB = 1024 * 1024;
+const CT_METRICS = new Set(['load_w', 'grid_w', 'power_w', 'power_l1_w', 'power_l2_w', 'power_l3_w']);
+const VOLTAGE_METRICS = new Set(['voltage_l1', 'voltage_l2', 'voltage_l3']);
+
+const range = (xs: { value: number }[]) =>
+  xs.length ? Math.max(...xs.map((x) => x.value)) - Math.min(...xs.map((x) => x.value)) : 0;
+
+function nodeObs(
+  node: NodeInfo,
+  firing: boolean,
+  clearing: boolean,
+  value: number | null,
+  message: string,
+): Observation {
+  return { targetType: 'node', targetId: node.id, nodeId: node.id, firing, clearing, value, message };
+}
+
+/** Latest event per (node, equipment) among `kinds` within the lookback. */
+async function latestEvents(
+  ctx: RuleContext,
+  kinds: string[],
+  lookbackS: number,
+): Promise<{ node_id: string; equipment: string | null; kind: string; ts: Date; message: string }[]> {
+  const { rows } = await sql<{
+    node_id: string;
+    equipment: string | null;
+    kind: string;
+    ts: Date;
+    message: string;
+  }>`
+    SELECT DISTINCT ON (node_id, coalesce(equipment, '')) node_id, equipment, kind, ts, message
+    FROM node_events
+    WHERE site_id = ${ctx.site.id} AND kind IN (${sql.join(kinds)})
+      AND ts >= ${new Date(ctx.now - lookbackS * 1000)}
+    ORDER BY node_id, coalesce(equipment, ''), ts DESC, id DESC`.execute(ctx.db);
+  return rows;
+}
+
+export const RULES: RuleDefinition[] = [
+  {
+    name: 'node_offline',
+    description: 'A node has not been heard from',
+    defaults: {
+      enabled: true,
+      severity: 'critical',
+      durationS: 0,
+      repeatS: 0,
+      params: { offlineAfterS: 300 },
+    },
+    async evaluate(ctx) {
+      return ctx.nodes
+        .filter((n) => n.last_seen_at !== null)
+        .map((n) => {
+          const silentS = (ctx.now - n.last_seen_at!.getTime()) / 1000;
+          const firing = silentS > ctx.params.offlineAfterS!;
+          return nodeObs(
+            n,
+            firing,
+            !firing,
+            Math.round(silentS),
+            `Node ${n.name} silent for ${Math.round(silentS)} s`,
+          );
+        });
+    },
+  },
+  {
+    name: 'equipment_unreachable',
+    description: 'The node reports that it cannot reach an equipment',
+    defaults: { enabled: true, severity: 'warning', durationS: 0, repeatS: 0, params: { lookbackS: 86_400 } },
+    async evaluate(ctx) {
+      const events = await latestEvents(
+        ctx,
+        ['equipment.unreachable', 'equipment.reachable'],
+        ctx.params.lookbackS!,
+      );
+      return events.map((e) => ({
+        targetType: 'equipment' as const,
+        targetId: `${e.node_id}/${e.equipment ?? ''}`,
+        nodeId: e.node_id,
+        firing: e.kind === 'equipment.unreachable',
+        clearing: e.kind === 'equipment.reachable',
+        value: null,
+        message: `Equipment ${e.equipment ?? '?'} not responding: ${e.message}`,
+      }));
+    },
+  },
+  {
+    name: 'ct_flatline',
+    description: 'A CT or meter reading stays flat (often at zero) while the rest of the site varies',
+    defaults: {
+      enabled: true,
+      severity: 'warning',
+      durationS: 0,
+      repeatS: 0,
+      params: { windowS: 1800, epsilonW: 1, minVariationW: 50, minSamples: 5 },
+    },
+    async evaluate(ctx) {
+      const all = (await ctx.recent(ctx.params.windowS!)).filter(
+        (s) => s.samples.length >= ctx.params.minSamples!,
+      );
+      const power = all.filter((s) => s.metric.endsWith('_w'));
+      const out: Observation[] = [];
+      for (const s of power.filter((p) => CT_METRICS.has(p.metric))) {
+        const flat = range(s.samples);
+        const othersVary = power.some((o) => o.id !== s.id && range(o.samples) > ctx.params.minVariationW!);
+        const last = s.samples.at(-1)!.value;
+        out.push({
+          targetType: 'series',
+          targetId: String(s.id),
+          nodeId: s.nodeId,
+          firing: flat <= ctx.params.epsilonW! && othersVary,
+          // Hysteresis: clears once the reading moves by clearly more than the flat band.
+          clearing: flat > ctx.params.epsilonW! * 2,
+          value: last,
+          message: `${s.metric}${s.equipment ? ` (${s.equipment})` : ''} stuck at ${last} W while the site varies`,
+        });
+      }
+      return out;
+    },
+  },
+  {
+    name: 'pv_flat_daylight',
+    description: 'PV produces nothing although the sun is up (zero at night is normal)',
+    defaults: {
+      enabled: true,
+      severity: 'warning',
+      durationS: 0,
+      repeatS: 0,
+      params: { windowS: 1800, minSunElevationDeg: 10, minW: 10, recoverW: 50, minSamples: 3 },
+    },
+    async evaluate(ctx) {
+      const { latitude, longitude } = ctx.site;
+      if (latitude === null || longitude === null) return [];
+      const elevationDeg =
+        (SunCalc.getPosition(new Date(ctx.now), latitude, longitude).altitude * 180) / Math.PI;
+      const daylight = elevationDeg >= ctx.params.minSunElevationDeg!;
+      const series = (await ctx.recent(ctx.params.windowS!)).filter(
+        (s) => s.metric === 'solar_w' && s.samples.length >= ctx.params.minSamples!,
+      );
+      return series.map((s) => {
+        const max = Math.max(...s.samples.map((x) => x.value));
+        return {
+          targetType: 'series' as const,
+          targetId: String(s.id),
+          nodeId: s.nodeId,
+          // At night neither fires nor clears: a sleeping inverter is normal, and a fault seen
+          // by day is not "fixed" by sunset.
+          firing: daylight && max <= ctx.params.minW!,
+          clearing: max >= ctx.params.recoverW!,
+          value: max,
+          message: `PV ${s.equipment || 'solar'} at ${max} W with the sun ${elevationDeg.toFixed(0)}° up`,
+        };
+      });
+    },
+  },
+  {
+    name: 'voltage_out_of_range',
+    description: 'Grid voltage outside nominal ± tolerance',
+    defaults: {
+      enabled: true,
+      severity: 'warning',
+      durationS: 0,
+      repeatS: 0,
+      params: { nominalV: 230, tolerancePct: 10, hysteresisV: 2, windowS: 300 },
+    },
+    async evaluate(ctx) {
+      const p = ctx.params;
+      const lo = p.nominalV! * (1 - p.tolerancePct! / 100);
+      const hi = p.nominalV! * (1 + p.tolerancePct! / 100);
+      const series = (await ctx.recent(p.windowS!)).filter(
+        (s) => VOLTAGE_METRICS.has(s.metric) && s.samples.length,
+      );
+      return series.map((s) => {
+        const avg = s.samples.reduce((a, x) => a + x.value, 0) / s.samples.length;
+        return {
+          targetType: 'series' as const,
+          targetId: String(s.id),
+          nodeId: s.nodeId,
+          firing: avg < lo || avg > hi,
+          clearing: avg >= lo + p.hysteresisV! && avg <= hi - p.hysteresisV!,
+          value: avg,
+          message: `${s.metric} at ${avg.toFixed(1)} V (allowed ${lo.toFixed(0)}–${hi.toFixed(0)} V)`,
+        };
+      });
+    },
+  },
+  {
+    name: 'disk_low',
+    description: 'Free disk space on a node is low',
+    defaults: {
+      enabled: true,
+      severity: 'warning',
+      durationS: 0,
+      repeatS: 0,
+      params: { minFreeBytes: 500 * MB, hysteresisBytes: 50 * MB },
+    },
+    async evaluate(ctx) {
+      return ctx.nodes.flatMap((n) => {
+        const free = n.last_status?.diskFreeBytes;
+        if (typeof free !== 'number') return [];
+        return [
+          nodeObs(
+            n,
+            free < ctx.params.minFreeBytes!,
+            free > ctx.params.minFreeBytes! + ctx.params.hysteresisBytes!,
+            free,
+            `Node ${n.name} has ${Math.round(free / MB)} MB of disk free`,
+          ),
+        ];
+      });
+    },
+  },
+  {
+    name: 'update_failed',
+    description: 'A node update failed (and was rolled back)',
+    defaults: {
+      enabled: true,
+      severity: 'warning',
+      durationS: 0,
+      repeatS: 0,
+      params: { lookbackS: 7 * 86_400 },
+    },
+    async evaluate(ctx) {
+      const events = await latestEvents(ctx, ['update.failed', 'update.succeeded'], ctx.params.lookbackS!);
+      const byNode = new Map(events.map((e) => [e.node_id, e]));
+      return ctx.nodes.map((n) => {
+        const e = byNode.get(n.id);
+        return nodeObs(
+          n,
+          e?.kind === 'update.failed',
+          e?.kind !== 'update.failed',
+          null,
+          `Update failed on ${n.name}: ${e?.message ?? ''}`,
+        );
+      });
+    },
+  },
+  {
+    name: 'error_burst',
+    description: 'Too many error events from a node within an hour',
+    defaults: { enabled: true, severity: 'warning', durationS: 0, repeatS: 0, params: { maxPerHour: 10 } },
+    async evaluate(ctx) {
+      const { rows } = await sql<{ node_id: string; n: number }>`
+        SELECT node_id, count(*)::int AS n FROM node_events
+        WHERE site_id = ${ctx.site.id} AND severity IN ('error', 'critical') AND ts >= ${new Date(ctx.now - 3_600_000)}
+        GROUP BY node_id`.execute(ctx.db);
+      const counts = new Map(rows.map((r) => [r.node_id, Number(r.n)]));
+      return ctx.nodes.map((n) => {
+        const c = counts.get(n.id) ?? 0;
+        return nodeObs(
+          n,
+          c > ctx.params.maxPerHour!,
+          c <= ctx.params.maxPerHour! / 2,
+          c,
+          `${c} errors from ${n.name} in the last hour`,
+        );
+      });
+    },
+  },
+  {
+    name: 'clock_drift',
+    description: "A node's clock is off",
+    defaults: {
+      enabled: true,
+      severity: 'warning',
+      durationS: 0,
+      repeatS: 0,
+      params: { maxDriftMs: 60_000, hysteresisMs: 5_000 },
+    },
+    async evaluate(ctx) {
+      return ctx.nodes.flatMap((n) => {
+        if (n.clock_offset_ms === null) return [];
+        const d = Math.abs(n.clock_offset_ms);
+        return [
+          nodeObs(
+            n,
+            d > ctx.params.maxDriftMs!,
+            d < ctx.params.maxDriftMs! - ctx.params.hysteresisMs!,
+            n.clock_offset_ms,
+            `Clock of ${n.name} is off by ${Math.round(n.clock_offset_ms / 1000)} s`,
+          ),
+        ];
+      });
+    },
+  },
+  {
+    name: 'outbox_drops',
+    description: 'A node dropped buffered samples (its outbox was full)',
+    defaults: { enabled: true, severity: 'critical', durationS: 0, repeatS: 0, params: { maxDropped: 0 } },
+    async evaluate(ctx) {
+      return ctx.nodes.flatMap((n) => {
+        const dropped = n.last_status?.outboxDropped;
+        if (typeof dropped !== 'number') return [];
+        return [
+          nodeObs(
+            n,
+            dropped > ctx.params.maxDropped!,
+            dropped <= ctx.params.maxDropped!,
+            dropped,
+            `Node ${n.name} dropped ${dropped} buffered samples`,
+          ),
+        ];
+      });
+    },
+  },
+];
+
+export const RULES_BY_NAME = new Map(RULES.map((r) => [r.name, r]));
