@@ -1,5 +1,5 @@
-// Minimal org and site management for the spine. The identity module extends this with users,
-// installer grants and role checks for non-admins.
+// Org and site management. Users, installer grants and role checks live in identity/; listings
+// here read through row-level security (withTenant) as a second fence.
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
@@ -7,6 +7,7 @@ import { audit } from '../audit/audit.ts';
 import { assertSiteAccess } from '../auth/access.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
+import { withTenant } from '../identity/tenant.ts';
 import { isValidTimezone } from './timezone.ts';
 
 export const OrgBody = Type.Object(
@@ -26,6 +27,21 @@ export const SiteBody = Type.Object(
     latitude: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
     longitude: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
     systemKw: Type.Optional(Type.Number({ minimum: 0, maximum: 100000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const SitePatch = Type.Object(
+  {
+    installerOrgId: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()])),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    latitude: Type.Optional(Type.Union([Type.Number({ minimum: -90, maximum: 90 }), Type.Null()])),
+    longitude: Type.Optional(Type.Union([Type.Number({ minimum: -180, maximum: 180 }), Type.Null()])),
+    systemKw: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 100000 }), Type.Null()])),
+    status: Type.Optional(
+      Type.Union([Type.Literal('commissioning'), Type.Literal('active'), Type.Literal('decommissioned')]),
+    ),
   },
   { additionalProperties: false },
 );
@@ -102,14 +118,94 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
   );
 
   app.get('/sites', { schema: { tags: ['sites'] }, preHandler: app.requireActor }, async (request) => {
-    const scope = await hub.siteScope(hub.db, actorOf(request), 'read');
-    let q = hub.db.selectFrom('sites').selectAll().orderBy('name');
-    if (scope !== 'all') {
-      if (scope.length === 0) return [];
-      q = q.where('id', 'in', scope);
-    }
-    return q.execute();
+    const actor = actorOf(request);
+    const scope = await hub.siteScope(hub.db, actor, 'read');
+    if (scope !== 'all' && scope.length === 0) return [];
+    // Scoped twice: by the grants-aware list here, and by row-level security inside withTenant.
+    return withTenant(hub, actor, async (trx) => {
+      let q = trx.selectFrom('sites').selectAll().orderBy('name').orderBy('id');
+      if (scope !== 'all') q = q.where('id', 'in', scope);
+      return q.execute();
+    });
   });
+
+  app.patch(
+    '/sites/:id',
+    {
+      schema: {
+        tags: ['sites'],
+        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+        body: SitePatch,
+      },
+      preHandler: app.requireActor,
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      const { id } = request.params as { id: string };
+      await assertSiteAccess(hub, actor, id, 'write');
+      const body = request.body as {
+        installerOrgId?: string | null;
+        name?: string;
+        timezone?: string;
+        latitude?: number | null;
+        longitude?: number | null;
+        systemKw?: number | null;
+        status?: 'commissioning' | 'active' | 'decommissioned';
+      };
+      const site = await hub.db
+        .selectFrom('sites')
+        .select('org_id')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      // Who installs a site is the owner's decision (or an admin's), not the installer's.
+      if (
+        body.installerOrgId !== undefined &&
+        !isFleetAdmin(actor) &&
+        !(actor.kind === 'user' && actor.role === 'owner' && actor.orgId === site.org_id)
+      ) {
+        await audit(hub.db, actor, {
+          action: 'site.update',
+          targetType: 'site',
+          targetId: id,
+          result: 'denied',
+          sourceIp: request.ip,
+        });
+        throw new WattfleetError('WF_FORBIDDEN');
+      }
+      if (body.timezone !== undefined && !isValidTimezone(body.timezone)) {
+        throw new WattfleetError('WF_VALIDATION', undefined, [
+          { path: '/body/timezone', message: `Unknown IANA time zone "${body.timezone}"` },
+        ]);
+      }
+      const patch = {
+        ...(body.installerOrgId !== undefined ? { installer_org_id: body.installerOrgId } : {}),
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.timezone !== undefined ? { timezone: body.timezone } : {}),
+        ...(body.latitude !== undefined ? { latitude: body.latitude } : {}),
+        ...(body.longitude !== undefined ? { longitude: body.longitude } : {}),
+        ...(body.systemKw !== undefined ? { system_kw: body.systemKw } : {}),
+        ...(body.status !== undefined ? { status: body.status } : {}),
+      };
+      const updated =
+        Object.keys(patch).length > 0
+          ? await hub.db
+              .updateTable('sites')
+              .set(patch)
+              .where('id', '=', id)
+              .returningAll()
+              .executeTakeFirstOrThrow()
+          : await hub.db.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      await audit(hub.db, actor, {
+        action: 'site.update',
+        targetType: 'site',
+        targetId: id,
+        orgId: updated.org_id,
+        sourceIp: request.ip,
+        details: body,
+      });
+      return updated;
+    },
+  );
 
   app.get(
     '/sites/:id',
