@@ -1,7 +1,12 @@
 // One compiled validator per schema, used at every boundary (HTTP, MQTT, config files).
 import type { Static, TSchema } from 'typebox';
 import { Compile, type Validator } from 'typebox/compile';
+import { Settings } from 'typebox/system';
 import type { Problem } from './errors.ts';
+
+// TypeBox stops after 8 errors by default; we promise every problem at once. The bound still
+// protects against pathological inputs (a 5,000-sample batch of garbage lists its first 1,000).
+if (Settings.Get().maxErrors < 1000) Settings.Set({ maxErrors: 1000 });
 
 export interface Checker<T extends TSchema> {
   readonly schema: T;

@@ -110,3 +110,12 @@ describe('request signing', () => {
     assert.equal(r.ok === false && r.reason, 'expired');
   });
 });
+
+describe('problem lists', () => {
+  it('lists more than eight problems at once', () => {
+    const samples = Array.from({ length: 20 }, () => ({ metric: 'solar_w', ts: 'never', value: 1 }));
+    const problems = checker(TelemetryBatch).problems({ batchId: 'b-00000000', samples });
+    const tsProblems = new Set(problems.filter((p) => p.path.endsWith('/ts')).map((p) => p.path));
+    assert.equal(tsProblems.size, 20);
+  });
+});
