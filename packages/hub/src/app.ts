@@ -5,6 +5,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { alertsPlugin } from './alerts/alerts.plugin.ts';
+import { analyticsPlugin } from './analytics/analytics.plugin.ts';
 import { orgOwnedSiteScope } from './auth/access.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import type { HubConfig } from './config.ts';
@@ -70,6 +72,8 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   await app.register(ingestRoutes, { prefix: '/api/v1' });
   await app.register(siteRoutes, { prefix: '/api/v1' });
   await app.register(telemetryRoutes, { prefix: '/api/v1' });
+  await app.register(analyticsPlugin, { prefix: '/api/v1' });
+  await app.register(alertsPlugin, { prefix: '/api/v1' });
   await app.register(controlPlane); // routes only; the broker starts with startControlPlane(app)
   return app;
 }

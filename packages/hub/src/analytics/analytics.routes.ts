@@ -71,8 +71,9 @@ async function storedDays(hub: HubContext, siteId: string, from: string, to: str
     .where('site_id', '=', siteId)
     .where('day', '>=', from)
     .where('day', '<=', to)
-    .orderBy('day')
+    .orderBy('site_daily.day')
     .execute();
+  // The text form of day (selected last) wins over the date column: no time-zone shift in pg.
   return rows as unknown as DayRow[];
 }
 

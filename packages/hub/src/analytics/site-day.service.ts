@@ -250,6 +250,7 @@ export async function markDays(hub: HubContext, siteId: string, days: string[]):
 
 /** Recomputes queued days, oldest first (a day's battery ledger opens the next). */
 export async function processDirtyDays(hub: HubContext, limit = 200): Promise<number> {
+  await markNewlyReportedDays(hub);
   const rows = await hub.db
     .selectFrom('site_daily_dirty')
     .select(['site_id', sql<string>`day::text`.as('day'), 'marked_at'])
@@ -267,4 +268,17 @@ export async function processDirtyDays(hub: HubContext, limit = 200): Promise<nu
       .execute();
   }
   return rows.length;
+}
+
+/** Days with a device report newer than the stored summary are re-reconciled (ingest has no event for reports). */
+async function markNewlyReportedDays(hub: HubContext): Promise<void> {
+  const { rows } = await sql<{ site_id: string; day: string }>`
+    SELECT DISTINCT r.site_id, r.day::text AS day
+    FROM daily_reports r
+    LEFT JOIN site_daily d ON d.site_id = r.site_id AND d.day = r.day
+    WHERE d.site_id IS NULL OR r.received_at > d.computed_at
+    LIMIT 1000`.execute(hub.db);
+  const bySite = new Map<string, string[]>();
+  for (const r of rows) bySite.set(r.site_id, [...(bySite.get(r.site_id) ?? []), r.day]);
+  for (const [siteId, days] of bySite) await markDays(hub, siteId, days);
 }

@@ -79,7 +79,8 @@ describe('daily site energy (pure)', () => {
     // (a naive count of all discharge as solar would claim 55.6 %). Peak demand 2.5 kW.
     const [start, end] = localDayBounds('2026-01-15', TZ);
     const solar = (h: number) => (within(h, 10, 14) ? 3000 : 0);
-    const battery = (h: number) => (within(h, 1, 5) || within(h, 10, 14) ? -2000 : within(h, 18, 22) ? 2000 : 0);
+    const battery = (h: number) =>
+      within(h, 1, 5) || within(h, 10, 14) ? -2000 : within(h, 18, 22) ? 2000 : 0;
     const load = (h: number) => (within(h, 18, 22) ? 2000 : 500);
     const series: SeriesInput[] = [
       { metric: 'solar_w', samples: gen(start, end, (_, h) => solar(h)) },
@@ -127,7 +128,11 @@ describe('daily site energy (pure)', () => {
       const [start, end] = localDayBounds(day, TZ);
       assert.equal((end - start) / 3_600_000, hours);
       // 1 kW of load and no solar: load = import = hours kWh; peak 1 kW.
-      const d = computeDay({ start, end, series: [{ metric: 'load_w', samples: gen(start, end, () => 1000) }] });
+      const d = computeDay({
+        start,
+        end,
+        series: [{ metric: 'load_w', samples: gen(start, end, () => 1000) }],
+      });
       near(d.loadWh, hours * 1000, 1, `${day} load`);
       near(d.importWh, hours * 1000, 1, `${day} import`);
       near(d.peakDemandKw, 1, 0.001, `${day} peak`);
@@ -142,15 +147,36 @@ describe('daily site energy (pure)', () => {
     const p = computeDay({ start, end, series: [{ metric: 'load_w', samples: power }] });
     near(p.loadWh, 23000, 1, 'power load');
     near(p.coverage, 23 / 24, 0.001, 'coverage');
-    const counter = gen(start, end + STEP, (ms, h) => (gap(h) && ms < end ? undefined : 50000 + (ms - start) / 3600));
+    const counter = gen(start, end + STEP, (ms, h) =>
+      gap(h) && ms < end ? undefined : 50000 + (ms - start) / 3600,
+    );
     const c = computeDay({ start, end, series: [{ metric: 'load_wh', samples: counter }] });
     near(c.loadWh, 24000, 1, 'counter load');
     assert.equal(c.coverage, 1);
   });
 
   it('a month aggregates days and recomputes ratios from sums', () => {
-    const a = { solarWh: 10000, loadWh: 10000, importWh: 5000, exportWh: 5000, chargeWh: 0, dischargeWh: 0, solarToLoadWh: 5000, batterySolarToLoadWh: 0, solarExportWh: 5000, peakDemandKw: 2 };
-    const b = { ...a, solarWh: 0, solarToLoadWh: 0, solarExportWh: 0, exportWh: 0, importWh: 10000, peakDemandKw: 3 };
+    const a = {
+      solarWh: 10000,
+      loadWh: 10000,
+      importWh: 5000,
+      exportWh: 5000,
+      chargeWh: 0,
+      dischargeWh: 0,
+      solarToLoadWh: 5000,
+      batterySolarToLoadWh: 0,
+      solarExportWh: 5000,
+      peakDemandKw: 2,
+    };
+    const b = {
+      ...a,
+      solarWh: 0,
+      solarToLoadWh: 0,
+      solarExportWh: 0,
+      exportWh: 0,
+      importWh: 10000,
+      peakDemandKw: 3,
+    };
     const m = aggregateDays([a, b]);
     assert.equal(m.solarWh, 10000);
     assert.equal(m.loadWh, 20000);
