@@ -212,8 +212,26 @@ export class ControlPlane {
     return entry;
   }
 
+  /** Tail of the per-node chain of ordered messages (status and responses). */
+  private readonly ordered = new Map<string, Promise<void>>();
+
+  /**
+   * Status and command responses of one node must be applied in the order it sent them (the broker
+   * may hand several over at once): running before succeeded, online before offline.
+   */
+  private handle(channel: NodeChannel, message: InboundMessage): Promise<void> {
+    if (channel !== 'status' && channel !== 'responses') return this.handleNow(channel, message);
+    const key = parseNodeTopic(message.topic)?.nodeId ?? '';
+    const prev = this.ordered.get(key) ?? Promise.resolve();
+    const next = prev.then(() => this.handleNow(channel, message));
+    this.ordered.set(key, next);
+    return next.finally(() => {
+      if (this.ordered.get(key) === next) this.ordered.delete(key);
+    });
+  }
+
   /** One inbound message. Never throws: a bad payload is counted and logged, and the hub goes on. */
-  private async handle(channel: NodeChannel, message: InboundMessage): Promise<void> {
+  private async handleNow(channel: NodeChannel, message: InboundMessage): Promise<void> {
     const stats = this.stats[channel];
     stats.received++;
     const parsed = parseNodeTopic(message.topic);
