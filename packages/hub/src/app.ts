@@ -75,5 +75,6 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   await app.register(analyticsPlugin, { prefix: '/api/v1' });
   await app.register(alertsPlugin, { prefix: '/api/v1' });
   await app.register(controlPlane); // routes only; the broker starts with startControlPlane(app)
+  await app.register((await import('./web/web.plugin.ts')).webPortal); // portal at / when built
   return app;
 }

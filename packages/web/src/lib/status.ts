@@ -14,15 +14,26 @@ export function lastCommunication(nodes: SiteNodeSummary[]): string | null {
   return best;
 }
 
-function nodeOffline(n: SiteNodeSummary, now: number): boolean {
+/**
+ * Offline when the hub says so, or when neither a heartbeat (last_seen_at) nor a stored sample
+ * (dataAt: newest sample of that node, HTTP ingest does not touch last_seen_at) is recent.
+ */
+function nodeOffline(n: SiteNodeSummary, now: number, dataAt?: Record<string, number>): boolean {
   if (!n.active) return false;
   if (n.status === 'offline') return true;
-  return !n.last_seen_at || now - Date.parse(n.last_seen_at) > STALE_MS;
+  const seen = Math.max(n.last_seen_at ? Date.parse(n.last_seen_at) : 0, dataAt?.[n.id] ?? 0);
+  return !seen || now - seen > STALE_MS;
 }
 
-export function siteHealth(nodes: SiteNodeSummary[], alerts: Alert[], now = Date.now()): Health {
+export function siteHealth(
+  nodes: SiteNodeSummary[],
+  alerts: Alert[],
+  now = Date.now(),
+  dataAt?: Record<string, number>,
+): Health {
   const open = alerts.filter((a) => a.state !== 'resolved');
-  if (open.some((a) => a.severity === 'critical') || nodes.some((n) => nodeOffline(n, now))) return 'error';
+  if (open.some((a) => a.severity === 'critical') || nodes.some((n) => nodeOffline(n, now, dataAt)))
+    return 'error';
   if (open.length > 0 || nodes.length === 0) return 'warning';
   return 'ok';
 }

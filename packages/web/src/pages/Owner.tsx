@@ -28,8 +28,15 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
   if (sites.error) return <ErrorNote error={sites.error} />;
   if (sites.data && sites.data.length === 0) return <p>No site is linked to your account yet.</p>;
   const nodes = site.data?.nodes ?? [];
-  const health = siteHealth(nodes, alerts.data ?? []);
-  const lastSeen = lastCommunication(nodes);
+  // Newest stored sample per node: evidence of communication even without a heartbeat.
+  const dataAt = Object.fromEntries(
+    Object.entries(latest).map(([id, values]) => [id, Math.max(0, ...values.map((v) => Date.parse(v.ts)))]),
+  );
+  const health = siteHealth(nodes, alerts.data ?? [], Date.now(), dataAt);
+  const newestData = Math.max(0, ...Object.values(dataAt));
+  const seen = lastCommunication(nodes);
+  const lastSeen =
+    newestData && (!seen || newestData > Date.parse(seen)) ? new Date(newestData).toISOString() : seen;
   return (
     <div className="owner">
       <div className="page-head">
