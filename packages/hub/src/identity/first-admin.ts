@@ -1,6 +1,7 @@
 // The first admin, so a fresh hub can be logged into. Credentials come from
 // WATTFLEET_ADMIN_EMAIL / WATTFLEET_ADMIN_PASSWORD, or a password is generated and printed once
 // (it is stored only as an argon2id hash). Does nothing when any admin already exists.
+import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { audit } from '../audit/audit.ts';
 import type { HubContext } from '../context.ts';
@@ -80,4 +81,9 @@ export async function ensureFirstAdmin(
     }
   }
   return result;
+}
+
+/** The same as a start hook (server.ts StartHook): add it to start-hooks.ts. */
+export async function firstAdminStartHook(app: FastifyInstance): Promise<void> {
+  await ensureFirstAdmin(app.hub);
 }

@@ -52,6 +52,9 @@ async function identityPlugin(app: FastifyInstance, opts: IdentityPluginOptions 
         scriptSrc: ["'self'", "'unsafe-inline'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        // Plain-HTTP installs on a LAN (http://hub.local:8080) must keep working.
+        upgradeInsecureRequests: null,
       },
     },
   });

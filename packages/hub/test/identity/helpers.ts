@@ -4,7 +4,11 @@ import type { TestHub } from '../helpers/hub.ts';
 
 export const PASSWORD = 'correct horse battery';
 
-export async function createOrg(hub: TestHub, kind: 'operator' | 'installer' | 'household', name = kind) {
+export async function createOrg(
+  hub: TestHub,
+  kind: 'operator' | 'installer' | 'household',
+  name: string = kind,
+) {
   const r = await hub.admin('POST', '/api/v1/orgs', { name, kind });
   if (r.statusCode !== 201) throw new Error(`org: ${r.body}`);
   return r.json().id as string;
