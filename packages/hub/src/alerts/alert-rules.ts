@@ -2,7 +2,7 @@
 // (firing), has clearly gone away (clearing: past the threshold by the hysteresis margin), or sits
 // in between (neither: nothing changes). Duration, repeat, mutes and state live in the engine.
 import { type Kysely, sql } from 'kysely';
-import * as SunCalc from 'suncalc';
+import SunCalc from 'suncalc';
 import type { DB } from '../storage/schema.ts';
 import type { Severity } from './alerts.schema.ts';
 
