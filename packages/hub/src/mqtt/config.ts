@@ -28,6 +28,8 @@ export interface ControlPlaneConfig {
   /** Mosquitto password/ACL files the hub keeps in sync; undefined when the broker is managed elsewhere. */
   mosquitto: MosquittoFilesConfig | undefined;
   mosquittoSyncMs: number;
+  /** A realtime client with more unsent bytes than this is dropped. */
+  realtimeMaxBufferedBytes: number;
 }
 
 declare module '../config.ts' {
@@ -64,6 +66,7 @@ export function controlPlaneConfig(
         ? { passwordFile, aclFile, pidFile: env.MOSQUITTO_PID_FILE || undefined }
         : undefined,
     mosquittoSyncMs: num(env, 'MOSQUITTO_SYNC_MS', 10_000),
+    realtimeMaxBufferedBytes: num(env, 'REALTIME_MAX_BUFFERED_BYTES', 1024 * 1024),
     ...config.controlPlane,
   };
 }

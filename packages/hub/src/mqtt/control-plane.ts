@@ -61,6 +61,7 @@ export class ControlPlane {
   readonly heartbeats: HeartbeatService;
   readonly commands: CommandService;
   readonly stats: Record<NodeChannel, ChannelStats>;
+  readonly realtime = { sent: 0, dropped: 0 };
   private broker: ControlBroker | undefined;
   private timers: NodeJS.Timeout[] = [];
   private readonly nodes = new Map<string, { siteId: string; active: boolean; at: number }>();
@@ -326,7 +327,12 @@ async function controlPlanePlugin(app: FastifyInstance): Promise<void> {
     commandRoutes({ commands: cp.commands, broadcast: (payload) => cp.broadcast(payload) }),
     { prefix: '/api/v1' },
   );
-  await app.register(realtimeRoutes(), { prefix: '/api/v1' });
+  await app.register(
+    realtimeRoutes({ maxBufferedBytes: cp.config.realtimeMaxBufferedBytes, stats: cp.realtime }),
+    {
+      prefix: '/api/v1',
+    },
+  );
   app.addHook('onClose', async () => {
     await cp.stop();
   });

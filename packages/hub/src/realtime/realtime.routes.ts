@@ -54,8 +54,15 @@ interface Subscriber {
   nodes: Set<string>;
 }
 
+export interface RealtimeStats {
+  sent: number;
+  dropped: number;
+}
+
 export interface RealtimeOptions {
   maxBufferedBytes?: number;
+  /** Counters owned by the caller (the control plane exposes them). */
+  stats?: RealtimeStats;
 }
 
 export function realtimeRoutes(opts: RealtimeOptions = {}) {
@@ -68,8 +75,7 @@ export function realtimeRoutes(opts: RealtimeOptions = {}) {
     const bySite = new Map<string, Set<Subscriber>>();
     const byNode = new Map<string, Set<Subscriber>>();
     const all = new Set<Subscriber>();
-    const stats = { dropped: 0, sent: 0 };
-    app.decorate('realtimeStats', stats);
+    const stats = opts.stats ?? { dropped: 0, sent: 0 };
 
     const send = (sub: Subscriber, message: object): void => {
       if (sub.socket.readyState !== sub.socket.OPEN) return;
@@ -239,10 +245,4 @@ export function realtimeRoutes(opts: RealtimeOptions = {}) {
       });
     });
   };
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    realtimeStats: { dropped: number; sent: number };
-  }
 }
