@@ -25,7 +25,7 @@ export async function startHubStandIn(publicKey: string, responder: Responder) {
       const raw = Buffer.concat(chunks);
       const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
       const signatureOk = verifySignature(key, req.method!, req.url!, req.headers, raw).ok;
-      const r: ReceivedRequest = { at: Date.now(), path: req.url!, headers: req.headers, json: JSON.parse(body.toString()), signatureOk };
+      const r: ReceivedRequest = { at: Date.now(), path: req.url!, headers: req.headers, json: body.length ? JSON.parse(body.toString()) : undefined, signatureOk };
       received.push(r);
       const answer = responder(r, received.length);
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
@@ -37,7 +37,11 @@ export async function startHubStandIn(publicKey: string, responder: Responder) {
   return {
     url: `http://127.0.0.1:${port}`,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // fetch keeps connections alive; do not wait for them
+      }),
   };
 }
 

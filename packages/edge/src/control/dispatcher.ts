@@ -1,0 +1,159 @@
+// One envelope in, a sequence of replies out: delivered → running → succeeded | failed. Handlers
+// sit in a lookup table and simply throw; the dispatcher owns validation, dedupe, expiry and the
+// replies, so no handler can forget one of them.
+import {
+  CommandArgs,
+  type CommandArgsOf,
+  CommandEnvelope,
+  type CommandResponse,
+  type CommandType,
+  checker,
+  type NODE_REPORTED_STATES,
+} from '@wattfleet/protocol';
+import type { Logger } from 'pino';
+import Value from 'typebox/value';
+import type { CommandLog } from './command-log.ts';
+import { CommandError } from './errors.ts';
+
+// protocol's `Type.Union(list.map(Type.Literal))` makes Static<> collapse the state and type
+// fields to `never`; these local spellings keep the agent type-safe until protocol is fixed.
+export type ReportedState = (typeof NODE_REPORTED_STATES)[number];
+export type Envelope = Omit<CommandEnvelope, 'type'> & { type: CommandType };
+export type Response = Omit<CommandResponse, 'state'> & { state: ReportedState };
+
+/** Returned by a handler whose outcome is reported later, after the agent restarts. */
+export const DEFERRED = Symbol('deferred');
+
+export interface HandlerContext {
+  id: string;
+  envelope: Envelope;
+}
+
+export type Handler<T extends CommandType> = (
+  args: CommandArgsOf<T>,
+  ctx: HandlerContext,
+) => Promise<Record<string, unknown> | typeof DEFERRED | undefined>;
+
+export type HandlerTable = { [T in CommandType]?: Handler<T> };
+
+/** Finishes a command that was running when the process stopped; undefined = not resumable. */
+export type Resumer = (id: string) => Promise<Record<string, unknown> | undefined>;
+
+export type Reply = (response: Response) => void | Promise<void>;
+
+const checkEnvelope = checker(CommandEnvelope);
+const argCheckers = Object.fromEntries(Object.entries(CommandArgs).map(([t, s]) => [t, checker(s)])) as {
+  [T in CommandType]: ReturnType<typeof checker<(typeof CommandArgs)[T]>>;
+};
+
+export class Dispatcher {
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly log: CommandLog,
+    private readonly handlers: HandlerTable,
+    private readonly reply: Reply,
+    private readonly opts: { logger?: Logger; now?: () => number } = {},
+  ) {}
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  private async send(id: string, state: ReportedState, extra: Partial<Response> = {}) {
+    this.log.set(id, state, this.now());
+    await this.reply({ ...extra, id, state, ts: this.now() });
+  }
+
+  /** Entry point for every message on nodes/{id}/commands. Never throws. */
+  handle(raw: unknown): Promise<void> {
+    const p = this.process(raw).catch((err) => this.opts.logger?.error({ err }, 'command dispatch failed'));
+    this.inflight.add(p);
+    p.finally(() => this.inflight.delete(p));
+    return p;
+  }
+
+  /** Waits for commands in progress (used on shutdown and in tests). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.inflight]);
+  }
+
+  private async process(raw: unknown): Promise<void> {
+    if (!checkEnvelope.check(raw)) {
+      const id = (raw as { id?: unknown })?.id;
+      const problems = checkEnvelope.problems(raw);
+      this.opts.logger?.warn({ problems }, 'invalid command envelope');
+      // Answer only when there is a usable id; otherwise there is nobody to answer.
+      if (typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id) && this.log.claim(id, 'INVALID', this.now())) {
+        await this.send(id, 'failed', { error: { code: 'WF_VALIDATION', message: summarize(problems) } });
+      }
+      return;
+    }
+    const env = raw as unknown as Envelope;
+    if (!this.log.claim(env.id, env.type, this.now())) {
+      this.opts.logger?.info({ id: env.id }, 'command already handled; ignored');
+      return;
+    }
+    if (env.expiresAt <= this.now()) {
+      await this.send(env.id, 'failed', { error: { code: 'EXPIRED', message: 'the command expired before it arrived' } });
+      return;
+    }
+    const handler = this.handlers[env.type] as Handler<CommandType> | undefined;
+    if (!handler) {
+      await this.send(env.id, 'failed', {
+        error: { code: 'UNSUPPORTED', message: `${env.type} is not available on this node` },
+      });
+      return;
+    }
+    const check = argCheckers[env.type];
+    const args = Value.Default(check.schema, structuredClone(env.args));
+    if (!check.check(args)) {
+      await this.send(env.id, 'failed', { error: { code: 'WF_VALIDATION', message: summarize(check.problems(args, '/args')) } });
+      return;
+    }
+    await this.send(env.id, 'delivered');
+    await this.send(env.id, 'running');
+    try {
+      const data = await handler(args as CommandArgsOf<CommandType>, { id: env.id, envelope: env });
+      if (data === DEFERRED) return; // reported by a Resumer after the restart
+      await this.send(env.id, 'succeeded', data ? { data } : {});
+    } catch (err) {
+      const e = err as Error;
+      const code = err instanceof CommandError ? err.code : 'COMMAND_FAILED';
+      const data = err instanceof CommandError ? err.data : undefined;
+      this.opts.logger?.warn({ id: env.id, type: env.type, code, err: e.message }, 'command failed');
+      await this.send(env.id, 'failed', {
+        error: { code, message: e.message.slice(0, 2000) },
+        ...(data ? { data } : {}),
+      });
+    }
+  }
+
+  /**
+   * At start: commands left unfinished by the previous process. Some are expected to be (a
+   * RESTART kills its own process); their resumer reports the outcome. Others failed mid-way.
+   */
+  async resumeInterrupted(resumers: Partial<Record<CommandType, Resumer>>): Promise<void> {
+    for (const cmd of this.log.unfinished()) {
+      const resume = resumers[cmd.type as CommandType];
+      try {
+        const data = resume ? await resume(cmd.id) : undefined;
+        if (data) await this.send(cmd.id, 'succeeded', { data });
+        else
+          await this.send(cmd.id, 'failed', {
+            error: { code: 'INTERRUPTED', message: 'the agent stopped while the command was running' },
+          });
+      } catch (err) {
+        const code = err instanceof CommandError ? err.code : 'COMMAND_FAILED';
+        await this.send(cmd.id, 'failed', { error: { code, message: (err as Error).message.slice(0, 2000) } });
+      }
+    }
+  }
+}
+
+function summarize(problems: { path: string; message: string }[]): string {
+  return problems
+    .map((p) => `${p.path || '/'}: ${p.message}`)
+    .join('; ')
+    .slice(0, 2000);
+}
