@@ -46,12 +46,16 @@ export async function connectNode(
 }
 
 /** Polls until `fn` returns a truthy value; throws with the last value after `ms`. */
-export async function waitFor<T>(fn: () => Promise<T> | T, ms = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T> | T,
+  ms = 10_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   let last: T | undefined;
   for (;;) {
     last = await fn();
-    if (last) return last;
+    if (last) return last as NonNullable<T>;
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 50));
