@@ -145,7 +145,11 @@ export class Dispatcher {
           });
       } catch (err) {
         const code = err instanceof CommandError ? err.code : 'COMMAND_FAILED';
-        await this.send(cmd.id, 'failed', { error: { code, message: (err as Error).message.slice(0, 2000) } });
+        const data = err instanceof CommandError ? err.data : undefined;
+        await this.send(cmd.id, 'failed', {
+          error: { code, message: (err as Error).message.slice(0, 2000) },
+          ...(data ? { data } : {}),
+        });
       }
     }
   }

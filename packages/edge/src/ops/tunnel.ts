@@ -63,8 +63,8 @@ export class TunnelManager {
 
   async open(remotePort: number, durationS = MAX_TUNNEL_S): Promise<OpenTunnel> {
     if (!this.cfg) throw new Error('no tunnel is configured on this node');
-    if (this.current) throw new Error(`a tunnel is already open on port ${this.current.remotePort}`);
     const argv = tunnelArgv(this.cfg, remotePort);
+    if (this.current) throw new Error(`a tunnel is already open on port ${this.current.remotePort}`);
     const seconds = Math.min(Math.max(1, durationS), MAX_TUNNEL_S);
     const child = spawn('ssh', argv, { env: this.opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

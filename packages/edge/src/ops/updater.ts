@@ -76,16 +76,16 @@ export class Updater {
     }
 
     // npm ci only when the lockfile changed: on a Pi it takes minutes and needs the network.
-    const npmCi = !current || lockDigest(current) !== lockDigest(target) || !existsSync(join(current, 'node_modules'));
+    const npmCi = !current || lockDigest(current) !== lockDigest(target);
     if (npmCi) {
       const ci = await run(this.opts.npm ?? 'npm', ['ci', '--no-audit', '--no-fund'], { cwd: target, timeoutMs: 20 * 60_000 });
       if (ci.code !== 0) {
         rmSync(target, { recursive: true, force: true });
         throw new CommandError('INSTALL_FAILED', `npm ci failed: ${tail(ci.stderr, 10)}`);
       }
-    } else {
+    } else if (current && existsSync(join(current, 'node_modules'))) {
       // Same lockfile: share the installed modules of the release they were installed into.
-      symlinkSync(realpathSync(join(current!, 'node_modules')), join(target, 'node_modules'));
+      symlinkSync(realpathSync(join(current, 'node_modules')), join(target, 'node_modules'));
     }
 
     const [cmd, ...args] = this.opts.selfTest;
