@@ -7,6 +7,7 @@ import { audit } from '../audit/audit.ts';
 import { assertSiteAccess } from '../auth/access.ts';
 import { type Actor, actorId, isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
+import { withTenant } from '../identity/tenant.ts';
 import { transitionByUser } from './alert-engine.ts';
 import { RULES, RULES_BY_NAME } from './alert-rules.ts';
 import './alerts.schema.ts';
@@ -86,22 +87,24 @@ export async function alertRoutes(app: FastifyInstance): Promise<void> {
         rule?: string;
         limit?: number;
       };
-      const scope = await hub.siteScope(hub.db, actorOf(request), 'read');
-      let query = hub.db
-        .selectFrom('alerts')
-        .selectAll()
-        .orderBy('opened_at', 'desc')
-        .limit(q.limit ?? 100);
-      if (scope !== 'all') {
-        if (scope.length === 0) return [];
-        query = query.where('site_id', 'in', scope);
-      }
-      if (q.siteId) query = query.where('site_id', '=', q.siteId);
-      if (q.state === 'active') query = query.where('state', '<>', 'resolved');
-      else if (q.state) query = query.where('state', '=', q.state as 'open');
-      if (q.severity) query = query.where('severity', '=', q.severity as 'warning');
-      if (q.rule) query = query.where('rule', '=', q.rule);
-      return query.execute();
+      const actor = actorOf(request);
+      const scope = await hub.siteScope(hub.db, actor, 'read');
+      if (scope !== 'all' && scope.length === 0) return [];
+      // Filtered in SQL by scope, and read as the tenant so row-level security checks it again.
+      return withTenant(hub, actor, async (trx) => {
+        let query = trx
+          .selectFrom('alerts')
+          .selectAll()
+          .orderBy('opened_at', 'desc')
+          .limit(q.limit ?? 100);
+        if (scope !== 'all') query = query.where('site_id', 'in', scope);
+        if (q.siteId) query = query.where('site_id', '=', q.siteId);
+        if (q.state === 'active') query = query.where('state', '<>', 'resolved');
+        else if (q.state) query = query.where('state', '=', q.state as 'open');
+        if (q.severity) query = query.where('severity', '=', q.severity as 'warning');
+        if (q.rule) query = query.where('rule', '=', q.rule);
+        return query.execute();
+      });
     },
   );
 

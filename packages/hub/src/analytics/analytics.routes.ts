@@ -2,12 +2,14 @@
 // totals, data completeness and reconciliation. Every route is scoped by the caller's grants.
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import Type from 'typebox';
 import { assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
-import { isFleetAdmin } from '../auth/actor.ts';
+import { type Actor, isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import type { HubContext } from '../context.ts';
+import { withTenant } from '../identity/tenant.ts';
+import type { DB } from '../storage/schema.ts';
 import { tariffForDay } from '../tariffs/tariffs.repository.ts';
 import { addDays, localDate } from '../time/zoned.ts';
 import type { SiteDailyTable } from './analytics.schema.ts';
@@ -63,8 +65,8 @@ function checkRange(from: string, to: string): number {
   return n;
 }
 
-async function storedDays(hub: HubContext, siteId: string, from: string, to: string): Promise<DayRow[]> {
-  const rows = await hub.db
+async function storedDays(db: Kysely<DB>, siteId: string, from: string, to: string): Promise<DayRow[]> {
+  const rows = await db
     .selectFrom('site_daily')
     .selectAll()
     .select(sql<string>`day::text`.as('day'))
@@ -78,10 +80,21 @@ async function storedDays(hub: HubContext, siteId: string, from: string, to: str
 }
 
 /** Stored days of the range; days never computed (up to today) are computed now. */
-export async function siteDays(hub: HubContext, siteId: string, from: string, to: string): Promise<DayRow[]> {
+export async function siteDays(
+  hub: HubContext,
+  siteId: string,
+  from: string,
+  to: string,
+  actor?: Actor,
+): Promise<DayRow[]> {
   const n = checkRange(from, to);
   await processDirtyDays(hub);
-  let rows = await storedDays(hub, siteId, from, to);
+  // Computing is the system's job; the answer is read as the caller, under row-level security.
+  const read = () =>
+    actor
+      ? withTenant(hub, actor, (trx) => storedDays(trx, siteId, from, to))
+      : storedDays(hub.db, siteId, from, to);
+  let rows = await read();
   if (n <= COMPUTE_ON_READ_DAYS) {
     const site = await hub.db
       .selectFrom('sites')
@@ -97,7 +110,7 @@ export async function siteDays(hub: HubContext, siteId: string, from: string, to
         computed = true;
       }
     }
-    if (computed) rows = await storedDays(hub, siteId, from, to);
+    if (computed) rows = await read();
   }
   return rows;
 }
@@ -152,8 +165,9 @@ export async function analyticsRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id } = request.params as { id: string };
       const { from, to } = request.query as { from: string; to: string };
-      await assertSiteAccess(hub, actorOf(request), id);
-      return (await siteDays(hub, id, from, to)).map(dayView);
+      const actor = actorOf(request);
+      await assertSiteAccess(hub, actor, id);
+      return (await siteDays(hub, id, from, to, actor)).map(dayView);
     },
   );
 

@@ -24,14 +24,21 @@ function sunny(from: number, to: number): S[] {
   for (let t = from; t < to; t += STEP) {
     const h = hourOf(t);
     const solar = h >= 8 && h < 16 ? 4000 : 0;
-    out.push({ metric: 'solar_w', ts: t, value: solar }, { metric: 'load_w', ts: t, value: 500 }, { metric: 'grid_w', ts: t, value: 500 - solar });
+    out.push(
+      { metric: 'solar_w', ts: t, value: solar },
+      { metric: 'load_w', ts: t, value: 500 },
+      { metric: 'grid_w', ts: t, value: 500 - solar },
+    );
   }
   return out;
 }
 
 async function send(node: TestNode, samples: S[]) {
   for (let i = 0; i < samples.length; i += 2000) {
-    const res = await node.send('/api/v1/ingest/telemetry', { batchId: batchId('a'), samples: samples.slice(i, i + 2000) });
+    const res = await node.send('/api/v1/ingest/telemetry', {
+      batchId: batchId('a'),
+      samples: samples.slice(i, i + 2000),
+    });
     assert.equal(res.statusCode, 200, res.body);
   }
 }
@@ -141,13 +148,18 @@ for (const engine of ENGINES) {
     });
 
     it('completeness counts expected vs received intervals and lists gaps', async () => {
-      await hub.tdb.database.pool.query('UPDATE nodes SET sample_interval_s = 300 WHERE id = $1', [node.nodeId]);
+      await hub.tdb.database.pool.query('UPDATE nodes SET sample_interval_s = 300 WHERE id = $1', [
+        node.nodeId,
+      ]);
       const [s, e] = localDayBounds('2026-06-22', TZ);
       await send(
         node,
         sunny(s, e).filter((x) => !(hourOf(x.ts) >= 10 && hourOf(x.ts) < 11)),
       );
-      const res = await hub.admin('GET', `/api/v1/nodes/${node.nodeId}/completeness?from=2026-06-21&to=2026-06-22`);
+      const res = await hub.admin(
+        'GET',
+        `/api/v1/nodes/${node.nodeId}/completeness?from=2026-06-21&to=2026-06-22`,
+      );
       assert.equal(res.statusCode, 200, res.body);
       const [d21, d22] = res.json();
       assert.equal(d21.received, 0);
@@ -179,7 +191,10 @@ for (const engine of ENGINES) {
       close(fleet.json().totals.solarKwh, 92, 0.001, 'fleet solar');
       const bad = await hub.admin('GET', `/api/v1/sites/${siteId}/daily?from=2026-06-20&to=2026-06-01`);
       assert.equal(bad.statusCode, 400);
-      const anon = await hub.app.inject({ method: 'GET', url: `/api/v1/sites/${siteId}/daily?from=${DAY}&to=${DAY}` });
+      const anon = await hub.app.inject({
+        method: 'GET',
+        url: `/api/v1/sites/${siteId}/daily?from=${DAY}&to=${DAY}`,
+      });
       assert.equal(anon.statusCode, 401);
     });
   });

@@ -8,6 +8,7 @@ import * as m020 from './020_control_plane.ts';
 import * as m030 from './030_analytics.ts';
 import * as m031 from './031_alerts.ts';
 import * as m032 from './032_notifications.ts';
+import * as m033 from './033_analytics_alerts_rls.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_spine': m001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '030_analytics': m030,
   '031_alerts': m031,
   '032_notifications': m032,
+  '033_analytics_alerts_rls': m033,
 };
