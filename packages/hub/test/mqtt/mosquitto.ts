@@ -66,6 +66,7 @@ export async function startMosquitto(dir: string, files: MosquittoFilesConfig): 
     'log_type warning',
     'log_type notice',
     'log_type information',
+    'log_type subscribe',
   ];
   // Started as root, Mosquitto would switch to the 'mosquitto' user, who cannot read our temp dir.
   if (process.getuid?.() === 0) lines.push('user root');
