@@ -136,12 +136,33 @@ export async function recomputeSiteDay(hub: HubContext, siteId: string, day: str
     savings: cost?.savings ?? null,
     computed_at: new Date(),
   };
+  const before = await hub.db
+    .selectFrom('site_daily')
+    .select(['battery_solar_wh', 'battery_grid_wh'])
+    .where('site_id', '=', siteId)
+    .where('day', '=', day)
+    .executeTakeFirst();
   const { site_id: _s, day: _d, ...update } = row;
   await hub.db
     .insertInto('site_daily')
     .values(row)
     .onConflict((oc) => oc.columns(['site_id', 'day']).doUpdateSet(update))
     .execute();
+  // The closing battery ledger opens the next day: if it moved, a stored next day is stale.
+  if (
+    before &&
+    (Math.abs(before.battery_solar_wh - row.battery_solar_wh) > 1 ||
+      Math.abs(before.battery_grid_wh - row.battery_grid_wh) > 1)
+  ) {
+    const next = addDays(day, 1);
+    const stored = await hub.db
+      .selectFrom('site_daily')
+      .select('site_id')
+      .where('site_id', '=', siteId)
+      .where('day', '=', next)
+      .executeTakeFirst();
+    if (stored) await markDays(hub, siteId, [next]);
+  }
   const flagged = await reconcile(hub, siteId, day, start, end, series, opening);
   return { summary, cost, flagged };
 }
@@ -251,23 +272,29 @@ export async function markDays(hub: HubContext, siteId: string, days: string[]):
 /** Recomputes queued days, oldest first (a day's battery ledger opens the next). */
 export async function processDirtyDays(hub: HubContext, limit = 200): Promise<number> {
   await markNewlyReportedDays(hub);
-  const rows = await hub.db
-    .selectFrom('site_daily_dirty')
-    .select(['site_id', sql<string>`day::text`.as('day'), 'marked_at'])
-    .orderBy('day')
-    .limit(limit)
-    .execute();
-  for (const r of rows) {
-    await recomputeSiteDay(hub, r.site_id, r.day);
-    // Only forget the mark if nothing re-marked the day while it was being computed.
-    await hub.db
-      .deleteFrom('site_daily_dirty')
-      .where('site_id', '=', r.site_id)
-      .where('day', '=', r.day)
-      .where('marked_at', '<=', r.marked_at)
+  let done = 0;
+  // A recompute can mark the next day (battery ledger carried over); a few rounds settle that.
+  for (let round = 0; round < 5 && done < limit; round++) {
+    const rows = await hub.db
+      .selectFrom('site_daily_dirty')
+      .select(['site_id', sql<string>`day::text`.as('day'), 'marked_at'])
+      .orderBy('day')
+      .limit(limit - done)
       .execute();
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      await recomputeSiteDay(hub, r.site_id, r.day);
+      // Only forget the mark if nothing re-marked the day while it was being computed.
+      await hub.db
+        .deleteFrom('site_daily_dirty')
+        .where('site_id', '=', r.site_id)
+        .where('day', '=', r.day)
+        .where('marked_at', '<=', r.marked_at)
+        .execute();
+    }
+    done += rows.length;
   }
-  return rows.length;
+  return done;
 }
 
 /** Days with a device report newer than the stored summary are re-reconciled (ingest has no event for reports). */

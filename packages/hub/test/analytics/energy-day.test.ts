@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { aggregateDays, computeDay, type Sample, type SeriesInput } from '../../src/analytics/energy-day.ts';
-import { dayCost, type TariffDefinition } from '../../src/tariffs/tariff-cost.ts';
+import { dayCost, importRateAt, type TariffDefinition } from '../../src/tariffs/tariff-cost.ts';
 import { localDayBounds, localParts } from '../../src/time/zoned.ts';
 
 const TZ = 'Europe/Berlin';
@@ -183,5 +183,56 @@ describe('daily site energy (pure)', () => {
     near(m.selfConsumptionPct, 50, 0.001, 'self-consumption');
     near(m.selfSufficiencyPct, 25, 0.001, 'self-sufficiency');
     assert.equal(m.peakDemandKw, 3);
+  });
+
+  it('tariff periods by weekday and season, wrapping midnight', () => {
+    const tariff: TariffDefinition = {
+      currency: 'EUR',
+      importRate: 0.25,
+      periods: [
+        // Winter weekday evenings are expensive; nights are cheap all year, across midnight.
+        { weekdays: [1, 2, 3, 4, 5], months: [10, 11, 12, 1, 2, 3], from: '17:00', to: '20:00', rate: 0.5 },
+        { from: '22:00', to: '06:00', rate: 0.1 },
+      ],
+      exportRate: 0,
+      dailyCharge: 0,
+    };
+    const rateAt = (day: string, h: number) => {
+      const [s] = localDayBounds(day, TZ);
+      return importRateAt(tariff, s + h * 3_600_000, TZ);
+    };
+    assert.equal(rateAt('2026-01-14', 18), 0.5, 'winter Wednesday evening');
+    assert.equal(rateAt('2026-01-17', 18), 0.25, 'winter Saturday evening');
+    assert.equal(rateAt('2026-07-15', 18), 0.25, 'summer Wednesday evening');
+    assert.equal(rateAt('2026-07-15', 23), 0.1, 'night before midnight');
+    assert.equal(rateAt('2026-07-15', 3), 0.1, 'night after midnight');
+    assert.equal(rateAt('2026-07-15', 6), 0.25, 'period end is exclusive');
+    // A day's cost with 1 kW all day on a winter Wednesday: 8 h × 0.1 + 3 h × 0.5 + 13 h × 0.25.
+    const [start, end] = localDayBounds('2026-01-14', TZ);
+    const d = computeDay({
+      start,
+      end,
+      series: [{ metric: 'load_w', samples: gen(start, end, () => 1000) }],
+    });
+    near(dayCost(tariff, d.slots, TZ).cost, 0.8 + 1.5 + 3.25, 1e-6, 'cost');
+  });
+
+  it("the battery ledger carries over: yesterday's mix comes out today", () => {
+    // Opens with 4 kWh solar + 4 kWh grid; discharges 2 kW 18–22 into a 2 kW load → 4 kWh solar.
+    const [start, end] = localDayBounds('2026-01-16', TZ);
+    const battery = (h: number) => (within(h, 18, 22) ? 2000 : 0);
+    const d = computeDay({
+      start,
+      end,
+      openingBattery: { solarWh: 4000, gridWh: 4000 },
+      series: [
+        { metric: 'load_w', samples: gen(start, end, (_, h) => (within(h, 18, 22) ? 2000 : 500)) },
+        { metric: 'battery_w', samples: gen(start, end, (_, h) => battery(h)) },
+      ],
+    });
+    near(d.batterySolarToLoadWh, 4000, 1, 'battery solar to load');
+    near(d.closingBattery.solarWh + d.closingBattery.gridWh, 0, 1, 'emptied');
+    // No grid meter: import is the balance, 20 h × 0.5 kW.
+    near(d.importWh, 10000, 1, 'derived import');
   });
 });

@@ -172,14 +172,31 @@ for (const engine of ENGINES) {
     });
 
     it('monthly, comparison and installer fleet totals', async () => {
+      // A demand charge applies per kW of the month's highest 15-minute import (0.5 kW here).
+      const v3 = await hub.admin('POST', `/api/v1/sites/${siteId}/tariffs`, {
+        validFrom: '2026-06-25',
+        definition: {
+          currency: 'EUR',
+          importRate: 0.5,
+          periods: [],
+          exportRate: 0.1,
+          dailyCharge: 1,
+          demandChargePerKw: 10,
+        },
+      });
+      assert.equal(v3.statusCode, 201, v3.body);
+      const june = (await daily('2026-06-01', '2026-06-30')) as { cost: number; baselineCost: number }[];
+      assert.equal(june.length, 30);
       const monthly = await hub.admin('GET', `/api/v1/sites/${siteId}/monthly?from=2026-05&to=2026-06`);
       assert.equal(monthly.statusCode, 200, monthly.body);
-      const [may, june] = monthly.json();
+      const [may, jun] = monthly.json();
+      close(jun.cost, june.reduce((a, d) => a + d.cost, 0) + 10 * 0.5, 1e-6, 'june cost with demand charge');
+      close(jun.baselineCost, june.reduce((a, d) => a + d.baselineCost, 0) + 10 * 0.5, 1e-6, 'june baseline');
       assert.equal(may.month, '2026-05');
       assert.equal(may.solarKwh, 0);
       // 15th and 20th full days, 22nd without 10–11 (solar 28, load 11.5).
-      close(june.solarKwh, 32 + 32 + 28, 0.001, 'june solar');
-      close(june.loadKwh, 12 + 12 + 11.5, 0.001, 'june load');
+      close(jun.solarKwh, 32 + 32 + 28, 0.001, 'june solar');
+      close(jun.loadKwh, 12 + 12 + 11.5, 0.001, 'june load');
       const cmp = await hub.admin('GET', `/api/v1/sites/${siteId}/comparison?from=2026-06-15&to=2026-06-21`);
       assert.equal(cmp.statusCode, 200, cmp.body);
       close(cmp.json().current.solarKwh, 64, 0.001, 'current');
