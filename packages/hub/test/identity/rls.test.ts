@@ -304,6 +304,34 @@ for (const engine of ENGINES) {
       assert.deepEqual(await visible(), [w.siteB]);
     });
 
+    test('wattfleet_enable_site_rls puts a later table under the same policies', async () => {
+      const db = tdb.database.db;
+      await sql`CREATE TABLE probe_rls (id serial PRIMARY KEY, site_id uuid)`.execute(db);
+      await sql`SELECT wattfleet_enable_site_rls('probe_rls')`.execute(db);
+      await sql`INSERT INTO probe_rls (site_id) VALUES (${w.siteA}), (${w.siteB}), (NULL)`.execute(db);
+      const seen = await withTenant(hub, ownerA(), async (trx) =>
+        (await sql<{ site_id: string | null }>`SELECT site_id FROM probe_rls`.execute(trx)).rows.map(
+          (r) => r.site_id,
+        ),
+      );
+      assert.deepEqual(seen, [w.siteA]);
+      const all = await withTenant(
+        hub,
+        { kind: 'token' },
+        async (trx) => (await sql`SELECT site_id FROM probe_rls`.execute(trx)).rows.length,
+      );
+      assert.equal(all, 3);
+      await assert.rejects(
+        withTenant(
+          hub,
+          ownerA(),
+          (trx) => sql`INSERT INTO probe_rls (site_id) VALUES (${w.siteB})`.execute(trx),
+          'write',
+        ),
+        /row-level security/,
+      );
+    });
+
     test('system queries (ingest, jobs) still see everything', async () => {
       const n = await tdb.database.db
         .selectFrom('sites')

@@ -4,6 +4,7 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_spine.ts';
 import * as m010 from './010_identity.ts';
 import * as m011 from './011_row_level_security.ts';
+import * as m012 from './012_rls_helper.ts';
 import * as m020 from './020_control_plane.ts';
 import * as m030 from './030_analytics.ts';
 import * as m031 from './031_alerts.ts';
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '001_spine': m001,
   '010_identity': m010,
   '011_row_level_security': m011,
+  '012_rls_helper': m012,
   '020_control_plane': m020,
   '030_analytics': m030,
   '031_alerts': m031,
