@@ -75,7 +75,7 @@ describe('SELF_UPDATE against a local bare repository', () => {
   const outbox = Outbox.open(statePath, { maxBytes: 1 << 30 });
   after(() => outbox.close());
   const updater = makeUpdater();
-  const dispatcher = new Dispatcher(new CommandLog(outbox.db), { SELF_UPDATE: selfUpdateHandler(updater) }, (r) => {
+  const dispatcher = new Dispatcher(new CommandLog(outbox.db), { SELF_UPDATE: selfUpdateHandler(() => updater) }, (r) => {
     replies.push(r);
   }, { logger });
   // The stand-in supervisor plays the part of systemd: a restart starts a "new process" that

@@ -57,7 +57,8 @@ export class TunnelManager {
   current: OpenTunnel | undefined;
 
   constructor(
-    private readonly cfg: TunnelConfig | undefined,
+    /** Replaced by a CONFIG_PUSH; an open tunnel keeps the settings it was opened with. */
+    public cfg: TunnelConfig | undefined,
     private readonly opts: { env?: NodeJS.ProcessEnv; startupGraceMs?: number } = {},
   ) {}
 

@@ -39,9 +39,10 @@ export class LocalHistory {
     const bucket = Math.max(1000, Math.floor((opts.to - opts.from) / (opts.points ?? 300)));
     return this.db
       .prepare(
-        `SELECT (ts / @bucket) * @bucket AS t, avg(value) AS v FROM history
+        // CAST: better-sqlite3 binds JS numbers as REAL, which would make this a float division.
+        `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS t, avg(value) AS v FROM history
          WHERE metric = @metric AND equipment = @equipment AND ts >= @from AND ts < @to
-         GROUP BY ts / @bucket ORDER BY t`,
+         GROUP BY CAST(ts / @bucket AS INTEGER) ORDER BY t`,
       )
       .all({ bucket, metric: opts.metric, equipment: opts.equipment ?? '', from: opts.from, to: opts.to }) as HistoryPoint[];
   }

@@ -1,0 +1,426 @@
+// The agent runtime: wires config, outbox, sources, uplink, control channel and dashboard, and
+// owns their lifecycle (start, reload for CONFIG_PUSH, stop). Each part lives in its own folder;
+// this file only decides who talks to whom.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Problem } from '@wattfleet/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { parseDocument } from 'yaml';
+import { builtinRules, type ConfigResult, loadConfigFile, parseConfigText } from '../config/load.ts';
+import type { AgentConfig } from '../config/schema.ts';
+import { ControlChannel } from '../control/channel.ts';
+import { CommandLog } from '../control/command-log.ts';
+import { Dispatcher, type HandlerTable } from '../control/dispatcher.ts';
+import { configPushHandler } from '../control/handlers/config-push.ts';
+import { diagnosticsHandler } from '../control/handlers/diagnostics.ts';
+import { fetchLogsHandler } from '../control/handlers/fetch-logs.ts';
+import { openTunnelHandler } from '../control/handlers/open-tunnel.ts';
+import { relaySetHandler } from '../control/handlers/relay-set.ts';
+import { restartHandler, restartResumer } from '../control/handlers/restart.ts';
+import { selfUpdateHandler, selfUpdateResumer } from '../control/handlers/self-update.ts';
+import { buildDashboard } from '../dashboard/server.ts';
+import { loadIdentity, type NodeIdentity, signingKey } from '../identity/identity.ts';
+import { FileLogSource } from '../ops/logs.ts';
+import { createMetrics } from '../ops/metrics.ts';
+import { type Supervisor, SystemdSupervisor } from '../ops/supervisor.ts';
+import { gitCommit, systemInfo } from '../ops/system-info.ts';
+import { TunnelManager } from '../ops/tunnel.ts';
+import { Updater } from '../ops/updater.ts';
+import { Watchdog } from '../ops/watchdog.ts';
+import { LocalHistory } from '../outbox/history.ts';
+import { Outbox } from '../outbox/outbox.ts';
+import type { Source } from '../sources/types.ts';
+import { HttpTransport } from '../uplink/http-transport.ts';
+import { MqttTransport } from '../uplink/mqtt-transport.ts';
+import type { HubClient } from '../uplink/signed-http.ts';
+import type { TelemetryTransport } from '../uplink/transport.ts';
+import { Uplink } from '../uplink/uplink.ts';
+import { AGENT_VERSION } from '../version.ts';
+import { currentAlerts } from './alerts.ts';
+import { createLogger } from './logger.ts';
+import { LiveState } from './live-state.ts';
+import { Poller } from './poller.ts';
+import { buildSources, closeSources, sourceRules } from './sources.ts';
+
+export interface AgentOptions {
+  configPath: string;
+  supervisor?: Supervisor;
+  logger?: Logger;
+  /** Environment for child processes (ssh); tests put a stand-in first on PATH. */
+  childEnv?: NodeJS.ProcessEnv;
+  /** Self-test argv run inside a new release before it goes live. */
+  selfTest?: readonly string[];
+  heartbeatMs?: number;
+}
+
+const APP_ROOT = resolve(import.meta.dirname, '../../../..');
+export const DEFAULT_SELF_TEST = [process.execPath, '--import', 'tsx', 'packages/edge/src/cli.ts', 'self-test'];
+export const configRules = [...builtinRules, sourceRules];
+
+export function readConfig(path: string): ConfigResult {
+  return loadConfigFile(path, configRules);
+}
+
+export class Agent {
+  mode: 'running' | 'config-error' = 'running';
+  config!: AgentConfig;
+  problems: Problem[] = [];
+  logger: Logger;
+  identity: NodeIdentity | undefined;
+  outbox: Outbox | undefined;
+  history: LocalHistory | undefined;
+  sources = new Map<string, Source>();
+  sourceFailures: { key: string; error: string }[] = [];
+  readonly live = new LiveState();
+  poller: Poller | undefined;
+  uplink: Uplink | undefined;
+  control: ControlChannel | undefined;
+  dispatcher: Dispatcher | undefined;
+  tunnels: TunnelManager | undefined;
+  updater: Updater | undefined;
+  dashboard: FastifyInstance | undefined;
+  dashboardUrl = '';
+  private timers: NodeJS.Timeout[] = [];
+  private watchdog: Watchdog | undefined;
+  private readonly startedAt = Date.now();
+  private appliedAt = Date.now();
+  private readonly supervisor: Supervisor;
+
+  private constructor(private readonly opts: AgentOptions) {
+    this.logger = opts.logger ?? pino({ level: 'info' });
+    this.supervisor = opts.supervisor ?? new SystemdSupervisor();
+  }
+
+  /** Starts the agent, or only the dashboard with the errors when the config is invalid. */
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const agent = new Agent(opts);
+    const result = readConfig(opts.configPath);
+    if (!result.ok) {
+      await agent.startConfigErrorMode(result.problems);
+      return agent;
+    }
+    await agent.startRunning(result.config, result.migrations);
+    return agent;
+  }
+
+  private async startConfigErrorMode(problems: Problem[]): Promise<void> {
+    this.mode = 'config-error';
+    this.problems = problems;
+    this.logger.error({ problems }, 'configuration invalid; serving the errors on the local dashboard');
+    const { registry } = createMetrics({ configValid: () => false });
+    this.dashboard = buildDashboard({
+      status: () => ({ mode: this.mode, agentVersion: AGENT_VERSION }),
+      configProblems: () => this.problems,
+      configPath: this.opts.configPath,
+      registry,
+    });
+    this.dashboardUrl = await this.dashboard.listen(fallbackDashboard(this.opts.configPath));
+  }
+
+  /** In config-error mode: resolves once the file on disk has become valid (checked every few s). */
+  waitForValidConfig(intervalMs = 3000): Promise<void> {
+    return new Promise((resolvePromise) => {
+      const t = setInterval(() => {
+        const r = readConfig(this.opts.configPath);
+        if (r.ok) {
+          clearInterval(t);
+          resolvePromise();
+        } else this.problems = r.problems;
+      }, intervalMs);
+      this.timers.push(t);
+    });
+  }
+
+  private async startRunning(config: AgentConfig, migrations: string[]): Promise<void> {
+    this.config = config;
+    if (!this.opts.logger) this.logger = createLogger({ level: config.logging.level, file: config.logging.file });
+    if (migrations.length) this.logger.warn({ migrations }, 'config migrated in memory; update the file');
+    const outbox = Outbox.open(config.outbox.path, {
+      maxBytes: config.outbox.maxBytes,
+      onAppend: (readings) => this.history?.record(readings),
+    });
+    this.outbox = outbox;
+    this.history = new LocalHistory(outbox.db, config.site.timezone);
+    this.identity = loadIdentity(config.identity.path);
+    if (!this.identity) this.logger.warn('not enrolled: readings are kept locally until `wattfleet-agent enroll`');
+
+    const metrics = createMetrics({
+      outbox: () => outbox.stats(),
+      uplink: () => this.uplink?.status,
+      breaker: () => this.uplink?.breakerState,
+      sources: () => [...(this.poller?.health.values() ?? [])],
+      controlConnected: () => this.control?.connected ?? false,
+      configValid: () => true,
+    });
+    await this.startSourcesAndPoller(config);
+    this.poller!.onReadings = (r) => {
+      metrics.readings.inc(r.length);
+      this.uplink?.nudge();
+    };
+    this.buildDispatcher();
+    await this.connectControl(config);
+    this.startUplink(config);
+
+    this.dashboard = buildDashboard({
+      status: () => this.status(),
+      live: this.live,
+      history: this.history,
+      registry: metrics.registry,
+      configProblems: () => [],
+      configPath: this.opts.configPath,
+    });
+    this.dashboardUrl = await this.dashboard.listen({ port: config.dashboard.port, host: config.dashboard.host });
+    this.logger.info({ url: this.dashboardUrl, version: AGENT_VERSION }, 'agent running');
+
+    const retention = () => {
+      const c = this.config;
+      this.history?.prune(Date.now(), c.outbox.retention.rawDays, c.outbox.retention.dailyDays);
+      new CommandLog(outbox.db).prune(Date.now() - 30 * 86_400_000);
+    };
+    retention();
+    this.timers.push(setInterval(retention, 3_600_000));
+    this.watchdog = new Watchdog(() => Date.now() - (this.poller?.lastCycleAt ?? 0) < 5 * 60_000);
+    await this.watchdog.start();
+    // Commands cut short by the previous process (RESTART, SELF_UPDATE do that on purpose).
+    await this.dispatcher?.resumeInterrupted({
+      RESTART: restartResumer(this.startedAt),
+      SELF_UPDATE: selfUpdateResumer(this.updater),
+    });
+  }
+
+  private async startSourcesAndPoller(config: AgentConfig): Promise<void> {
+    const built = await buildSources(config, this.logger);
+    this.sources = built.sources;
+    this.sourceFailures = built.failures;
+    const onReadings = this.poller?.onReadings;
+    this.poller = new Poller(() => this.sources, this.outbox!, this.live, {
+      intervalMs: config.poll.intervalS * 1000,
+      logger: this.logger,
+    });
+    this.poller.onReadings = onReadings;
+    this.poller.start();
+  }
+
+  private hubClient(): HubClient {
+    if (!this.identity) throw new Error('not enrolled');
+    return { hubUrl: this.config.hub.url, nodeId: this.identity.nodeId, key: signingKey(this.identity) };
+  }
+
+  /** Command handlers read the agent's current parts through getters, so a reload needs no rewiring. */
+  private buildDispatcher(): void {
+    this.tunnels = new TunnelManager(this.config.tunnel, { env: this.opts.childEnv });
+    this.updater = this.buildUpdater(this.config);
+    if (!this.identity) return;
+    const handlers: HandlerTable = {
+      RESTART: restartHandler(this.supervisor),
+      FETCH_LOGS: fetchLogsHandler({
+        logs: this.config.logging.file ? new FileLogSource(this.config.logging.file) : undefined,
+        hub: () => this.hubClient(),
+      }),
+      CONFIG_PUSH: configPushHandler({
+        path: this.opts.configPath,
+        parse: (text) => parseConfigText(text, configRules),
+        apply: (c) => this.reload(c),
+        healthCheck: (_c, timeoutMs) => this.healthCheck(timeoutMs),
+      }),
+      SELF_UPDATE: selfUpdateHandler(() => this.updater),
+      OPEN_TUNNEL: openTunnelHandler(this.tunnels),
+      RELAY_SET: relaySetHandler(() => this.sources),
+      DIAGNOSTICS: diagnosticsHandler({
+        sources: () => this.sources,
+        hubUrl: () => this.config.hub.url,
+        outbox: () => this.outbox!,
+        outboxPath: () => this.config.outbox.path,
+      }),
+    };
+    // Replies go through whichever control channel is current when they are sent.
+    this.dispatcher = new Dispatcher(new CommandLog(this.outbox!.db), handlers, (r) => this.control?.reply(r), {
+      logger: this.logger,
+    });
+  }
+
+  private buildUpdater(config: AgentConfig): Updater | undefined {
+    if (!config.update) return undefined;
+    return new Updater({
+      releasesDir: config.update.releasesDir,
+      repo: config.update.repo,
+      supervisor: this.supervisor,
+      selfTest: this.opts.selfTest ?? DEFAULT_SELF_TEST,
+      healthCheck: () => this.healthCheck(60_000),
+      logger: this.logger,
+    });
+  }
+
+  private mqttUrl(config: AgentConfig): string | undefined {
+    return this.identity?.mqtt.url ?? config.hub.mqttUrl;
+  }
+
+  private async connectControl(config: AgentConfig): Promise<void> {
+    const id = this.identity;
+    const url = this.mqttUrl(config);
+    if (!id || !this.dispatcher) return;
+    if (!url) {
+      this.logger.warn('no MQTT URL (hub.mqttUrl or from enrollment): no control channel, no commands');
+      return;
+    }
+    const control = new ControlChannel({
+      url,
+      nodeId: id.nodeId,
+      username: id.mqtt.username,
+      password: id.mqtt.password,
+      heartbeatMs: this.opts.heartbeatMs ?? 60_000,
+      liveIntervalMs: config.uplink.liveIntervalS * 1000,
+      live: () => this.live.snapshot(),
+      status: () => this.heartbeat(),
+      logger: this.logger,
+    });
+    this.control = control;
+    await control.start(this.dispatcher, 5000);
+  }
+
+  private startUplink(config: AgentConfig): void {
+    if (!this.identity) return;
+    let transport: TelemetryTransport;
+    if (config.hub.transport === 'mqtt' && this.control?.client) {
+      transport = new MqttTransport(this.control.client, this.identity.nodeId);
+    } else transport = new HttpTransport(this.hubClient());
+    this.uplink = new Uplink(this.outbox!, transport, {
+      batchMaxSamples: config.uplink.batchMaxSamples,
+      batchMaxAgeMs: config.uplink.batchMaxAgeMs,
+      logger: this.logger,
+    });
+    this.uplink.start();
+  }
+
+  private async heartbeat() {
+    const sys = await systemInfo(dirname(this.config.outbox.path));
+    const stats = this.outbox!.stats();
+    const commit = await gitCommit(APP_ROOT);
+    return {
+      agentVersion: AGENT_VERSION,
+      ...(commit ? { gitCommit: commit } : {}),
+      ...sys,
+      outboxDepth: Math.max(0, stats.depth),
+      outboxDropped: stats.dropped,
+      configVersion: String(this.config.version),
+    };
+  }
+
+  /**
+   * CONFIG_PUSH apply: rebuild what depends on the config. The control channel is kept unless its
+   * URL changed (the reply to this very command travels on it); port and outbox path need a restart.
+   */
+  async reload(config: AgentConfig): Promise<void> {
+    this.logger.info('applying new configuration');
+    const previous = this.config;
+    this.poller?.stop();
+    await closeSources(this.sources);
+    await this.uplink?.stop();
+    this.config = config;
+    this.appliedAt = Date.now();
+    if (this.tunnels && !this.tunnels.current) this.tunnels.cfg = config.tunnel;
+    this.updater = this.buildUpdater(config);
+    await this.startSourcesAndPoller(config);
+    if (this.mqttUrl(previous) !== this.mqttUrl(config)) {
+      await this.control?.stop();
+      this.control = undefined;
+      await this.connectControl(config);
+    }
+    this.startUplink(config);
+  }
+
+  /** Healthy = every configured source built and answered since the last (re)start. */
+  async healthCheck(timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const pending = this.config.sources
+        .map((s) => s.key)
+        .filter((key) => {
+          const h = this.poller?.health.get(key);
+          return !h || h.lastOkAt === null || h.lastOkAt < this.appliedAt;
+        });
+      if (pending.length === 0 && this.sourceFailures.length === 0) {
+        return { ok: true, detail: `${this.config.sources.length} source(s) reading` };
+      }
+      if (Date.now() >= end) {
+        const why = [
+          ...this.sourceFailures.map((f) => `${f.key}: ${f.error}`),
+          ...pending.map((k) => `${k}: ${this.poller?.health.get(k)?.lastError ?? 'no reading yet'}`),
+        ];
+        return { ok: false, detail: why.join('; ') };
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  status(): Record<string, unknown> {
+    const outbox = this.outbox?.stats();
+    const sources = [...(this.poller?.health.values() ?? [])];
+    return {
+      mode: this.mode,
+      agentVersion: AGENT_VERSION,
+      startedAt: this.startedAt,
+      node: this.identity ? { nodeId: this.identity.nodeId, siteId: this.identity.siteId } : null,
+      hub: this.config ? { url: this.config.hub.url, transport: this.config.hub.transport } : null,
+      outbox,
+      uplink: this.uplink?.status ?? null,
+      breaker: this.uplink?.breakerState ?? null,
+      controlConnected: this.control?.connected ?? false,
+      lastHeartbeatAt: this.control?.lastHeartbeatAt ?? null,
+      sources,
+      tunnel: this.tunnels?.current ?? null,
+      alerts: currentAlerts({
+        now: Date.now(),
+        sources: [
+          ...sources,
+          ...this.sourceFailures.map((f) => ({
+            key: f.key,
+            type: '?',
+            lastOkAt: null,
+            lastError: f.error,
+            failingSince: this.appliedAt,
+            reads: 0,
+            errors: 1,
+          })),
+        ],
+        outbox,
+        maxBytes: this.config?.outbox.maxBytes,
+        uplink: this.uplink?.status,
+        controlConnected: this.control ? this.control.connected : undefined,
+        enrolled: Boolean(this.identity),
+        configProblems: this.problems.length,
+      }),
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.watchdog?.stop();
+    this.poller?.stop();
+    await this.uplink?.stop();
+    await this.dispatcher?.idle().catch(() => {});
+    await this.control?.stop();
+    await this.tunnels?.close();
+    await closeSources(this.sources);
+    await this.dashboard?.close();
+    this.outbox?.close();
+  }
+}
+
+/** In config-error mode the port still comes from the file when that part of it is readable. */
+function fallbackDashboard(configPath: string): { port: number; host: string } {
+  let port = Number(process.env.WATTFLEET_DASHBOARD_PORT ?? 8081);
+  let host = '0.0.0.0';
+  try {
+    const doc = parseDocument(readFileSync(configPath, 'utf8')).toJS() as {
+      dashboard?: { port?: unknown; host?: unknown };
+      dashboardPort?: unknown;
+    };
+    const p = doc?.dashboard?.port ?? doc?.dashboardPort;
+    if (Number.isInteger(p) && (p as number) >= 0 && (p as number) < 65536) port = p as number;
+    if (typeof doc?.dashboard?.host === 'string') host = doc.dashboard.host;
+  } catch {}
+  return { port, host };
+}

@@ -1,0 +1,54 @@
+// Local alerts for the dashboard: what an installer standing next to the box should look at.
+// Derived from current state each time, so they clear themselves when the cause goes away.
+import type { OutboxStats } from '../outbox/outbox.ts';
+import type { UplinkStatus } from '../uplink/uplink.ts';
+import type { SourceHealth } from './poller.ts';
+
+export interface LocalAlert {
+  severity: 'warning' | 'error';
+  kind: string;
+  message: string;
+}
+
+export function currentAlerts(s: {
+  now: number;
+  sources: SourceHealth[];
+  outbox?: OutboxStats;
+  maxBytes?: number;
+  uplink?: UplinkStatus;
+  controlConnected?: boolean;
+  enrolled: boolean;
+  configProblems?: number;
+}): LocalAlert[] {
+  const alerts: LocalAlert[] = [];
+  if (s.configProblems) {
+    alerts.push({ severity: 'error', kind: 'config.invalid', message: `${s.configProblems} configuration problem(s)` });
+  }
+  if (!s.enrolled) alerts.push({ severity: 'warning', kind: 'node.not_enrolled', message: 'not enrolled with a hub yet' });
+  for (const src of s.sources) {
+    if (src.failingSince !== null) {
+      alerts.push({
+        severity: 'error',
+        kind: 'equipment.unreachable',
+        message: `${src.key}: ${src.lastError} (since ${new Date(src.failingSince).toISOString()})`,
+      });
+    }
+  }
+  if (s.outbox && s.maxBytes && s.outbox.bytes > 0.8 * s.maxBytes) {
+    alerts.push({ severity: 'warning', kind: 'outbox.nearly_full', message: `outbox ${Math.round((100 * s.outbox.bytes) / s.maxBytes)}% full` });
+  }
+  if (s.outbox && s.outbox.dropped > 0) {
+    alerts.push({ severity: 'error', kind: 'outbox.dropped', message: `${s.outbox.dropped} samples dropped because the outbox was full` });
+  }
+  if (s.outbox && s.outbox.poisoned > 0) {
+    alerts.push({ severity: 'warning', kind: 'outbox.poison', message: `${s.outbox.poisoned} samples refused by the hub and set aside` });
+  }
+  if (s.uplink && s.uplink.consecutiveFailures > 0 && s.uplink.state !== 'sending') {
+    const since = s.uplink.lastSuccessAt ? `last success ${new Date(s.uplink.lastSuccessAt).toISOString()}` : 'never succeeded';
+    alerts.push({ severity: s.uplink.state === 'open' ? 'error' : 'warning', kind: 'uplink.failing', message: `${s.uplink.lastError} (${since})` });
+  }
+  if (s.enrolled && s.controlConnected === false) {
+    alerts.push({ severity: 'warning', kind: 'control.disconnected', message: 'control channel (MQTT) is not connected' });
+  }
+  return alerts;
+}
