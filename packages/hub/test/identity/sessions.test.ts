@@ -85,6 +85,19 @@ for (const engine of ENGINES) {
       assert.ok(stored.every((r) => r.token_hash !== s1.refreshToken && /^[0-9a-f]{64}$/.test(r.token_hash)));
     });
 
+    test('two concurrent refreshes with one token: one wins, the other is treated as reuse', async () => {
+      await createUser(hub, orgId, 'owner', 'race@example.test');
+      const s = await login(hub, 'race@example.test');
+      const send = () =>
+        hub.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/refresh',
+          payload: { refreshToken: s.refreshToken },
+        });
+      const codes = (await Promise.all([send(), send()])).map((r) => r.statusCode).sort();
+      assert.deepEqual(codes, [200, 401]);
+    });
+
     test('logout ends the session: access and refresh tokens stop working', async () => {
       await createUser(hub, orgId, 'owner', 'logout@example.test');
       const s = await login(hub, 'logout@example.test');
