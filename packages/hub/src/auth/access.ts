@@ -26,7 +26,13 @@ export async function assertSiteAccess(
   mode: AccessMode = 'read',
 ) {
   const scope = await hub.siteScope(hub.db, actor, mode);
-  if (scope !== 'all' && !scope.includes(siteId)) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
+  if (scope !== 'all') {
+    if (!scope.includes(siteId)) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
+    return;
+  }
+  // Fleet admins may see every site, but only sites that exist.
+  const site = await hub.db.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst();
+  if (!site) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
 }
 
 /** Resolves a node's site and checks access to it; 404 when missing or not visible. */

@@ -30,6 +30,21 @@ export class TelemetryIngest {
     this.series = new SeriesCache(hub);
   }
 
+  private readonly lastSeenWritten = new Map<string, number>();
+
+  /** Data arriving is a sign of life too; written at most every 30 s per node to spare the row. */
+  private async touchLastSeen(nodeId: string, now: number): Promise<void> {
+    const last = this.lastSeenWritten.get(nodeId) ?? 0;
+    if (now - last < 30_000) return;
+    this.lastSeenWritten.set(nodeId, now);
+    await this.hub.db
+      .updateTable('nodes')
+      .set({ last_seen_at: new Date(now) })
+      .where('id', '=', nodeId)
+      .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', new Date(now))]))
+      .execute();
+  }
+
   private async siteTimezone(siteId: string): Promise<string> {
     const hit = this.timezones.get(siteId);
     if (hit && Date.now() - hit.at < 60_000) return hit.tz;
@@ -107,6 +122,7 @@ export class TelemetryIngest {
     } finally {
       client.release();
     }
+    await this.touchLastSeen(node.nodeId, now);
     this.hub.bus.emitEvent('telemetry.ingested', { ...node, count: stored, fromMs: minTs, toMs: maxTs });
     return { status: 'stored', batchId: batch.batchId, stored };
   }

@@ -10,6 +10,9 @@ export async function migrate(database: Database, partitionsAheadDays = 3): Prom
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'schema_migrations',
     migrationLockTableName: 'schema_migrations_lock',
+    // Concerns own numbered ranges (see migrations/index.ts), so a new identity migration (01x) may
+    // land after a control-plane one (02x) was applied; each is applied once all the same.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

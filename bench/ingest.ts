@@ -1,0 +1,215 @@
+// B1: signed HTTP telemetry batches of 500 samples into PostgreSQL through a running hub process,
+// against raw COPY of the same rows into the same table in the same run. Also reports PGlite.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { gzipSync } from 'node:zlib';
+import { generateNodeKeyPair, privateKeyFromPem, signRequest } from '@wattfleet/protocol';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { createPgDatabase } from '../packages/hub/test/helpers/engines.ts';
+import { HubProcess } from '../packages/hub/test/helpers/hub-process.ts';
+
+const TOKEN = 'bench-admin-token-0123456789';
+const PER_BATCH = 500;
+const METRICS = [
+  'solar_w',
+  'load_w',
+  'grid_w',
+  'battery_w',
+  'battery_soc',
+  'voltage_l1',
+  'solar_wh',
+  'load_wh',
+  'grid_import_wh',
+  'grid_export_wh',
+];
+
+interface Batch {
+  batchId: string;
+  samples: { metric: string; ts: number; value: number }[];
+}
+
+function makeBatches(nodeIndex: number, count: number, t0: number): Batch[] {
+  const out: Batch[] = [];
+  let step = 0;
+  for (let b = 0; b < count; b++) {
+    const samples = [];
+    for (let i = 0; i < PER_BATCH; i++) {
+      const metric = METRICS[i % METRICS.length]!;
+      if (i % METRICS.length === 0) step++;
+      samples.push({ metric, ts: t0 + step * 1000, value: Math.round(Math.random() * 5000) });
+    }
+    out.push({ batchId: `bench-${nodeIndex}-${b}-${t0}`, samples });
+  }
+  return out;
+}
+
+async function setupNodes(hub: HubProcess, n: number) {
+  const admin = async (path: string, body: unknown) => {
+    const r = await fetch(`${hub.url}/api/v1${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+    return (await r.json()) as Record<string, string>;
+  };
+  const org = await admin('/orgs', { name: 'Bench', kind: 'operator' });
+  const site = await admin('/sites', { orgId: org.id, name: 'Bench site', timezone: 'UTC' });
+  const nodes = [];
+  for (let i = 0; i < n; i++) {
+    const { code } = await admin(`/sites/${site.id}/enrollment-codes`, {});
+    const pair = generateNodeKeyPair();
+    const r = await fetch(`${hub.url}/api/v1/nodes/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, publicKey: pair.publicKey }),
+    });
+    const body = (await r.json()) as { nodeId: string };
+    nodes.push({ nodeId: body.nodeId, key: privateKeyFromPem(pair.privateKeyPem) });
+  }
+  return nodes;
+}
+
+/** Sends all batches with `concurrency` requests in flight; returns samples per second. */
+async function sendAll(
+  hub: HubProcess,
+  work: { node: { nodeId: string; key: import('node:crypto').KeyObject }; batch: Batch }[],
+  concurrency: number,
+) {
+  const url = '/api/v1/ingest/telemetry';
+  // Bodies are prepared (and gzipped, as the agent does) before the clock starts: we measure the hub.
+  const prepared = work.map(({ node, batch }) => ({ node, body: gzipSync(JSON.stringify(batch)) }));
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < prepared.length) {
+        const { node, body } = prepared[next++]!;
+        const res = await fetch(`${hub.url}${url}`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-encoding': 'gzip',
+            ...signRequest(node.key, node.nodeId, 'POST', url, body),
+          },
+          body,
+        });
+        const answer = (await res.json()) as { status?: string };
+        if (res.status !== 200 || answer.status !== 'stored')
+          throw new Error(`ingest ${res.status} ${JSON.stringify(answer)}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return (work.length * PER_BATCH) / seconds;
+}
+
+async function baselineCopy(url: string, work: { batch: Batch }[]): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const series = new Map<string, number>(
+    (await client.query('SELECT id, metric FROM series')).rows.map((r: { id: number; metric: string }) => [
+      r.metric,
+      r.id,
+    ]),
+  );
+  // The same rows, as COPY text, prepared before the clock starts; one COPY per batch-sized chunk.
+  const chunks = work.map(({ batch }) =>
+    batch.samples
+      .map((s) => `${series.get(s.metric)}\t${new Date(s.ts).toISOString()}\t${s.value}\n`)
+      .join(''),
+  );
+  const started = performance.now();
+  for (const chunk of chunks) {
+    await pipeline(
+      Readable.from([chunk]),
+      client.query(copyFrom('COPY samples (series_id, ts, value) FROM STDIN')),
+    );
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await client.end();
+  return (work.length * PER_BATCH) / seconds;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const batchesPerNode = Number(args[0] ?? 150);
+  const nodeCount = 4;
+  const db = await createPgDatabase();
+  const hub = new HubProcess({
+    DATABASE_URL: db.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    MQTT_PORT: '0',
+    WATTFLEET_ADMIN_TOKEN: TOKEN,
+    LOG_LEVEL: 'warn',
+    WATTFLEET_DEMO: '0',
+    INGEST_NODE_RATE_PER_MINUTE: '1000000',
+  });
+  try {
+    await hub.start();
+    const nodes = await setupNodes(hub, nodeCount);
+    const t0 = Date.now() - 2 * 86_400_000;
+    const work = nodes.flatMap((node, i) =>
+      makeBatches(i, batchesPerNode, t0).map((batch) => ({ node, batch })),
+    );
+    // Warm-up: creates the series, caches and JIT paths on both sides (not measured).
+    const warm = nodes.map((node, i) => ({ node, batch: makeBatches(100 + i, 2, t0 - 86_400_000)[0]! }));
+    await sendAll(hub, warm, 4);
+
+    const ours = await sendAll(hub, work, 8);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const stored = (await client.query('SELECT count(*)::int AS n FROM samples')).rows[0].n as number;
+    if (stored !== (work.length + warm.length) * PER_BATCH)
+      throw new Error(`stored ${stored}, expected ${(work.length + warm.length) * PER_BATCH}`);
+    // Baseline into the same table, after removing our rows so the index is the same size.
+    await client.query('TRUNCATE samples');
+    await client.end();
+    const baseline = await baselineCopy(db.url, work);
+    await hub.kill();
+
+    const pgliteRate = await pgliteFigure(Math.min(batchesPerNode, 40));
+    console.log(
+      `postgres: ${Math.round(ours)} samples/s through the hub, raw COPY ${Math.round(baseline)} rows/s`,
+    );
+    console.log(`pglite: ${Math.round(pgliteRate)} samples/s through the hub`);
+    console.log(
+      `ingest: ratio=${(ours / baseline).toFixed(3)} ours=${Math.round(ours)} baseline=${Math.round(baseline)} pglite=${Math.round(pgliteRate)}`,
+    );
+  } finally {
+    await hub.kill();
+    await db.drop();
+  }
+}
+
+async function pgliteFigure(batchesPerNode: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'wf-bench-pglite-'));
+  const hub = new HubProcess({
+    WATTFLEET_DATA_DIR: dir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    MQTT_PORT: '0',
+    WATTFLEET_ADMIN_TOKEN: TOKEN,
+    LOG_LEVEL: 'warn',
+    WATTFLEET_DEMO: '0',
+    INGEST_NODE_RATE_PER_MINUTE: '1000000',
+  });
+  try {
+    await hub.start();
+    const nodes = await setupNodes(hub, 2);
+    const t0 = Date.now() - 2 * 86_400_000;
+    const warm = nodes.map((node, i) => ({ node, batch: makeBatches(100 + i, 1, t0 - 86_400_000)[0]! }));
+    await sendAll(hub, warm, 2);
+    const work = nodes.flatMap((node, i) =>
+      makeBatches(i, batchesPerNode, t0).map((batch) => ({ node, batch })),
+    );
+    return await sendAll(hub, work, 4);
+  } finally {
+    await hub.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
