@@ -85,7 +85,16 @@ export async function evaluateSite(
   if (!site) return;
   const nodes = (await hub.db
     .selectFrom('nodes')
-    .select(['id', 'name', 'last_seen_at', 'status', 'clock_offset_ms', 'last_status', 'created_at'])
+    .select([
+      'id',
+      'name',
+      'last_seen_at',
+      'status',
+      'status_reason',
+      'clock_offset_ms',
+      'last_status',
+      'created_at',
+    ])
     .where('site_id', '=', siteId)
     .where('active', '=', true)
     .execute()) as unknown as NodeInfo[];

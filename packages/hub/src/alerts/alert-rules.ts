@@ -27,6 +27,7 @@ export interface NodeInfo {
   name: string;
   last_seen_at: Date | null;
   status: string;
+  status_reason: string | null;
   clock_offset_ms: number | null;
   last_status: Record<string, unknown> | null;
   created_at: Date;
@@ -117,18 +118,17 @@ export const RULES: RuleDefinition[] = [
       params: { offlineAfterS: 300 },
     },
     async evaluate(ctx) {
+      // Silence is measured against `now`; a last will (status offline) counts at once.
       return ctx.nodes
         .filter((n) => n.last_seen_at !== null)
         .map((n) => {
           const silentS = (ctx.now - n.last_seen_at!.getTime()) / 1000;
-          const firing = silentS > ctx.params.offlineAfterS!;
-          return nodeObs(
-            n,
-            firing,
-            !firing,
-            Math.round(silentS),
-            `Node ${n.name} silent for ${Math.round(silentS)} s`,
-          );
+          const firing = silentS > ctx.params.offlineAfterS! || n.status === 'offline';
+          const why =
+            n.status === 'offline'
+              ? `offline (${n.status_reason ?? 'reported'})`
+              : `silent for ${Math.round(silentS)} s`;
+          return nodeObs(n, firing, !firing, Math.round(silentS), `Node ${n.name} ${why}`);
         });
     },
   },

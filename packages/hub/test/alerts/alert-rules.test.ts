@@ -205,6 +205,17 @@ for (const engine of ENGINES) {
       const rows = await alertsOf('node_offline');
       assert.equal(rows.length, 1);
       assert.equal(rows[0].state, 'resolved');
+      // A last will (status offline) fires at once, without waiting for the silence threshold.
+      await sql(`UPDATE nodes SET status = 'offline', status_reason = 'last will' WHERE id = $1`, [
+        node.nodeId,
+      ]);
+      await evaluate('node_offline', at(18, 21));
+      const will = (await alertsOf('node_offline')).filter((r) => r.state === 'open');
+      assert.equal(will.length, 1);
+      assert.match(will[0].message, /offline \(last will\)/);
+      await sql(`UPDATE nodes SET status = 'online', status_reason = NULL WHERE id = $1`, [node.nodeId]);
+      await evaluate('node_offline', at(18, 22));
+      assert.equal((await alertsOf('node_offline')).filter((r) => r.state !== 'resolved').length, 0);
     });
 
     it('acknowledge, manual resolve (no re-open while the condition holds), mute, list filters', async () => {
