@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { analyticsIdle } from '../../src/analytics/analytics.plugin.ts';
+import { processDirtyDays } from '../../src/analytics/site-day.service.ts';
+import { runExclusive } from '../../src/jobs/lock.ts';
 import { localDayBounds, localParts } from '../../src/time/zoned.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { batchId, createSite, startTestHub, type TestHub, TestNode } from '../helpers/hub.ts';
@@ -169,6 +171,66 @@ for (const engine of ENGINES) {
       assert.equal(d22.gaps.length, 1);
       assert.equal(d22.gaps[0].seconds, 3600);
       assert.equal(d22.gaps[0].from, new Date(s + 10 * 3_600_000).toISOString());
+    });
+
+    it('late solar for yesterday re-colours the battery energy used today (ledger carried over)', async () => {
+      const [s1, e1] = localDayBounds('2026-07-01', TZ);
+      const [s2, e2] = localDayBounds('2026-07-02', TZ);
+      const within = (t: number, a: number, b: number) => hourOf(t) >= a && hourOf(t) < b;
+      const gen = (from: number, to: number, f: (t: number) => S[]) => {
+        const out: S[] = [];
+        for (let t = from; t < to; t += STEP) out.push(...f(t));
+        return out;
+      };
+      // Day 1: the battery takes 2 kW 10–14 (8 kWh); day 2: gives 2 kW 18–22 into a 2 kW load.
+      await send(
+        node,
+        gen(s1, e1, (t) => [
+          { metric: 'battery_w', ts: t, value: within(t, 10, 14) ? -2000 : 0 },
+          { metric: 'load_w', ts: t, value: 500 },
+        ]),
+      );
+      await send(
+        node,
+        gen(s2, e2, (t) => [
+          { metric: 'battery_w', ts: t, value: within(t, 18, 22) ? 2000 : 0 },
+          { metric: 'load_w', ts: t, value: within(t, 18, 22) ? 2000 : 500 },
+        ]),
+      );
+      await analyticsIdle(hub.app.hub);
+      let [d2] = await daily('2026-07-02');
+      // Without solar yesterday the battery held grid energy: nothing on day 2 is solar.
+      assert.equal(d2.selfSufficiencyPct, 0);
+      // Yesterday's PV arrives late: the 8 kWh that charged the battery were solar after all.
+      await send(
+        node,
+        gen(s1, e1, (t) => (within(t, 10, 14) ? [{ metric: 'solar_w', ts: t, value: 2500 }] : [])),
+      );
+      await analyticsIdle(hub.app.hub);
+      [d2] = await daily('2026-07-02');
+      // Day 2 load 20 × 0.5 + 4 × 2 = 18 kWh, 8 kWh of it solar through the battery: 44.4 %.
+      close(d2.selfSufficiencyPct, (8 / 18) * 100, 0.1, 'self-sufficiency of day 2');
+    });
+
+    it('the recompute job runs under the job lock and empties the queue', async () => {
+      const [s, e] = localDayBounds('2026-07-05', TZ);
+      await send(node, sunny(s, e));
+      await analyticsIdle(hub.app.hub);
+      const queued = await hub.tdb.database.pool.query('SELECT day::text AS day FROM site_daily_dirty');
+      assert.ok(queued.rows.some((r) => r.day === '2026-07-05'));
+      const r = await runExclusive(hub.app.hub.database, 'job.analytics.site-days', () =>
+        processDirtyDays(hub.app.hub),
+      );
+      assert.ok(r.ran && r.value >= 1);
+      assert.equal(
+        (await hub.tdb.database.pool.query('SELECT count(*)::int AS n FROM site_daily_dirty')).rows[0].n,
+        0,
+      );
+      const row = await hub.tdb.database.pool.query(
+        `SELECT solar_wh FROM site_daily WHERE site_id = $1 AND day = '2026-07-05'`,
+        [siteId],
+      );
+      close(row.rows[0].solar_wh, 32000, 1, 'stored solar Wh');
     });
 
     it('monthly, comparison and installer fleet totals', async () => {
