@@ -46,6 +46,7 @@ export async function startHubStandIn(publicKey: string, responder: Responder) {
 }
 
 export const stored = (r: ReceivedRequest) => {
-  const b = r.json as { batchId: string; samples: unknown[] };
+  const b = r.json as { batchId?: string; samples?: unknown[] } | undefined;
+  if (!b?.batchId || !b.samples) return { status: 404, body: { code: 'WF_NOT_FOUND', message: 'Not found' } };
   return { status: 200, body: { status: 'stored', batchId: b.batchId, stored: b.samples.length } };
 };

@@ -57,7 +57,19 @@ export function parseConfigText(text: string, rules: ConfigRule[] = builtinRules
   const { doc: migrated, applied } = migrateConfig(raw as Record<string, unknown>, CONFIG_VERSION);
   const withDefaults = Value.Default(AgentConfig, structuredClone(migrated));
   const problems = tidy(check.problems(withDefaults));
-  if (problems.length > 0) return { ok: false, problems, migrations: applied };
+  if (problems.length > 0) {
+    // Rules assume a valid shape, but most still work on a broken file (e.g. each source's own
+    // schema); run them anyway so one round of fixing sees everything. A rule that trips is skipped.
+    const more = rules.flatMap((r) => {
+      try {
+        return r(withDefaults as AgentConfig);
+      } catch {
+        return [];
+      }
+    });
+    const known = new Set(problems.map((p) => `${p.path} ${p.message}`));
+    return { ok: false, problems: [...problems, ...more.filter((p) => !known.has(`${p.path} ${p.message}`))], migrations: applied };
+  }
   const config = withDefaults as AgentConfig;
   const ruleProblems = rules.flatMap((r) => r(config));
   if (ruleProblems.length > 0) return { ok: false, problems: ruleProblems, migrations: applied };
