@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { enroll } from './identity/enroll.ts';
 import { doctor } from './ops/doctor.ts';
 import { selfTest } from './ops/self-test.ts';
+import { rollback } from './ops/updater.ts';
 import { Agent, readConfig } from './runtime/agent.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -16,6 +17,7 @@ const USAGE = `wattfleet-agent ${AGENT_VERSION}
   status [--config FILE]          what the running agent reports (local dashboard API)
   doctor [--config FILE]          checks config, identity, outbox, hub, broker, disk, clock
   self-test                       what SELF_UPDATE runs inside a new release before it goes live
+  rollback --releases DIR         point DIR/current back at DIR/previous (systemd OnFailure)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -29,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       identity: { type: 'string' },
       force: { type: 'boolean', default: false },
+      releases: { type: 'string', default: '/opt/wattfleet' },
     },
     strict: true,
   });
@@ -61,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
       return doctor(values.config!);
     case 'self-test':
       return selfTest();
+    case 'rollback':
+      return rollback(values.releases!);
     default:
       process.stdout.write(USAGE);
       return command ? 2 : 0;

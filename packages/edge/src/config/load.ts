@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { checker, type Problem } from '@wattfleet/protocol';
 import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { migrateConfig } from './migrations.ts';
 import { AgentConfig, CONFIG_VERSION } from './schema.ts';
 
@@ -39,13 +39,14 @@ export const builtinRules: ConfigRule[] = [
 ];
 
 export function parseConfigText(text: string, rules: ConfigRule[] = builtinRules): ConfigResult {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     return {
       ok: false,
       migrations: [],
       problems: doc.errors.map((e) => ({
-        path: e.linePos ? `line ${e.linePos[0].line}:${e.linePos[0].col}` : '',
+        path: (({ line, col }) => `line ${line}:${col}`)(lineCounter.linePos(e.pos[0])),
         message: `YAML: ${e.message.split('\n')[0]}`,
       })),
     };

@@ -144,6 +144,19 @@ export class Updater {
   }
 }
 
+/** Emergency rollback (systemd OnFailure): `current` ← `previous`. Returns an exit code. */
+export function rollback(releasesDir: string): number {
+  const previous = readLink(join(releasesDir, 'previous'));
+  if (!previous || !existsSync(previous)) {
+    process.stderr.write(`no previous release under ${releasesDir}\n`);
+    return 1;
+  }
+  swapLink(join(releasesDir, 'current'), previous);
+  // Leave update-state.json: the agent's resume() then reports the update as failed.
+  process.stdout.write(`current → ${previous}\n`);
+  return 0;
+}
+
 function lockDigest(dir: string): string | null {
   try {
     return createHash('sha256').update(readFileSync(join(dir, 'package-lock.json'))).digest('hex');
