@@ -48,57 +48,83 @@ export async function processDirtyRollups(hub: HubContext, limit = 2000): Promis
     const from = new Date(Math.min(...bounds.map((b) => b.start)) - maxGapMs - HOUR_MS * 24);
     const to = new Date(Math.max(...bounds.map((b) => b.end)) + maxGapMs);
     const points = await loadPoints(hub, seriesId, from, to);
-    for (const b of bounds) {
-      const stats = computeBucket(
+    const computed = bounds.map((b) => ({
+      ...b,
+      stats: computeBucket(
         points,
         b.start,
         b.end,
         kind,
         kind === 'energy' ? Number.POSITIVE_INFINITY : maxGapMs,
-      );
-      await hub.db.transaction().execute(async (trx) => {
-        if (resolution === 'hour') {
-          if (stats) {
-            await trx
-              .insertInto('rollup_hourly')
-              .values({ series_id: seriesId, bucket: new Date(b.start), ...columns(stats) })
-              .onConflict((oc) => oc.columns(['series_id', 'bucket']).doUpdateSet(columns(stats)))
-              .execute();
-          } else {
-            await trx
-              .deleteFrom('rollup_hourly')
-              .where('series_id', '=', seriesId)
-              .where('bucket', '=', new Date(b.start))
-              .execute();
-          }
-        } else if (stats) {
-          const hours = (b.end - b.start) / HOUR_MS;
+      ),
+    }));
+    // One transaction and a handful of statements per group, however many buckets it holds.
+    await hub.db.transaction().execute(async (trx) => {
+      const present = computed.filter((c) => c.stats);
+      const empty = computed.filter((c) => !c.stats);
+      if (resolution === 'hour') {
+        if (present.length) {
           await trx
-            .insertInto('rollup_daily')
-            .values({ series_id: seriesId, day: b.day, bucket: new Date(b.start), hours, ...columns(stats) })
-            .onConflict((oc) =>
-              oc
-                .columns(['series_id', 'day'])
-                .doUpdateSet({ bucket: new Date(b.start), hours, ...columns(stats) }),
+            .insertInto('rollup_hourly')
+            .values(
+              present.map((c) => ({ series_id: seriesId, bucket: new Date(c.start), ...columns(c.stats!) })),
+            )
+            .onConflict((oc) => oc.columns(['series_id', 'bucket']).doUpdateSet(excludedColumns))
+            .execute();
+        }
+        if (empty.length) {
+          await trx
+            .deleteFrom('rollup_hourly')
+            .where('series_id', '=', seriesId)
+            .where(
+              'bucket',
+              'in',
+              empty.map((c) => new Date(c.start)),
             )
             .execute();
-        } else {
+        }
+      } else {
+        if (present.length) {
+          await trx
+            .insertInto('rollup_daily')
+            .values(
+              present.map((c) => ({
+                series_id: seriesId,
+                day: c.day,
+                bucket: new Date(c.start),
+                hours: (c.end - c.start) / HOUR_MS,
+                ...columns(c.stats!),
+              })),
+            )
+            .onConflict((oc) =>
+              oc.columns(['series_id', 'day']).doUpdateSet((eb) => ({
+                ...excludedColumns(eb),
+                bucket: eb.ref('excluded.bucket'),
+                hours: eb.ref('excluded.hours'),
+              })),
+            )
+            .execute();
+        }
+        if (empty.length) {
           await trx
             .deleteFrom('rollup_daily')
             .where('series_id', '=', seriesId)
-            .where('day', '=', b.day)
+            .where(
+              'day',
+              'in',
+              empty.map((c) => c.day),
+            )
             .execute();
         }
-        // Only if nobody re-marked it meanwhile (see markDirty in ingest).
-        await trx
-          .deleteFrom('rollup_dirty')
-          .where('series_id', '=', seriesId)
-          .where('resolution', '=', resolution)
-          .where('bucket', '=', b.row.bucket)
-          .where('generation', '=', b.row.generation)
-          .execute();
-      });
-    }
+      }
+      // Only rows nobody re-marked meanwhile (see markDirty in ingest).
+      await sql`
+        DELETE FROM rollup_dirty d
+        USING unnest(${computed.map((c) => c.row.bucket.toISOString())}::timestamptz[],
+                     ${computed.map((c) => c.row.generation)}::int8[]) AS u(bucket, generation)
+        WHERE d.series_id = ${seriesId} AND d.resolution = ${resolution}
+          AND d.bucket = u.bucket AND d.generation = u.generation`.execute(trx);
+    });
   }
   return rows.length;
 }
@@ -113,6 +139,24 @@ async function loadPoints(hub: HubContext, seriesId: number, from: Date, to: Dat
     .orderBy('ts')
     .execute();
   return rows.map((r) => ({ ts: r.ts.getTime(), value: r.value }));
+}
+
+const STAT_COLUMNS = [
+  'count',
+  'sum',
+  'min',
+  'max',
+  'first',
+  'last',
+  'first_ts',
+  'last_ts',
+  'energy_wh',
+  'resets',
+] as const;
+
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's expression builder type for ON CONFLICT.
+function excludedColumns(eb: any) {
+  return Object.fromEntries(STAT_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]));
 }
 
 function columns(s: BucketStats) {
