@@ -42,9 +42,18 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const cfg = readConfig(values.config!);
-      const identityPath = values.identity ?? (cfg.ok ? cfg.config.identity.path : '/var/lib/wattfleet/identity.json');
-      const id = await enroll({ hubUrl: values.hub, code: values.code, identityPath, name: values.name, force: values.force });
-      process.stdout.write(`enrolled as node ${id.nodeId} (site ${id.siteId}); identity in ${identityPath}\n`);
+      const identityPath =
+        values.identity ?? (cfg.ok ? cfg.config.identity.path : '/var/lib/wattfleet/identity.json');
+      const id = await enroll({
+        hubUrl: values.hub,
+        code: values.code,
+        identityPath,
+        name: values.name,
+        force: values.force,
+      });
+      process.stdout.write(
+        `enrolled as node ${id.nodeId} (site ${id.siteId}); identity in ${identityPath}\n`,
+      );
       return 0;
     }
     case 'run':

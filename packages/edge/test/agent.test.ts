@@ -41,11 +41,20 @@ describe('config-error mode', () => {
     try {
       assert.equal(agent.mode, 'config-error');
       const html = await (await fetch(agent.dashboardUrl)).text();
-      for (const needle of ['/hub/url', '/hub/transport', 'must be one of: http, mqtt', '/site/lat', '/typo', '/sources/0/colour']) {
+      for (const needle of [
+        '/hub/url',
+        '/hub/transport',
+        'must be one of: http, mqtt',
+        '/site/lat',
+        '/typo',
+        '/sources/0/colour',
+      ]) {
         assert.ok(html.includes(needle), `page lists ${needle}`);
       }
       assert.equal((await fetch(`${agent.dashboardUrl}/healthz`)).status, 503);
-      const status = (await (await fetch(`${agent.dashboardUrl}/api/status`)).json()) as { configProblems: unknown[] };
+      const status = (await (await fetch(`${agent.dashboardUrl}/api/status`)).json()) as {
+        configProblems: unknown[];
+      };
       assert.ok(status.configProblems.length >= 6);
       const fixed = agent.waitForValidConfig(50);
       writeFileSync(
@@ -119,10 +128,17 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
     );
     const final = await until(
       () =>
-        seen.find((m) => m.topic === topics.responses(nodeId) && m.json.id === id && ['succeeded', 'failed'].includes(m.json.state as string)),
+        seen.find(
+          (m) =>
+            m.topic === topics.responses(nodeId) &&
+            m.json.id === id &&
+            ['succeeded', 'failed'].includes(m.json.state as string),
+        ),
       20_000,
     );
-    const states = seen.filter((m) => m.topic === topics.responses(nodeId) && m.json.id === id).map((m) => m.json.state);
+    const states = seen
+      .filter((m) => m.topic === topics.responses(nodeId) && m.json.id === id)
+      .map((m) => m.json.state);
     return { final: final.json, states };
   };
 
@@ -133,7 +149,9 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
   });
 
   it('sends heartbeats (retained, with versions and outbox numbers) and live snapshots', async () => {
-    const status = await until(() => seen.find((m) => m.topic === topics.status(nodeId) && m.json.state === 'online'));
+    const status = await until(() =>
+      seen.find((m) => m.topic === topics.status(nodeId) && m.json.state === 'online'),
+    );
     assert.equal(status.json.agentVersion, '0.1.0');
     assert.equal(typeof status.json.outboxDepth, 'number');
     assert.equal(typeof status.json.uptimeS, 'number');
@@ -152,7 +170,10 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
   });
 
   it('applies a healthy CONFIG_PUSH and rolls back one whose equipment never answers', async () => {
-    const good = await command('CONFIG_PUSH', { config: config().replace('intervalS: 0.2', 'intervalS: 0.3'), healthTimeoutS: 10 });
+    const good = await command('CONFIG_PUSH', {
+      config: config().replace('intervalS: 0.2', 'intervalS: 0.3'),
+      healthTimeoutS: 10,
+    });
     assert.equal(good.final.state, 'succeeded', JSON.stringify(good.final));
     assert.equal(agent.config.poll.intervalS, 0.3);
     const before = readFileSync(configPath, 'utf8');
@@ -174,7 +195,10 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
     const { value } = await reader.read();
     await reader.cancel();
     assert.match(Buffer.from(value!).toString(), /^data: \{"ts":\d+,"values":\{/);
-    const series = (await (await fetch(`${agent.dashboardUrl}/api/series`)).json()) as { metric: string; equipment: string }[];
+    const series = (await (await fetch(`${agent.dashboardUrl}/api/series`)).json()) as {
+      metric: string;
+      equipment: string;
+    }[];
     assert.ok(series.length > 0);
     const s = series[0]!;
     const points = (await (

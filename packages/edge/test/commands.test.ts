@@ -28,7 +28,9 @@ let n = 0;
 function harness(handlers: HandlerTable, dbPath = join(dir, `c${n++}.db`)) {
   const outbox = Outbox.open(dbPath, { maxBytes: 1 << 30 });
   const replies: Response[] = [];
-  const dispatcher = new Dispatcher(new CommandLog(outbox.db), handlers, (r) => void replies.push(r), { logger });
+  const dispatcher = new Dispatcher(new CommandLog(outbox.db), handlers, (r) => void replies.push(r), {
+    logger,
+  });
   return { outbox, replies, dispatcher, dbPath, states: () => replies.map((r) => r.state) };
 }
 
@@ -92,7 +94,13 @@ describe('dispatcher', () => {
     await h.dispatcher.handle(envelope('FETCH_LOGS', { lines: 0, extra: true }));
     await h.dispatcher.handle(envelope('RESTART'));
     await h.dispatcher.handle(envelope('DIAGNOSTICS'));
-    await h.dispatcher.handle({ id: randomUUID(), type: 'SHELL', args: { cmd: 'rm -rf /' }, issuedAt: 0, expiresAt: 0 });
+    await h.dispatcher.handle({
+      id: randomUUID(),
+      type: 'SHELL',
+      args: { cmd: 'rm -rf /' },
+      issuedAt: 0,
+      expiresAt: 0,
+    });
     const errors = h.replies.filter((r) => r.state === 'failed').map((r) => r.error?.code);
     assert.deepEqual(errors, ['EXPIRED', 'WF_VALIDATION', 'UNSUPPORTED', 'COMMAND_FAILED', 'WF_VALIDATION']);
     const invalid = h.replies.find((r) => r.error?.code === 'WF_VALIDATION');
@@ -127,7 +135,10 @@ describe('RESTART', () => {
     // The "next process": same state file, resumes unfinished commands.
     const next = harness({}, h.dbPath);
     await next.dispatcher.resumeInterrupted({ RESTART: restartResumer(123) });
-    assert.deepEqual(next.replies.map((r) => [r.id, r.state, r.data]), [[env.id, 'succeeded', { restartedAt: 123 }]]);
+    assert.deepEqual(
+      next.replies.map((r) => [r.id, r.state, r.data]),
+      [[env.id, 'succeeded', { restartedAt: 123 }]],
+    );
     next.outbox.close();
   });
 
@@ -145,7 +156,10 @@ describe('RESTART', () => {
     h.outbox.close();
     const next = harness({}, h.dbPath);
     await next.dispatcher.resumeInterrupted({});
-    assert.deepEqual(next.replies.map((r) => [r.id, r.state, r.error?.code]), [[hanging.id, 'failed', 'INTERRUPTED']]);
+    assert.deepEqual(
+      next.replies.map((r) => [r.id, r.state, r.error?.code]),
+      [[hanging.id, 'failed', 'INTERRUPTED']],
+    );
     next.outbox.close();
   });
 });
@@ -154,7 +168,9 @@ describe('FETCH_LOGS', () => {
   it('uploads the last N lines in signed chunks, and fails when the hub refuses', async () => {
     const keys = generateNodeKeyPair();
     let refuse = false;
-    const hub = await startHubStandIn(keys.publicKey, () => (refuse ? { status: 503 } : { status: 200, body: {} }));
+    const hub = await startHubStandIn(keys.publicKey, () =>
+      refuse ? { status: 503 } : { status: 200, body: {} },
+    );
     const file = join(dir, 'agent.log');
     writeFileSync(file, Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n') + '\n');
     const client = { hubUrl: hub.url, nodeId: 'node-7', key: privateKeyFromPem(keys.privateKeyPem) };
@@ -162,8 +178,17 @@ describe('FETCH_LOGS', () => {
     const env = envelope('FETCH_LOGS', { lines: 450 });
     await h.dispatcher.handle(env);
     assert.deepEqual(h.replies.at(-1)?.data, { lines: 450, chunks: 3 });
-    const uploads = hub.received.map((r) => r.json as { commandId: string; chunk: number; final: boolean; lines: string[] });
-    assert.deepEqual(uploads.map((u) => [u.chunk, u.final, u.lines.length]), [[0, false, 200], [1, false, 200], [2, true, 50]]);
+    const uploads = hub.received.map(
+      (r) => r.json as { commandId: string; chunk: number; final: boolean; lines: string[] },
+    );
+    assert.deepEqual(
+      uploads.map((u) => [u.chunk, u.final, u.lines.length]),
+      [
+        [0, false, 200],
+        [1, false, 200],
+        [2, true, 50],
+      ],
+    );
     assert.equal(uploads[0]!.lines[0], 'line 550');
     assert.equal(uploads[2]!.lines.at(-1), 'line 999');
     assert.ok(hub.received.every((r) => r.signatureOk && r.path === '/api/v1/nodes/node-7/logs'));
@@ -220,11 +245,14 @@ describe('CONFIG_PUSH', () => {
     writeFileSync(path, base(1));
     const { t, applied } = target(path);
     const h = harness({ CONFIG_PUSH: configPushHandler(t) });
-    await h.dispatcher.handle(envelope('CONFIG_PUSH', { config: 'version: 2\nhub: {url: ftp://x}\nsite: {lat: 99}\nbogus: 1\n' }));
+    await h.dispatcher.handle(
+      envelope('CONFIG_PUSH', { config: 'version: 2\nhub: {url: ftp://x}\nsite: {lat: 99}\nbogus: 1\n' }),
+    );
     const r = h.replies.at(-1)!;
     assert.equal(r.error?.code, 'WF_VALIDATION');
-    const paths = (r.data?.problems as { path: string }[]).map((p) => p.path);
-    for (const p of ['/bogus', '/hub/url', '/site/lat', '/site']) assert.ok(paths.includes(p), `${p} in ${paths}`);
+    const paths = ((r.data?.problems ?? []) as { path: string }[]).map((p) => p.path);
+    for (const p of ['/bogus', '/hub/url', '/site/lat', '/site'])
+      assert.ok(paths.includes(p), `${p} in ${paths}`);
     assert.equal(readFileSync(path, 'utf8'), base(1));
     assert.equal(existsSync(`${path}.bak`), false);
     assert.equal(applied.length, 0);
@@ -260,7 +288,12 @@ describe('CONFIG_PUSH', () => {
 describe('RELAY_SET and DIAGNOSTICS', () => {
   it('switches on/off/toggle and replies with the confirmed state; refuses what it cannot do', async () => {
     const relay = new TestRelay('plug-1');
-    const plain: Source = { key: 'meter', type: 'x', info: () => ({ key: 'meter', kind: 'meter' }), read: async () => [] };
+    const plain: Source = {
+      key: 'meter',
+      type: 'x',
+      info: () => ({ key: 'meter', kind: 'meter' }),
+      read: async () => [],
+    };
     const sources = new Map<string, Source>([
       ['plug-1', relay],
       ['meter', plain],
@@ -295,7 +328,13 @@ describe('RELAY_SET and DIAGNOSTICS', () => {
     });
     const h2 = harness({ DIAGNOSTICS: handler });
     await h2.dispatcher.handle(envelope('DIAGNOSTICS'));
-    const data = h2.replies.at(-1)!.data as Record<string, any>;
+    type Diag = {
+      equipment: unknown;
+      hub: { reachable: boolean; clockOffsetMs: number };
+      disk: { freeBytes: number };
+      outbox: { depth: number };
+    };
+    const data = h2.replies.at(-1)!.data as Diag;
     assert.deepEqual(data.equipment, { 'plug-1': { ok: true, latencyMs: 1, detail: 'relay answers' } });
     assert.equal(data.hub.reachable, true);
     assert.ok(Math.abs(data.hub.clockOffsetMs) < 2000);
@@ -304,7 +343,7 @@ describe('RELAY_SET and DIAGNOSTICS', () => {
     await hub.close();
     hubUrl = 'http://127.0.0.1:1';
     await h2.dispatcher.handle(envelope('DIAGNOSTICS'));
-    assert.equal((h2.replies.at(-1)!.data as Record<string, any>).hub.reachable, false);
+    assert.equal((h2.replies.at(-1)!.data as Diag).hub.reachable, false);
     h.outbox.close();
     h2.outbox.close();
   });

@@ -9,7 +9,8 @@ import { readConfig } from '../src/runtime/agent.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wf-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const minimal = 'version: 2\nhub: { url: "https://hub.example.org" }\nsite: { lat: 52.5, lon: 13.4, timezone: Europe/Berlin }\n';
+const minimal =
+  'version: 2\nhub: { url: "https://hub.example.org" }\nsite: { lat: 52.5, lon: 13.4, timezone: Europe/Berlin }\n';
 
 describe('agent config', () => {
   it('fills every default from a minimal file', () => {
@@ -91,7 +92,8 @@ unknownSection: {}
   });
 
   it('migrates v1 files forward (flat hubUrl/dashboardPort, or no version at all)', () => {
-    const v1 = 'version: 1\nhubUrl: "https://hub.example.org"\ndashboardPort: 9090\nsite: { lat: 1, lon: 2, timezone: UTC }\n';
+    const v1 =
+      'version: 1\nhubUrl: "https://hub.example.org"\ndashboardPort: 9090\nsite: { lat: 1, lon: 2, timezone: UTC }\n';
     const r = parseConfigText(v1);
     assert.ok(r.ok, JSON.stringify(r));
     assert.equal(r.config.version, 2);
@@ -106,7 +108,10 @@ unknownSection: {}
   });
 
   it('accepts the shipped example config', () => {
-    const example = readFileSync(new URL('../../../deploy/agent/agent.example.yaml', import.meta.url), 'utf8');
+    const example = readFileSync(
+      new URL('../../../deploy/agent/agent.example.yaml', import.meta.url),
+      'utf8',
+    );
     const p = join(dir, 'example.yaml');
     writeFileSync(p, example);
     const r = readConfig(p);

@@ -13,7 +13,10 @@ export interface ReceivedRequest {
   signatureOk: boolean;
 }
 
-export type Responder = (req: ReceivedRequest, n: number) => { status: number; headers?: Record<string, string>; body?: unknown };
+export type Responder = (
+  req: ReceivedRequest,
+  n: number,
+) => { status: number; headers?: Record<string, string>; body?: unknown };
 
 export async function startHubStandIn(publicKey: string, responder: Responder) {
   const received: ReceivedRequest[] = [];
@@ -25,7 +28,13 @@ export async function startHubStandIn(publicKey: string, responder: Responder) {
       const raw = Buffer.concat(chunks);
       const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
       const signatureOk = verifySignature(key, req.method!, req.url!, req.headers, raw).ok;
-      const r: ReceivedRequest = { at: Date.now(), path: req.url!, headers: req.headers, json: body.length ? JSON.parse(body.toString()) : undefined, signatureOk };
+      const r: ReceivedRequest = {
+        at: Date.now(),
+        path: req.url!,
+        headers: req.headers,
+        json: body.length ? JSON.parse(body.toString()) : undefined,
+        signatureOk,
+      };
       received.push(r);
       const answer = responder(r, received.length);
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });

@@ -10,7 +10,11 @@ for (;;) {
   const base = outbox.counter('appended');
   const n = 1 + Math.floor(Math.random() * 200);
   outbox.append(
-    Array.from({ length: n }, (_, i) => ({ metric: 'power_w', ts: 1_700_000_000_000 + base + i, value: base + i })),
+    Array.from({ length: n }, (_, i) => ({
+      metric: 'power_w',
+      ts: 1_700_000_000_000 + base + i,
+      value: base + i,
+    })),
   );
   if (tick % 3 === 0) outbox.formBatch({ maxSamples: 500, maxAgeMs: 0 });
   const [oldest] = outbox.batches(1);

@@ -22,8 +22,15 @@ const reading = (i: number, equipment?: string) => ({
 describe('outbox', () => {
   it('forms a batch at 500 samples, or when the oldest sample has waited long enough', () => {
     const o = Outbox.open(freshPath(), { maxBytes: 1 << 30 });
-    o.append(Array.from({ length: 499 }, (_, i) => reading(i)), 1000);
-    assert.equal(o.formBatch({ maxSamples: 500, maxAgeMs: 1000, now: 1500 }), undefined, 'too few and too young');
+    o.append(
+      Array.from({ length: 499 }, (_, i) => reading(i)),
+      1000,
+    );
+    assert.equal(
+      o.formBatch({ maxSamples: 500, maxAgeMs: 1000, now: 1500 }),
+      undefined,
+      'too few and too young',
+    );
     o.append([reading(499), reading(500)], 1200);
     const b = o.formBatch({ maxSamples: 500, maxAgeMs: 1000, now: 1500 });
     assert.equal(b?.count, 500);
@@ -39,7 +46,11 @@ describe('outbox', () => {
   it('keeps batch ids and bytes identical across close and reopen', () => {
     const path = freshPath();
     const o = Outbox.open(path, { maxBytes: 1 << 30 });
-    o.append([reading(1, 'inv-1'), reading(2), { metric: 'grid_w', ts: 1_700_000_000_000, value: -0.1 + 0.3 }]);
+    o.append([
+      reading(1, 'inv-1'),
+      reading(2),
+      { metric: 'grid_w', ts: 1_700_000_000_000, value: -0.1 + 0.3 },
+    ]);
     const formed = o.formBatch({ maxSamples: 500, maxAgeMs: 0 })!;
     o.close();
     const again = Outbox.open(path, { maxBytes: 1 << 30 });
@@ -152,12 +163,16 @@ describe('outbox crash safety', () => {
       const max = o.db.prepare('SELECT max(value) AS v FROM samples').get() as { v: number | null };
       assert.ok((max.v ?? -1) < s.appended, 'every stored value was counted when appended');
       const orphans = o.db
-        .prepare('SELECT count(*) AS n FROM samples WHERE batch_id IS NOT NULL AND batch_id NOT IN (SELECT id FROM batches)')
+        .prepare(
+          'SELECT count(*) AS n FROM samples WHERE batch_id IS NOT NULL AND batch_id NOT IN (SELECT id FROM batches)',
+        )
         .get() as { n: number };
       assert.equal(orphans.n, 0);
       const batches = o.batches(1_000_000); // throws when a body no longer matches its digest
       for (const b of batches) {
-        const members = o.db.prepare('SELECT count(*) AS n FROM samples WHERE batch_id = ?').get(b.id) as { n: number };
+        const members = o.db.prepare('SELECT count(*) AS n FROM samples WHERE batch_id = ?').get(b.id) as {
+          n: number;
+        };
         assert.equal(members.n, b.count, 'batch membership intact');
         const before = previous.get(b.id);
         if (before !== undefined) assert.equal(b.body, before, 'a batch that survived a crash is unchanged');
@@ -166,6 +181,9 @@ describe('outbox crash safety', () => {
       last = s;
       o.close();
     }
-    assert.ok(last && last.appended > 0 && last.acked > 0, `the child did real work: ${JSON.stringify(last)}`);
+    assert.ok(
+      last && last.appended > 0 && last.acked > 0,
+      `the child did real work: ${JSON.stringify(last)}`,
+    );
   });
 });

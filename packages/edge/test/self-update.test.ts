@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,7 +34,13 @@ async function git(args: string[], cwd = work) {
 }
 
 const lock = (v: string) =>
-  JSON.stringify({ name: 'agent', version: v, lockfileVersion: 3, requires: true, packages: { '': { name: 'agent', version: v } } });
+  JSON.stringify({
+    name: 'agent',
+    version: v,
+    lockfileVersion: 3,
+    requires: true,
+    packages: { '': { name: 'agent', version: v } },
+  });
 
 /** One tag of the fake agent repository: its self-test and health check pass or fail on purpose. */
 async function release(tag: string, o: { lockVersion: string; selfTest: boolean; healthy: boolean }) {
@@ -33,11 +48,15 @@ async function release(tag: string, o: { lockVersion: string; selfTest: boolean;
   writeFileSync(join(work, 'package-lock.json'), lock(o.lockVersion));
   writeFileSync(
     join(work, 'selftest.mjs'),
-    o.selfTest ? 'console.log("self-test ok")' : 'console.error("self-test: config loader broken"); process.exit(3)',
+    o.selfTest
+      ? 'console.log("self-test ok")'
+      : 'console.error("self-test: config loader broken"); process.exit(3)',
   );
   writeFileSync(
     join(work, 'health.mjs'),
-    o.healthy ? 'console.log("healthy")' : 'console.error("outbox cannot open: schema too new"); process.exit(1)',
+    o.healthy
+      ? 'console.log("healthy")'
+      : 'console.error("outbox cannot open: schema too new"); process.exit(1)',
   );
   await git(['add', '-A']);
   await git(['commit', '-q', '-m', tag]);
@@ -75,9 +94,14 @@ describe('SELF_UPDATE against a local bare repository', () => {
   const outbox = Outbox.open(statePath, { maxBytes: 1 << 30 });
   after(() => outbox.close());
   const updater = makeUpdater();
-  const dispatcher = new Dispatcher(new CommandLog(outbox.db), { SELF_UPDATE: selfUpdateHandler(() => updater) }, (r) => {
-    replies.push(r);
-  }, { logger });
+  const dispatcher = new Dispatcher(
+    new CommandLog(outbox.db),
+    { SELF_UPDATE: selfUpdateHandler(() => updater) },
+    (r) => {
+      replies.push(r);
+    },
+    { logger },
+  );
   // The stand-in supervisor plays the part of systemd: a restart starts a "new process" that
   // opens the same state and finishes the command it finds unfinished.
   supervisor.onRestart = async () => {
@@ -91,9 +115,19 @@ describe('SELF_UPDATE against a local bare repository', () => {
   };
   const update = async (tag: string) => {
     const id = randomUUID();
-    await dispatcher.handle({ id, type: 'SELF_UPDATE', args: { tag }, issuedAt: Date.now(), expiresAt: Date.now() + 600_000 });
+    await dispatcher.handle({
+      id,
+      type: 'SELF_UPDATE',
+      args: { tag },
+      issuedAt: Date.now(),
+      expiresAt: Date.now() + 600_000,
+    });
     const final = replies.filter((r) => r.id === id && (r.state === 'succeeded' || r.state === 'failed'));
-    assert.equal(final.length, 1, `exactly one verdict for ${tag}: ${JSON.stringify(replies.filter((r) => r.id === id))}`);
+    assert.equal(
+      final.length,
+      1,
+      `exactly one verdict for ${tag}: ${JSON.stringify(replies.filter((r) => r.id === id))}`,
+    );
     return final[0]!;
   };
   const current = () => realpathSync(join(releasesDir, 'current'));
@@ -121,7 +155,10 @@ describe('SELF_UPDATE against a local bare repository', () => {
     const r = await update('v1.2.0');
     assert.equal(r.state, 'succeeded', JSON.stringify(r));
     assert.equal(r.data?.npmCi, false);
-    assert.equal(readlinkSync(join(releasesDir, 'previous')), realpathSync(join(releasesDir, 'releases', 'v1.0.0')));
+    assert.equal(
+      readlinkSync(join(releasesDir, 'previous')),
+      realpathSync(join(releasesDir, 'releases', 'v1.0.0')),
+    );
   });
 
   it('rolls back automatically when the new release is unhealthy after the restart, and reports why', async () => {

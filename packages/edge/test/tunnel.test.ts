@@ -33,7 +33,13 @@ setInterval(() => {}, 1000);
 chmodSync(join(bin, 'ssh'), 0o755);
 process.env.PATH = `${bin}${delimiter}${process.env.PATH}`;
 
-const cfg = { host: 'support.example.org', user: 'tunnel', port: 2200, remotePortMin: 2000, remotePortMax: 2999 };
+const cfg = {
+  host: 'support.example.org',
+  user: 'tunnel',
+  port: 2200,
+  remotePortMin: 2000,
+  remotePortMax: 2999,
+};
 const managers: TunnelManager[] = [];
 after(async () => {
   await Promise.all(managers.map((m) => m.close()));
@@ -79,9 +85,14 @@ describe('OPEN_TUNNEL', () => {
   const replies: Response[] = [];
   const manager = new TunnelManager(cfg, { startupGraceMs: 1500 });
   managers.push(manager);
-  const dispatcher = new Dispatcher(new CommandLog(outbox.db), { OPEN_TUNNEL: openTunnelHandler(manager) }, (r) => {
-    replies.push(r);
-  }, { logger: pino({ level: 'silent' }) });
+  const dispatcher = new Dispatcher(
+    new CommandLog(outbox.db),
+    { OPEN_TUNNEL: openTunnelHandler(manager) },
+    (r) => {
+      replies.push(r);
+    },
+    { logger: pino({ level: 'silent' }) },
+  );
   const cmd = (args: Record<string, unknown>) => ({
     id: randomUUID(),
     type: 'OPEN_TUNNEL',

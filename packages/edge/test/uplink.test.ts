@@ -20,7 +20,11 @@ let n = 0;
 async function setup(responder: Responder, opts: Partial<ConstructorParameters<typeof Uplink>[2]> = {}) {
   const hub = await startHubStandIn(keys.publicKey, responder);
   const outbox = Outbox.open(join(dir, `u${n++}.db`), { maxBytes: 1 << 30 });
-  const transport = new HttpTransport({ hubUrl: hub.url, nodeId: 'node-1', key: privateKeyFromPem(keys.privateKeyPem) });
+  const transport = new HttpTransport({
+    hubUrl: hub.url,
+    nodeId: 'node-1',
+    key: privateKeyFromPem(keys.privateKeyPem),
+  });
   const uplink = new Uplink(outbox, transport, {
     batchMaxSamples: 500,
     batchMaxAgeMs: 50,
@@ -41,7 +45,11 @@ async function setup(responder: Responder, opts: Partial<ConstructorParameters<t
 }
 
 const samples = (from: number, count: number) =>
-  Array.from({ length: count }, (_, i) => ({ metric: 'solar_w', ts: 1_700_000_000_000 + (from + i) * 1000, value: from + i }));
+  Array.from({ length: count }, (_, i) => ({
+    metric: 'solar_w',
+    ts: 1_700_000_000_000 + (from + i) * 1000,
+    value: from + i,
+  }));
 
 async function until(cond: () => boolean, timeoutMs = 10_000) {
   const end = Date.now() + timeoutMs;
@@ -53,10 +61,22 @@ async function until(cond: () => boolean, timeoutMs = 10_000) {
 
 describe('backoff and breaker', () => {
   it('grows exponentially with full jitter up to the cap', () => {
-    assert.equal(backoffDelay(0, { baseMs: 100, maxMs: 1000 }, () => 1), 100);
-    assert.equal(backoffDelay(3, { baseMs: 100, maxMs: 1000 }, () => 1), 800);
-    assert.equal(backoffDelay(10, { baseMs: 100, maxMs: 1000 }, () => 1), 1000);
-    assert.equal(backoffDelay(10, { baseMs: 100, maxMs: 1000 }, () => 0), 0);
+    assert.equal(
+      backoffDelay(0, { baseMs: 100, maxMs: 1000 }, () => 1),
+      100,
+    );
+    assert.equal(
+      backoffDelay(3, { baseMs: 100, maxMs: 1000 }, () => 1),
+      800,
+    );
+    assert.equal(
+      backoffDelay(10, { baseMs: 100, maxMs: 1000 }, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffDelay(10, { baseMs: 100, maxMs: 1000 }, () => 0),
+      0,
+    );
   });
   it('reads Retry-After as seconds or as a date', () => {
     assert.equal(parseRetryAfter('3'), 3000);
@@ -110,7 +130,9 @@ describe('uplink over HTTP (hub stand-in)', () => {
 
   it('honours Retry-After on 429', async () => {
     const t = await setup((r, i) =>
-      i === 1 ? { status: 429, headers: { 'retry-after': '1' }, body: { code: 'WF_RATE_LIMITED' } } : stored(r),
+      i === 1
+        ? { status: 429, headers: { 'retry-after': '1' }, body: { code: 'WF_RATE_LIMITED' } }
+        : stored(r),
     );
     t.outbox.append(samples(0, 10));
     t.uplink.start();
@@ -171,7 +193,10 @@ describe('uplink over HTTP (hub stand-in)', () => {
       Array.from({ length: 1600 }, (_, i) => i),
       'oldest first',
     );
-    assert.ok(delivered.every((s) => s.ts === 1_700_000_000_000 + s.value * 1000), 'original timestamps');
+    assert.ok(
+      delivered.every((s) => s.ts === 1_700_000_000_000 + s.value * 1000),
+      'original timestamps',
+    );
     await t.close();
   });
 });

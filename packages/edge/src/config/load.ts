@@ -25,7 +25,8 @@ export const builtinRules: ConfigRule[] = [
     const problems: Problem[] = [];
     const seen = new Set<string>();
     c.sources.forEach((s, i) => {
-      if (seen.has(s.key)) problems.push({ path: `/sources/${i}/key`, message: `duplicate source key "${s.key}"` });
+      if (seen.has(s.key))
+        problems.push({ path: `/sources/${i}/key`, message: `duplicate source key "${s.key}"` });
       seen.add(s.key);
     });
     if (c.tunnel && c.tunnel.remotePortMin > c.tunnel.remotePortMax) {
@@ -53,7 +54,11 @@ export function parseConfigText(text: string, rules: ConfigRule[] = builtinRules
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { ok: false, migrations: [], problems: [{ path: '', message: 'the config must be a YAML mapping' }] };
+    return {
+      ok: false,
+      migrations: [],
+      problems: [{ path: '', message: 'the config must be a YAML mapping' }],
+    };
   }
   const { doc: migrated, applied } = migrateConfig(raw as Record<string, unknown>, CONFIG_VERSION);
   const withDefaults = Value.Default(AgentConfig, structuredClone(migrated));
@@ -69,7 +74,11 @@ export function parseConfigText(text: string, rules: ConfigRule[] = builtinRules
       }
     });
     const known = new Set(problems.map((p) => `${p.path} ${p.message}`));
-    return { ok: false, problems: [...problems, ...more.filter((p) => !known.has(`${p.path} ${p.message}`))], migrations: applied };
+    return {
+      ok: false,
+      problems: [...problems, ...more.filter((p) => !known.has(`${p.path} ${p.message}`))],
+      migrations: applied,
+    };
   }
   const config = withDefaults as AgentConfig;
   const ruleProblems = rules.flatMap((r) => r(config));
@@ -82,7 +91,11 @@ export function loadConfigFile(path: string, rules?: ConfigRule[]): ConfigResult
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    return { ok: false, migrations: [], problems: [{ path, message: `cannot read: ${(err as Error).message}` }] };
+    return {
+      ok: false,
+      migrations: [],
+      problems: [{ path, message: `cannot read: ${(err as Error).message}` }],
+    };
   }
   return parseConfigText(text, rules);
 }

@@ -19,7 +19,8 @@ export const CONFIG_MIGRATIONS: readonly ConfigMigration[] = [
       const { hubUrl, dashboardPort, ...rest } = doc;
       const next: Doc = { ...rest, version: 2 };
       if (hubUrl !== undefined) next.hub = { ...(doc.hub as Doc | undefined), url: hubUrl };
-      if (dashboardPort !== undefined) next.dashboard = { ...(doc.dashboard as Doc | undefined), port: dashboardPort };
+      if (dashboardPort !== undefined)
+        next.dashboard = { ...(doc.dashboard as Doc | undefined), port: dashboardPort };
       return next;
     },
   },

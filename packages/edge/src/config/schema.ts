@@ -32,7 +32,10 @@ export const AgentConfig = Type.Object(
   {
     version: Type.Literal(CONFIG_VERSION),
     hub: HubSection,
-    identity: Type.Object({ path: Type.String({ minLength: 1, default: '/var/lib/wattfleet/identity.json' }) }, section),
+    identity: Type.Object(
+      { path: Type.String({ minLength: 1, default: '/var/lib/wattfleet/identity.json' }) },
+      section,
+    ),
     site: Type.Object(
       {
         lat: Type.Number({ minimum: -90, maximum: 90 }),

@@ -45,7 +45,12 @@ export class ControlChannel {
       clean: false,
       reconnectPeriod: 5000,
       connectTimeout: 10_000,
-      will: { topic: topics.status(nodeId), payload: Buffer.from(JSON.stringify(offline)), qos: 1, retain: true },
+      will: {
+        topic: topics.status(nodeId),
+        payload: Buffer.from(JSON.stringify(offline)),
+        qos: 1,
+        retain: true,
+      },
     });
     this.client = client;
     client.on('connect', () => {
@@ -85,7 +90,10 @@ export class ControlChannel {
     try {
       const status: NodeStatus = { ...(await this.opts.status()), state: 'online', clock: Date.now() };
       // Retained, so it replaces the retained last will once we are back.
-      await this.client.publishAsync(topics.status(this.opts.nodeId), JSON.stringify(status), { qos: 1, retain: true });
+      await this.client.publishAsync(topics.status(this.opts.nodeId), JSON.stringify(status), {
+        qos: 1,
+        retain: true,
+      });
       this.lastHeartbeatAt = Date.now();
     } catch (err) {
       this.opts.logger?.warn({ err: (err as Error).message }, 'heartbeat failed');

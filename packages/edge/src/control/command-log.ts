@@ -24,24 +24,31 @@ export class CommandLog {
   set(id: string, state: LoggedState, now = Date.now()): void {
     const final = state === 'succeeded' || state === 'failed';
     this.db
-      .prepare('UPDATE commands SET state = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE id = ?')
+      .prepare(
+        'UPDATE commands SET state = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE id = ?',
+      )
       .run(state, final ? 1 : 0, now, id);
   }
 
   get(id: string): LoggedCommand | undefined {
-    return this.db.prepare('SELECT id, type, state FROM commands WHERE id = ?').get(id) as LoggedCommand | undefined;
+    return this.db.prepare('SELECT id, type, state FROM commands WHERE id = ?').get(id) as
+      | LoggedCommand
+      | undefined;
   }
 
   /** Commands that never reached a final state: the process stopped while they ran. */
   unfinished(): LoggedCommand[] {
     return this.db
-      .prepare(`SELECT id, type, state FROM commands WHERE state IN ('delivered', 'running') ORDER BY received_at`)
+      .prepare(
+        `SELECT id, type, state FROM commands WHERE state IN ('delivered', 'running') ORDER BY received_at`,
+      )
       .all() as LoggedCommand[];
   }
 
   /** Ids only need remembering for as long as the hub might redeliver them. */
   prune(olderThan: number): number {
-    return this.db.prepare('DELETE FROM commands WHERE finished_at IS NOT NULL AND finished_at < ?').run(olderThan)
-      .changes;
+    return this.db
+      .prepare('DELETE FROM commands WHERE finished_at IS NOT NULL AND finished_at < ?')
+      .run(olderThan).changes;
   }
 }

@@ -84,7 +84,11 @@ export class Dispatcher {
       const problems = checkEnvelope.problems(raw);
       this.opts.logger?.warn({ problems }, 'invalid command envelope');
       // Answer only when there is a usable id; otherwise there is nobody to answer.
-      if (typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id) && this.log.claim(id, 'INVALID', this.now())) {
+      if (
+        typeof id === 'string' &&
+        /^[0-9a-f-]{36}$/i.test(id) &&
+        this.log.claim(id, 'INVALID', this.now())
+      ) {
         await this.send(id, 'failed', { error: { code: 'WF_VALIDATION', message: summarize(problems) } });
       }
       return;
@@ -95,7 +99,9 @@ export class Dispatcher {
       return;
     }
     if (env.expiresAt <= this.now()) {
-      await this.send(env.id, 'failed', { error: { code: 'EXPIRED', message: 'the command expired before it arrived' } });
+      await this.send(env.id, 'failed', {
+        error: { code: 'EXPIRED', message: 'the command expired before it arrived' },
+      });
       return;
     }
     const handler = this.handlers[env.type] as Handler<CommandType> | undefined;
@@ -108,7 +114,9 @@ export class Dispatcher {
     const check = argCheckers[env.type];
     const args = Value.Default(check.schema, structuredClone(env.args));
     if (!check.check(args)) {
-      await this.send(env.id, 'failed', { error: { code: 'WF_VALIDATION', message: summarize(check.problems(args, '/args')) } });
+      await this.send(env.id, 'failed', {
+        error: { code: 'WF_VALIDATION', message: summarize(check.problems(args, '/args')) },
+      });
       return;
     }
     await this.send(env.id, 'delivered');

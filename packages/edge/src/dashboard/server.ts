@@ -22,9 +22,13 @@ export interface DashboardDeps {
 export function buildDashboard(deps: DashboardDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   app.get('/', async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .send(renderPage({ title: 'Wattfleet agent', configProblems: deps.configProblems?.(), configPath: deps.configPath })),
+    reply.type('text/html; charset=utf-8').send(
+      renderPage({
+        title: 'Wattfleet agent',
+        configProblems: deps.configProblems?.(),
+        configPath: deps.configPath,
+      }),
+    ),
   );
   app.get('/healthz', async (_req, reply) => {
     const problems = deps.configProblems?.() ?? [];
@@ -38,20 +42,28 @@ export function buildDashboard(deps: DashboardDeps): FastifyInstance {
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
-    const push = () => reply.raw.write(`data: ${JSON.stringify({ ts: Date.now(), values: deps.live?.toJSON() ?? {} })}\n\n`);
+    const push = () =>
+      reply.raw.write(`data: ${JSON.stringify({ ts: Date.now(), values: deps.live?.toJSON() ?? {} })}\n\n`);
     push();
     const timer = setInterval(push, deps.liveIntervalMs ?? 250);
     req.raw.on('close', () => clearInterval(timer));
   });
   app.get('/api/series', async () => deps.history?.metrics(Date.now() - 86_400_000) ?? []);
-  app.get<{ Querystring: { metric?: string; equipment?: string; hours?: string } }>('/api/history', async (req, reply) => {
-    const { metric, equipment = '', hours = '24' } = req.query;
-    const h = Math.min(Math.max(Number(hours) || 24, 1), 24 * 7);
-    if (!metric || !/^[a-z][a-z0-9_]{0,62}$/.test(metric)) return reply.code(400).send({ message: 'metric is required' });
-    const to = Date.now();
-    return deps.history?.series({ metric, equipment, from: to - h * 3_600_000, to }) ?? [];
-  });
-  app.get('/api/daily', async () => deps.history?.days(new Date(Date.now() - 31 * 86_400_000).toISOString().slice(0, 10)) ?? []);
+  app.get<{ Querystring: { metric?: string; equipment?: string; hours?: string } }>(
+    '/api/history',
+    async (req, reply) => {
+      const { metric, equipment = '', hours = '24' } = req.query;
+      const h = Math.min(Math.max(Number(hours) || 24, 1), 24 * 7);
+      if (!metric || !/^[a-z][a-z0-9_]{0,62}$/.test(metric))
+        return reply.code(400).send({ message: 'metric is required' });
+      const to = Date.now();
+      return deps.history?.series({ metric, equipment, from: to - h * 3_600_000, to }) ?? [];
+    },
+  );
+  app.get(
+    '/api/daily',
+    async () => deps.history?.days(new Date(Date.now() - 31 * 86_400_000).toISOString().slice(0, 10)) ?? [],
+  );
   app.get('/metrics', async (_req, reply) => {
     if (!deps.registry) return reply.code(404).send();
     return reply.type(deps.registry.contentType).send(await deps.registry.metrics());

@@ -35,7 +35,9 @@ export async function enroll(opts: EnrollOptions): Promise<NodeIdentity> {
   const body: unknown = await res.json().catch(() => undefined);
   if (!res.ok) {
     const err = body as { code?: string; message?: string } | undefined;
-    throw new Error(`enrollment refused (${res.status} ${err?.code ?? ''}): ${err?.message ?? res.statusText}`);
+    throw new Error(
+      `enrollment refused (${res.status} ${err?.code ?? ''}): ${err?.message ?? res.statusText}`,
+    );
   }
   if (!checkResponse.check(body)) {
     const problems = checkResponse.problems(body).map((p) => `${p.path} ${p.message}`);

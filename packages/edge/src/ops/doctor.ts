@@ -26,7 +26,11 @@ export async function doctor(configPath: string): Promise<number> {
     if (!identity) add('identity', false, `not enrolled (${c.identity.path} missing)`);
     else {
       const mode = statSync(c.identity.path).mode & 0o777;
-      add('identity', mode === 0o600, `node ${identity.nodeId}, file mode ${mode.toString(8)}${mode === 0o600 ? '' : ' (must be 600)'}`);
+      add(
+        'identity',
+        mode === 0o600,
+        `node ${identity.nodeId}, file mode ${mode.toString(8)}${mode === 0o600 ? '' : ' (must be 600)'}`,
+      );
     }
   } catch (err) {
     add('identity', false, (err as Error).message);
@@ -36,7 +40,11 @@ export async function doctor(configPath: string): Promise<number> {
     const integrity = o.db.pragma('quick_check', { simple: true });
     const s = o.stats();
     o.close();
-    add('outbox', integrity === 'ok', `integrity ${integrity}; ${s.depth} waiting, ${s.dropped} dropped, ${s.poisoned} refused`);
+    add(
+      'outbox',
+      integrity === 'ok',
+      `integrity ${integrity}; ${s.depth} waiting, ${s.dropped} dropped, ${s.poisoned} refused`,
+    );
   } catch (err) {
     add('outbox', false, (err as Error).message);
   }
@@ -46,7 +54,8 @@ export async function doctor(configPath: string): Promise<number> {
     add('clock', Math.abs(hub.clockOffsetMs) < 60_000, `offset to hub ${hub.clockOffsetMs} ms`);
   }
   const mqttUrl = identity?.mqtt.url ?? c.hub.mqttUrl;
-  if (identity && mqttUrl) add('broker', ...(await probeBroker(mqttUrl, identity.mqtt.username, identity.mqtt.password)));
+  if (identity && mqttUrl)
+    add('broker', ...(await probeBroker(mqttUrl, identity.mqtt.username, identity.mqtt.password)));
   try {
     const fs = await statfs(dirname(c.outbox.path));
     const free = fs.bavail * fs.bsize;
@@ -59,7 +68,12 @@ export async function doctor(configPath: string): Promise<number> {
 
 async function probeBroker(url: string, username: string, password: string): Promise<[boolean, string]> {
   try {
-    const client = await mqtt.connectAsync(url, { username, password, connectTimeout: 5000, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(url, {
+      username,
+      password,
+      connectTimeout: 5000,
+      reconnectPeriod: 0,
+    });
     await client.endAsync();
     return [true, `connected to ${url}`];
   } catch (err) {

@@ -26,7 +26,11 @@ export function run(
       },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && code !== 0 ? err.message : '') });
+        resolve({
+          code,
+          stdout: String(stdout),
+          stderr: String(stderr) || (err && code !== 0 ? err.message : ''),
+        });
       },
     );
   });

@@ -36,7 +36,9 @@ export function createMetrics(src: MetricsSource): { registry: Registry; reading
   gauge('wattfleet_outbox_poisoned_samples_total', 'Samples the hub refused as invalid', (g) =>
     g.set(stats()?.poisoned ?? 0),
   );
-  gauge('wattfleet_outbox_acked_samples_total', 'Samples acknowledged by the hub', (g) => g.set(stats()?.acked ?? 0));
+  gauge('wattfleet_outbox_acked_samples_total', 'Samples acknowledged by the hub', (g) =>
+    g.set(stats()?.acked ?? 0),
+  );
   gauge('wattfleet_uplink_consecutive_failures', 'Failed sends since the last success', (g) =>
     g.set(src.uplink?.()?.consecutiveFailures ?? 0),
   );
@@ -46,7 +48,9 @@ export function createMetrics(src: MetricsSource): { registry: Registry; reading
   gauge('wattfleet_control_connected', '1 when the MQTT control channel is connected', (g) =>
     g.set(src.controlConnected?.() ? 1 : 0),
   );
-  gauge('wattfleet_config_valid', '0 when the agent runs in config-error mode', (g) => g.set(src.configValid() ? 1 : 0));
+  gauge('wattfleet_config_valid', '0 when the agent runs in config-error mode', (g) =>
+    g.set(src.configValid() ? 1 : 0),
+  );
   gauge(
     'wattfleet_source_up',
     '1 when the last read of a source succeeded',

@@ -67,7 +67,10 @@ export class TunnelManager {
     const argv = tunnelArgv(this.cfg, remotePort);
     if (this.current) throw new Error(`a tunnel is already open on port ${this.current.remotePort}`);
     const seconds = Math.min(Math.max(1, durationS), MAX_TUNNEL_S);
-    const child = spawn('ssh', argv, { env: this.opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('ssh', argv, {
+      env: this.opts.env ?? process.env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
@@ -84,7 +87,8 @@ export class TunnelManager {
         resolve({ code: null, error });
       });
     });
-    if (early) throw new Error(`ssh exited at once (${early.error?.message ?? early.code}): ${stderr.trim()}`);
+    if (early)
+      throw new Error(`ssh exited at once (${early.error?.message ?? early.code}): ${stderr.trim()}`);
     const now = Date.now();
     this.child = child;
     this.current = { remotePort, pid: child.pid!, openedAt: now, closesAt: now + seconds * 1000 };

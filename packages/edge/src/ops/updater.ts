@@ -4,7 +4,17 @@
 //   releases/<tag>/   one checkout per tag      current → releases/<tag>   previous → releases/<old>
 //   update-state.json what a restarted process needs to finish or roll back the update
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { CommandError } from '../control/errors.ts';
@@ -63,13 +73,18 @@ export class Updater {
     mkdirSync(releases, { recursive: true });
     const target = join(releases, tag.replaceAll('/', '_'));
     const current = this.currentRelease();
-    if (current && resolve(current) === resolve(target)) throw new CommandError('ALREADY_CURRENT', `${tag} is already running`);
+    if (current && resolve(current) === resolve(target))
+      throw new CommandError('ALREADY_CURRENT', `${tag} is already running`);
     rmSync(target, { recursive: true, force: true }); // a leftover of an earlier failed attempt
 
     const git = this.opts.git ?? 'git';
-    const clone = await run(git, ['clone', '--quiet', '--branch', tag, '--depth', '1', '--', this.opts.repo, target], {
-      timeoutMs: 10 * 60_000,
-    });
+    const clone = await run(
+      git,
+      ['clone', '--quiet', '--branch', tag, '--depth', '1', '--', this.opts.repo, target],
+      {
+        timeoutMs: 10 * 60_000,
+      },
+    );
     if (clone.code !== 0) {
       rmSync(target, { recursive: true, force: true });
       throw new CommandError('FETCH_FAILED', `git clone of ${tag} failed: ${tail(clone.stderr, 5)}`);
@@ -78,7 +93,10 @@ export class Updater {
     // npm ci only when the lockfile changed: on a Pi it takes minutes and needs the network.
     const npmCi = !current || lockDigest(current) !== lockDigest(target);
     if (npmCi) {
-      const ci = await run(this.opts.npm ?? 'npm', ['ci', '--no-audit', '--no-fund'], { cwd: target, timeoutMs: 20 * 60_000 });
+      const ci = await run(this.opts.npm ?? 'npm', ['ci', '--no-audit', '--no-fund'], {
+        cwd: target,
+        timeoutMs: 20 * 60_000,
+      });
       if (ci.code !== 0) {
         rmSync(target, { recursive: true, force: true });
         throw new CommandError('INSTALL_FAILED', `npm ci failed: ${tail(ci.stderr, 10)}`);
@@ -92,13 +110,25 @@ export class Updater {
     const test = await run(cmd!, args, { cwd: target, timeoutMs: 5 * 60_000 });
     if (test.code !== 0) {
       rmSync(target, { recursive: true, force: true });
-      throw new CommandError('SELF_TEST_FAILED', `self-test of ${tag} failed (exit ${test.code}): ${tail(test.stderr || test.stdout, 10)}`, {
-        tag,
-        npmCi,
-      });
+      throw new CommandError(
+        'SELF_TEST_FAILED',
+        `self-test of ${tag} failed (exit ${test.code}): ${tail(test.stderr || test.stdout, 10)}`,
+        {
+          tag,
+          npmCi,
+        },
+      );
     }
 
-    const state: UpdateState = { commandId, tag, target, previous: current, phase: 'restarting', npmCi, startedAt: Date.now() };
+    const state: UpdateState = {
+      commandId,
+      tag,
+      target,
+      previous: current,
+      phase: 'restarting',
+      npmCi,
+      startedAt: Date.now(),
+    };
     writeJsonAtomic(this.stateFile, state);
     if (current) swapLink(this.previousLink, current);
     swapLink(this.currentLink, target);
@@ -119,16 +149,23 @@ export class Updater {
       return { tag: state.tag, release: state.target, npmCi: state.npmCi, health: health.detail };
     }
     if (!state.previous) {
-      throw new CommandError('UNHEALTHY', `${state.tag} is unhealthy (${health.detail}) and there is no release to roll back to`);
+      throw new CommandError(
+        'UNHEALTHY',
+        `${state.tag} is unhealthy (${health.detail}) and there is no release to roll back to`,
+      );
     }
     swapLink(this.currentLink, state.previous);
     this.opts.logger?.error({ tag: state.tag, detail: health.detail }, 'new release unhealthy; rolled back');
     // Restart into the previous release after the failure is reported (the caller replies first).
     setImmediate(() => void this.opts.supervisor.restart(`rollback from ${state.tag}`).catch(() => {}));
-    throw new CommandError('ROLLED_BACK', `${state.tag} was unhealthy (${health.detail}); rolled back to ${state.previous}`, {
-      tag: state.tag,
-      rolledBackTo: state.previous,
-    });
+    throw new CommandError(
+      'ROLLED_BACK',
+      `${state.tag} was unhealthy (${health.detail}); rolled back to ${state.previous}`,
+      {
+        tag: state.tag,
+        rolledBackTo: state.previous,
+      },
+    );
   }
 
   pendingCommandId(): string | undefined {
@@ -159,7 +196,9 @@ export function rollback(releasesDir: string): number {
 
 function lockDigest(dir: string): string | null {
   try {
-    return createHash('sha256').update(readFileSync(join(dir, 'package-lock.json'))).digest('hex');
+    return createHash('sha256')
+      .update(readFileSync(join(dir, 'package-lock.json')))
+      .digest('hex');
   } catch {
     return null;
   }

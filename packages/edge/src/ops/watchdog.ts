@@ -18,9 +18,12 @@ export class Watchdog {
     const usec = Number(process.env.WATCHDOG_USEC);
     if (!Number.isFinite(usec) || usec <= 0) return;
     // Ping at a third of the timeout: two missed pings still leave margin.
-    this.timer = setInterval(() => {
-      if (this.alive()) void run('systemd-notify', ['WATCHDOG=1'], { timeoutMs: 5000 });
-    }, Math.max(1000, usec / 3000));
+    this.timer = setInterval(
+      () => {
+        if (this.alive()) void run('systemd-notify', ['WATCHDOG=1'], { timeoutMs: 5000 });
+      },
+      Math.max(1000, usec / 3000),
+    );
   }
 
   stop(): void {

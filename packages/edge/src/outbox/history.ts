@@ -15,7 +15,12 @@ export class LocalHistory {
   constructor(db: Database.Database, timezone: string) {
     this.db = db;
     // Days are the site's calendar days, not UTC's: that is what a homeowner calls "today".
-    const fmt = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    const fmt = new Intl.DateTimeFormat('en-CA', {
+      timeZone: timezone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
     this.dayOf = (ts) => fmt.format(ts);
   }
 
@@ -35,7 +40,13 @@ export class LocalHistory {
   }
 
   /** Averages per bucket so a day of 1 s readings becomes a few hundred chart points. */
-  series(opts: { metric: string; equipment?: string; from: number; to: number; points?: number }): HistoryPoint[] {
+  series(opts: {
+    metric: string;
+    equipment?: string;
+    from: number;
+    to: number;
+    points?: number;
+  }): HistoryPoint[] {
     const bucket = Math.max(1000, Math.floor((opts.to - opts.from) / (opts.points ?? 300)));
     return this.db
       .prepare(
@@ -44,7 +55,13 @@ export class LocalHistory {
          WHERE metric = @metric AND equipment = @equipment AND ts >= @from AND ts < @to
          GROUP BY CAST(ts / @bucket AS INTEGER) ORDER BY t`,
       )
-      .all({ bucket, metric: opts.metric, equipment: opts.equipment ?? '', from: opts.from, to: opts.to }) as HistoryPoint[];
+      .all({
+        bucket,
+        metric: opts.metric,
+        equipment: opts.equipment ?? '',
+        from: opts.from,
+        to: opts.to,
+      }) as HistoryPoint[];
   }
 
   /** Metric/equipment pairs seen since `from`, for the chart's legend. */
@@ -54,18 +71,29 @@ export class LocalHistory {
       .all(from) as { metric: string; equipment: string }[];
   }
 
-  days(from: string): { date: string; equipment: string; metric: string; min: number; max: number; avg: number }[] {
+  days(
+    from: string,
+  ): { date: string; equipment: string; metric: string; min: number; max: number; avg: number }[] {
     return this.db
       .prepare(
         'SELECT date, equipment, metric, min, max, sum / count AS avg FROM daily WHERE date >= ? ORDER BY date, metric',
       )
-      .all(from) as { date: string; equipment: string; metric: string; min: number; max: number; avg: number }[];
+      .all(from) as {
+      date: string;
+      equipment: string;
+      metric: string;
+      min: number;
+      max: number;
+      avg: number;
+    }[];
   }
 
   /** Retention: raw for `rawDays`, daily summaries for `dailyDays`. */
   prune(now: number, rawDays: number, dailyDays: number): { raw: number; daily: number } {
     const raw = this.db.prepare('DELETE FROM history WHERE ts < ?').run(now - rawDays * 86_400_000).changes;
-    const daily = this.db.prepare('DELETE FROM daily WHERE date < ?').run(this.dayOf(now - dailyDays * 86_400_000)).changes;
+    const daily = this.db
+      .prepare('DELETE FROM daily WHERE date < ?')
+      .run(this.dayOf(now - dailyDays * 86_400_000)).changes;
     return { raw, daily };
   }
 }

@@ -66,7 +66,9 @@ export class Outbox {
   }
 
   counter(name: string): number {
-    const row = this.db.prepare('SELECT value FROM counters WHERE name = ?').get(name) as { value: number } | undefined;
+    const row = this.db.prepare('SELECT value FROM counters WHERE name = ?').get(name) as
+      | { value: number }
+      | undefined;
     return row?.value ?? 0;
   }
 
@@ -195,7 +197,9 @@ export class Outbox {
   }
 
   recordAttempt(id: string, error?: string): void {
-    this.db.prepare('UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE id = ?').run(error ?? null, id);
+    this.db
+      .prepare('UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE id = ?')
+      .run(error ?? null, id);
   }
 
   /** The hub has the batch (stored or duplicate): delete it. Unknown ids (already dropped) are fine. */
@@ -220,21 +224,24 @@ export class Outbox {
   }
 
   poisoned(): { id: string; movedAt: number; reason: string }[] {
-    return this.db
-      .prepare('SELECT id, moved_at AS movedAt, reason FROM poison ORDER BY moved_at')
-      .all() as { id: string; movedAt: number; reason: string }[];
+    return this.db.prepare('SELECT id, moved_at AS movedAt, reason FROM poison ORDER BY moved_at').all() as {
+      id: string;
+      movedAt: number;
+      reason: string;
+    }[];
   }
 
   stats(): OutboxStats {
     const counters = Object.fromEntries(
-      (this.db.prepare('SELECT name, value FROM counters').all() as { name: string; value: number }[]).map((r) => [
-        r.name,
-        r.value,
-      ]),
+      (this.db.prepare('SELECT name, value FROM counters').all() as { name: string; value: number }[]).map(
+        (r) => [r.name, r.value],
+      ),
     );
     // Depth from the counters, not count(*): a full outbox holds millions of rows and this runs on
     // every dashboard refresh. The crash test checks that the two always agree.
-    const oldest = this.db.prepare('SELECT ts FROM samples ORDER BY seq LIMIT 1').get() as { ts: number } | undefined;
+    const oldest = this.db.prepare('SELECT ts FROM samples ORDER BY seq LIMIT 1').get() as
+      | { ts: number }
+      | undefined;
     const c = (name: string) => counters[name] ?? 0;
     return {
       depth: c('appended') - c('acked') - c('dropped') - c('poisoned'),

@@ -39,8 +39,8 @@ import type { TelemetryTransport } from '../uplink/transport.ts';
 import { Uplink } from '../uplink/uplink.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { currentAlerts } from './alerts.ts';
-import { createLogger } from './logger.ts';
 import { LiveState } from './live-state.ts';
+import { createLogger } from './logger.ts';
 import { Poller } from './poller.ts';
 import { buildSources, closeSources, sourceRules } from './sources.ts';
 
@@ -56,7 +56,13 @@ export interface AgentOptions {
 }
 
 const APP_ROOT = resolve(import.meta.dirname, '../../../..');
-export const DEFAULT_SELF_TEST = [process.execPath, '--import', 'tsx', 'packages/edge/src/cli.ts', 'self-test'];
+export const DEFAULT_SELF_TEST = [
+  process.execPath,
+  '--import',
+  'tsx',
+  'packages/edge/src/cli.ts',
+  'self-test',
+];
 export const configRules = [...builtinRules, sourceRules];
 
 export function readConfig(path: string): ConfigResult {
@@ -135,7 +141,8 @@ export class Agent {
 
   private async startRunning(config: AgentConfig, migrations: string[]): Promise<void> {
     this.config = config;
-    if (!this.opts.logger) this.logger = createLogger({ level: config.logging.level, file: config.logging.file });
+    if (!this.opts.logger)
+      this.logger = createLogger({ level: config.logging.level, file: config.logging.file });
     if (migrations.length) this.logger.warn({ migrations }, 'config migrated in memory; update the file');
     const outbox = Outbox.open(config.outbox.path, {
       maxBytes: config.outbox.maxBytes,
@@ -144,7 +151,8 @@ export class Agent {
     this.outbox = outbox;
     this.history = new LocalHistory(outbox.db, config.site.timezone);
     this.identity = loadIdentity(config.identity.path);
-    if (!this.identity) this.logger.warn('not enrolled: readings are kept locally until `wattfleet-agent enroll`');
+    if (!this.identity)
+      this.logger.warn('not enrolled: readings are kept locally until `wattfleet-agent enroll`');
 
     const metrics = createMetrics({
       outbox: () => outbox.stats(),
@@ -171,7 +179,10 @@ export class Agent {
       configProblems: () => [],
       configPath: this.opts.configPath,
     });
-    this.dashboardUrl = await this.dashboard.listen({ port: config.dashboard.port, host: config.dashboard.host });
+    this.dashboardUrl = await this.dashboard.listen({
+      port: config.dashboard.port,
+      host: config.dashboard.host,
+    });
     this.logger.info({ url: this.dashboardUrl, version: AGENT_VERSION }, 'agent running');
 
     const retention = () => {
@@ -236,9 +247,14 @@ export class Agent {
       }),
     };
     // Replies go through whichever control channel is current when they are sent.
-    this.dispatcher = new Dispatcher(new CommandLog(this.outbox!.db), handlers, (r) => this.control?.reply(r), {
-      logger: this.logger,
-    });
+    this.dispatcher = new Dispatcher(
+      new CommandLog(this.outbox!.db),
+      handlers,
+      (r) => this.control?.reply(r),
+      {
+        logger: this.logger,
+      },
+    );
   }
 
   private buildUpdater(config: AgentConfig): Updater | undefined {

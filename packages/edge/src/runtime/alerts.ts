@@ -22,9 +22,14 @@ export function currentAlerts(s: {
 }): LocalAlert[] {
   const alerts: LocalAlert[] = [];
   if (s.configProblems) {
-    alerts.push({ severity: 'error', kind: 'config.invalid', message: `${s.configProblems} configuration problem(s)` });
+    alerts.push({
+      severity: 'error',
+      kind: 'config.invalid',
+      message: `${s.configProblems} configuration problem(s)`,
+    });
   }
-  if (!s.enrolled) alerts.push({ severity: 'warning', kind: 'node.not_enrolled', message: 'not enrolled with a hub yet' });
+  if (!s.enrolled)
+    alerts.push({ severity: 'warning', kind: 'node.not_enrolled', message: 'not enrolled with a hub yet' });
   for (const src of s.sources) {
     if (src.failingSince !== null) {
       alerts.push({
@@ -35,20 +40,42 @@ export function currentAlerts(s: {
     }
   }
   if (s.outbox && s.maxBytes && s.outbox.bytes > 0.8 * s.maxBytes) {
-    alerts.push({ severity: 'warning', kind: 'outbox.nearly_full', message: `outbox ${Math.round((100 * s.outbox.bytes) / s.maxBytes)}% full` });
+    alerts.push({
+      severity: 'warning',
+      kind: 'outbox.nearly_full',
+      message: `outbox ${Math.round((100 * s.outbox.bytes) / s.maxBytes)}% full`,
+    });
   }
   if (s.outbox && s.outbox.dropped > 0) {
-    alerts.push({ severity: 'error', kind: 'outbox.dropped', message: `${s.outbox.dropped} samples dropped because the outbox was full` });
+    alerts.push({
+      severity: 'error',
+      kind: 'outbox.dropped',
+      message: `${s.outbox.dropped} samples dropped because the outbox was full`,
+    });
   }
   if (s.outbox && s.outbox.poisoned > 0) {
-    alerts.push({ severity: 'warning', kind: 'outbox.poison', message: `${s.outbox.poisoned} samples refused by the hub and set aside` });
+    alerts.push({
+      severity: 'warning',
+      kind: 'outbox.poison',
+      message: `${s.outbox.poisoned} samples refused by the hub and set aside`,
+    });
   }
   if (s.uplink && s.uplink.consecutiveFailures > 0 && s.uplink.state !== 'sending') {
-    const since = s.uplink.lastSuccessAt ? `last success ${new Date(s.uplink.lastSuccessAt).toISOString()}` : 'never succeeded';
-    alerts.push({ severity: s.uplink.state === 'open' ? 'error' : 'warning', kind: 'uplink.failing', message: `${s.uplink.lastError} (${since})` });
+    const since = s.uplink.lastSuccessAt
+      ? `last success ${new Date(s.uplink.lastSuccessAt).toISOString()}`
+      : 'never succeeded';
+    alerts.push({
+      severity: s.uplink.state === 'open' ? 'error' : 'warning',
+      kind: 'uplink.failing',
+      message: `${s.uplink.lastError} (${since})`,
+    });
   }
   if (s.enrolled && s.controlConnected === false) {
-    alerts.push({ severity: 'warning', kind: 'control.disconnected', message: 'control channel (MQTT) is not connected' });
+    alerts.push({
+      severity: 'warning',
+      kind: 'control.disconnected',
+      message: 'control channel (MQTT) is not connected',
+    });
   }
   return alerts;
 }

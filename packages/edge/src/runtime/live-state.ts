@@ -17,7 +17,10 @@ export class LiveState {
     for (const r of readings) {
       const key = r.equipment ?? '';
       let m = this.values.get(key);
-      if (!m) this.values.set(key, (m = new Map()));
+      if (!m) {
+        m = new Map();
+        this.values.set(key, m);
+      }
       const prev = m.get(r.metric);
       if (!prev || prev.ts <= r.ts) m.set(r.metric, { value: r.value, ts: r.ts });
       if (r.ts > this.updatedAt) this.updatedAt = r.ts;

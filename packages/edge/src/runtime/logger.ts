@@ -8,7 +8,10 @@ export function createLogger(opts: { level: string; file?: string }): Logger {
   mkdirSync(dirname(opts.file), { recursive: true });
   const streams = pino.multistream([
     { level: opts.level as pino.Level, stream: process.stdout },
-    { level: opts.level as pino.Level, stream: pino.destination({ dest: opts.file, mkdir: true, sync: false }) },
+    {
+      level: opts.level as pino.Level,
+      stream: pino.destination({ dest: opts.file, mkdir: true, sync: false }),
+    },
   ]);
   return pino({ level: opts.level }, streams);
 }

@@ -63,7 +63,15 @@ export class Poller {
   private async readOne(key: string, source: Source, now: number): Promise<Reading[]> {
     let h = this.health.get(key);
     if (!h) {
-      h = { key, type: source.type, lastOkAt: null, lastError: null, failingSince: null, reads: 0, errors: 0 };
+      h = {
+        key,
+        type: source.type,
+        lastOkAt: null,
+        lastError: null,
+        failingSince: null,
+        reads: 0,
+        errors: 0,
+      };
       this.health.set(key, h);
     }
     let timer: NodeJS.Timeout | undefined;

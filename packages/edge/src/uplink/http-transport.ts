@@ -19,7 +19,9 @@ export class HttpTransport implements TelemetryTransport {
       return { kind: 'retry', reason: `network: ${(err as Error).cause ?? (err as Error).message}` };
     }
     const text = await res.text().catch(() => '');
-    const json = safeJson(text) as { status?: string; batchId?: string; code?: string; message?: string } | undefined;
+    const json = safeJson(text) as
+      | { status?: string; batchId?: string; code?: string; message?: string }
+      | undefined;
     if (res.status === 200 && (json?.status === 'stored' || json?.status === 'duplicate')) {
       if (json.batchId && json.batchId !== batch.id) {
         return { kind: 'retry', reason: `hub acknowledged ${json.batchId}, not ${batch.id}` };
@@ -28,11 +30,19 @@ export class HttpTransport implements TelemetryTransport {
     }
     // 413: the batch will never fit; like 400 it is the batch's fault, not the hub's.
     if (res.status === 400 || res.status === 413) {
-      return { kind: 'poison', reason: `${res.status} ${json?.code ?? ''} ${json?.message ?? text.slice(0, 500)}`.trim() };
+      return {
+        kind: 'poison',
+        reason: `${res.status} ${json?.code ?? ''} ${json?.message ?? text.slice(0, 500)}`.trim(),
+      };
     }
     if (res.status === 429) {
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-      return { kind: 'retry', reason: '429 rate limited', busy: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+      return {
+        kind: 'retry',
+        reason: '429 rate limited',
+        busy: true,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      };
     }
     const retryAfterMs = res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
     return {

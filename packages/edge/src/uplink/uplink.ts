@@ -3,7 +3,7 @@
 // and after an outage the backlog drains in recorded order while new readings keep arriving.
 import type { Logger } from 'pino';
 import type { Outbox } from '../outbox/outbox.ts';
-import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.ts';
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker } from './breaker.ts';
 import type { TelemetryTransport } from './transport.ts';
 
@@ -129,17 +129,26 @@ export class Uplink {
           this.outbox.poison(batch.id, result.reason);
           this.status.poisonBatches++;
           this.status.lastError = `batch ${batch.id} refused: ${result.reason}`;
-          this.opts.logger?.error({ batchId: batch.id, reason: result.reason }, 'batch refused by the hub; moved aside');
+          this.opts.logger?.error(
+            { batchId: batch.id, reason: result.reason },
+            'batch refused by the hub; moved aside',
+          );
         } else {
           this.outbox.recordAttempt(batch.id, result.reason);
           // A busy hub (429) is alive: wait as told, but do not count it toward opening the breaker.
           if (!result.busy) this.breaker.failure();
-          const delay = Math.max(result.retryAfterMs ?? 0, backoffDelay(this.attempt++, this.opts.backoff ?? DEFAULT_BACKOFF));
+          const delay = Math.max(
+            result.retryAfterMs ?? 0,
+            backoffDelay(this.attempt++, this.opts.backoff ?? DEFAULT_BACKOFF),
+          );
           this.status.consecutiveFailures++;
           this.status.lastError = result.reason;
           this.status.state = 'backoff';
           this.status.nextAttemptAt = Date.now() + delay;
-          this.opts.logger?.warn({ batchId: batch.id, reason: result.reason, delayMs: delay }, 'uplink retry');
+          this.opts.logger?.warn(
+            { batchId: batch.id, reason: result.reason, delayMs: delay },
+            'uplink retry',
+          );
           await this.sleep(delay);
         }
       } catch (err) {
@@ -154,7 +163,10 @@ export class Uplink {
     const max = this.opts.maxFormedBatches ?? 4;
     let formed = this.outbox.batchCount();
     while (formed < max) {
-      const b = this.outbox.formBatch({ maxSamples: this.opts.batchMaxSamples, maxAgeMs: this.opts.batchMaxAgeMs });
+      const b = this.outbox.formBatch({
+        maxSamples: this.opts.batchMaxSamples,
+        maxAgeMs: this.opts.batchMaxAgeMs,
+      });
       if (!b) break;
       formed++;
     }

@@ -22,7 +22,9 @@ export function diagnosticsHandler(deps: DiagnosticsDeps): Handler<'DIAGNOSTICS'
           equipment[key] = { supported: false };
           return;
         }
-        equipment[key] = await source.probe().catch((err: Error) => ({ ok: false, latencyMs: 0, detail: err.message }));
+        equipment[key] = await source
+          .probe()
+          .catch((err: Error) => ({ ok: false, latencyMs: 0, detail: err.message }));
       }),
     );
     const hub = await probeHub(deps.hubUrl());
@@ -52,6 +54,10 @@ export async function probeHub(url: string): Promise<Record<string, unknown>> {
       clockOffsetMs: Number.isFinite(hubTime) ? Math.round(hubTime + 500 - (start + end) / 2) : null,
     };
   } catch (err) {
-    return { reachable: false, error: String((err as Error).cause ?? (err as Error).message), latencyMs: Date.now() - start };
+    return {
+      reachable: false,
+      error: String((err as Error).cause ?? (err as Error).message),
+      latencyMs: Date.now() - start,
+    };
   }
 }

@@ -8,7 +8,10 @@ import { CommandError } from '../errors.ts';
 
 export const LOG_CHUNK_LINES = 200;
 
-export function fetchLogsHandler(deps: { logs: LogSource | undefined; hub: () => HubClient }): Handler<'FETCH_LOGS'> {
+export function fetchLogsHandler(deps: {
+  logs: LogSource | undefined;
+  hub: () => HubClient;
+}): Handler<'FETCH_LOGS'> {
   return async (args, ctx) => {
     if (!deps.logs) throw new CommandError('UNSUPPORTED', 'no log file is configured (logging.file)');
     const lines = (await deps.logs.tail(args.lines ?? 500)).map((l) => l.slice(0, LIMITS.logLineLength));
@@ -25,7 +28,10 @@ export function fetchLogsHandler(deps: { logs: LogSource | undefined; hub: () =>
       const res = await signedPostJson(client, path, JSON.stringify(body));
       if (!res.ok) {
         const text = await res.text().catch(() => '');
-        throw new CommandError('UPLOAD_FAILED', `log upload chunk ${i} answered ${res.status}: ${text.slice(0, 300)}`);
+        throw new CommandError(
+          'UPLOAD_FAILED',
+          `log upload chunk ${i} answered ${res.status}: ${text.slice(0, 300)}`,
+        );
       }
     }
     return { lines: lines.length, chunks };

@@ -9,7 +9,10 @@ export function openTunnelHandler(tunnels: TunnelManager): Handler<'OPEN_TUNNEL'
       const t = await tunnels.open(args.remotePort, args.durationS ?? 900);
       return { remotePort: t.remotePort, closesAt: t.closesAt };
     } catch (err) {
-      throw new CommandError(err instanceof RangeError ? 'PORT_NOT_ALLOWED' : 'TUNNEL_FAILED', (err as Error).message);
+      throw new CommandError(
+        err instanceof RangeError ? 'PORT_NOT_ALLOWED' : 'TUNNEL_FAILED',
+        (err as Error).message,
+      );
     }
   };
 }

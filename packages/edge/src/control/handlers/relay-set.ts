@@ -12,7 +12,9 @@ export function relaySetHandler(sources: () => ReadonlyMap<string, Source>): Han
     const wanted = args.state === 'toggle' ? ((await source.getRelay()) === 'on' ? 'off' : 'on') : args.state;
     const confirmed = await source.setRelay(wanted);
     if (confirmed !== wanted) {
-      throw new CommandError('NOT_CONFIRMED', `asked ${wanted}, device reports ${confirmed}`, { state: confirmed });
+      throw new CommandError('NOT_CONFIRMED', `asked ${wanted}, device reports ${confirmed}`, {
+        state: confirmed,
+      });
     }
     return { equipment: args.equipment, state: confirmed };
   };

@@ -6,7 +6,8 @@ import { CommandError } from '../errors.ts';
 export function selfUpdateHandler(getUpdater: () => Updater | undefined): Handler<'SELF_UPDATE'> {
   return async (args, ctx) => {
     const updater = getUpdater();
-    if (!updater) throw new CommandError('UNSUPPORTED', 'self-update is not configured on this node (update.repo)');
+    if (!updater)
+      throw new CommandError('UNSUPPORTED', 'self-update is not configured on this node (update.repo)');
     await updater.update(ctx.id, args.tag);
     return DEFERRED;
   };
