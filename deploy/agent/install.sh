@@ -34,7 +34,8 @@ fi
 echo "== user and directories"
 id wattfleet >/dev/null 2>&1 || useradd --system --home-dir /var/lib/wattfleet --shell /usr/sbin/nologin wattfleet
 # dialout/gpio: serial Modbus adapters and relay HATs.
-for g in dialout gpio; do getent group "$g" >/dev/null && usermod -aG "$g" wattfleet; done
+# systemd-journal: FETCH_LOGS reads the unit's journal when no log file is configured.
+for g in dialout gpio systemd-journal; do getent group "$g" >/dev/null && usermod -aG "$g" wattfleet; done
 install -d -o wattfleet -g wattfleet -m 0750 /var/lib/wattfleet /etc/wattfleet "$OPT" "$OPT/releases"
 
 echo "== release $TAG"

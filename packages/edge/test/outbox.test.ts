@@ -121,7 +121,7 @@ describe('outbox', () => {
       { metric: 'solar_w', ts: t + 60_000, value: 300 },
     ]);
     assert.deepEqual(h.days('2026-01-01'), [
-      { date: '2026-01-02', equipment: '', metric: 'solar_w', min: 100, max: 300, avg: 200 },
+      { date: '2026-01-02', equipment: '', metric: 'solar_w', min: 100, max: 300, avg: 200, delta: 200 },
     ]);
     assert.equal(h.series({ metric: 'solar_w', from: t - 1000, to: t + 120_000 }).length, 2);
     const pruned = h.prune(t + 8 * 86_400_000, 7, 365);

@@ -31,6 +31,7 @@ ${problems}
 <section><h2>Last 24 h</h2><select id="series"></select><canvas id="chart" width="600" height="220"></canvas></section>
 <section><h2>Uplink and outbox</h2><table id="uplink"></table></section>
 <section><h2>Alerts</h2><ul id="alerts"><li class="muted">none</li></ul></section>
+<section><h2>Energy per day (kWh)</h2><table id="daily"><tr><td class="muted">no counters yet</td></tr></table></section>
 </main>
 <script>
 const $ = (id) => document.getElementById(id);
@@ -71,6 +72,16 @@ async function chart(s) {
   g.fillStyle = '#6b7785'; g.font = '11px sans-serif'; g.fillText(fmt(hi), 2, 12); g.fillText(fmt(lo), 2, c.height - 20);
   g.strokeStyle = '#2f7fc1'; g.lineWidth = 1.5; g.beginPath(); pts.forEach((p, i) => i ? g.lineTo(x(p.t), y(p.v)) : g.moveTo(x(p.t), y(p.v))); g.stroke();
 }
-live(); status(); seriesList(); setInterval(status, 2000); setInterval(seriesList, 60000);
+async function daily() {
+  const days = (await (await fetch('api/daily')).json()).filter((d) => d.metric.endsWith('_wh'));
+  const metrics = [...new Set(days.map((d) => (d.equipment ? d.equipment + '/' : '') + d.metric))];
+  const byDate = {};
+  for (const d of days) (byDate[d.date] ??= {})[(d.equipment ? d.equipment + '/' : '') + d.metric] = d.delta / 1000;
+  if (!metrics.length) return;
+  $('daily').innerHTML = '<tr><td></td>' + metrics.map((m) => '<td class="v">' + m.replace(/_wh$/, '') + '</td>').join('') + '</tr>' +
+    Object.keys(byDate).sort().reverse().slice(0, 14).map((date) => '<tr><td>' + date + '</td>' +
+      metrics.map((m) => '<td class="v">' + (byDate[date][m] === undefined ? '' : byDate[date][m].toFixed(2)) + '</td>').join('') + '</tr>').join('');
+}
+live(); status(); seriesList(); daily(); setInterval(status, 2000); setInterval(seriesList, 60000); setInterval(daily, 300000);
 </script></body></html>`;
 }

@@ -1,6 +1,8 @@
-// Where FETCH_LOGS reads from: the agent's own log file (configured under logging.file). Reading
-// from the end keeps memory flat however large the file has grown.
+// Where FETCH_LOGS reads from: the agent's own log file (logging.file) when configured, else the
+// systemd journal of the agent's unit. Reading from the end keeps memory flat.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { run, tail } from './exec.ts';
+import { AGENT_UNIT } from './supervisor.ts';
 
 export interface LogSource {
   tail(lines: number): Promise<string[]>;
@@ -29,5 +31,17 @@ export class FileLogSource implements LogSource {
     } finally {
       closeSync(fd);
     }
+  }
+}
+
+/** Under systemd without a log file: the unit's journal (user needs the systemd-journal group). */
+export class JournalLogSource implements LogSource {
+  async tail(lines: number): Promise<string[]> {
+    const n = String(Math.max(1, Math.min(5000, Math.trunc(lines))));
+    const r = await run('journalctl', ['--unit', AGENT_UNIT, '--lines', n, '--no-pager', '--output', 'cat'], {
+      timeoutMs: 30_000,
+    });
+    if (r.code !== 0) throw new Error(`journalctl failed: ${tail(r.stderr, 3)}`);
+    return r.stdout.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
   }
 }

@@ -8,6 +8,16 @@ export interface HistoryPoint {
   v: number;
 }
 
+export interface DaySummary {
+  date: string;
+  equipment: string;
+  metric: string;
+  min: number;
+  max: number;
+  avg: number;
+  delta: number;
+}
+
 export class LocalHistory {
   private readonly db: Database.Database;
   private readonly dayOf: (ts: number) => string;
@@ -71,21 +81,14 @@ export class LocalHistory {
       .all(from) as { metric: string; equipment: string }[];
   }
 
-  days(
-    from: string,
-  ): { date: string; equipment: string; metric: string; min: number; max: number; avg: number }[] {
+  /** Per day and metric; `delta` (last − first) is the day's energy for counters (…_wh). */
+  days(from: string): DaySummary[] {
     return this.db
       .prepare(
-        'SELECT date, equipment, metric, min, max, sum / count AS avg FROM daily WHERE date >= ? ORDER BY date, metric',
+        `SELECT date, equipment, metric, min, max, sum / count AS avg, last - first AS delta
+         FROM daily WHERE date >= ? ORDER BY date, metric`,
       )
-      .all(from) as {
-      date: string;
-      equipment: string;
-      metric: string;
-      min: number;
-      max: number;
-      avg: number;
-    }[];
+      .all(from) as DaySummary[];
   }
 
   /** Retention: raw for `rawDays`, daily summaries for `dailyDays`. */

@@ -223,6 +223,11 @@ export class Outbox {
     })();
   }
 
+  /** Refused batches are kept a while for a human to look at, not forever. */
+  prunePoison(olderThan: number): number {
+    return this.db.prepare('DELETE FROM poison WHERE moved_at < ?').run(olderThan).changes;
+  }
+
   poisoned(): { id: string; movedAt: number; reason: string }[] {
     return this.db.prepare('SELECT id, moved_at AS movedAt, reason FROM poison ORDER BY moved_at').all() as {
       id: string;

@@ -22,7 +22,7 @@ import { restartHandler, restartResumer } from '../control/handlers/restart.ts';
 import { selfUpdateHandler, selfUpdateResumer } from '../control/handlers/self-update.ts';
 import { buildDashboard } from '../dashboard/server.ts';
 import { loadIdentity, type NodeIdentity, signingKey } from '../identity/identity.ts';
-import { FileLogSource } from '../ops/logs.ts';
+import { FileLogSource, JournalLogSource } from '../ops/logs.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import { type Supervisor, SystemdSupervisor } from '../ops/supervisor.ts';
 import { gitCommit, systemInfo } from '../ops/system-info.ts';
@@ -189,6 +189,7 @@ export class Agent {
       const c = this.config;
       this.history?.prune(Date.now(), c.outbox.retention.rawDays, c.outbox.retention.dailyDays);
       new CommandLog(outbox.db).prune(Date.now() - 30 * 86_400_000);
+      outbox.prunePoison(Date.now() - 30 * 86_400_000);
     };
     retention();
     this.timers.push(setInterval(retention, 3_600_000));
@@ -227,7 +228,11 @@ export class Agent {
     const handlers: HandlerTable = {
       RESTART: restartHandler(this.supervisor),
       FETCH_LOGS: fetchLogsHandler({
-        logs: this.config.logging.file ? new FileLogSource(this.config.logging.file) : undefined,
+        logs: this.config.logging.file
+          ? new FileLogSource(this.config.logging.file)
+          : process.env.INVOCATION_ID // set by systemd for the units it runs
+            ? new JournalLogSource()
+            : undefined,
         hub: () => this.hubClient(),
       }),
       CONFIG_PUSH: configPushHandler({
