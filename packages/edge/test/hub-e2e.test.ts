@@ -21,6 +21,7 @@ import { StandInSupervisor } from '../src/ops/supervisor.ts';
 import { Outbox } from '../src/outbox/outbox.ts';
 import { Agent } from '../src/runtime/agent.ts';
 import { HttpTransport } from '../src/uplink/http-transport.ts';
+import { Uplink } from '../src/uplink/uplink.ts';
 
 const ADMIN_TOKEN = 'edge-e2e-admin-token-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'wf-e2e-'));
@@ -71,8 +72,6 @@ describe('agent against the real hub', () => {
     app = await buildHub({ config, database, logger: false });
     await app.ready();
     hubUrl = await app.listen({ port: 0, host: '127.0.0.1' });
-    const cp = await startControlPlane(app);
-    brokerUrl = cp.brokerUrl!;
     const org = await admin('POST', '/api/v1/orgs', { name: 'Edge e2e', kind: 'household' });
     assert.equal(org.status, 201, JSON.stringify(org.json));
     const site = await admin('POST', '/api/v1/sites', {
@@ -133,7 +132,89 @@ describe('agent against the real hub', () => {
     assert.equal(rows.rows[0]!.n, 20, 'exactly once in the database');
   });
 
+  const countSamples = async (nodeId: string) =>
+    (
+      await sql<{ n: number }>`SELECT count(*)::int AS n FROM samples s JOIN series r ON r.id = s.series_id
+        WHERE r.node_id = ${nodeId}`.execute(database.db)
+    ).rows[0]!.n;
+
+  it('gets 429 with Retry-After from the per-node rate limit of the hub and treats it as busy, not down', async () => {
+    const identity = JSON.parse((await import('node:fs')).readFileSync(join(dir, 'identity.json'), 'utf8'));
+    const config = loadConfig(
+      { WATTFLEET_ADMIN_TOKEN: ADMIN_TOKEN, INGEST_NODE_RATE_PER_MINUTE: '2' },
+      { logLevel: 'warn', host: '127.0.0.1' },
+    );
+    const limited = await buildHub({ config, database, logger: false });
+    const url = await limited.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const outbox = Outbox.open(join(dir, 'limited.db'), { maxBytes: 1 << 30 });
+      const transport = new HttpTransport({
+        hubUrl: url,
+        nodeId: identity.nodeId,
+        key: signingKey(identity),
+      });
+      const results = [];
+      for (let i = 0; i < 3; i++) {
+        outbox.append([{ metric: 'load_w', ts: Date.now() - 60_000 + i, value: i }]);
+        results.push(await transport.send(outbox.formBatch({ maxSamples: 500, maxAgeMs: 0 })!));
+      }
+      assert.deepEqual(
+        results.slice(0, 2).map((r) => r.kind),
+        ['acked', 'acked'],
+      );
+      const third = results[2]!;
+      assert.equal(third.kind, 'retry');
+      assert.ok(
+        third.kind === 'retry' && third.busy && (third.retryAfterMs ?? 0) > 1000,
+        JSON.stringify(third),
+      );
+      outbox.close();
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('survives a hub outage: backlog kept, then drained exactly once when the hub is back', async () => {
+    const identity = JSON.parse((await import('node:fs')).readFileSync(join(dir, 'identity.json'), 'utf8'));
+    const before = await countSamples(identity.nodeId);
+    const port = Number(new URL(hubUrl).port);
+    const outbox = Outbox.open(join(dir, 'outage.db'), { maxBytes: 1 << 30 });
+    const uplink = new Uplink(
+      outbox,
+      new HttpTransport({ hubUrl, nodeId: identity.nodeId, key: signingKey(identity) }),
+      {
+        batchMaxSamples: 500,
+        batchMaxAgeMs: 50,
+        backoff: { baseMs: 100, maxMs: 400 },
+        logger,
+      },
+    );
+    await app.close(); // the hub goes away (its database stays)
+    uplink.start();
+    const t0 = Date.now() - 3_600_000;
+    for (let i = 0; i < 1200; i += 100) {
+      outbox.append(
+        Array.from({ length: 100 }, (_, k) => ({ metric: 'grid_w', ts: t0 + (i + k) * 1000, value: i + k })),
+      );
+      await sleep(20);
+    }
+    await until(() => uplink.status.consecutiveFailures >= 2);
+    assert.equal(outbox.stats().depth, 1200, 'nothing lost while the hub is down');
+    const config = loadConfig(
+      { WATTFLEET_ADMIN_TOKEN: ADMIN_TOKEN },
+      { logLevel: 'warn', host: '127.0.0.1', mqttPort: 0 },
+    );
+    app = await buildHub({ config, database, logger: false });
+    await app.listen({ port, host: '127.0.0.1' });
+    await until(() => outbox.stats().depth === 0);
+    await uplink.stop();
+    outbox.close();
+    assert.equal((await countSamples(identity.nodeId)) - before, 1200, 'every sample stored exactly once');
+  });
+
   it('runs as a whole: telemetry, heartbeat, and FETCH_LOGS answered through the hub', async () => {
+    const cp = await startControlPlane(app);
+    brokerUrl = cp.brokerUrl!;
     const configPath = join(dir, 'agent.yaml');
     writeFileSync(
       configPath,

@@ -1,5 +1,7 @@
-// A small local HTTP server standing in for the hub's ingest endpoint (used until the real hub
-// exists, and still handy to script failures the real hub would not produce on demand).
+// A small local HTTP server standing in for the hub, kept only where the real hub cannot produce
+// the case on demand: a scripted run of 503s, a 429 with a 1 s Retry-After (the hub's limit is
+// per minute), a count of exactly which bytes arrived. Everything the real hub can do is tested
+// against it in hub-e2e.test.ts (enroll, stored/duplicate, poison, 429, outage and drain, logs).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
