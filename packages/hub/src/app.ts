@@ -14,8 +14,8 @@ import { HubBus, type HubContext } from './context.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { identityPlugin } from './identity/identity.plugin.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
-import { controlPlane } from './mqtt/control-plane.ts';
 import { Scheduler } from './jobs/scheduler.ts';
+import { controlPlane } from './mqtt/control-plane.ts';
 import { NodeKeyCache } from './nodes/node-auth.ts';
 import { nodeRoutes } from './nodes/nodes.routes.ts';
 import { siteRoutes } from './sites/sites.routes.ts';
@@ -33,7 +33,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger: opts.logger ?? { level: opts.config.logLevel },
     bodyLimit: 1024 * 1024,
-    trustProxy: true,
+    trustProxy: opts.config.trustProxy,
     genReqId: () => crypto.randomUUID(),
     ajv: undefined,
   });

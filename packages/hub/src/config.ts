@@ -21,6 +21,8 @@ export interface HubConfig {
   maxIntegrationGapS: number;
   logLevel: string;
   demo: boolean;
+  /** Trust X-Forwarded-For (only behind a reverse proxy you run; else clients could spoof their IP). */
+  trustProxy: boolean;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -56,6 +58,7 @@ export function loadConfig(
     maxIntegrationGapS: int('MAX_INTEGRATION_GAP_S', 900, env),
     logLevel: env.LOG_LEVEL ?? 'info',
     demo: env.WATTFLEET_DEMO === '1',
+    trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
     ...overrides,
   };
   if (config.retention.rawDays < 1) throw new Error('RETENTION_RAW_DAYS must be at least 1');

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildHub } from './app.ts';
 import type { HubConfig } from './config.ts';
+import { startControlPlane } from './mqtt/control-plane.ts';
 import { type Database, openDatabase } from './storage/database.ts';
 import { migrate } from './storage/migrate.ts';
 
@@ -21,6 +22,7 @@ export async function startHub(config: HubConfig, hooks: StartHook[] = []): Prom
   const app = await buildHub({ config, database });
   for (const hook of hooks) await hook(app);
   await app.listen({ host: config.host, port: config.port });
+  await startControlPlane(app);
   app.scheduler.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

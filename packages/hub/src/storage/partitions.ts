@@ -84,7 +84,7 @@ export async function dropExpiredPartitions(db: AnyDb, now: Date, rawDays: numbe
   return dropped;
 }
 
-/** Oldest instant raw samples are still kept for. */
+/** Oldest instant raw samples are still kept for: the start of the oldest partition retention keeps. */
 export function rawRetentionStart(now: number, rawDays: number): number {
-  return utcDayStart(now - rawDays * DAY_MS) + DAY_MS;
+  return utcDayStart(now - rawDays * DAY_MS);
 }
