@@ -109,6 +109,32 @@ describe('dispatcher', () => {
     h.outbox.close();
   });
 
+  it('runs commands that change the node one at a time, while reads go on', async () => {
+    const order: string[] = [];
+    const slow = (name: string) => async () => {
+      order.push(`${name}:start`);
+      await new Promise((r) => setTimeout(r, 60));
+      order.push(`${name}:end`);
+      return {};
+    };
+    const h = harness({
+      CONFIG_PUSH: slow('push'),
+      SELF_UPDATE: slow('update'),
+      DIAGNOSTICS: async () => {
+        order.push('diag');
+        return {};
+      },
+    });
+    await Promise.all([
+      h.dispatcher.handle(envelope('CONFIG_PUSH', { config: 'version: 2' })),
+      h.dispatcher.handle(envelope('SELF_UPDATE', { tag: 'v1.0.0' })),
+      h.dispatcher.handle(envelope('DIAGNOSTICS')),
+    ]);
+    assert.ok(order.indexOf('push:end') < order.indexOf('update:start'), order.join(' '));
+    assert.ok(order.indexOf('diag') < order.indexOf('push:end'), 'a read does not wait for a push');
+    h.outbox.close();
+  });
+
   it('applies argument defaults (FETCH_LOGS lines = 500)', async () => {
     let seen: unknown;
     const h = harness({

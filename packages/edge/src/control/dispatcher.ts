@@ -46,8 +46,16 @@ const argCheckers = Object.fromEntries(Object.entries(CommandArgs).map(([t, s]) 
   [T in CommandType]: ReturnType<typeof checker<(typeof CommandArgs)[T]>>;
 };
 
+/** Commands that change the node itself run one at a time; reads (DIAGNOSTICS, logs) never wait. */
+export const EXCLUSIVE_COMMANDS: ReadonlySet<CommandType> = new Set([
+  'CONFIG_PUSH',
+  'SELF_UPDATE',
+  'RESTART',
+]);
+
 export class Dispatcher {
   private readonly inflight = new Set<Promise<void>>();
+  private exclusive: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly log: CommandLog,
@@ -120,6 +128,22 @@ export class Dispatcher {
       return;
     }
     await this.send(env.id, 'delivered');
+    if (EXCLUSIVE_COMMANDS.has(env.type)) {
+      const previous = this.exclusive;
+      let release!: () => void;
+      this.exclusive = new Promise<void>((r) => {
+        release = r;
+      });
+      await previous;
+      try {
+        await this.run(env, handler, args);
+      } finally {
+        release();
+      }
+    } else await this.run(env, handler, args);
+  }
+
+  private async run(env: Envelope, handler: Handler<CommandType>, args: unknown): Promise<void> {
     await this.send(env.id, 'running');
     try {
       const data = await handler(args as CommandArgsOf<CommandType>, { id: env.id, envelope: env });
