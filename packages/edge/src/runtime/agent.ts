@@ -123,6 +123,9 @@ export class Agent {
       registry,
     });
     this.dashboardUrl = await this.dashboard.listen(fallbackDashboard(this.opts.configPath));
+    // Type=notify: without READY=1 systemd would kill this page and crash-loop after all.
+    this.watchdog = new Watchdog(() => true);
+    await this.watchdog.start();
   }
 
   /** In config-error mode: resolves once the file on disk has become valid (checked every few s). */
