@@ -89,7 +89,7 @@ export const COMMAND_TRANSITIONS: Record<CommandState, readonly CommandState[]> 
   cancelled: [],
 };
 
-const CommandTypeSchema = Type.Union(COMMAND_TYPES.map((t) => Type.Literal(t)));
+const CommandTypeSchema = Type.Enum(COMMAND_TYPES);
 
 /** Hub → node on nodes/{id}/commands (QoS 1). */
 export const CommandEnvelope = Type.Object(
@@ -108,7 +108,7 @@ export type CommandEnvelope = Static<typeof CommandEnvelope>;
 export const CommandResponse = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    state: Type.Union(NODE_REPORTED_STATES.map((s) => Type.Literal(s))),
+    state: Type.Enum([...NODE_REPORTED_STATES]),
     ts: Type.Integer({ minimum: 0 }),
     data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     error: Type.Optional(
