@@ -200,7 +200,9 @@ describe('FETCH_LOGS', () => {
     const file = join(dir, 'agent.log');
     writeFileSync(file, Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n') + '\n');
     const client = { hubUrl: hub.url, nodeId: 'node-7', key: privateKeyFromPem(keys.privateKeyPem) };
-    const h = harness({ FETCH_LOGS: fetchLogsHandler({ logs: new FileLogSource(file), hub: () => client }) });
+    const h = harness({
+      FETCH_LOGS: fetchLogsHandler({ logs: () => new FileLogSource(file), hub: () => client }),
+    });
     const env = envelope('FETCH_LOGS', { lines: 450 });
     await h.dispatcher.handle(env);
     assert.deepEqual(h.replies.at(-1)?.data, { lines: 450, chunks: 3 });

@@ -1,28 +1,21 @@
 // The agent runtime: wires config, outbox, sources, uplink, control channel and dashboard, and
 // owns their lifecycle (start, reload for CONFIG_PUSH, stop). Each part lives in its own folder;
 // this file only decides who talks to whom.
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Problem } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import pino from 'pino';
-import { parseDocument } from 'yaml';
 import { builtinRules, type ConfigResult, loadConfigFile, parseConfigText } from '../config/load.ts';
 import type { AgentConfig } from '../config/schema.ts';
 import { ControlChannel } from '../control/channel.ts';
 import { CommandLog } from '../control/command-log.ts';
-import { Dispatcher, type HandlerTable } from '../control/dispatcher.ts';
-import { configPushHandler } from '../control/handlers/config-push.ts';
-import { diagnosticsHandler } from '../control/handlers/diagnostics.ts';
-import { fetchLogsHandler } from '../control/handlers/fetch-logs.ts';
-import { openTunnelHandler } from '../control/handlers/open-tunnel.ts';
-import { relaySetHandler } from '../control/handlers/relay-set.ts';
-import { restartHandler, restartResumer } from '../control/handlers/restart.ts';
-import { selfUpdateHandler, selfUpdateResumer } from '../control/handlers/self-update.ts';
+import { Dispatcher } from '../control/dispatcher.ts';
+import { restartResumer } from '../control/handlers/restart.ts';
+import { selfUpdateResumer } from '../control/handlers/self-update.ts';
+import { fallbackDashboard } from '../dashboard/fallback.ts';
 import { buildDashboard } from '../dashboard/server.ts';
 import { loadIdentity, type NodeIdentity, signingKey } from '../identity/identity.ts';
-import { FileLogSource, JournalLogSource } from '../ops/logs.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import { type Supervisor, SystemdSupervisor } from '../ops/supervisor.ts';
 import { gitCommit, systemInfo } from '../ops/system-info.ts';
@@ -39,6 +32,7 @@ import type { TelemetryTransport } from '../uplink/transport.ts';
 import { Uplink } from '../uplink/uplink.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { currentAlerts } from './alerts.ts';
+import { commandHandlers } from './handlers.ts';
 import { LiveState } from './live-state.ts';
 import { createLogger } from './logger.ts';
 import { Poller } from './poller.ts';
@@ -228,32 +222,19 @@ export class Agent {
     this.tunnels = new TunnelManager(this.config.tunnel, { env: this.opts.childEnv });
     this.updater = this.buildUpdater(this.config);
     if (!this.identity) return;
-    const handlers: HandlerTable = {
-      RESTART: restartHandler(this.supervisor),
-      FETCH_LOGS: fetchLogsHandler({
-        logs: this.config.logging.file
-          ? new FileLogSource(this.config.logging.file)
-          : process.env.INVOCATION_ID // set by systemd for the units it runs
-            ? new JournalLogSource()
-            : undefined,
-        hub: () => this.hubClient(),
-      }),
-      CONFIG_PUSH: configPushHandler({
-        path: this.opts.configPath,
-        parse: (text) => parseConfigText(text, configRules),
-        apply: (c) => this.reload(c),
-        healthCheck: (_c, timeoutMs) => this.healthCheck(timeoutMs),
-      }),
-      SELF_UPDATE: selfUpdateHandler(() => this.updater),
-      OPEN_TUNNEL: openTunnelHandler(this.tunnels),
-      RELAY_SET: relaySetHandler(() => this.sources),
-      DIAGNOSTICS: diagnosticsHandler({
-        sources: () => this.sources,
-        hubUrl: () => this.config.hub.url,
-        outbox: () => this.outbox!,
-        outboxPath: () => this.config.outbox.path,
-      }),
-    };
+    const handlers = commandHandlers({
+      config: () => this.config,
+      configPath: this.opts.configPath,
+      parse: (text) => parseConfigText(text, configRules),
+      supervisor: this.supervisor,
+      tunnels: this.tunnels,
+      updater: () => this.updater,
+      sources: () => this.sources,
+      outbox: () => this.outbox!,
+      hub: () => this.hubClient(),
+      reload: (c) => this.reload(c),
+      healthCheck: (timeoutMs) => this.healthCheck(timeoutMs),
+    });
     // Replies go through whichever control channel is current when they are sent.
     this.dispatcher = new Dispatcher(
       new CommandLog(this.outbox!.db),
@@ -431,20 +412,4 @@ export class Agent {
     await this.dashboard?.close();
     this.outbox?.close();
   }
-}
-
-/** In config-error mode the port still comes from the file when that part of it is readable. */
-function fallbackDashboard(configPath: string): { port: number; host: string } {
-  let port = Number(process.env.WATTFLEET_DASHBOARD_PORT ?? 8081);
-  let host = '0.0.0.0';
-  try {
-    const doc = parseDocument(readFileSync(configPath, 'utf8')).toJS() as {
-      dashboard?: { port?: unknown; host?: unknown };
-      dashboardPort?: unknown;
-    };
-    const p = doc?.dashboard?.port ?? doc?.dashboardPort;
-    if (Number.isInteger(p) && (p as number) >= 0 && (p as number) < 65536) port = p as number;
-    if (typeof doc?.dashboard?.host === 'string') host = doc.dashboard.host;
-  } catch {}
-  return { port, host };
 }

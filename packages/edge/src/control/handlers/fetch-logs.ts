@@ -9,12 +9,14 @@ import { CommandError } from '../errors.ts';
 export const LOG_CHUNK_LINES = 200;
 
 export function fetchLogsHandler(deps: {
-  logs: LogSource | undefined;
+  /** Asked per command: a CONFIG_PUSH may have changed logging.file. */
+  logs: () => LogSource | undefined;
   hub: () => HubClient;
 }): Handler<'FETCH_LOGS'> {
   return async (args, ctx) => {
-    if (!deps.logs) throw new CommandError('UNSUPPORTED', 'no log file is configured (logging.file)');
-    const lines = (await deps.logs.tail(args.lines ?? 500)).map((l) => l.slice(0, LIMITS.logLineLength));
+    const logs = deps.logs();
+    if (!logs) throw new CommandError('UNSUPPORTED', 'no log file (logging.file) and not under systemd');
+    const lines = (await logs.tail(args.lines ?? 500)).map((l) => l.slice(0, LIMITS.logLineLength));
     const client = deps.hub();
     const path = `/api/v1/nodes/${encodeURIComponent(client.nodeId)}/logs`;
     const chunks = Math.max(1, Math.ceil(lines.length / LOG_CHUNK_LINES));

@@ -1,0 +1,61 @@
+// The command lookup table of a running agent. Every handler reads the agent's parts through
+// getters, so a CONFIG_PUSH reload swaps sources, updater or hub without rewiring anything.
+import { type ConfigResult, parseConfigText } from '../config/load.ts';
+import type { AgentConfig } from '../config/schema.ts';
+import type { HandlerTable } from '../control/dispatcher.ts';
+import { configPushHandler } from '../control/handlers/config-push.ts';
+import { diagnosticsHandler } from '../control/handlers/diagnostics.ts';
+import { fetchLogsHandler } from '../control/handlers/fetch-logs.ts';
+import { openTunnelHandler } from '../control/handlers/open-tunnel.ts';
+import { relaySetHandler } from '../control/handlers/relay-set.ts';
+import { restartHandler } from '../control/handlers/restart.ts';
+import { selfUpdateHandler } from '../control/handlers/self-update.ts';
+import { FileLogSource, JournalLogSource, type LogSource } from '../ops/logs.ts';
+import type { Supervisor } from '../ops/supervisor.ts';
+import type { TunnelManager } from '../ops/tunnel.ts';
+import type { Updater } from '../ops/updater.ts';
+import type { Outbox } from '../outbox/outbox.ts';
+import type { Source } from '../sources/types.ts';
+import type { HubClient } from '../uplink/signed-http.ts';
+
+export interface HandlerDeps {
+  config: () => AgentConfig;
+  configPath: string;
+  parse?: (text: string) => ConfigResult;
+  supervisor: Supervisor;
+  tunnels: TunnelManager;
+  updater: () => Updater | undefined;
+  sources: () => ReadonlyMap<string, Source>;
+  outbox: () => Outbox;
+  hub: () => HubClient;
+  reload: (config: AgentConfig) => Promise<void>;
+  healthCheck: (timeoutMs: number) => Promise<{ ok: boolean; detail: string }>;
+}
+
+/** The log file when configured, else the unit's journal under systemd, else nothing to send. */
+export function logSource(config: AgentConfig): LogSource | undefined {
+  if (config.logging.file) return new FileLogSource(config.logging.file);
+  return process.env.INVOCATION_ID ? new JournalLogSource() : undefined; // INVOCATION_ID: set by systemd
+}
+
+export function commandHandlers(d: HandlerDeps): HandlerTable {
+  return {
+    RESTART: restartHandler(d.supervisor),
+    FETCH_LOGS: fetchLogsHandler({ logs: () => logSource(d.config()), hub: d.hub }),
+    CONFIG_PUSH: configPushHandler({
+      path: d.configPath,
+      parse: d.parse ?? ((text) => parseConfigText(text)),
+      apply: d.reload,
+      healthCheck: (_c, timeoutMs) => d.healthCheck(timeoutMs),
+    }),
+    SELF_UPDATE: selfUpdateHandler(d.updater),
+    OPEN_TUNNEL: openTunnelHandler(d.tunnels),
+    RELAY_SET: relaySetHandler(d.sources),
+    DIAGNOSTICS: diagnosticsHandler({
+      sources: d.sources,
+      hubUrl: () => d.config().hub.url,
+      outbox: d.outbox,
+      outboxPath: () => d.config().outbox.path,
+    }),
+  };
+}
