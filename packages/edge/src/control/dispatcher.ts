@@ -15,11 +15,9 @@ import Value from 'typebox/value';
 import type { CommandLog } from './command-log.ts';
 import { CommandError } from './errors.ts';
 
-// protocol's `Type.Union(list.map(Type.Literal))` makes Static<> collapse the state and type
-// fields to `never`; these local spellings keep the agent type-safe until protocol is fixed.
 export type ReportedState = (typeof NODE_REPORTED_STATES)[number];
-export type Envelope = Omit<CommandEnvelope, 'type'> & { type: CommandType };
-export type Response = Omit<CommandResponse, 'state'> & { state: ReportedState };
+export type Envelope = CommandEnvelope;
+export type Response = CommandResponse;
 
 /** Returned by a handler whose outcome is reported later, after the agent restarts. */
 export const DEFERRED = Symbol('deferred');
@@ -101,7 +99,7 @@ export class Dispatcher {
       }
       return;
     }
-    const env = raw as unknown as Envelope;
+    const env: Envelope = raw;
     if (!this.log.claim(env.id, env.type, this.now())) {
       this.opts.logger?.info({ id: env.id }, 'command already handled; ignored');
       return;
