@@ -123,6 +123,7 @@ for (const _engine of engines) {
         const sum = await client.query('SELECT sum(value)::float8 AS s FROM samples');
         const expectedSum = batches.reduce((a, b) => a + b.samples.reduce((x, s) => x + s.value, 0), 0);
         assert.ok(kills >= 10, `only ${kills} kills`);
+        assert.equal(acknowledged, BATCHES);
         assert.equal(samples.rows[0].n, BATCHES * PER_BATCH);
         assert.equal(samples.rows[0].d, BATCHES * PER_BATCH);
         assert.equal(ids.rows[0].n, BATCHES);
