@@ -44,7 +44,7 @@ async function withDevice(
         host: standIn.host,
         port: standIn.port,
         templates: templateNames,
-        timeoutMs: 2000,
+        timeoutMs: 8000, // generous: CI machines are busy; a refused connection fails at once anyway
         ...sourceConfig,
       },
       ctx,
@@ -137,7 +137,7 @@ describe('modbus-tcp source against the stand-in', () => {
     });
     const src = await createSource(
       'modbus-tcp',
-      { key: 'heater', host: standIn.host, port: standIn.port, templates: ['modbus-relay'] },
+      { key: 'heater', host: standIn.host, port: standIn.port, templates: ['modbus-relay'], timeoutMs: 10_000 },
       ctx,
     );
     try {
