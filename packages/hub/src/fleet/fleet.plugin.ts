@@ -1,0 +1,9 @@
+// Portal-facing fleet routes: the one-request fleet overview and the agent config editor's API.
+import type { FastifyInstance } from 'fastify';
+import { agentConfigRoutes } from './agent-config.routes.ts';
+import { fleetRoutes } from './fleet.routes.ts';
+
+export async function fleetPlugin(app: FastifyInstance): Promise<void> {
+  await app.register(fleetRoutes);
+  await app.register(agentConfigRoutes);
+}
