@@ -4,10 +4,13 @@ import { useEffect, useState } from 'react';
 import { logout } from './api/auth.ts';
 import { AdminPage } from './pages/Admin.tsx';
 import { CommandsPage } from './pages/Commands.tsx';
+import { ConfigEditorPage } from './pages/ConfigEditor.tsx';
 import { FleetPage } from './pages/Fleet.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { OwnerPage } from './pages/Owner.tsx';
+import { RolloutPage } from './pages/Rollout.tsx';
 import { SiteDetailPage } from './pages/SiteDetail.tsx';
+import { AuditPage, UsersPage } from './pages/Users.tsx';
 import { type ConnectionState, realtime } from './realtime/client.ts';
 import { Link, match, navigate, usePath } from './router.tsx';
 import { useSession } from './session.tsx';
@@ -23,6 +26,9 @@ const NAV: NavItem[] = [
   { href: '/fleet', label: 'Fleet', roles: ['admin', 'installer'] },
   { href: '/commands', label: 'Commands', roles: ['admin', 'installer'] },
   { href: '/admin', label: 'Admin', roles: ['admin'] },
+  { href: '/users', label: 'Users', roles: ['admin'] },
+  { href: '/rollout', label: 'Rollout', roles: ['admin'] },
+  { href: '/audit', label: 'Audit', roles: ['admin'] },
 ];
 
 /** Where each role lands after signing in. */
@@ -44,6 +50,11 @@ function Page({ path, role }: { path: string; role: Role }) {
   if (path === '/fleet' && allowed('/fleet')) return <FleetPage />;
   if (path === '/commands' && allowed('/commands')) return <CommandsPage />;
   if (path === '/admin' && allowed('/admin')) return <AdminPage />;
+  if (path === '/users' && allowed('/users')) return <UsersPage />;
+  if (path === '/rollout' && allowed('/rollout')) return <RolloutPage />;
+  if (path === '/audit' && allowed('/audit')) return <AuditPage />;
+  const config = match('/nodes/:nodeId/config', path);
+  if (config && allowed('/commands')) return <ConfigEditorPage nodeId={config.nodeId!} />;
   const site = match('/sites/:siteId', path);
   if (site) {
     return role === 'owner' || role === 'viewer' ? (

@@ -1,30 +1,40 @@
-// Daily and monthly site summaries (kWh, self-consumption). Optional: null when the hub has no
-// analytics module yet, in which case charts fall back to the telemetry API.
-import { ApiError, request } from './http.ts';
+// Daily and monthly site summaries computed by the hub (kWh, self-consumption, savings).
+import { request } from './http.ts';
 
-export interface DailySummaryRow {
-  date: string;
-  solar_kwh?: number;
-  load_kwh?: number;
-  grid_import_kwh?: number;
-  grid_export_kwh?: number;
-  battery_charge_kwh?: number;
-  battery_discharge_kwh?: number;
-  [key: string]: unknown;
+export interface EnergySummary {
+  solarKwh: number | null;
+  loadKwh: number | null;
+  importKwh: number | null;
+  exportKwh: number | null;
+  batteryChargeKwh: number | null;
+  batteryDischargeKwh: number | null;
+  selfConsumptionPct: number | null;
+  selfSufficiencyPct: number | null;
+  savings: number | null;
+  currency: string | null;
 }
 
-async function optional<T>(path: string, query: Record<string, string>): Promise<T | null> {
-  try {
-    return await request<T>(path, { query });
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404 && err.code !== 'WF_SITE_NOT_FOUND') return null;
-    throw err;
-  }
+export interface DayRow extends EnergySummary {
+  day: string;
 }
+
+export interface MonthRow extends EnergySummary {
+  month: string;
+}
+
+const sid = (siteId: string) => encodeURIComponent(siteId);
 
 export const analyticsApi = {
+  /** from/to are YYYY-MM-DD in the site's time zone. */
   daily: (siteId: string, from: string, to: string) =>
-    optional<unknown>(`/sites/${encodeURIComponent(siteId)}/daily`, { from, to }),
+    request<DayRow[]>(`/sites/${sid(siteId)}/daily`, { query: { from, to } }),
+  /** from/to are YYYY-MM. */
   monthly: (siteId: string, from: string, to: string) =>
-    optional<unknown>(`/sites/${encodeURIComponent(siteId)}/monthly`, { from, to }),
+    request<MonthRow[]>(`/sites/${sid(siteId)}/monthly`, { query: { from, to } }),
 };
+
+/** Share of the home's consumption that solar production covers (kWh / kWh), or null. */
+export function solarOffsetPct(s: EnergySummary): number | null {
+  if (s.solarKwh === null || !s.loadKwh) return null;
+  return Math.min(100, (s.solarKwh / s.loadKwh) * 100);
+}

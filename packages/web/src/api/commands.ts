@@ -2,7 +2,14 @@
 import type { CommandType } from '@wattfleet/protocol';
 import { request } from './http.ts';
 
-export type CommandState = 'pending' | 'delivered' | 'running' | 'succeeded' | 'failed' | 'expired';
+export type CommandState =
+  | 'pending'
+  | 'delivered'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'expired'
+  | 'cancelled';
 
 export interface Command {
   id: string;
@@ -14,6 +21,7 @@ export interface Command {
   updatedAt?: string;
   result?: unknown;
   error?: string | null;
+  history?: { from_state?: string | null; to_state?: string; at?: string }[];
   [key: string]: unknown;
 }
 
@@ -28,7 +36,15 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   'DIAGNOSTICS',
 ];
 
-export const TERMINAL_STATES: readonly CommandState[] = ['succeeded', 'failed', 'expired'];
+export const TERMINAL_STATES: readonly CommandState[] = ['succeeded', 'failed', 'expired', 'cancelled'];
+
+/** The hub's error is {code, message}; older rows may carry a plain string. */
+function errorText(e: unknown): string | null {
+  if (!e) return null;
+  if (typeof e === 'string') return e;
+  const o = e as { code?: string; message?: string };
+  return [o.code, o.message].filter(Boolean).join(': ') || JSON.stringify(e);
+}
 
 /** The hub may answer camelCase or snake_case rows; pages only see this shape. */
 export function normaliseCommand(raw: Record<string, unknown>): Command {
@@ -42,7 +58,7 @@ export function normaliseCommand(raw: Record<string, unknown>): Command {
     state: (raw.state ?? raw.status ?? 'pending') as CommandState,
     createdAt: pick('createdAt', 'created_at') as string | undefined,
     updatedAt: pick('updatedAt', 'updated_at') as string | undefined,
-    error: (pick('error', 'errorMessage', 'error_message') as string | null | undefined) ?? null,
+    error: errorText(pick('error', 'errorMessage', 'error_message')),
   };
 }
 
@@ -53,11 +69,28 @@ export const commandsApi = {
     normaliseCommand(
       await request<Record<string, unknown>>(`/nodes/${nid(nodeId)}/commands`, { body: { type, args } }),
     ),
-  list: async (nodeId: string) => {
-    const answer = await request<Record<string, unknown>[] | { commands: Record<string, unknown>[] }>(
-      `/nodes/${nid(nodeId)}/commands`,
-    );
-    const rows = Array.isArray(answer) ? answer : (answer.commands ?? []);
-    return rows.map(normaliseCommand);
+  list: async (nodeId: string, query: { type?: CommandType; limit?: number } = {}) => {
+    const answer = await request<{ items: Record<string, unknown>[] }>(`/nodes/${nid(nodeId)}/commands`, {
+      query,
+    });
+    return answer.items.map(normaliseCommand);
   },
+  /** One command with its state history. */
+  get: async (nodeId: string, commandId: string) =>
+    normaliseCommand(
+      await request<Record<string, unknown>>(
+        `/nodes/${nid(nodeId)}/commands/${encodeURIComponent(commandId)}`,
+      ),
+    ),
+  cancel: async (nodeId: string, commandId: string) =>
+    normaliseCommand(
+      await request<Record<string, unknown>>(
+        `/nodes/${nid(nodeId)}/commands/${encodeURIComponent(commandId)}/cancel`,
+        { method: 'POST', body: {} },
+      ),
+    ),
+  logs: (nodeId: string, commandId?: string) =>
+    request<{ commandId: string | null; complete: boolean; lines: string[] }>(`/nodes/${nid(nodeId)}/logs`, {
+      query: { commandId },
+    }),
 };

@@ -16,13 +16,14 @@ export const METRIC_STYLE: Record<string, { label: string; color: string }> = {
 export function rangeBounds(
   range: RangeKey,
   now = new Date(),
-): { from: Date; to: Date; step: 'auto' | 'day' } {
+): { from: Date; to: Date; step: 'raw' | 'day' } {
   const midnight = new Date(now);
   midnight.setHours(0, 0, 0, 0);
   const daysBack = (n: number) => new Date(midnight.getTime() - n * 86_400_000);
   switch (range) {
     case 'today':
-      return { from: midnight, to: now, step: 'auto' };
+      // Raw samples (the hub caps them at ~2,000 points): hourly rollups lag behind the present.
+      return { from: midnight, to: now, step: 'raw' };
     case 'week':
       return { from: daysBack(6), to: now, step: 'day' };
     case 'month':

@@ -2,34 +2,24 @@
 // with a slow poll as the safety net while the socket is down.
 import { useEffect, useState } from 'react';
 import { type LatestValue, nodesApi } from '../api/nodes.ts';
-import { realtime } from '../realtime/client.ts';
+import { type HubEventData, realtime } from '../realtime/client.ts';
 
 export type LatestByNode = Record<string, LatestValue[]>;
 
 const POLL_MS = 30_000;
 
-/** Pulls values out of a live snapshot, whatever of the two plausible shapes the hub sends. */
-function valuesOf(message: Record<string, unknown>): LatestValue[] | null {
-  const ts =
-    typeof message.ts === 'string' ? message.ts : new Date(Number(message.ts ?? Date.now())).toISOString();
-  const raw = (message.values ?? message.samples ?? message.metrics) as unknown;
-  if (Array.isArray(raw)) {
-    type Entry = { metric: string; value: number; equipment?: string; ts?: string | number };
-    return raw
-      .filter((v): v is Entry => typeof v?.metric === 'string' && typeof v?.value === 'number')
-      .map((v) => ({
-        metric: v.metric,
-        value: v.value,
-        equipment: v.equipment ?? '',
-        ts: v.ts !== undefined ? new Date(v.ts).toISOString() : ts,
-      }));
-  }
-  if (raw && typeof raw === 'object') {
-    return Object.entries(raw as Record<string, unknown>)
-      .filter(([, v]) => typeof v === 'number')
-      .map(([metric, value]) => ({ metric, value: value as number, equipment: '', ts }));
-  }
-  return null;
+/** Values of a live snapshot: site-level metrics and per-equipment ones. */
+function valuesOf(snapshot: HubEventData['node.live']['snapshot']): LatestValue[] {
+  const ts = new Date(snapshot.ts).toISOString();
+  const out: LatestValue[] = Object.entries(snapshot.values ?? {}).map(([metric, value]) => ({
+    metric,
+    value,
+    equipment: '',
+    ts,
+  }));
+  for (const [equipment, values] of Object.entries(snapshot.equipment ?? {}))
+    for (const [metric, value] of Object.entries(values)) out.push({ metric, value, equipment, ts });
+  return out;
 }
 
 export function useLiveValues(
@@ -57,12 +47,10 @@ export function useLiveValues(
       if (realtime.state !== 'open') void load();
     }, POLL_MS);
     const unsubscribe = realtime.subscribe({ siteId });
-    const off = realtime.onMessage((message) => {
-      const nodeId = (message.nodeId ?? message.node_id) as string | undefined;
-      if (!nodeId || !ids.includes(nodeId)) return;
-      if (!['live', 'snapshot', 'telemetry'].includes(message.type)) return;
-      const values = valuesOf(message);
-      if (!values) return;
+    const off = realtime.onEvent('node.live', (data) => {
+      const nodeId = data.nodeId;
+      if (!ids.includes(nodeId)) return;
+      const values = valuesOf(data.snapshot);
       setLatest((prev) => {
         const merged = new Map((prev[nodeId] ?? []).map((v) => [`${v.metric}|${v.equipment}`, v]));
         for (const v of values) merged.set(`${v.metric}|${v.equipment}`, v);

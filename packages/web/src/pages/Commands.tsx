@@ -1,14 +1,8 @@
 // Command centre: pick a node, send a whitelisted command, watch its lifecycle live.
 import type { CommandType } from '@wattfleet/protocol';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
-import {
-  COMMAND_TYPES,
-  type Command,
-  commandsApi,
-  normaliseCommand,
-  TERMINAL_STATES,
-} from '../api/commands.ts';
-import { sitesApi } from '../api/sites.ts';
+import { COMMAND_TYPES, type Command, commandsApi, TERMINAL_STATES } from '../api/commands.ts';
+import { fleetApi } from '../api/fleet.ts';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { dateTime } from '../lib/format.ts';
 import { useAsync } from '../lib/use-async.ts';
@@ -26,9 +20,8 @@ const DEFAULT_ARGS: Record<CommandType, string> = {
 };
 
 async function allNodes(signal: AbortSignal) {
-  const sites = await sitesApi.list(signal);
-  const details = await Promise.all(sites.map((s) => sitesApi.get(s.id, signal)));
-  return details.flatMap((d) => d.nodes.map((n) => ({ ...n, siteName: d.name })));
+  const sites = await fleetApi.sites(signal);
+  return sites.flatMap((s) => s.nodeList.map((n) => ({ ...n, siteName: s.name })));
 }
 
 export function CommandsPage() {
@@ -52,18 +45,20 @@ export function CommandsPage() {
       );
     void load();
     const unsubscribe = realtime.subscribe({ nodeId: selected });
-    const off = realtime.onMessage((m) => {
-      if (!m.type.startsWith('command')) return;
-      const raw = (m.command ?? m) as Record<string, unknown>;
-      const cmd = normaliseCommand(raw);
-      if (cmd.nodeId && cmd.nodeId !== selected) return;
-      setCommands((list) => {
-        const i = list.findIndex((c) => c.id === cmd.id);
-        if (i < 0) return [cmd, ...list];
-        const next = [...list];
-        next[i] = { ...next[i]!, ...cmd };
-        return next;
-      });
+    const off = realtime.onEvent('command.updated', (d) => {
+      if (d.nodeId !== selected) return;
+      commandsApi.get(selected, d.commandId).then(
+        (cmd) =>
+          !cancelled &&
+          setCommands((list) => {
+            const i = list.findIndex((c) => c.id === cmd.id);
+            if (i < 0) return [cmd, ...list];
+            const next = [...list];
+            next[i] = { ...next[i]!, ...cmd };
+            return next;
+          }),
+        () => undefined,
+      );
     });
     const timer = setInterval(() => {
       if (realtime.state !== 'open') void load();
@@ -161,7 +156,9 @@ export function CommandsPage() {
                     </span>
                   </td>
                   <td>{dateTime(c.createdAt)}</td>
-                  <td className="muted">{c.error ?? (c.args ? JSON.stringify(c.args) : '')}</td>
+                  <td className="muted">
+                    {c.error ?? (c.result ? JSON.stringify(c.result) : JSON.stringify(c.args))}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -1,12 +1,13 @@
-// Installer fleet table: every visible site with its state, filters, search and sorting.
+// Installer fleet table: every visible site with its health, in one request (GET /fleet/sites),
+// with filters, search and sorting.
 import { useMemo, useState } from 'react';
-import { type Alert, alertsApi } from '../api/alerts.ts';
-import { type SiteDetail, sitesApi } from '../api/sites.ts';
+import { type FleetHealth, type FleetSite, fleetApi } from '../api/fleet.ts';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { relativeTime } from '../lib/format.ts';
-import { type FleetState, fleetState, lastCommunication } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { Link } from '../router.tsx';
+
+type FleetState = Lowercase<FleetHealth>;
 
 const FILTERS: { key: FleetState | 'all'; label: string }[] = [
   { key: 'all', label: 'All' },
@@ -16,49 +17,22 @@ const FILTERS: { key: FleetState | 'all'; label: string }[] = [
   { key: 'healthy', label: 'Healthy' },
 ];
 
-type SortKey = 'name' | 'state' | 'last' | 'nodes';
+type SortKey = 'name' | 'state' | 'last' | 'nodes' | 'alerts';
 
 interface Row {
-  site: SiteDetail;
+  site: FleetSite;
   state: FleetState;
-  last: string | null;
-  alerts: number;
-}
-
-/** Site details one by one with a small pool: the list endpoint carries no node health yet. */
-async function loadDetails(signal: AbortSignal): Promise<{ details: SiteDetail[]; alerts: Alert[] }> {
-  const sites = await sitesApi.list(signal);
-  const details: SiteDetail[] = new Array(sites.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < sites.length) {
-      const i = next++;
-      details[i] = await sitesApi.get(sites[i]!.id, signal);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(6, sites.length) }, worker));
-  const alerts = await alertsApi.list({ state: 'open' }).catch(() => []);
-  return { details, alerts };
 }
 
 export function FleetPage() {
-  const { data, error, loading, reload } = useAsync(loadDetails, []);
+  const { data, error, loading, reload } = useAsync((signal) => fleetApi.sites(signal), []);
   const [filter, setFilter] = useState<FleetState | 'all'>('all');
   const [query, setQuery] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
 
   const rows = useMemo<Row[]>(() => {
     if (!data) return [];
-    const now = Date.now();
-    return data.details.map((site) => {
-      const alerts = data.alerts.filter((a) => a.siteId === site.id);
-      return {
-        site,
-        state: fleetState(site, site.nodes, alerts, now),
-        last: lastCommunication(site.nodes),
-        alerts: alerts.length,
-      };
-    });
+    return data.map((site) => ({ site, state: site.health.toLowerCase() as FleetState }));
   }, [data]);
 
   const counts = useMemo(() => {
@@ -75,7 +49,8 @@ export function FleetPage() {
         (!q ||
           r.site.name.toLowerCase().includes(q) ||
           r.site.id.startsWith(q) ||
-          r.site.nodes.some((n) => n.name.toLowerCase().includes(q))),
+          (r.site.installerOrg?.name.toLowerCase().includes(q) ?? false) ||
+          r.site.nodeList.some((n) => n.name.toLowerCase().includes(q))),
     );
     const value = (r: Row): string | number => {
       switch (sort.key) {
@@ -84,9 +59,11 @@ export function FleetPage() {
         case 'state':
           return r.state;
         case 'last':
-          return r.last ?? '';
+          return r.site.lastCommunication ?? '';
         case 'nodes':
-          return r.site.nodes.length;
+          return r.site.nodes.total;
+        case 'alerts':
+          return r.site.openAlerts;
       }
     };
     return filtered.sort((a, b) => {
@@ -150,7 +127,9 @@ export function FleetPage() {
               {header('name', 'Site')}
               {header('state', 'State')}
               {header('nodes', 'Nodes')}
+              {header('alerts', 'Open alerts')}
               {header('last', 'Last communication')}
+              <th>Installer</th>
               <th>Timezone</th>
             </tr>
           </thead>
@@ -161,17 +140,33 @@ export function FleetPage() {
                   <Link href={`/sites/${r.site.id}`}>{r.site.name}</Link>
                 </td>
                 <td>
-                  <span className={`state state-${r.state}`}>{r.state}</span>
-                  {r.alerts > 0 && <span className="muted"> · {r.alerts} alerts</span>}
+                  <span className={`state state-${r.state}`}>{r.site.health}</span>
                 </td>
-                <td>{r.site.nodes.length}</td>
-                <td title={r.last ?? ''}>{relativeTime(r.last)}</td>
+                <td
+                  title={`${r.site.nodes.online} online · ${r.site.nodes.offline} offline · ${r.site.nodes.unknown} unknown`}
+                >
+                  {r.site.nodes.total}
+                  {r.site.nodes.offline > 0 && (
+                    <span className="muted"> ({r.site.nodes.offline} offline)</span>
+                  )}
+                </td>
+                <td data-testid="open-alerts">
+                  {r.site.openAlerts > 0 ? (
+                    <span className={`alert-${r.site.worstSeverity ?? 'warning'}`}>
+                      {r.site.openAlerts} · {r.site.worstSeverity}
+                    </span>
+                  ) : (
+                    <span className="muted">0</span>
+                  )}
+                </td>
+                <td title={r.site.lastCommunication ?? ''}>{relativeTime(r.site.lastCommunication)}</td>
+                <td>{r.site.installerOrg?.name ?? '–'}</td>
                 <td>{r.site.timezone}</td>
               </tr>
             ))}
             {data && visible.length === 0 && (
               <tr>
-                <td colSpan={5} className="muted">
+                <td colSpan={7} className="muted">
                   No site matches.
                 </td>
               </tr>

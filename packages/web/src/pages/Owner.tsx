@@ -2,6 +2,8 @@
 import { useMemo, useState } from 'react';
 import { alertsApi } from '../api/alerts.ts';
 import { sitesApi } from '../api/sites.ts';
+import { AlertList } from '../components/AlertList.tsx';
+import { EnergySummary } from '../components/EnergySummary.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
@@ -20,12 +22,23 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
     (signal) => (siteId ? sitesApi.get(siteId, signal) : Promise.resolve(undefined)),
     [siteId],
   );
-  const alerts = useAsync(() => (siteId ? alertsApi.list({ siteId }) : Promise.resolve([])), [siteId]);
+  const alerts = useAsync(
+    () => (siteId ? alertsApi.list({ siteId, state: 'active' }) : Promise.resolve([])),
+    [siteId],
+  );
   const nodeIds = useMemo(() => site.data?.nodes.filter((n) => n.active).map((n) => n.id) ?? [], [site.data]);
   const { latest, at } = useLiveValues(siteId, nodeIds);
   const readings = useMemo(() => readingsFromLatest(Object.values(latest).flat()), [latest]);
 
   if (sites.error) return <ErrorNote error={sites.error} />;
+  // A site that is not yours (or does not exist) shows nothing of it, only the hub's answer.
+  if (wanted && site.error)
+    return (
+      <div>
+        <h1 tabIndex={-1}>Not available</h1>
+        <ErrorNote error={site.error} />
+      </div>
+    );
   if (sites.data && sites.data.length === 0) return <p>No site is linked to your account yet.</p>;
   const nodes = site.data?.nodes ?? [];
   // Newest stored sample per node: evidence of communication even without a heartbeat.
@@ -75,6 +88,8 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
         )}
       </section>
       {siteId && <SiteChart siteId={siteId} refreshKey={Math.floor(at / 300_000)} />}
+      {siteId && <AlertList siteId={siteId} canAck={false} />}
+      {siteId && site.data && <EnergySummary siteId={siteId} timeZone={site.data.timezone} />}
     </div>
   );
 }

@@ -4,7 +4,9 @@ import { type FormEvent, useState } from 'react';
 import { nodesApi } from '../api/nodes.ts';
 import { type EnrollmentCode, sitesApi } from '../api/sites.ts';
 import { telemetryApi } from '../api/telemetry.ts';
+import { AlertList } from '../components/AlertList.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
+import { NodeTools } from '../components/NodeTools.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
@@ -157,15 +159,18 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
               {canManage && (
                 <div className="actions">
                   <Link href={`/commands?node=${n.id}`}>Commands</Link>
+                  <Link href={`/nodes/${n.id}/config`}>Config</Link>
                   <button type="button" onClick={() => void toggle(n.id, n.active)}>
                     {n.active ? 'Deactivate' : 'Activate'}
                   </button>
                 </div>
               )}
+              {canManage && <NodeTools nodeId={n.id} />}
             </article>
           ))}
         </section>
       </div>
+      <AlertList siteId={siteId} canAck={canManage} />
       <SiteChart siteId={siteId} />
       <div className="grid-2">
         <CsvExport siteId={siteId} siteName={site.data.name} />

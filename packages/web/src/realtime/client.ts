@@ -1,9 +1,31 @@
 // Realtime: one WebSocket per tab, re-opened with capped exponential backoff (plus jitter so a
 // hub restart is not met by every browser at the same instant). Subscriptions are remembered
 // and replayed after every reconnect, so pages subscribe once and forget about the socket.
-import { API_PREFIX, getTokens, onTokens } from '../api/http.ts';
+// Wire format (hub src/realtime/realtime.routes.ts): auth by ?token=; client sends
+// {type:'subscribe'|'unsubscribe', siteIds?, nodeIds?}; hub sends {type:'ready'},
+// {type:'subscribed', siteIds, nodeIds}, {type:'error', code, message, refused?} and
+// {type:'event', event, data} with event one of the names in HubEventData below.
+import { API_PREFIX, getTokens, onTokens, request } from '../api/http.ts';
 
 export type RealtimeMessage = { type: string; [key: string]: unknown };
+
+/** Payloads of the events the hub fans out (its HubEvents), as they arrive in `data`. */
+export interface HubEventData {
+  'node.live': {
+    nodeId: string;
+    siteId: string;
+    snapshot: {
+      ts: number;
+      values: Record<string, number>;
+      equipment?: Record<string, Record<string, number>>;
+    };
+  };
+  'node.status': { nodeId: string; siteId: string; status: string; reason?: string };
+  'command.updated': { commandId: string; nodeId: string; siteId: string; state: string };
+  'alert.updated': { alertId: string; siteId: string | null; state: string };
+  'node.clock_drift': { nodeId: string; siteId: string; [key: string]: unknown };
+}
+export type HubEventName = keyof HubEventData;
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 type Listener = (message: RealtimeMessage) => void;
 
@@ -56,6 +78,13 @@ export class RealtimeClient {
   onMessage(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Typed listener for one pushed hub event. */
+  onEvent<K extends HubEventName>(name: K, listener: (data: HubEventData[K]) => void): () => void {
+    return this.onMessage((m) => {
+      if (m.type === 'event' && m.event === name && m.data) listener(m.data as HubEventData[K]);
+    });
   }
 
   onState(listener: (s: ConnectionState) => void): () => void {
@@ -122,13 +151,15 @@ export class RealtimeClient {
       } catch {
         return;
       }
-      if (message.type === 'ping') this.sendJson({ type: 'pong' });
       for (const l of this.listeners) l(message);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.setState('closed');
+      // 4401: the hub refused the token (expired). One authenticated call refreshes it, and a new
+      // token restarts the socket (onTokens below); the backoff retry covers the rest.
+      if (event.code === 4401) void request('/auth/me').catch(() => undefined);
       this.scheduleReconnect();
     };
     socket.onerror = () => socket.close();

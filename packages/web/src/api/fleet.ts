@@ -1,0 +1,53 @@
+// Portal-facing fleet routes (hub src/fleet): the fleet overview, agent config validation and a
+// node's current config.
+import { ApiError, request } from './http.ts';
+
+export type FleetHealth = 'Alerting' | 'Offline' | 'Commissioning' | 'Healthy';
+
+export interface FleetNode {
+  id: string;
+  name: string;
+  status: 'unknown' | 'online' | 'offline';
+  active: boolean;
+  agentVersion: string | null;
+}
+
+export interface FleetSite {
+  id: string;
+  name: string;
+  timezone: string;
+  status: 'commissioning' | 'active' | 'decommissioned';
+  orgId: string;
+  installerOrg: { id: string; name: string } | null;
+  nodes: { online: number; offline: number; unknown: number; total: number };
+  nodeList: FleetNode[];
+  lastCommunication: string | null;
+  openAlerts: number;
+  worstSeverity: 'info' | 'warning' | 'critical' | null;
+  health: FleetHealth;
+}
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  line: number | null;
+}
+
+export const fleetApi = {
+  sites: (signal?: AbortSignal) => request<FleetSite[]>('/fleet/sites', signal ? { signal } : {}),
+  validateConfig: (config: string) =>
+    request<{ ok: boolean; problems: ConfigProblem[]; migrations: string[] }>('/agent-config/validate', {
+      body: { config },
+    }),
+  /** Null when nothing was pushed to the node yet (404). */
+  nodeConfig: async (nodeId: string) => {
+    try {
+      return await request<{ nodeId: string; commandId: string; appliedAt: string; config: string }>(
+        `/nodes/${encodeURIComponent(nodeId)}/config`,
+      );
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404 && err.message.startsWith('No config')) return null;
+      throw err;
+    }
+  },
+};

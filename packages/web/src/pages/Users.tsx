@@ -1,0 +1,223 @@
+// Admin: users of every org (create with a role, disable / enable) and the audit log.
+import type { Role } from '@wattfleet/protocol';
+import { type FormEvent, useState } from 'react';
+import { orgsApi } from '../api/orgs.ts';
+import { type AuditItem, auditApi, usersApi } from '../api/users.ts';
+import { ErrorNote } from '../components/ErrorNote.tsx';
+import { dateTime } from '../lib/format.ts';
+import { useAsync } from '../lib/use-async.ts';
+
+const ROLES: Role[] = ['admin', 'installer', 'owner', 'viewer'];
+
+export function UsersPage() {
+  const users = useAsync(() => usersApi.list(), []);
+  const orgs = useAsync(() => orgsApi.list(), []);
+  const [form, setForm] = useState({ orgId: '', email: '', role: 'owner' as Role, password: '' });
+  const [error, setError] = useState<Error>();
+  const [created, setCreated] = useState<string>();
+  const orgName = (id: string) => orgs.data?.find((o) => o.id === id)?.name ?? id.slice(0, 8);
+
+  const create = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      const u = await usersApi.create({
+        orgId: form.orgId,
+        email: form.email.trim(),
+        role: form.role,
+        ...(form.password ? { password: form.password } : {}),
+      });
+      setCreated(u.password ? `${u.email} created; temporary password ${u.password}` : `${u.email} created`);
+      setForm((f) => ({ ...f, email: '', password: '' }));
+      users.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  const toggle = async (id: string, disabled: boolean) => {
+    setError(undefined);
+    try {
+      await usersApi.setDisabled(id, disabled);
+      users.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+
+  return (
+    <div>
+      <h1 tabIndex={-1}>Users</h1>
+      <ErrorNote error={error ?? users.error} />
+      <form className="card" onSubmit={create} aria-labelledby="new-user">
+        <h2 id="new-user">New user</h2>
+        <label>
+          Organisation{' '}
+          <select value={form.orgId} onChange={(e) => setForm({ ...form, orgId: e.target.value })} required>
+            <option value="">Choose…</option>
+            {(orgs.data ?? []).map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.name} ({o.kind})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Email{' '}
+          <input
+            type="email"
+            value={form.email}
+            onChange={(e) => setForm({ ...form, email: e.target.value })}
+            required
+          />
+        </label>
+        <label>
+          Role{' '}
+          <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+            {ROLES.map((r) => (
+              <option key={r}>{r}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Initial password (optional){' '}
+          <input
+            type="password"
+            value={form.password}
+            onChange={(e) => setForm({ ...form, password: e.target.value })}
+            autoComplete="new-password"
+          />
+        </label>
+        <button type="submit">Create user</button>
+        {created && <p data-testid="user-created">{created}</p>}
+      </form>
+      <div className="table-wrap card">
+        <table data-testid="users-table">
+          <thead>
+            <tr>
+              <th>Email</th>
+              <th>Role</th>
+              <th>Organisation</th>
+              <th>Last login</th>
+              <th>State</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {(users.data ?? []).map((u) => (
+              <tr key={u.id} data-email={u.email}>
+                <td>{u.email}</td>
+                <td>{u.role}</td>
+                <td>{orgName(u.orgId)}</td>
+                <td>{dateTime(u.lastLoginAt)}</td>
+                <td>{u.disabledAt ? 'disabled' : 'active'}</td>
+                <td>
+                  <button type="button" onClick={() => void toggle(u.id, !u.disabledAt)}>
+                    {u.disabledAt ? 'Enable' : 'Disable'}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+export function AuditPage() {
+  const [filters, setFilters] = useState({ action: '', actor: '', targetType: '', result: '' });
+  const [applied, setApplied] = useState(filters);
+  const [cursors, setCursors] = useState<number[]>([]);
+  const cursor = cursors.at(-1);
+  const page = useAsync(
+    () =>
+      auditApi.list({
+        limit: 50,
+        cursor,
+        action: applied.action || undefined,
+        actor: applied.actor || undefined,
+        targetType: applied.targetType || undefined,
+        result: applied.result || undefined,
+      }),
+    [applied, cursor],
+  );
+  const field = (key: keyof typeof filters, label: string) => (
+    <label>
+      {label}{' '}
+      <input value={filters[key]} onChange={(e) => setFilters({ ...filters, [key]: e.target.value })} />
+    </label>
+  );
+  return (
+    <div>
+      <h1 tabIndex={-1}>Audit log</h1>
+      <form
+        className="card toolbar"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setCursors([]);
+          setApplied(filters);
+        }}
+      >
+        {field('action', 'Action (e.g. user.* )')}
+        {field('actor', 'Actor id')}
+        {field('targetType', 'Target type')}
+        <label>
+          Result{' '}
+          <select value={filters.result} onChange={(e) => setFilters({ ...filters, result: e.target.value })}>
+            <option value="">any</option>
+            <option>ok</option>
+            <option>denied</option>
+            <option>failed</option>
+          </select>
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      <ErrorNote error={page.error} />
+      <div className="table-wrap card">
+        <table data-testid="audit-table">
+          <thead>
+            <tr>
+              <th>At</th>
+              <th>Actor</th>
+              <th>Action</th>
+              <th>Target</th>
+              <th>Result</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(page.data?.items ?? []).map((a: AuditItem) => (
+              <tr key={a.id}>
+                <td>{dateTime(a.at)}</td>
+                <td>
+                  {a.actorType}
+                  {a.actorId ? `:${a.actorId.slice(0, 8)}` : ''}
+                </td>
+                <td>{a.action}</td>
+                <td>
+                  {a.targetType ?? ''} {a.targetId?.slice(0, 8) ?? ''}
+                </td>
+                <td>{a.result}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div className="actions">
+        <button
+          type="button"
+          disabled={cursors.length === 0}
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+        >
+          Newer
+        </button>
+        <button
+          type="button"
+          disabled={!page.data?.nextCursor}
+          onClick={() => page.data?.nextCursor && setCursors((c) => [...c, page.data!.nextCursor!])}
+        >
+          Older
+        </button>
+      </div>
+    </div>
+  );
+}
