@@ -27,6 +27,8 @@ export interface OpenOptions {
   /** PGlite data directory; 'memory://' keeps it in memory (tests). */
   dataDir?: string;
   poolSize?: number;
+  /** PGlite only: start from this dump (dumpDataDir) instead of an empty cluster. */
+  loadDataDir?: Blob;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
@@ -40,7 +42,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   }
   const dataDir = opts.dataDir ?? 'memory://';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  const pglite = await PGlite.create(dataDir, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {});
   // PGlite is one connection: a pool of one serialises transactions instead of interleaving them.
   const pool = new pg.Pool({ ...(createPgConfig(pglite) as object), max: 1 });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
