@@ -137,7 +137,13 @@ describe('modbus-tcp source against the stand-in', () => {
     });
     const src = await createSource(
       'modbus-tcp',
-      { key: 'heater', host: standIn.host, port: standIn.port, templates: ['modbus-relay'], timeoutMs: 10_000 },
+      {
+        key: 'heater',
+        host: standIn.host,
+        port: standIn.port,
+        templates: ['modbus-relay'],
+        timeoutMs: 10_000,
+      },
       ctx,
     );
     try {

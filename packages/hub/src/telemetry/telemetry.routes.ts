@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
 import { actorOf } from '../auth/authenticate.ts';
+import { withTenant } from '../identity/tenant.ts';
 import { chooseResolution, latestValues, querySeries } from './telemetry.repository.ts';
 
 const MAX_POINTS = 2000;
@@ -55,15 +56,18 @@ export async function telemetryRoutes(app: FastifyInstance): Promise<void> {
           ? q.step
           : chooseResolution(from, to, Number(interval?.s ?? 10), MAX_POINTS);
       const metrics = q.metrics ? q.metrics.split(',').filter(Boolean) : undefined;
-      const series = await querySeries(hub.db, {
-        siteId: id,
-        nodeId: q.node,
-        metrics,
-        from,
-        to,
-        resolution: step as 'raw' | 'hour' | 'day',
-        maxPoints: MAX_POINTS,
-      });
+      // Row-level security again under the tenant's role: the data query itself cannot leak.
+      const series = await withTenant(hub, actorOf(request), (trx) =>
+        querySeries(trx, {
+          siteId: id,
+          nodeId: q.node,
+          metrics,
+          from,
+          to,
+          resolution: step as 'raw' | 'hour' | 'day',
+          maxPoints: MAX_POINTS,
+        }),
+      );
       return {
         siteId: id,
         from: new Date(from).toISOString(),
@@ -83,7 +87,7 @@ export async function telemetryRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id } = request.params as { id: string };
       await assertNodeAccess(hub, actorOf(request), id);
-      return { nodeId: id, values: await latestValues(hub.db, id) };
+      return { nodeId: id, values: await withTenant(hub, actorOf(request), (trx) => latestValues(trx, id)) };
     },
   );
 }
