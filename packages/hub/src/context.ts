@@ -38,6 +38,11 @@ export interface HubContext {
   bus: HubBus;
   /** Replaceable by the identity module (grants, time-limited access). */
   siteScope: SiteScopeResolver;
+  /**
+   * Tests only: switches off the code-level site checks (assertSiteAccess, appSiteScope) so a test
+   * can prove that row-level security alone keeps tenants apart. Never set outside tests.
+   */
+  testOnlyBypassAppScoping?: boolean;
 }
 
 declare module 'fastify' {

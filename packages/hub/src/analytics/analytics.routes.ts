@@ -315,15 +315,19 @@ export async function analyticsRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id } = request.params as { id: string };
       const { from, to } = request.query as { from: string; to: string };
-      await assertNodeAccess(hub, actorOf(request), id);
+      const actor = actorOf(request);
+      await assertNodeAccess(hub, actor, id);
       if (checkRange(from, to) > 62) {
         throw new WattfleetError('WF_VALIDATION', undefined, [
           { path: '/querystring', message: 'At most 62 days' },
         ]);
       }
-      const out = [];
-      for (let d = from; d <= to; d = addDays(d, 1)) out.push(await nodeCompleteness(hub, id, d));
-      return out;
+      // Node, series and samples are read as the tenant (row-level security as the second fence).
+      return withTenant(hub, actor, async (trx) => {
+        const out = [];
+        for (let d = from; d <= to; d = addDays(d, 1)) out.push(await nodeCompleteness(trx, id, d));
+        return out;
+      });
     },
   );
 

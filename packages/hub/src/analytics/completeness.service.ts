@@ -1,8 +1,9 @@
 // Data completeness per node and local day: samples expected at the node's interval vs received,
 // and the gaps. A "received" slot is an interval in which the node sent at least one sample of
 // any metric, so a node with ten metrics is not counted ten times.
-import { sql } from 'kysely';
-import type { HubContext } from '../context.ts';
+import { WattfleetError } from '@wattfleet/protocol';
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../storage/schema.ts';
 import { localDayBounds } from '../time/zoned.ts';
 
 export interface Gap {
@@ -21,24 +22,26 @@ export interface NodeDayCompleteness {
   gaps: Gap[];
 }
 
+/** db is the tenant's transaction in routes: a node hidden by row-level security is not found. */
 export async function nodeCompleteness(
-  hub: HubContext,
+  db: Kysely<DB>,
   nodeId: string,
   day: string,
 ): Promise<NodeDayCompleteness> {
-  const node = await hub.db
+  const node = await db
     .selectFrom('nodes')
     .innerJoin('sites', 'sites.id', 'nodes.site_id')
     .select(['nodes.sample_interval_s', 'sites.timezone'])
     .where('nodes.id', '=', nodeId)
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (!node) throw new WattfleetError('WF_NOT_FOUND', 'Node not found');
   const intervalMs = node.sample_interval_s * 1000;
   const [start, end] = localDayBounds(day, node.timezone);
   const { rows } = await sql<{ slot: number }>`
     SELECT DISTINCT floor((extract(epoch FROM s.ts) * 1000 - ${start}) / ${intervalMs})::int AS slot
     FROM samples s JOIN series r ON r.id = s.series_id
     WHERE r.node_id = ${nodeId} AND s.ts >= ${new Date(start)} AND s.ts < ${new Date(end)}
-    ORDER BY 1`.execute(hub.db);
+    ORDER BY 1`.execute(db);
   const expected = Math.ceil((end - start) / intervalMs);
   const slots = rows.map((r) => Number(r.slot));
   const gaps: Gap[] = [];

@@ -18,6 +18,7 @@ import { audit } from '../audit/audit.ts';
 import { assertNodeAccess } from '../auth/access.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
+import { withTenant } from '../identity/tenant.ts';
 import { useNodeSignatures } from '../nodes/node-auth.ts';
 import { type CommandService, commandView } from './commands.service.ts';
 
@@ -108,17 +109,15 @@ export function commandRoutes(deps: CommandRouteDeps) {
       },
       async (request) => {
         const { id } = request.params as { id: string };
-        await assertNodeAccess(hub, actorOf(request), id);
+        const actor = actorOf(request);
+        await assertNodeAccess(hub, actor, id);
         const q = request.query as { state?: never; type?: string; limit?: number; offset?: number };
         const limit = q.limit ?? 50;
         const offset = q.offset ?? 0;
-        const rows = await commands.list({
-          nodeId: id,
-          state: q.state,
-          type: q.type,
-          limit: limit + 1,
-          offset,
-        });
+        // Checked in code above, and again by row-level security: the query runs as the tenant.
+        const rows = await withTenant(hub, actor, (trx) =>
+          commands.list({ nodeId: id, state: q.state, type: q.type, limit: limit + 1, offset }, trx),
+        );
         return {
           items: rows.slice(0, limit).map(commandView),
           nextOffset: rows.length > limit ? offset + limit : null,
@@ -142,8 +141,17 @@ export function commandRoutes(deps: CommandRouteDeps) {
       '/nodes/:id/commands/:cid',
       { schema: { tags: ['commands'], params: CommandParams }, preHandler: app.requireActor },
       async (request) => {
-        const row = await loadCommand(request, 'read');
-        return { ...commandView(row), history: await commands.history(row.id) };
+        const actor = actorOf(request);
+        const { id, cid } = request.params as { id: string; cid: string };
+        await assertNodeAccess(hub, actor, id);
+        // Row and history are read as the tenant, so row-level security hides foreign commands too.
+        const found = await withTenant(hub, actor, async (trx) => {
+          const row = await commands.find(cid, trx);
+          if (!row || row.node_id !== id) return undefined;
+          return { row, history: await commands.history(row.id, trx) };
+        });
+        if (!found) throw new WattfleetError('WF_NOT_FOUND', 'Command not found');
+        return { ...commandView(found.row), history: found.history };
       },
     );
 
@@ -166,15 +174,18 @@ export function commandRoutes(deps: CommandRouteDeps) {
       },
       async (request) => {
         const { id } = request.params as { id: string };
-        await assertNodeAccess(hub, actorOf(request), id);
+        const actor = actorOf(request);
+        await assertNodeAccess(hub, actor, id);
         const { commandId } = request.query as { commandId?: string };
-        const rows = await hub.db
-          .selectFrom('node_log_chunks')
-          .select(['upload_key', 'command_id', 'chunk', 'final', 'lines', 'received_at'])
-          .where('node_id', '=', id)
-          .where('upload_key', '=', commandId ?? 'adhoc')
-          .orderBy('chunk')
-          .execute();
+        const rows = await withTenant(hub, actor, (trx) =>
+          trx
+            .selectFrom('node_log_chunks')
+            .select(['upload_key', 'command_id', 'chunk', 'final', 'lines', 'received_at'])
+            .where('node_id', '=', id)
+            .where('upload_key', '=', commandId ?? 'adhoc')
+            .orderBy('chunk')
+            .execute(),
+        );
         const last = rows.at(-1);
         return {
           commandId: commandId ?? null,

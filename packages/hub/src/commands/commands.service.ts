@@ -124,12 +124,13 @@ export class CommandService {
     return (await this.find(row.id)) ?? row;
   }
 
-  async find(id: string): Promise<CommandRow | undefined> {
-    return this.db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
+  // Reads take an optional db so routes can run them as the tenant (withTenant's transaction).
+  async find(id: string, db: Kysely<DB> = this.db): Promise<CommandRow | undefined> {
+    return db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async history(id: string) {
-    const rows = await this.db
+  async history(id: string, db: Kysely<DB> = this.db) {
+    const rows = await db
       .selectFrom('command_transitions')
       .select(['from_state', 'to_state', 'at', 'source', 'data'])
       .where('command_id', '=', id)
@@ -144,14 +145,17 @@ export class CommandService {
     }));
   }
 
-  async list(filter: {
-    nodeId: string;
-    state?: CommandState | undefined;
-    type?: string | undefined;
-    limit: number;
-    offset: number;
-  }): Promise<CommandRow[]> {
-    let q = this.db.selectFrom('commands').selectAll().where('node_id', '=', filter.nodeId);
+  async list(
+    filter: {
+      nodeId: string;
+      state?: CommandState | undefined;
+      type?: string | undefined;
+      limit: number;
+      offset: number;
+    },
+    db: Kysely<DB> = this.db,
+  ): Promise<CommandRow[]> {
+    let q = db.selectFrom('commands').selectAll().where('node_id', '=', filter.nodeId);
     if (filter.state) q = q.where('state', '=', filter.state);
     if (filter.type) q = q.where('type', '=', filter.type);
     return q.orderBy('created_at', 'desc').orderBy('id').limit(filter.limit).offset(filter.offset).execute();

@@ -12,6 +12,7 @@ import { isNode, LineCounter, parseDocument } from 'yaml';
 import { assertNodeAccess } from '../auth/access.ts';
 import { type Actor, isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
+import { withTenant } from '../identity/tenant.ts';
 
 const ValidateBody = Type.Object(
   { config: Type.String({ maxLength: 262144 }) },
@@ -87,16 +88,20 @@ export async function agentConfigRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      await assertNodeAccess(hub, actorOf(request), id, 'read');
-      const row = await hub.db
-        .selectFrom('commands')
-        .select(['id', 'args', 'updated_at'])
-        .where('node_id', '=', id)
-        .where('type', '=', 'CONFIG_PUSH')
-        .where('state', '=', 'succeeded')
-        .orderBy('updated_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const actor = actorOf(request);
+      await assertNodeAccess(hub, actor, id, 'read');
+      // Read as the tenant: row-level security hides other sites' commands as well.
+      const row = await withTenant(hub, actor, (trx) =>
+        trx
+          .selectFrom('commands')
+          .select(['id', 'args', 'updated_at'])
+          .where('node_id', '=', id)
+          .where('type', '=', 'CONFIG_PUSH')
+          .where('state', '=', 'succeeded')
+          .orderBy('updated_at', 'desc')
+          .limit(1)
+          .executeTakeFirst(),
+      );
       const config = row?.args?.config;
       if (!row || typeof config !== 'string')
         throw new WattfleetError('WF_NOT_FOUND', 'No config was pushed to this node yet');

@@ -1,8 +1,11 @@
 // Fleet overview in one request: every site the caller may see with node counts, last
 // communication, open alerts and a derived health, so the installer table never fans out to one
-// call per site. Scope comes from hub.siteScope (grants included) and is applied in SQL.
+// call per site. Scope comes from hub.siteScope (grants included) and is applied in SQL, and the
+// queries run as the tenant so row-level security filters them a second time.
 import type { FastifyInstance } from 'fastify';
+import { appSiteScope } from '../auth/access.ts';
 import { actorOf } from '../auth/authenticate.ts';
+import { withTenant } from '../identity/tenant.ts';
 import { type FleetHealth, fleetHealth, type Severity, worstSeverity } from './fleet-health.ts';
 
 export interface FleetSiteRow {
@@ -29,40 +32,40 @@ export async function fleetRoutes(app: FastifyInstance): Promise<void> {
       preHandler: app.requireActor,
     },
     async (request): Promise<FleetSiteRow[]> => {
-      const scope = await hub.siteScope(hub.db, actorOf(request), 'read');
+      const actor = actorOf(request);
+      const scope = await appSiteScope(hub, actor, 'read');
       if (scope !== 'all' && scope.length === 0) return [];
-      let sitesQ = hub.db
-        .selectFrom('sites')
-        .leftJoin('orgs as inst', 'inst.id', 'sites.installer_org_id')
-        .select([
-          'sites.id',
-          'sites.name',
-          'sites.timezone',
-          'sites.status',
-          'sites.org_id',
-          'sites.installer_org_id',
-          'inst.name as installer_name',
-        ])
-        .orderBy('sites.name');
-      let nodesQ = hub.db
-        .selectFrom('nodes')
-        .select(['id', 'site_id', 'name', 'status', 'active', 'last_seen_at', 'agent_version'])
-        .orderBy('name');
-      let alertsQ = hub.db
-        .selectFrom('alerts')
-        .select(['site_id', 'severity', (eb) => eb.fn.countAll<string>().as('n')])
-        .where('state', '<>', 'resolved')
-        .groupBy(['site_id', 'severity']);
-      if (scope !== 'all') {
-        sitesQ = sitesQ.where('sites.id', 'in', scope);
-        nodesQ = nodesQ.where('site_id', 'in', scope);
-        alertsQ = alertsQ.where('site_id', 'in', scope);
-      }
-      const [sites, nodes, alerts] = await Promise.all([
-        sitesQ.execute(),
-        nodesQ.execute(),
-        alertsQ.execute(),
-      ]);
+      const [sites, nodes, alerts] = await withTenant(hub, actor, async (trx) => {
+        let sitesQ = trx
+          .selectFrom('sites')
+          .leftJoin('orgs as inst', 'inst.id', 'sites.installer_org_id')
+          .select([
+            'sites.id',
+            'sites.name',
+            'sites.timezone',
+            'sites.status',
+            'sites.org_id',
+            'sites.installer_org_id',
+            'inst.name as installer_name',
+          ])
+          .orderBy('sites.name');
+        let nodesQ = trx
+          .selectFrom('nodes')
+          .select(['id', 'site_id', 'name', 'status', 'active', 'last_seen_at', 'agent_version'])
+          .orderBy('name');
+        let alertsQ = trx
+          .selectFrom('alerts')
+          .select(['site_id', 'severity', (eb) => eb.fn.countAll<string>().as('n')])
+          .where('state', '<>', 'resolved')
+          .groupBy(['site_id', 'severity']);
+        if (scope !== 'all') {
+          sitesQ = sitesQ.where('sites.id', 'in', scope);
+          nodesQ = nodesQ.where('site_id', 'in', scope);
+          alertsQ = alertsQ.where('site_id', 'in', scope);
+        }
+        // One after the other: a transaction is one connection.
+        return [await sitesQ.execute(), await nodesQ.execute(), await alertsQ.execute()] as const;
+      });
 
       const nodesBySite = new Map<string, typeof nodes>();
       for (const n of nodes) {

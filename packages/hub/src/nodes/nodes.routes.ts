@@ -4,6 +4,7 @@ import Type from 'typebox';
 import { assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
+import { withTenant } from '../identity/tenant.ts';
 import {
   createEnrollmentCode,
   enrollNode,
@@ -100,27 +101,33 @@ export async function nodeRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags: ['nodes'], params: NodeIdParams }, preHandler: app.requireActor },
     async (request) => {
       const { id } = request.params as { id: string };
-      await assertNodeAccess(hub, actorOf(request), id);
-      return hub.db
-        .selectFrom('nodes')
-        .select([
-          'id',
-          'site_id',
-          'name',
-          'kind',
-          'active',
-          'status',
-          'status_reason',
-          'last_seen_at',
-          'clock_offset_ms',
-          'agent_version',
-          'git_commit',
-          'os_version',
-          'created_at',
-          'sample_interval_s',
-        ])
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
+      const actor = actorOf(request);
+      await assertNodeAccess(hub, actor, id);
+      // Read again as the tenant: row-level security is the second fence.
+      const node = await withTenant(hub, actor, (trx) =>
+        trx
+          .selectFrom('nodes')
+          .select([
+            'id',
+            'site_id',
+            'name',
+            'kind',
+            'active',
+            'status',
+            'status_reason',
+            'last_seen_at',
+            'clock_offset_ms',
+            'agent_version',
+            'git_commit',
+            'os_version',
+            'created_at',
+            'sample_interval_s',
+          ])
+          .where('id', '=', id)
+          .executeTakeFirst(),
+      );
+      if (!node) throw new WattfleetError('WF_NOT_FOUND', 'Node not found');
+      return node;
     },
   );
 
