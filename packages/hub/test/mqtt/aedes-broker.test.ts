@@ -103,6 +103,8 @@ for (const engine of ENGINES) {
         await c.publishAsync(topics.status(a.nodeId), status({ clock: Date.now() - 120_000 }), { qos: 1 });
         await c.publishAsync(topics.status(a.nodeId), status(), { qos: 1 });
         await waitFor(async () => Math.abs((await nodeRow(hub, a.nodeId)).clock_offset_ms!) < 10_000);
+        // The event follows the batched row update; wait for it rather than race it.
+        await waitFor(() => drifts.length >= 2, 5000, 'drift cleared event');
         assert.equal(drifts.length, 2);
         assert.equal((drifts[1] as { drifting: boolean }).drifting, false);
       } finally {
