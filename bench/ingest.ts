@@ -108,19 +108,23 @@ async function sendAll(
   return (work.length * PER_BATCH) / seconds;
 }
 
-async function baselineCopy(url: string, work: { batch: Batch }[]): Promise<number> {
+async function baselineCopy(
+  url: string,
+  work: { node: { nodeId: string }; batch: Batch }[],
+): Promise<number> {
   const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
   await client.connect();
-  const series = new Map<string, number>(
-    (await client.query('SELECT id, metric FROM series')).rows.map((r: { id: number; metric: string }) => [
-      r.metric,
-      r.id,
-    ]),
+  const { rows } = await client.query<{ id: number; node_id: string; metric: string }>(
+    'SELECT id, node_id, metric FROM series',
   );
+  const series = new Map(rows.map((r) => [`${r.node_id}|${r.metric}`, r.id]));
   // The same rows, as COPY text, prepared before the clock starts; one COPY per batch-sized chunk.
-  const chunks = work.map(({ batch }) =>
+  const chunks = work.map(({ node, batch }) =>
     batch.samples
-      .map((s) => `${series.get(s.metric)}\t${new Date(s.ts).toISOString()}\t${s.value}\n`)
+      .map(
+        (s) => `${series.get(`${node.nodeId}|${s.metric}`)}\t${new Date(s.ts).toISOString()}\t${s.value}\n`,
+      )
       .join(''),
   );
   const started = performance.now();
@@ -162,6 +166,7 @@ export async function main(args: string[]): Promise<void> {
 
     const ours = await sendAll(hub, work, 8);
     const client = new pg.Client({ connectionString: db.url });
+    client.on('error', () => {});
     await client.connect();
     const stored = (await client.query('SELECT count(*)::int AS n FROM samples')).rows[0].n as number;
     if (stored !== (work.length + warm.length) * PER_BATCH)
@@ -180,6 +185,9 @@ export async function main(args: string[]): Promise<void> {
     console.log(
       `ingest: ratio=${(ours / baseline).toFixed(3)} ours=${Math.round(ours)} baseline=${Math.round(baseline)} pglite=${Math.round(pgliteRate)}`,
     );
+  } catch (err) {
+    console.error('ingest benchmark failed:', err);
+    throw err;
   } finally {
     await hub.kill();
     await db.drop();
