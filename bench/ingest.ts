@@ -143,16 +143,20 @@ export async function main(args: string[]): Promise<void> {
   const batchesPerNode = Number(args[0] ?? 150);
   const nodeCount = 4;
   const db = await createPgDatabase();
-  const hub = new HubProcess({
-    DATABASE_URL: db.url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    MQTT_PORT: '0',
-    WATTFLEET_ADMIN_TOKEN: TOKEN,
-    LOG_LEVEL: 'warn',
-    WATTFLEET_DEMO: '0',
-    INGEST_NODE_RATE_PER_MINUTE: '1000000',
-  });
+  const hub = new HubProcess(
+    {
+      DATABASE_URL: db.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      MQTT_PORT: '0',
+      WATTFLEET_ADMIN_TOKEN: TOKEN,
+      LOG_LEVEL: 'warn',
+      WATTFLEET_DEMO: '0',
+      INGEST_NODE_RATE_PER_MINUTE: '1000000',
+    },
+    // BENCH_PROFILE=1 writes a CPU profile of the hub process to /tmp/wattfleet-prof.
+    process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/wattfleet-prof'] : [],
+  );
   try {
     await hub.start();
     const nodes = await setupNodes(hub, nodeCount);
@@ -164,7 +168,7 @@ export async function main(args: string[]): Promise<void> {
     const warm = nodes.map((node, i) => ({ node, batch: makeBatches(100 + i, 2, t0 - 86_400_000)[0]! }));
     await sendAll(hub, warm, 4);
 
-    const ours = await sendAll(hub, work, 8);
+    const ours = await sendAll(hub, work, 16);
     const client = new pg.Client({ connectionString: db.url });
     client.on('error', () => {});
     await client.connect();
@@ -175,7 +179,7 @@ export async function main(args: string[]): Promise<void> {
     await client.query('TRUNCATE samples');
     await client.end();
     const baseline = await baselineCopy(db.url, work);
-    await hub.kill();
+    await hub.stop();
 
     const pgliteRate = await pgliteFigure(Math.min(batchesPerNode, 40));
     console.log(

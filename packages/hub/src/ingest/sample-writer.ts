@@ -1,12 +1,10 @@
-// Bulk sample writes inside an open transaction. PostgreSQL takes COPY straight into the
-// partitioned table (near raw speed); if a sample already exists (same series and instant from
-// another batch), the COPY is rolled back to a savepoint and the rows go in with ON CONFLICT
-// DO NOTHING instead. PGlite cannot COPY through the pg pool, so it always uses the latter.
+// Bulk sample writes inside an open transaction: COPY straight into the partitioned table (near
+// raw speed, PostgreSQL only), or a multi-row INSERT … ON CONFLICT DO NOTHING (PGlite, which
+// cannot COPY through the pg pool, and the retry when a COPY hit an already stored sample).
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Engine } from '../storage/database.ts';
 
 export interface SampleRows {
   seriesIds: number[];
@@ -32,23 +30,8 @@ function copyText(rows: SampleRows): string {
   return lines.join('');
 }
 
-async function copySamples(client: pg.PoolClient, rows: SampleRows): Promise<number> {
+export async function copySamples(client: pg.PoolClient, rows: SampleRows): Promise<number> {
   const stream = client.query(copyFrom('COPY samples (series_id, ts, value) FROM STDIN'));
   await pipeline(Readable.from([copyText(rows)]), stream);
   return rows.seriesIds.length;
-}
-
-/** Writes rows; returns how many were new. Must run inside BEGIN … COMMIT on `client`. */
-export async function writeSamples(engine: Engine, client: pg.PoolClient, rows: SampleRows): Promise<number> {
-  if (engine === 'pglite') return insertSamplesOnConflict(client, rows);
-  await client.query('SAVEPOINT copy_samples');
-  try {
-    const n = await copySamples(client, rows);
-    await client.query('RELEASE SAVEPOINT copy_samples');
-    return n;
-  } catch (err) {
-    if ((err as { code?: string }).code !== '23505') throw err;
-    await client.query('ROLLBACK TO SAVEPOINT copy_samples');
-    return insertSamplesOnConflict(client, rows);
-  }
 }

@@ -5,7 +5,7 @@ import type { HubContext } from '../context.ts';
 import { ensurePartitionsForRange, rawRetentionStart } from '../storage/partitions.ts';
 import { localDate, localDayBounds, localDayStart } from '../time/zoned.ts';
 import { validateTelemetry } from './batch-validation.ts';
-import { writeSamples } from './sample-writer.ts';
+import { copySamples, insertSamplesOnConflict, type SampleRows } from './sample-writer.ts';
 import { SeriesCache } from './series-cache.ts';
 
 export interface IngestResult {
@@ -28,6 +28,32 @@ export class TelemetryIngest {
 
   constructor(private readonly hub: HubContext) {
     this.series = new SeriesCache(hub);
+  }
+
+  /** One transaction: claim the batch id, write the samples, mark the rollup buckets. */
+  private async writeBatch(
+    client: import('pg').PoolClient,
+    nodeId: string,
+    batchId: string,
+    rows: SampleRows,
+    hourly: Set<string>,
+    daily: Set<string>,
+    fast: boolean,
+  ): Promise<number | 'duplicate'> {
+    await client.query('BEGIN');
+    const claimed = await client.query(
+      `INSERT INTO ingest_batches (node_id, batch_id, kind, item_count) VALUES ($1, $2, 'telemetry', $3)
+       ON CONFLICT DO NOTHING`,
+      [nodeId, batchId, rows.seriesIds.length],
+    );
+    if (claimed.rowCount === 0) {
+      await client.query('ROLLBACK');
+      return 'duplicate';
+    }
+    const stored = fast ? await copySamples(client, rows) : await insertSamplesOnConflict(client, rows);
+    await markDirty(client, hourly, daily);
+    await client.query('COMMIT');
+    return stored;
   }
 
   private readonly lastSeenWritten = new Map<string, number>();
@@ -101,27 +127,26 @@ export class TelemetryIngest {
     await ensurePartitionsForRange(this.hub.db, minTs, maxTs);
 
     const client = await this.hub.database.pool.connect();
-    let stored = 0;
+    let stored: number | 'duplicate';
     try {
-      await client.query('BEGIN');
-      const claimed = await client.query(
-        `INSERT INTO ingest_batches (node_id, batch_id, kind, item_count) VALUES ($1, $2, 'telemetry', $3)
-         ON CONFLICT DO NOTHING`,
-        [node.nodeId, batch.batchId, n],
-      );
-      if (claimed.rowCount === 0) {
-        await client.query('ROLLBACK');
-        return { status: 'duplicate', batchId: batch.batchId, stored: 0 };
+      // Fast path: COPY straight into samples. A sample already stored by another batch aborts
+      // the transaction (unique violation); then the whole batch is redone with ON CONFLICT.
+      // Cheaper than a savepoint round trip on every batch, and the slow path is rare.
+      const fast = this.hub.database.engine === 'postgres';
+      try {
+        stored = await this.writeBatch(client, node.nodeId, batch.batchId, rows, hourly, daily, fast);
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        if (!fast || (err as { code?: string }).code !== '23505') throw err;
+        stored = await this.writeBatch(client, node.nodeId, batch.batchId, rows, hourly, daily, false);
       }
-      stored = await writeSamples(this.hub.database.engine, client, rows);
-      await markDirty(client, hourly, daily);
-      await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
       client.release();
     }
+    if (stored === 'duplicate') return { status: 'duplicate', batchId: batch.batchId, stored: 0 };
     await this.touchLastSeen(node.nodeId, now);
     this.hub.bus.emitEvent('telemetry.ingested', { ...node, count: stored, fromMs: minTs, toMs: maxTs });
     return { status: 'stored', batchId: batch.batchId, stored };

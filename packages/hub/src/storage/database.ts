@@ -33,7 +33,10 @@ export interface OpenOptions {
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? Number(process.env.DATABASE_POOL_SIZE ?? 16),
+    });
     pool.on('error', () => {
       // An idle client lost its connection (server restart); the pool replaces it on next use.
     });

@@ -8,10 +8,14 @@ const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export class HubProcess {
   child: ChildProcess | undefined;
   url = '';
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    /** Extra node flags, e.g. --cpu-prof for profiling a benchmark. */
+    private readonly nodeFlags: string[] = [],
+  ) {}
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start'], {
+    const child = spawn(process.execPath, [...this.nodeFlags, '--import', 'tsx', CLI, 'start'], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -40,6 +44,15 @@ export class HubProcess {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** Graceful stop (SIGTERM): lets the hub close and, e.g., write a CPU profile. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
   }
 
   async kill(): Promise<void> {
