@@ -48,15 +48,23 @@ for (const engine of ENGINES) {
     it('a different batch overlapping stored samples keeps the stored ones and adds the rest', async () => {
       const before = await countSamples(hub);
       const start = t0 + 600_000;
-      const first = await node.send('/api/v1/ingest/telemetry', { batchId: batchId(), samples: samples(10, start) });
+      const first = await node.send('/api/v1/ingest/telemetry', {
+        batchId: batchId(),
+        samples: samples(10, start),
+      });
       assert.equal(first.json().stored, 10);
       // Re-formed batch (new id) with 5 old and 5 new samples, the old ones with other values.
       const overlap = samples(10, start + 50_000).map((s) => ({ ...s, value: -1 }));
       const second = await node.send('/api/v1/ingest/telemetry', { batchId: batchId(), samples: overlap });
       assert.equal(second.statusCode, 200, second.body);
-      assert.deepEqual({ status: second.json().status, stored: second.json().stored }, { status: 'stored', stored: 5 });
+      assert.deepEqual(
+        { status: second.json().status, stored: second.json().stored },
+        { status: 'stored', stored: 5 },
+      );
       assert.equal((await countSamples(hub)) - before, 15);
-      const { rows } = await hub.tdb.database.pool.query('SELECT count(*)::int AS n FROM samples WHERE value = -1');
+      const { rows } = await hub.tdb.database.pool.query(
+        'SELECT count(*)::int AS n FROM samples WHERE value = -1',
+      );
       assert.equal(rows[0].n, 5);
     });
 
