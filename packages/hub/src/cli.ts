@@ -19,6 +19,8 @@ async function main(argv: string[]): Promise<void> {
       const hooks = (await import('./start-hooks.ts')).startHooks(config);
       const hub = await startHub(config, hooks);
       console.log(`\nWattfleet hub is running at ${hub.url}  (database: ${hub.database.engine})`);
+      const broker = hub.app.controlPlane?.brokerUrl;
+      if (broker) console.log(`MQTT for nodes: ${broker}${config.mqttUrl ? '' : ' (embedded broker)'}`);
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         process.once(signal, () => {
           hub.stop().then(

@@ -10,6 +10,8 @@ export interface HubConfig {
   /** mqtt://… of an external broker; undefined starts the embedded aedes broker. */
   mqttUrl: string | undefined;
   mqttPort: number;
+  /** MQTT_PORT was given: a busy port is then an error, not a reason to pick another. */
+  mqttPortExplicit: boolean;
   /** Static admin bearer token: the seam for operator scripts and tests until users exist. */
   adminToken: string | undefined;
   jwtSecret: string | undefined;
@@ -44,6 +46,7 @@ export function loadConfig(
     dataDir: resolve(env.WATTFLEET_DATA_DIR ?? './data'),
     mqttUrl: env.MQTT_URL || undefined,
     mqttPort: int('MQTT_PORT', 1883, env),
+    mqttPortExplicit: Boolean(env.MQTT_PORT),
     adminToken: env.WATTFLEET_ADMIN_TOKEN || undefined,
     jwtSecret: env.WATTFLEET_JWT_SECRET || undefined,
     retention: {

@@ -17,6 +17,8 @@ export interface AedesBrokerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** When the port is taken (say a system Mosquitto on 1883), take a free one and warn. */
+  fallbackToFreePort?: boolean;
   log: { warn: (obj: object, msg: string) => void };
 }
 
@@ -93,10 +95,24 @@ export class AedesBroker implements ControlBroker {
       socket.once('close', () => this.sockets.delete(socket));
       broker.handle(socket);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => resolve());
-    });
+    const listen = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, this.opts.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    try {
+      await listen(this.opts.port);
+    } catch (err) {
+      if (!this.opts.fallbackToFreePort || (err as { code?: string }).code !== 'EADDRINUSE') throw err;
+      this.opts.log.warn(
+        { port: this.opts.port },
+        'MQTT port is taken (another broker?); the embedded broker listens on a free port instead — set MQTT_PORT to choose',
+      );
+      await listen(0);
+    }
     this.server = server;
     const { port } = server.address() as AddressInfo;
     const host = this.opts.host === '0.0.0.0' || this.opts.host === '::' ? '127.0.0.1' : this.opts.host;

@@ -119,7 +119,13 @@ export class ControlPlane {
         log: this.log,
       });
     } else {
-      broker = new AedesBroker({ db: this.hub.db, host: config.host, port: config.mqttPort, log: this.log });
+      broker = new AedesBroker({
+        db: this.hub.db,
+        host: config.host,
+        port: config.mqttPort,
+        fallbackToFreePort: !config.mqttPortExplicit,
+        log: this.log,
+      });
     }
     await broker.start();
     this.broker = broker;
