@@ -16,10 +16,14 @@ export interface ExternalBrokerOptions {
   log: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
 }
 
+const EARLY_ACK = new Set<NodeChannel>(['status', 'live']);
+const MAX_EARLY_IN_FLIGHT = 2000;
+
 export class ExternalBroker implements ControlBroker {
   readonly kind = 'external' as const;
   private client: MqttClient | undefined;
   private readonly handlers = new Map<NodeChannel, MessageHandler>();
+  private earlyInFlight = 0;
 
   constructor(private readonly opts: ExternalBrokerOptions) {}
 
@@ -38,16 +42,25 @@ export class ExternalBroker implements ControlBroker {
       ...(this.opts.password ? { password: this.opts.password } : {}),
     });
     // Acknowledge a QoS 1 message only once it is handled: a hub that dies mid-ingest leaves the
-    // message unacknowledged and the broker hands it out again.
+    // message unacknowledged and the broker hands it out again. mqtt.js reads the next message
+    // only after that, so handling is one at a time. Heartbeats and live snapshots are periodic
+    // snapshots (the next one replaces a lost one, and the last will is retained by the broker),
+    // so they are acknowledged at once and handled concurrently, up to a bound; the control plane
+    // still applies each node's statuses in order.
     client.handleMessage = (packet, done) => {
       const parsed = parseNodeTopic(packet.topic);
       const handler = parsed && this.handlers.get(parsed.channel);
       if (!handler) return done();
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      handler({ topic: packet.topic, payload, retain: !!packet.retain }).then(
-        () => done(),
-        () => done(),
-      );
+      const work = handler({ topic: packet.topic, payload, retain: !!packet.retain }).catch(() => {});
+      if (EARLY_ACK.has(parsed.channel) && this.earlyInFlight < MAX_EARLY_IN_FLIGHT) {
+        this.earlyInFlight++;
+        void work.finally(() => {
+          this.earlyInFlight--;
+        });
+        return done();
+      }
+      void work.then(() => done());
     };
     client.on('error', (err) => this.opts.log.warn({ err }, 'mqtt client error'));
     client.on('reconnect', () => this.opts.log.info({ url: this.opts.url }, 'mqtt reconnecting'));
