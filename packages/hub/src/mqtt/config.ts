@@ -22,6 +22,8 @@ export interface ControlPlaneConfig {
   sharedGroup: string;
   /** Set false to subscribe without $share (brokers without MQTT 5 shared subscriptions). */
   sharedSubscriptions: boolean;
+  /** Connections per hub that take telemetry/events/daily from the shared subscription (≥ 1). */
+  ingestConnections: number;
   /** Hub credentials at an external broker. */
   username: string | undefined;
   password: string | undefined;
@@ -59,6 +61,7 @@ export function controlPlaneConfig(
     clockDriftMs: num(env, 'CLOCK_DRIFT_MS', 60_000),
     sharedGroup: env.MQTT_SHARED_GROUP || 'hub',
     sharedSubscriptions: env.MQTT_SHARED_SUBSCRIPTIONS !== '0',
+    ingestConnections: Math.max(1, num(env, 'MQTT_INGEST_CONNECTIONS', 4)),
     username: env.MQTT_USERNAME || undefined,
     password: env.MQTT_PASSWORD || undefined,
     mosquitto:

@@ -116,6 +116,7 @@ export class ControlPlane {
         password: cp.password,
         sharedGroup: cp.sharedGroup,
         sharedSubscriptions: cp.sharedSubscriptions,
+        ingestConnections: cp.ingestConnections,
         log: this.log,
       });
     } else {

@@ -13,10 +13,18 @@ export interface ExternalBrokerOptions {
   password: string | undefined;
   sharedGroup: string;
   sharedSubscriptions: boolean;
+  /**
+   * Extra connections that consume the order-free channels (telemetry, events, daily) through the
+   * shared subscription: each connection handles one message at a time (ack after store), so N
+   * connections store N batches at once. Ignored without shared subscriptions.
+   */
+  ingestConnections?: number;
   log: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
 }
 
 const EARLY_ACK = new Set<NodeChannel>(['status', 'live']);
+/** Batches are independent of each other: any connection may take any of them. */
+const ORDER_FREE = new Set<NodeChannel>(['telemetry', 'events', 'daily']);
 const MAX_EARLY_IN_FLIGHT = 2000;
 
 export class ExternalBroker implements ControlBroker {
@@ -24,6 +32,8 @@ export class ExternalBroker implements ControlBroker {
   private client: MqttClient | undefined;
   private readonly handlers = new Map<NodeChannel, MessageHandler>();
   private earlyInFlight = 0;
+  /** Additional members of the shared subscription for ORDER_FREE channels. */
+  private readonly consumers: MqttClient[] = [];
 
   constructor(private readonly opts: ExternalBrokerOptions) {}
 
@@ -32,6 +42,12 @@ export class ExternalBroker implements ControlBroker {
   }
 
   async start(): Promise<void> {
+    this.client = await this.connect();
+    const extra = this.opts.sharedSubscriptions ? Math.max(0, (this.opts.ingestConnections ?? 4) - 1) : 0;
+    for (let i = 0; i < extra; i++) this.consumers.push(await this.connect());
+  }
+
+  private async connect(): Promise<MqttClient> {
     const client = await mqtt.connectAsync(this.opts.url, {
       clientId: `wattfleet-hub-${randomBytes(6).toString('hex')}`,
       protocolVersion: 5,
@@ -43,10 +59,10 @@ export class ExternalBroker implements ControlBroker {
     });
     // Acknowledge a QoS 1 message only once it is handled: a hub that dies mid-ingest leaves the
     // message unacknowledged and the broker hands it out again. mqtt.js reads the next message
-    // only after that, so handling is one at a time. Heartbeats and live snapshots are periodic
-    // snapshots (the next one replaces a lost one, and the last will is retained by the broker),
-    // so they are acknowledged at once and handled concurrently, up to a bound; the control plane
-    // still applies each node's statuses in order.
+    // only after that, so handling is one at a time per connection. Heartbeats and live snapshots
+    // are periodic snapshots (the next one replaces a lost one, and the last will is retained by
+    // the broker), so they are acknowledged at once and handled concurrently, up to a bound; the
+    // control plane still applies each node's statuses in order.
     client.handleMessage = (packet, done) => {
       const parsed = parseNodeTopic(packet.topic);
       const handler = parsed && this.handlers.get(parsed.channel);
@@ -64,7 +80,7 @@ export class ExternalBroker implements ControlBroker {
     };
     client.on('error', (err) => this.opts.log.warn({ err }, 'mqtt client error'));
     client.on('reconnect', () => this.opts.log.info({ url: this.opts.url }, 'mqtt reconnecting'));
-    this.client = client;
+    return client;
   }
 
   async subscribeNodes(channel: NodeChannel, handler: MessageHandler): Promise<void> {
@@ -74,8 +90,11 @@ export class ExternalBroker implements ControlBroker {
       ? topics.shared(this.opts.sharedGroup, channel)
       : topics.allNodes(channel);
     const qos = channel === 'live' ? 0 : 1;
-    const granted = await client.subscribeAsync(filter, { qos });
-    if (granted.some((g) => g.qos >= 0x80)) throw new Error(`broker refused the subscription ${filter}`);
+    const subscribers = ORDER_FREE.has(channel) ? [client, ...this.consumers] : [client];
+    for (const c of subscribers) {
+      const granted = await c.subscribeAsync(filter, { qos });
+      if (granted.some((g) => g.qos >= 0x80)) throw new Error(`broker refused the subscription ${filter}`);
+    }
   }
 
   async publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void> {
@@ -90,7 +109,8 @@ export class ExternalBroker implements ControlBroker {
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    if (client) await client.endAsync();
+    const consumers = this.consumers.splice(0);
+    await Promise.all([client, ...consumers].map((c) => c?.endAsync()));
   }
 
   private mustClient(): MqttClient {
