@@ -1,11 +1,10 @@
 // Shared by the MQTT benchmarks: a real Mosquitto on a free loopback port with its own config,
 // password and ACL files (in a temp dir removed on stop), and CPU time of a process from /proc.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashMqttPassword } from '../packages/hub/src/nodes/credentials.ts';
-import { freePort, MOSQUITTO } from '../packages/hub/test/mqtt/mosquitto.ts';
+import { startMosquitto } from '../packages/hub/test/mqtt/mosquitto.ts';
 
 export interface BenchMosquitto {
   url: string;
@@ -25,66 +24,31 @@ export async function startBenchMosquitto(
   acl: string,
 ): Promise<BenchMosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'wf-bench-mosquitto-'));
-  const passwordFile = join(dir, 'passwd');
-  const aclFile = join(dir, 'acl');
-  const pidFile = join(dir, 'mosquitto.pid');
-  writeFileSync(passwordFile, users.map((u) => `${u.username}:${hashMqttPassword(u.password)}\n`).join(''));
-  writeFileSync(aclFile, acl);
-  const port = await freePort();
-  const lines = [
-    `listener ${port} 127.0.0.1`,
-    'allow_anonymous false',
-    `password_file ${passwordFile}`,
-    `acl_file ${aclFile}`,
-    `pid_file ${pidFile}`,
-    'persistence false',
+  const files = {
+    passwordFile: join(dir, 'passwd'),
+    aclFile: join(dir, 'acl'),
+    pidFile: join(dir, 'mosquitto.pid'),
+  };
+  writeFileSync(
+    files.passwordFile,
+    users.map((u) => `${u.username}:${hashMqttPassword(u.password)}\n`).join(''),
+  );
+  writeFileSync(files.aclFile, acl);
+  const broker = await startMosquitto(dir, files, [
     // The default (1000 queued QoS 1 messages per client) would make a slow consumer lose messages
     // silently; a production broker in front of hubs is configured the same way.
     'max_queued_messages 10000000',
     'max_queued_bytes 0',
-    'log_dest stderr',
-    'log_type error',
-    'log_type warning',
-    'log_type notice',
-    'log_type information',
-    'log_type subscribe',
-  ];
-  if (process.getuid?.() === 0) lines.push('user root');
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `${lines.join('\n')}\n`);
-  let output = '';
-  const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && !child.signalCode) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 10_000;
-  while (!/mosquitto version .* running/.test(output)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`mosquitto did not start: ${output}`);
-    }
-    await sleep(50);
-  }
+  ]);
   return {
-    url: `mqtt://127.0.0.1:${port}`,
-    port,
+    url: broker.url,
+    port: broker.port,
     dir,
-    passwordFile,
-    aclFile,
-    pidFile,
-    log: () => output,
-    stop,
+    passwordFile: files.passwordFile,
+    aclFile: files.aclFile,
+    pidFile: files.pidFile,
+    log: broker.log,
+    stop: broker.stop,
   };
 }
 

@@ -51,7 +51,12 @@ async function canConnect(port: number): Promise<boolean> {
   });
 }
 
-export async function startMosquitto(dir: string, files: MosquittoFilesConfig): Promise<TestMosquitto> {
+/** `extraLines` are appended to the generated config (benchmarks raise queue limits). */
+export async function startMosquitto(
+  dir: string,
+  files: MosquittoFilesConfig,
+  extraLines: readonly string[] = [],
+): Promise<TestMosquitto> {
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
   const lines = [
@@ -68,6 +73,7 @@ export async function startMosquitto(dir: string, files: MosquittoFilesConfig): 
     'log_type information',
     'log_type subscribe',
   ];
+  lines.push(...extraLines);
   // Started as root, Mosquitto would switch to the 'mosquitto' user, who cannot read our temp dir.
   if (process.getuid?.() === 0) lines.push('user root');
   writeFileSync(conf, `${lines.join('\n')}\n`);
