@@ -2,10 +2,13 @@
 import type { Role } from '@wattfleet/protocol';
 import { useEffect, useState } from 'react';
 import { logout } from './api/auth.ts';
+import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
 import { CommandsPage } from './pages/Commands.tsx';
 import { ConfigEditorPage } from './pages/ConfigEditor.tsx';
+import { EnrollmentPage } from './pages/Enrollment.tsx';
 import { FleetPage } from './pages/Fleet.tsx';
+import { GrantsPage } from './pages/Grants.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { OwnerPage } from './pages/Owner.tsx';
 import { RolloutPage } from './pages/Rollout.tsx';
@@ -27,8 +30,11 @@ const NAV: NavItem[] = [
   { href: '/commands', label: 'Commands', roles: ['admin', 'installer'] },
   { href: '/admin', label: 'Admin', roles: ['admin'] },
   { href: '/users', label: 'Users', roles: ['admin'] },
+  { href: '/grants', label: 'Site access', roles: ['admin'] },
+  { href: '/enrollment', label: 'Enrollment', roles: ['admin', 'installer'] },
   { href: '/rollout', label: 'Rollout', roles: ['admin'] },
   { href: '/audit', label: 'Audit', roles: ['admin'] },
+  { href: '/account', label: 'Account', roles: ['owner', 'viewer', 'admin', 'installer'] },
 ];
 
 /** Where each role lands after signing in. */
@@ -51,6 +57,9 @@ function Page({ path, role }: { path: string; role: Role }) {
   if (path === '/commands' && allowed('/commands')) return <CommandsPage />;
   if (path === '/admin' && allowed('/admin')) return <AdminPage />;
   if (path === '/users' && allowed('/users')) return <UsersPage />;
+  if (path === '/grants' && allowed('/grants')) return <GrantsPage />;
+  if (path === '/enrollment' && allowed('/enrollment')) return <EnrollmentPage />;
+  if (path === '/account') return <AccountPage />;
   if (path === '/rollout' && allowed('/rollout')) return <RolloutPage />;
   if (path === '/audit' && allowed('/audit')) return <AuditPage />;
   const config = match('/nodes/:nodeId/config', path);
@@ -141,6 +150,11 @@ export function App() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
+        {user.mustChangePassword && path !== '/account' && (
+          <p className="card error" role="alert">
+            Your password was set by an administrator. <Link href="/account">Choose your own password</Link>.
+          </p>
+        )}
         <Page path={path} role={user.role} />
       </main>
     </>

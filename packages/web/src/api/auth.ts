@@ -1,4 +1,5 @@
-// Identity: password login, refresh, and the static admin token for operators (no user row).
+// Identity: password login, refresh, password change, and the static admin token for operators
+// (no user row).
 import type { Role } from '@wattfleet/protocol';
 import { ApiError, request, setTokens } from './http.ts';
 
@@ -7,6 +8,8 @@ export interface SessionUser {
   email: string;
   role: Role;
   orgId: string | null;
+  /** Set after an admin reset: the portal asks for a new password first. */
+  mustChangePassword?: boolean;
 }
 
 interface LoginAnswer {
@@ -55,6 +58,22 @@ export async function loginWithToken(token: string): Promise<SessionUser> {
   const user: SessionUser = { id: 'token', email: 'admin token', role: 'admin', orgId: null };
   remember(user);
   return user;
+}
+
+/**
+ * Changes the signed-in user's password. The hub ends every other session of the user and keeps
+ * this one, so the tokens in hand stay valid.
+ */
+export async function changePassword(
+  currentPassword: string,
+  newPassword: string,
+): Promise<SessionUser | null> {
+  await request<void>('/auth/password', { body: { currentPassword, newPassword } });
+  const user = storedUser();
+  if (!user) return null;
+  const updated = { ...user, mustChangePassword: false };
+  remember(updated);
+  return updated;
 }
 
 export async function logout(): Promise<void> {

@@ -1,5 +1,5 @@
 // Portal-facing fleet routes (hub src/fleet): the fleet overview, agent config validation and a
-// node's current config.
+// node's current config, enrollment codes.
 import { ApiError, request } from './http.ts';
 
 export type FleetHealth = 'Alerting' | 'Offline' | 'Commissioning' | 'Healthy';
@@ -33,12 +33,27 @@ export interface ConfigProblem {
   line: number | null;
 }
 
+/** An enrollment code as listed (the code itself is only ever shown when it is created). */
+export interface EnrollmentCodeInfo {
+  siteId: string;
+  siteName: string;
+  nodeName: string | null;
+  createdBy: string | null;
+  createdAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+  nodeId: string | null;
+  state: 'pending' | 'used' | 'expired';
+}
+
 export const fleetApi = {
   sites: (signal?: AbortSignal) => request<FleetSite[]>('/fleet/sites', signal ? { signal } : {}),
   validateConfig: (config: string) =>
     request<{ ok: boolean; problems: ConfigProblem[]; migrations: string[] }>('/agent-config/validate', {
       body: { config },
     }),
+  enrollmentCodes: (query: { siteId?: string; state?: 'pending' | 'used' | 'expired' | 'all' } = {}) =>
+    request<EnrollmentCodeInfo[]>('/fleet/enrollment-codes', { query }),
   /** Null when nothing was pushed to the node yet (404). */
   nodeConfig: async (nodeId: string) => {
     try {

@@ -119,11 +119,20 @@ async function toError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, problems);
 }
 
+async function isDisabled(res: Response): Promise<boolean> {
+  return (await toError(res.clone())).code === 'WF_USER_DISABLED';
+}
+
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   let res = await send(path, opts);
-  if (res.status === 401 && !opts.noAuth && (await refreshOnce())) res = await send(path, opts);
   if (res.status === 401 && !opts.noAuth) {
-    // The session is over: forget it so the shell shows the login page.
+    // A wrong password typed into a form (password change) is the form's error, not an ended session.
+    const err = await toError(res.clone());
+    if (err.code === 'WF_BAD_CREDENTIALS') throw err;
+    if (await refreshOnce()) res = await send(path, opts);
+  }
+  if (!opts.noAuth && (res.status === 401 || (res.status === 403 && (await isDisabled(res))))) {
+    // The session is over (ended, or the user was disabled): forget it so the shell shows the login page.
     setTokens(null);
   }
   if (!res.ok) throw await toError(res);

@@ -49,8 +49,9 @@ export interface NewSite {
 
 export interface EnrollmentCode {
   code: string;
-  expiresAt?: string;
-  [key: string]: unknown;
+  siteId: string;
+  nodeId: string | null;
+  expiresAt: string;
 }
 
 export const sitesApi = {
@@ -58,8 +59,11 @@ export const sitesApi = {
   get: (id: string, signal?: AbortSignal) =>
     request<SiteDetail>(`/sites/${encodeURIComponent(id)}`, signal ? { signal } : {}),
   create: (site: NewSite) => request<Site>('/sites', { body: site }),
-  createEnrollmentCode: (siteId: string, nodeName?: string) =>
+  createEnrollmentCode: (siteId: string, opts: { nodeName?: string; ttlMinutes?: number } = {}) =>
     request<EnrollmentCode>(`/sites/${encodeURIComponent(siteId)}/enrollment-codes`, {
-      body: nodeName ? { nodeName } : {},
+      body: {
+        ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
+        ...(opts.ttlMinutes ? { ttlMinutes: opts.ttlMinutes } : {}),
+      },
     }),
 };

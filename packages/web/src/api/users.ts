@@ -8,7 +8,7 @@ export interface User {
   email: string;
   name: string | null;
   role: Role;
-  disabledAt: string | null;
+  disabled: boolean;
   mustChangePassword: boolean;
   lastLoginAt: string | null;
   createdAt: string;
@@ -27,7 +27,7 @@ export interface Grant {
 export const usersApi = {
   list: () => request<User[]>('/users'),
   create: (u: { orgId: string; email: string; role: Role; name?: string; password?: string }) =>
-    request<User & { password?: string }>('/users', { body: u }),
+    request<User & { temporaryPassword?: string }>('/users', { body: u }),
   setDisabled: (id: string, disabled: boolean) =>
     request<User>(`/users/${encodeURIComponent(id)}`, { method: 'PATCH', body: { disabled } }),
   grants: (siteId: string) => request<Grant[]>(`/sites/${encodeURIComponent(siteId)}/grants`),

@@ -1,6 +1,6 @@
 // Sign in with email and password, or (operators) with the hub's admin token.
 import { type FormEvent, useState } from 'react';
-import { login, loginWithToken } from '../api/auth.ts';
+import { login, loginWithToken, storedUser } from '../api/auth.ts';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { useSession } from '../session.tsx';
 
@@ -12,6 +12,8 @@ export function LoginPage() {
   const [token, setToken] = useState('');
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
+  // Someone was signed in and did not sign out: the hub ended the session (expired, revoked, disabled).
+  const [ended] = useState(() => storedUser() !== null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -30,6 +32,11 @@ export function LoginPage() {
     <main className="login">
       <form onSubmit={submit} className="card login-card" aria-labelledby="login-title">
         <h1 id="login-title">Wattfleet</h1>
+        {ended && (
+          <p className="muted" role="status" data-testid="session-ended">
+            Your session has ended. Please sign in again.
+          </p>
+        )}
         {mode === 'password' ? (
           <>
             <label>

@@ -75,7 +75,7 @@ function EnrollmentForm({ siteId, onCreated }: { siteId: string; onCreated: () =
     e.preventDefault();
     setError(undefined);
     try {
-      setCode(await sitesApi.createEnrollmentCode(siteId, name.trim() || undefined));
+      setCode(await sitesApi.createEnrollmentCode(siteId, { nodeName: name.trim() || undefined }));
       onCreated();
     } catch (err) {
       setError(err as Error);

@@ -27,7 +27,11 @@ export function UsersPage() {
         role: form.role,
         ...(form.password ? { password: form.password } : {}),
       });
-      setCreated(u.password ? `${u.email} created; temporary password ${u.password}` : `${u.email} created`);
+      setCreated(
+        u.temporaryPassword
+          ? `${u.email} created; temporary password ${u.temporaryPassword}`
+          : `${u.email} created`,
+      );
       setForm((f) => ({ ...f, email: '', password: '' }));
       users.reload();
     } catch (err) {
@@ -104,15 +108,19 @@ export function UsersPage() {
           </thead>
           <tbody>
             {(users.data ?? []).map((u) => (
-              <tr key={u.id} data-email={u.email}>
+              <tr key={u.id} data-email={u.email} data-state={u.disabled ? 'disabled' : 'active'}>
                 <td>{u.email}</td>
                 <td>{u.role}</td>
                 <td>{orgName(u.orgId)}</td>
                 <td>{dateTime(u.lastLoginAt)}</td>
-                <td>{u.disabledAt ? 'disabled' : 'active'}</td>
+                <td>{u.disabled ? 'disabled' : 'active'}</td>
                 <td>
-                  <button type="button" onClick={() => void toggle(u.id, !u.disabledAt)}>
-                    {u.disabledAt ? 'Enable' : 'Disable'}
+                  <button
+                    type="button"
+                    onClick={() => void toggle(u.id, !u.disabled)}
+                    aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.email}`}
+                  >
+                    {u.disabled ? 'Enable' : 'Disable'}
                   </button>
                 </td>
               </tr>
@@ -124,8 +132,15 @@ export function UsersPage() {
   );
 }
 
+/** datetime-local (the browser's wall clock, to the second) → the instant the hub filters on. */
+function instant(local: string): string | undefined {
+  return local ? new Date(local).toISOString() : undefined;
+}
+
 export function AuditPage() {
-  const [filters, setFilters] = useState({ action: '', actor: '', targetType: '', result: '' });
+  const users = useAsync(() => usersApi.list(), []);
+  const empty = { action: '', actor: '', targetType: '', result: '', from: '', to: '' };
+  const [filters, setFilters] = useState(empty);
   const [applied, setApplied] = useState(filters);
   const [cursors, setCursors] = useState<number[]>([]);
   const cursor = cursors.at(-1);
@@ -134,17 +149,31 @@ export function AuditPage() {
       auditApi.list({
         limit: 50,
         cursor,
-        action: applied.action || undefined,
+        action: applied.action.trim() || undefined,
         actor: applied.actor || undefined,
-        targetType: applied.targetType || undefined,
+        targetType: applied.targetType.trim() || undefined,
         result: applied.result || undefined,
+        from: instant(applied.from),
+        to: instant(applied.to),
       }),
     [applied, cursor],
   );
-  const field = (key: keyof typeof filters, label: string) => (
+  const email = (id: string | null) => (id ? users.data?.find((u) => u.id === id)?.email : undefined);
+  const text = (key: 'action' | 'targetType', label: string) => (
     <label>
       {label}{' '}
       <input value={filters[key]} onChange={(e) => setFilters({ ...filters, [key]: e.target.value })} />
+    </label>
+  );
+  const time = (key: 'from' | 'to', label: string) => (
+    <label>
+      {label}{' '}
+      <input
+        type="datetime-local"
+        step={1}
+        value={filters[key]}
+        onChange={(e) => setFilters({ ...filters, [key]: e.target.value })}
+      />
     </label>
   );
   return (
@@ -152,15 +181,26 @@ export function AuditPage() {
       <h1 tabIndex={-1}>Audit log</h1>
       <form
         className="card toolbar"
+        aria-label="Audit filters"
         onSubmit={(e) => {
           e.preventDefault();
           setCursors([]);
           setApplied(filters);
         }}
       >
-        {field('action', 'Action (e.g. user.* )')}
-        {field('actor', 'Actor id')}
-        {field('targetType', 'Target type')}
+        {text('action', 'Action (e.g. user.*)')}
+        <label>
+          Actor{' '}
+          <select value={filters.actor} onChange={(e) => setFilters({ ...filters, actor: e.target.value })}>
+            <option value="">anyone</option>
+            {(users.data ?? []).map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.email}
+              </option>
+            ))}
+          </select>
+        </label>
+        {text('targetType', 'Target type')}
         <label>
           Result{' '}
           <select value={filters.result} onChange={(e) => setFilters({ ...filters, result: e.target.value })}>
@@ -170,7 +210,19 @@ export function AuditPage() {
             <option>failed</option>
           </select>
         </label>
+        {time('from', 'From')}
+        {time('to', 'Until')}
         <button type="submit">Filter</button>
+        <button
+          type="button"
+          onClick={() => {
+            setFilters(empty);
+            setCursors([]);
+            setApplied(empty);
+          }}
+        >
+          Clear
+        </button>
       </form>
       <ErrorNote error={page.error} />
       <div className="table-wrap card">
@@ -186,11 +238,15 @@ export function AuditPage() {
           </thead>
           <tbody>
             {(page.data?.items ?? []).map((a: AuditItem) => (
-              <tr key={a.id}>
+              <tr key={a.id} data-action={a.action} data-actor={a.actorId ?? ''} data-at={a.at}>
                 <td>{dateTime(a.at)}</td>
                 <td>
-                  {a.actorType}
-                  {a.actorId ? `:${a.actorId.slice(0, 8)}` : ''}
+                  {email(a.actorId) ?? (
+                    <>
+                      {a.actorType}
+                      {a.actorId ? `:${a.actorId.slice(0, 8)}` : ''}
+                    </>
+                  )}
                 </td>
                 <td>{a.action}</td>
                 <td>
@@ -199,6 +255,13 @@ export function AuditPage() {
                 <td>{a.result}</td>
               </tr>
             ))}
+            {page.data?.items.length === 0 && (
+              <tr>
+                <td colSpan={5} className="muted">
+                  Nothing matches.
+                </td>
+              </tr>
+            )}
           </tbody>
         </table>
       </div>

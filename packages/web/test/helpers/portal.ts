@@ -3,7 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const WEB_ROOT = new URL('../../', import.meta.url).pathname;
 export const SCREENSHOTS = join(WEB_ROOT, '../../.artifacts/screenshots');
@@ -43,4 +44,63 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-component-update',
     ],
   });
+}
+
+/** Starts the hub's HTTP server on a free loopback port; returns its base URL. */
+export async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  if (!addr || typeof addr !== 'object') throw new Error('hub is not listening on a TCP port');
+  return `http://127.0.0.1:${addr.port}`;
+}
+
+/** A fresh browser context (own storage, so own session) signed in with email and password. */
+export async function signInAs(
+  browser: Browser,
+  base: string,
+  email: string,
+  password: string,
+  landing: string,
+): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('heading', { name: landing }).first().waitFor();
+  await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
+  return page;
+}
+
+/** Logs in over the API (not the browser) and returns the access token. */
+export async function apiLogin(base: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!res.ok) throw new Error(`login ${email}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+/** GET with a bearer token; the status and the parsed body. */
+export async function apiGet<T = unknown>(
+  base: string,
+  path: string,
+  token: string,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: (await res.json().catch(() => null)) as T };
+}
+
+/** A datetime-local value for an instant, in the browser's own zone (to the second if asked). */
+export function localInput(page: Page, ms: number, seconds = false): Promise<string> {
+  return page.evaluate(
+    ([t, s]) => {
+      const d = new Date(t);
+      return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, s ? 19 : 16);
+    },
+    [ms, seconds] as const,
+  );
 }
