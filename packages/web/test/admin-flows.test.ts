@@ -156,4 +156,161 @@ describe('admin flows in a browser against a real hub', () => {
       /code already used/,
     );
   });
+
+  it("admin disables a user: that user's open session stops working and signing in is refused until enabled again", async () => {
+    const victim = await signInAs(browser, base, 'victim@example.org', PASSWORD, 'Gamma Garage');
+    const tokens = await victim.evaluate(() => JSON.parse(localStorage.getItem('wattfleet.tokens')!));
+    await admin.getByRole('link', { name: 'Users' }).click();
+    const users = admin.getByTestId('users-table');
+    await users.locator('tr[data-email="victim@example.org"][data-state="active"]').waitFor();
+    await users.getByRole('button', { name: 'Disable victim@example.org' }).click();
+    await users.locator('tr[data-email="victim@example.org"][data-state="disabled"]').waitFor();
+
+    // The victim's next step asks the hub and lands on the login page; no reload involved.
+    await victim.getByRole('link', { name: 'Account' }).click();
+    await victim.getByRole('link', { name: 'My home' }).click();
+    await victim.getByTestId('session-ended').waitFor();
+    assert.equal(await victim.evaluate(() => localStorage.getItem('wattfleet.tokens')), null);
+    assert.equal((await apiGet(base, '/api/v1/auth/me', tokens.accessToken)).status, 401);
+    const refresh = await fetch(`${base}/api/v1/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: tokens.refreshToken }),
+    });
+    assert.ok(refresh.status === 401 || refresh.status === 403, `refresh answered ${refresh.status}`);
+
+    await victim.getByLabel('Email').fill('victim@example.org');
+    await victim.getByLabel('Password').fill(PASSWORD);
+    await victim.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await victim.getByRole('alert').filter({ hasText: 'WF_USER_DISABLED' }).waitFor();
+    await victim.screenshot({ path: join(SCREENSHOTS, 'login-disabled.png'), fullPage: true });
+
+    await users.getByRole('button', { name: 'Enable victim@example.org' }).click();
+    await users.locator('tr[data-email="victim@example.org"][data-state="active"]').waitFor();
+    await victim.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await victim.getByRole('heading', { name: 'Gamma Garage' }).waitFor();
+    await victim.context().close();
+  });
+
+  it('audit filters by action, actor and time narrow the list', async () => {
+    await admin.getByRole('link', { name: 'Audit' }).click();
+    const table = admin.getByTestId('audit-table');
+    const rows = table.locator('tbody tr[data-action]');
+    await rows.first().waitFor();
+    const filter = () => admin.getByRole('button', { name: 'Filter', exact: true }).click();
+    /** Waits until the table shows exactly what `ok` accepts, then returns the rows' attributes. */
+    const settled = async (ok: (r: { action: string; actor: string; at: string }[]) => boolean) => {
+      let last: { action: string; actor: string; at: string }[] = [];
+      for (let i = 0; i < 200; i++) {
+        last = await rows.evaluateAll((trs) =>
+          trs.map((tr) => ({
+            action: tr.getAttribute('data-action') ?? '',
+            actor: tr.getAttribute('data-actor') ?? '',
+            at: tr.getAttribute('data-at') ?? '',
+          })),
+        );
+        if (ok(last)) return last;
+        await admin.waitForTimeout(50);
+      }
+      throw new Error(`audit table never settled: ${JSON.stringify(last)}`);
+    };
+    const everything = (await hub.admin('GET', '/api/v1/audit?limit=500')).json().items as {
+      action: string;
+      actorId: string | null;
+    }[];
+    assert.ok(everything.length < 50, 'one page holds the whole log of this test');
+    await settled((r) => r.length === everything.length);
+
+    await admin.getByLabel('Action (e.g. user.*)').fill('grant.*');
+    await filter();
+    const grants = await settled((r) => r.length > 0 && r.every((x) => x.action.startsWith('grant.')));
+    assert.deepEqual(grants.map((r) => r.action).sort(), ['grant.create', 'grant.create', 'grant.revoke']);
+
+    await admin.getByLabel('Action (e.g. user.*)').fill('');
+    await admin.getByLabel('Actor').selectOption({ label: 'victim@example.org' });
+    await filter();
+    const victims = await settled(
+      (r) => r.length > 0 && r.every((x) => x.actor === users['victim@example.org']),
+    );
+    const expected = everything.filter((e) => e.actorId === users['victim@example.org']);
+    assert.equal(victims.length, expected.length);
+    assert.ok(victims.length < everything.length, 'the actor filter narrowed the list');
+    assert.ok(victims.some((r) => r.action === 'auth.login'));
+
+    await admin.getByLabel('Actor').selectOption({ label: 'anyone' });
+    await admin.getByLabel('Action (e.g. user.*)').fill('user.*');
+    await filter();
+    const userActions = await settled((r) => r.length > 0 && r.every((x) => x.action.startsWith('user.')));
+    assert.deepEqual(
+      userActions.map((r) => r.action).sort(),
+      ['user.create', 'user.create', 'user.create', 'user.create', 'user.disable', 'user.enable'],
+      'four users created in setup, one disabled and enabled again',
+    );
+    await admin.getByLabel('Action (e.g. user.*)').fill('');
+
+    // Time: a cut at a whole second (the filter's resolution), one new entry after it.
+    const cut = Math.ceil((Date.now() + 1) / 1000) * 1000;
+    while (Date.now() <= cut) await admin.waitForTimeout(cut - Date.now() + 20);
+    await apiLogin(base, 'installer@example.org', PASSWORD);
+    await admin.getByLabel('From').fill(await localInput(admin, cut, true));
+    await filter();
+    const after = await settled((r) => r.length === 1);
+    assert.equal(after[0]!.action, 'auth.login');
+    assert.equal(after[0]!.actor, users['installer@example.org']);
+    assert.ok(Date.parse(after[0]!.at) >= cut);
+    await admin.screenshot({ path: join(SCREENSHOTS, 'audit-filtered.png'), fullPage: true });
+
+    await admin.getByLabel('From').fill('');
+    await admin.getByLabel('Until').fill(await localInput(admin, cut, true));
+    await filter();
+    const before = await settled((r) => r.length > 0 && r.every((x) => Date.parse(x.at) < cut));
+    assert.equal(before.length, everything.length, 'until the cut: everything that was there before it');
+  });
+
+  it('a user changes their password: a wrong current one is refused in the form, other devices are signed out, this one stays', async () => {
+    const here = await signInAs(browser, base, 'owner@example.org', PASSWORD, 'Gamma Garage');
+    const elsewhere = await signInAs(browser, base, 'owner@example.org', PASSWORD, 'Gamma Garage');
+    // Created by an admin with a password: the portal asks for one of the user's own.
+    await here.getByRole('link', { name: 'Choose your own password' }).click();
+    await here.getByRole('heading', { name: 'Account' }).waitFor();
+    await here.getByTestId('must-change').waitFor();
+    const NEW = 'a much better passphrase 7';
+
+    await here.getByLabel('Current password').fill('not my password');
+    await here.getByLabel('New password', { exact: true }).fill(NEW);
+    await here.getByLabel('Repeat new password').fill(`${NEW}x`);
+    assert.equal(await here.getByRole('button', { name: 'Change password' }).isDisabled(), true);
+    await here.getByLabel('Repeat new password').fill(NEW);
+    await here.getByRole('button', { name: 'Change password' }).click();
+    await here.getByRole('alert').filter({ hasText: 'The current password is wrong' }).waitFor();
+    assert.equal(await here.getByTestId('who').count(), 1, 'a wrong current password does not sign out');
+
+    await here.getByLabel('Current password').fill(PASSWORD);
+    await here.getByRole('button', { name: 'Change password' }).click();
+    await here.getByTestId('password-changed').waitFor();
+    assert.equal(await here.getByTestId('must-change').count(), 0);
+    await here.screenshot({ path: join(SCREENSHOTS, 'account-password.png'), fullPage: true });
+
+    await here.getByRole('link', { name: 'My home' }).click();
+    await here.getByRole('heading', { name: 'Gamma Garage' }).waitFor();
+    await elsewhere.getByRole('link', { name: 'Account' }).click();
+    await elsewhere.getByRole('link', { name: 'My home' }).click();
+    await elsewhere.getByTestId('session-ended').waitFor();
+
+    const login = (password: string) =>
+      fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'owner@example.org', password }),
+      });
+    assert.equal((await login(PASSWORD)).status, 401, 'the old password is gone');
+    const fresh = await login(NEW);
+    assert.equal(fresh.status, 200);
+    assert.equal(
+      ((await fresh.json()) as { user: { mustChangePassword: boolean } }).user.mustChangePassword,
+      false,
+    );
+    await here.context().close();
+    await elsewhere.context().close();
+  });
 });
