@@ -18,6 +18,7 @@ import { Scheduler } from './jobs/scheduler.ts';
 import { controlPlane } from './mqtt/control-plane.ts';
 import { NodeKeyCache } from './nodes/node-auth.ts';
 import { nodeRoutes } from './nodes/nodes.routes.ts';
+import { NonceLedger } from './nodes/nonce-ledger.ts';
 import { siteRoutes } from './sites/sites.routes.ts';
 import type { Database } from './storage/database.ts';
 import { telemetryRoutes } from './telemetry/telemetry.routes.ts';
@@ -48,6 +49,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   };
   app.decorate('hub', hub);
   app.decorate('nodeKeys', new NodeKeyCache(hub));
+  app.decorate('nonces', new NonceLedger(hub));
   // Jobs are added by each module and started by the server (not by tests unless they ask).
   app.decorate('scheduler', new Scheduler(hub, app.log));
   app.addHook('onClose', async () => app.scheduler.stop());

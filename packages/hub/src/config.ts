@@ -18,7 +18,14 @@ export interface HubConfig {
   retention: { rawDays: number; hourlyDays: number };
   /** Days of sample partitions created ahead of time. */
   partitionsAheadDays: number;
-  ingest: { maxBodyBytes: number; nodeRatePerMinute: number };
+  ingest: {
+    maxBodyBytes: number;
+    nodeRatePerMinute: number;
+    /** Ingest transactions in flight at once; batches waiting meanwhile are committed together. */
+    writers: number;
+    /** Samples per ingest transaction at most. */
+    groupSamples: number;
+  };
   /** Gaps longer than this are not integrated over (a node that was off produced no energy). */
   maxIntegrationGapS: number;
   logLevel: string;
@@ -57,6 +64,8 @@ export function loadConfig(
     ingest: {
       maxBodyBytes: int('INGEST_MAX_BODY_BYTES', 4 * 1024 * 1024, env),
       nodeRatePerMinute: int('INGEST_NODE_RATE_PER_MINUTE', 600, env),
+      writers: int('INGEST_WRITERS', 2, env),
+      groupSamples: int('INGEST_GROUP_SAMPLES', 20_000, env),
     },
     maxIntegrationGapS: int('MAX_INTEGRATION_GAP_S', 900, env),
     logLevel: env.LOG_LEVEL ?? 'info',
@@ -64,6 +73,7 @@ export function loadConfig(
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
     ...overrides,
   };
+  if (config.ingest.writers < 1) throw new Error('INGEST_WRITERS must be at least 1');
   if (config.retention.rawDays < 1) throw new Error('RETENTION_RAW_DAYS must be at least 1');
   return config;
 }

@@ -7,6 +7,8 @@ import { notificationRoutes } from '../notifications/notifications.routes.ts';
 import { evaluateAllSites, evaluateSite } from './alert-engine.ts';
 import { alertRoutes } from './alerts.routes.ts';
 
+const TELEMETRY_EVAL_MS = 5_000;
+
 const idle = new WeakMap<HubContext, () => Promise<void>>();
 
 /** Resolves when event-triggered evaluations queued so far have finished (tests, shutdown). */
@@ -19,9 +21,17 @@ export async function alertsPlugin(app: FastifyInstance): Promise<void> {
   const running = new Map<string, Promise<void>>();
   const again = new Set<string>();
   let closed = false;
+  const lastRun = new Map<string, number>();
+  const deferred = new Map<string, NodeJS.Timeout>();
   // One evaluation per site at a time; events during a run ask for exactly one more run.
   const trigger = (siteId: string) => {
     if (closed) return;
+    const timer = deferred.get(siteId);
+    if (timer) {
+      clearTimeout(timer);
+      deferred.delete(siteId);
+    }
+    lastRun.set(siteId, Date.now());
     if (running.has(siteId)) {
       again.add(siteId);
       return;
@@ -38,16 +48,32 @@ export async function alertsPlugin(app: FastifyInstance): Promise<void> {
     })().finally(() => running.delete(siteId));
     running.set(siteId, p);
   };
+  // Telemetry arrives many times a minute per site and rarely changes an alert between two
+  // batches: it triggers at most one evaluation per TELEMETRY_EVAL_MS and site (the last batch of
+  // a burst is always evaluated). Status changes and events are evaluated at once.
+  const soon = (siteId: string) => {
+    if (closed || deferred.has(siteId)) return;
+    const wait = (lastRun.get(siteId) ?? 0) + TELEMETRY_EVAL_MS - Date.now();
+    if (wait <= 0) return trigger(siteId);
+    const timer = setTimeout(() => {
+      deferred.delete(siteId);
+      trigger(siteId);
+    }, wait);
+    timer.unref();
+    deferred.set(siteId, timer);
+  };
   const offs = [
-    hub.bus.onEvent('telemetry.ingested', (e) => trigger(e.siteId)),
+    hub.bus.onEvent('telemetry.ingested', (e) => soon(e.siteId)),
     hub.bus.onEvent('node.status', (e) => trigger(e.siteId)),
     hub.bus.onEvent('node.events', (e) => trigger(e.siteId)),
   ];
   idle.set(hub, async () => {
+    for (const siteId of [...deferred.keys()]) trigger(siteId);
     while (running.size) await Promise.all([...running.values()]);
   });
   app.addHook('onClose', async () => {
     closed = true;
+    for (const timer of deferred.values()) clearTimeout(timer);
     for (const off of offs) off();
     await Promise.all([...running.values()]);
   });

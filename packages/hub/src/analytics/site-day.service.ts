@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import type { HubContext } from '../context.ts';
 import { dayCost, type TariffDefinition } from '../tariffs/tariff-cost.ts';
 import { tariffForDay } from '../tariffs/tariffs.repository.ts';
-import { addDays, localDate, localDayBounds } from '../time/zoned.ts';
+import { addDays, localDayBounds } from '../time/zoned.ts';
 import './analytics.schema.ts';
 import {
   type BatteryLedger,
@@ -240,26 +240,6 @@ async function reconcile(
 }
 
 /** Queues the local days of a site touched by [fromMs, toMs] for recomputation. */
-export async function markDaysDirty(
-  hub: HubContext,
-  siteId: string,
-  fromMs: number,
-  toMs: number,
-): Promise<void> {
-  const site = await hub.db
-    .selectFrom('sites')
-    .select('timezone')
-    .where('id', '=', siteId)
-    .executeTakeFirst();
-  if (!site) return;
-  // A sample holds until the next one, so data just after midnight also touches the day before.
-  const first = localDate(fromMs - 15 * 60_000, site.timezone);
-  const last = localDate(toMs, site.timezone);
-  const days: string[] = [];
-  for (let d = first; d <= last && days.length < 400; d = addDays(d, 1)) days.push(d);
-  await markDays(hub, siteId, days);
-}
-
 export async function markDays(hub: HubContext, siteId: string, days: string[]): Promise<void> {
   if (days.length === 0) return;
   await hub.db

@@ -1,12 +1,13 @@
 // Telemetry ingest, shared by HTTP and MQTT: validate → resolve series → one transaction that
-// records the batch id, writes the samples and marks the rollup buckets they touch. A batch is
-// thus stored completely or not at all, and exactly once however often it is resent.
+// records the batch id, writes the samples and marks the rollup buckets they touch (shared with
+// concurrent batches, see telemetry-writer.ts). A batch is thus stored completely or not at all,
+// and exactly once however often it is resent.
 import type { HubContext } from '../context.ts';
 import { ensurePartitionsForRange, rawRetentionStart } from '../storage/partitions.ts';
 import { localDate, localDayBounds, localDayStart } from '../time/zoned.ts';
 import { validateTelemetry } from './batch-validation.ts';
-import { copySamples, insertSamplesOnConflict, type SampleRows } from './sample-writer.ts';
 import { SeriesCache } from './series-cache.ts';
+import { TelemetryWriter } from './telemetry-writer.ts';
 
 export interface IngestResult {
   status: 'stored' | 'duplicate';
@@ -26,34 +27,14 @@ export class TelemetryIngest {
   readonly series: SeriesCache;
   private readonly timezones = new Map<string, { tz: string; at: number }>();
 
+  private readonly writer: TelemetryWriter;
+
   constructor(private readonly hub: HubContext) {
     this.series = new SeriesCache(hub);
-  }
-
-  /** One transaction: claim the batch id, write the samples, mark the rollup buckets. */
-  private async writeBatch(
-    client: import('pg').PoolClient,
-    nodeId: string,
-    batchId: string,
-    rows: SampleRows,
-    hourly: Set<string>,
-    daily: Set<string>,
-    fast: boolean,
-  ): Promise<number | 'duplicate'> {
-    await client.query('BEGIN');
-    const claimed = await client.query(
-      `INSERT INTO ingest_batches (node_id, batch_id, kind, item_count) VALUES ($1, $2, 'telemetry', $3)
-       ON CONFLICT DO NOTHING`,
-      [nodeId, batchId, rows.seriesIds.length],
-    );
-    if (claimed.rowCount === 0) {
-      await client.query('ROLLBACK');
-      return 'duplicate';
-    }
-    const stored = fast ? await copySamples(client, rows) : await insertSamplesOnConflict(client, rows);
-    await markDirty(client, hourly, daily);
-    await client.query('COMMIT');
-    return stored;
+    this.writer = new TelemetryWriter(hub.database, {
+      writers: hub.config.ingest.writers,
+      maxGroupSamples: hub.config.ingest.groupSamples,
+    });
   }
 
   private readonly lastSeenWritten = new Map<string, number>();
@@ -99,6 +80,8 @@ export class TelemetryIngest {
     let maxTs = Number.NEGATIVE_INFINITY;
     const hourly = new Set<string>();
     const daily = new Set<string>();
+    // Local dates whose site analytics must be recomputed (see analytics/site-day.service.ts).
+    const siteDays = new Set<string>();
     // Every zone offset is a multiple of 15 min, so a 15-min slot never straddles local midnight.
     const daysBySlot = new Map<number, [number, number]>();
     const gapMs = config.maxIntegrationGapS * 1000;
@@ -120,59 +103,26 @@ export class TelemetryIngest {
         const start = localDayStart(s.ts, tz);
         day = [start, localDayBounds(localDate(s.ts, tz), tz)[1]];
         daysBySlot.set(slot, day);
+        // A sample holds until the next one: data just after midnight also touches the day before.
+        siteDays.add(localDate(slot * SLOT_MS, tz)).add(localDate(slot * SLOT_MS - 1, tz));
       }
       daily.add(`${id}:${day[0]}`);
       if (s.ts + gapMs > day[1]) daily.add(`${id}:${day[1]}`);
     }
     await ensurePartitionsForRange(this.hub.db, minTs, maxTs);
 
-    const client = await this.hub.database.pool.connect();
-    let stored: number | 'duplicate';
-    try {
-      // Fast path: COPY straight into samples. A sample already stored by another batch aborts
-      // the transaction (unique violation); then the whole batch is redone with ON CONFLICT.
-      // Cheaper than a savepoint round trip on every batch, and the slow path is rare.
-      const fast = this.hub.database.engine === 'postgres';
-      try {
-        stored = await this.writeBatch(client, node.nodeId, batch.batchId, rows, hourly, daily, fast);
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        if (!fast || (err as { code?: string }).code !== '23505') throw err;
-        stored = await this.writeBatch(client, node.nodeId, batch.batchId, rows, hourly, daily, false);
-      }
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    const stored = await this.writer.write({
+      nodeId: node.nodeId,
+      batchId: batch.batchId,
+      rows,
+      hourly,
+      daily,
+      siteId: node.siteId,
+      siteDays,
+    });
     if (stored === 'duplicate') return { status: 'duplicate', batchId: batch.batchId, stored: 0 };
     await this.touchLastSeen(node.nodeId, now);
     this.hub.bus.emitEvent('telemetry.ingested', { ...node, count: stored, fromMs: minTs, toMs: maxTs });
     return { status: 'stored', batchId: batch.batchId, stored };
   }
-}
-
-async function markDirty(client: import('pg').PoolClient, hourly: Set<string>, daily: Set<string>) {
-  const ids: number[] = [];
-  const res: string[] = [];
-  const buckets: number[] = [];
-  // Sorted so concurrent batches lock dirty rows in the same order (no deadlocks).
-  const all = [...[...hourly].map((k) => `hour:${k}`), ...[...daily].map((k) => `day:${k}`)].sort();
-  for (const k of all) {
-    const [r, id, b] = k.split(':');
-    res.push(r!);
-    ids.push(Number(id));
-    buckets.push(Number(b));
-  }
-  // DO UPDATE (not NOTHING): a rollup job that read this row before us must see it changed and
-  // keep it, or our samples would never be rolled up.
-  await client.query(
-    `INSERT INTO rollup_dirty (series_id, resolution, bucket, marked_at)
-     SELECT s, r, to_timestamp(b / 1000.0), clock_timestamp()
-     FROM unnest($1::int4[], $2::text[], $3::float8[]) AS u(s, r, b)
-     ON CONFLICT (series_id, resolution, bucket)
-     DO UPDATE SET generation = rollup_dirty.generation + 1, marked_at = EXCLUDED.marked_at`,
-    [ids, res, buckets],
-  );
 }

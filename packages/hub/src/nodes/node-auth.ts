@@ -5,16 +5,10 @@
 import type { KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import {
-  publicKeyFromRaw,
-  SIGNATURE_HEADERS,
-  SIGNATURE_WINDOW_MS,
-  verifySignature,
-  WattfleetError,
-} from '@wattfleet/protocol';
+import { publicKeyFromRaw, SIGNATURE_HEADERS, verifySignature, WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { sql } from 'kysely';
 import type { HubContext } from '../context.ts';
+import type { NonceLedger } from './nonce-ledger.ts';
 
 const gunzipAsync = promisify(gunzip);
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -63,6 +57,7 @@ export class NodeKeyCache {
 declare module 'fastify' {
   interface FastifyInstance {
     nodeKeys: NodeKeyCache;
+    nonces: NonceLedger;
   }
 }
 
@@ -99,13 +94,9 @@ async function authenticateNodeRequest(app: FastifyInstance, request: FastifyReq
     throw new WattfleetError(code, check.detail);
   }
   if (!node.active) throw new WattfleetError('WF_NODE_INACTIVE');
-  // Replay: the nonce may be used once within the window. The PK makes this atomic across hubs.
+  // Replay: the nonce may be used once within the window.
   const nonce = request.headers[SIGNATURE_HEADERS.nonce] as string;
-  const inserted = await sql`
-    INSERT INTO request_nonces (node_id, nonce, expires_at)
-    VALUES (${nodeId}, ${nonce}, ${new Date(Date.now() + 2 * SIGNATURE_WINDOW_MS)})
-    ON CONFLICT DO NOTHING`.execute(app.hub.db);
-  if (Number(inserted.numAffectedRows ?? 0) === 0) throw new WattfleetError('WF_SIGNATURE_REPLAYED');
+  if (!(await app.nonces.use(nodeId, nonce))) throw new WattfleetError('WF_SIGNATURE_REPLAYED');
 
   request.actor = { kind: 'node', nodeId, siteId: node.siteId };
   request.body = await decodeBody(request, raw, maxBodyBytes);

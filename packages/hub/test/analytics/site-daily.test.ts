@@ -3,7 +3,6 @@
 // comparison and fleet totals, on both engines.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { analyticsIdle } from '../../src/analytics/analytics.plugin.ts';
 import { processDirtyDays } from '../../src/analytics/site-day.service.ts';
 import { runExclusive } from '../../src/jobs/lock.ts';
 import { localDayBounds, localParts } from '../../src/time/zoned.ts';
@@ -75,14 +74,12 @@ for (const engine of ENGINES) {
     it('recomputes a day when its last hours arrive two days late', async () => {
       const cut = start + 20 * 3_600_000; // 20:00 local
       await send(node, sunny(start, cut));
-      await analyticsIdle(hub.app.hub);
       let [d] = await daily(DAY);
       close(d.solarKwh, 32, 0.001, 'solar (partial)');
       close(d.loadKwh, 10, 0.001, 'load (partial)');
       close(d.coverage, 20 / 24, 0.001, 'coverage (partial)');
       // The rest of the day, sent later (as an agent back online after two days would).
       await send(node, sunny(cut, end));
-      await analyticsIdle(hub.app.hub);
       [d] = await daily(DAY);
       close(d.solarKwh, 32, 0.001, 'solar');
       close(d.loadKwh, 12, 0.001, 'load');
@@ -97,7 +94,6 @@ for (const engine of ENGINES) {
     it('a tariff version from a date leaves earlier days priced as before', async () => {
       const [s20, e20] = localDayBounds('2026-06-20', TZ);
       await send(node, sunny(s20, e20));
-      await analyticsIdle(hub.app.hub);
       const v1 = await hub.admin('POST', `/api/v1/sites/${siteId}/tariffs`, {
         validFrom: '2026-06-01',
         definition: { currency: 'EUR', importRate: 0.3, periods: [], exportRate: 0.1, dailyCharge: 1 },
@@ -197,7 +193,6 @@ for (const engine of ENGINES) {
           { metric: 'load_w', ts: t, value: within(t, 18, 22) ? 2000 : 500 },
         ]),
       );
-      await analyticsIdle(hub.app.hub);
       let [d2] = await daily('2026-07-02');
       // Without solar yesterday the battery held grid energy: nothing on day 2 is solar.
       assert.equal(d2.selfSufficiencyPct, 0);
@@ -206,7 +201,6 @@ for (const engine of ENGINES) {
         node,
         gen(s1, e1, (t) => (within(t, 10, 14) ? [{ metric: 'solar_w', ts: t, value: 2500 }] : [])),
       );
-      await analyticsIdle(hub.app.hub);
       [d2] = await daily('2026-07-02');
       // Day 2 load 20 × 0.5 + 4 × 2 = 18 kWh, 8 kWh of it solar through the battery: 44.4 %.
       close(d2.selfSufficiencyPct, (8 / 18) * 100, 0.1, 'self-sufficiency of day 2');
@@ -215,7 +209,6 @@ for (const engine of ENGINES) {
     it('the recompute job runs under the job lock and empties the queue', async () => {
       const [s, e] = localDayBounds('2026-07-05', TZ);
       await send(node, sunny(s, e));
-      await analyticsIdle(hub.app.hub);
       const queued = await hub.tdb.database.pool.query('SELECT day::text AS day FROM site_daily_dirty');
       assert.ok(queued.rows.some((r) => r.day === '2026-07-05'));
       const r = await runExclusive(hub.app.hub.database, 'job.analytics.site-days', () =>

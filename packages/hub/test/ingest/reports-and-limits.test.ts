@@ -9,7 +9,9 @@ for (const engine of ENGINES) {
     let node: TestNode;
     let other: TestNode;
     before(async () => {
-      hub = await startTestHub(engine, { ingest: { maxBodyBytes: 4 * 1024 * 1024, nodeRatePerMinute: 5 } });
+      hub = await startTestHub(engine, {
+        ingest: { maxBodyBytes: 4 * 1024 * 1024, nodeRatePerMinute: 5, writers: 2, groupSamples: 20_000 },
+      });
       const site = await createSite(hub);
       node = await TestNode.enroll(hub, site.siteId);
       other = await TestNode.enroll(hub, site.siteId);
