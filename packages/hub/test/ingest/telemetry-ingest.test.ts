@@ -45,6 +45,51 @@ for (const engine of ENGINES) {
       assert.equal((await countSamples(hub)) - before, 300);
     });
 
+    it('a burst of batches shares transactions yet each is stored exactly once, answered on its own', async () => {
+      // Distinct batches, repeats of them and a batch overlapping another's samples, all at once,
+      // from two nodes: the hub commits them in groups (telemetry-writer.ts); an overlap aborts a
+      // group's COPY and the group is redone with ON CONFLICT.
+      const other = await TestNode.enroll(hub, (await createSite(hub)).siteId);
+      const before = await countSamples(hub);
+      const start = Date.now() - 5 * 86_400_000;
+      const batches = Array.from({ length: 12 }, (_, i) => ({
+        batchId: batchId(),
+        samples: samples(100, start + i * 1_000_000),
+      }));
+      const overlapping = { batchId: batchId(), samples: samples(100, start + 500_000) }; // half of batch 0
+      const sends = [
+        ...batches.map((b, i) => (i % 2 ? other : node).send('/api/v1/ingest/telemetry', b)),
+        ...batches.slice(0, 4).map((b, i) => (i % 2 ? other : node).send('/api/v1/ingest/telemetry', b)),
+        node.send('/api/v1/ingest/telemetry', overlapping),
+      ];
+      const answers = (await Promise.all(sends)).map((a) => {
+        assert.equal(a.statusCode, 200, a.body);
+        return a.json() as { status: string; batchId: string; stored: number };
+      });
+      for (const b of batches) {
+        const mine = answers.filter((a) => a.batchId === b.batchId).map((a) => a.status);
+        assert.equal(mine.filter((s) => s === 'stored').length, 1, `batch ${b.batchId} stored once`);
+      }
+      const stored = answers.filter((a) => a.status === 'stored').reduce((sum, a) => sum + a.stored, 0);
+      // Node 0's batch 0 and the overlapping batch share 50 samples; everything else is distinct.
+      assert.equal((await countSamples(hub)) - before, 12 * 100 + 50);
+      assert.equal(stored, 12 * 100 + 50);
+      const claims = await hub.tdb.database.pool.query(
+        'SELECT count(*)::int AS n FROM ingest_batches WHERE batch_id = ANY($1)',
+        [[...batches.map((b) => b.batchId), overlapping.batchId]],
+      );
+      assert.equal(claims.rows[0].n, 13);
+      // Every batch's rollup buckets and site days were marked in its transaction.
+      const dirty = await hub.tdb.database.pool.query(
+        `SELECT count(DISTINCT date_trunc('hour', bucket))::int AS n FROM rollup_dirty
+         WHERE resolution = 'hour' AND bucket >= to_timestamp($1 / 1000.0)`,
+        [Math.floor(start / 3_600_000) * 3_600_000],
+      );
+      assert.ok(dirty.rows[0].n >= 3, `hourly buckets marked: ${dirty.rows[0].n}`);
+      const days = await hub.tdb.database.pool.query('SELECT count(*)::int AS n FROM site_daily_dirty');
+      assert.ok(days.rows[0].n >= 2, 'site days marked for both sites');
+    });
+
     it('a different batch overlapping stored samples keeps the stored ones and adds the rest', async () => {
       const before = await countSamples(hub);
       const start = t0 + 600_000;
