@@ -1,6 +1,6 @@
 // Open and acknowledged alerts of a site (or of every visible site), kept current by
 // alert.updated events; installers and admins acknowledge from here.
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { alertsApi } from '../api/alerts.ts';
 import { dateTime } from '../lib/format.ts';
 import { useAsync } from '../lib/use-async.ts';
@@ -10,6 +10,16 @@ import { ErrorNote } from './ErrorNote.tsx';
 export function AlertList({ siteId, canAck }: { siteId?: string; canAck: boolean }) {
   const alerts = useAsync(() => alertsApi.list({ siteId, state: 'active' }), [siteId]);
   const { reload } = alerts;
+  const [error, setError] = useState<Error>();
+  const ack = async (id: string) => {
+    setError(undefined);
+    try {
+      await alertsApi.ack(id);
+    } catch (err) {
+      setError(err as Error);
+    }
+    reload();
+  };
   useEffect(() => {
     const unsubscribe = siteId ? realtime.subscribe({ siteId }) : () => {};
     const off = realtime.onEvent('alert.updated', (d) => {
@@ -24,11 +34,11 @@ export function AlertList({ siteId, canAck }: { siteId?: string; canAck: boolean
   return (
     <section className="card" aria-labelledby="alerts-title">
       <h2 id="alerts-title">Alerts</h2>
-      <ErrorNote error={alerts.error} />
+      <ErrorNote error={error ?? alerts.error} />
       {list.length === 0 && !alerts.loading && <p className="muted">No open alerts.</p>}
       <ul className="alerts" data-testid="alert-list">
         {list.map((a) => (
-          <li key={a.id} className={`alert-${a.severity}`} data-state={a.state}>
+          <li key={a.id} className={`alert-${a.severity}`} data-state={a.state} data-rule={a.rule}>
             <strong>{a.severity}</strong> {a.message || a.rule}{' '}
             <span className="muted">
               · {a.state} · {dateTime(a.openedAt)}
@@ -36,12 +46,8 @@ export function AlertList({ siteId, canAck }: { siteId?: string; canAck: boolean
             {canAck && a.state === 'open' && (
               <button
                 type="button"
-                onClick={() =>
-                  void alertsApi.ack(a.id).then(
-                    () => reload(),
-                    () => reload(),
-                  )
-                }
+                onClick={() => void ack(a.id)}
+                aria-label={`Acknowledge ${a.message || a.rule}`}
               >
                 Acknowledge
               </button>

@@ -1,10 +1,10 @@
 // Installer fleet table: every visible site with its health, in one request (GET /fleet/sites),
-// with filters, search and sorting.
+// with filters, search and sorting, kept live without a reload (lib/use-live-fleet.ts).
 import { useMemo, useState } from 'react';
-import { type FleetHealth, type FleetSite, fleetApi } from '../api/fleet.ts';
+import type { FleetHealth } from '../api/fleet.ts';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { relativeTime } from '../lib/format.ts';
-import { useAsync } from '../lib/use-async.ts';
+import { type LiveFleetSite, useLiveFleet } from '../lib/use-live-fleet.ts';
 import { Link } from '../router.tsx';
 
 type FleetState = Lowercase<FleetHealth>;
@@ -20,12 +20,12 @@ const FILTERS: { key: FleetState | 'all'; label: string }[] = [
 type SortKey = 'name' | 'state' | 'last' | 'nodes' | 'alerts';
 
 interface Row {
-  site: FleetSite;
+  site: LiveFleetSite;
   state: FleetState;
 }
 
 export function FleetPage() {
-  const { data, error, loading, reload } = useAsync((signal) => fleetApi.sites(signal), []);
+  const { data, error, loading, reload, now } = useLiveFleet();
   const [filter, setFilter] = useState<FleetState | 'all'>('all');
   const [query, setQuery] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
@@ -135,7 +135,7 @@ export function FleetPage() {
           </thead>
           <tbody>
             {visible.map((r) => (
-              <tr key={r.site.id} data-state={r.state}>
+              <tr key={r.site.id} data-site={r.site.id} data-state={r.state}>
                 <td>
                   <Link href={`/sites/${r.site.id}`}>{r.site.name}</Link>
                 </td>
@@ -143,6 +143,7 @@ export function FleetPage() {
                   <span className={`state state-${r.state}`}>{r.site.health}</span>
                 </td>
                 <td
+                  data-testid="node-counts"
                   title={`${r.site.nodes.online} online · ${r.site.nodes.offline} offline · ${r.site.nodes.unknown} unknown`}
                 >
                   {r.site.nodes.total}
@@ -159,7 +160,13 @@ export function FleetPage() {
                     <span className="muted">0</span>
                   )}
                 </td>
-                <td title={r.site.lastCommunication ?? ''}>{relativeTime(r.site.lastCommunication)}</td>
+                <td
+                  title={r.site.lastCommunication ?? ''}
+                  data-testid="last-communication"
+                  data-at={r.site.lastCommunication ?? ''}
+                >
+                  {relativeTime(r.site.lastCommunication, now)}
+                </td>
                 <td>{r.site.installerOrg?.name ?? '–'}</td>
                 <td>{r.site.timezone}</td>
               </tr>

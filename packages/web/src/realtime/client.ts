@@ -95,20 +95,42 @@ export class RealtimeClient {
 
   /** Reference counted: two components watching one site share one subscription. */
   subscribe(target: { siteId?: string; nodeId?: string }): () => void {
-    const [map, id, key] = target.siteId
-      ? [this.sites, target.siteId, 'siteIds' as const]
-      : [this.nodes, target.nodeId ?? '', 'nodeIds' as const];
-    if (!id) return () => {};
-    const count = map.get(id) ?? 0;
-    map.set(id, count + 1);
-    if (count === 0) this.sendJson({ type: 'subscribe', [key]: [id] });
+    if (target.siteId) return this.subscribeMany({ siteIds: [target.siteId] });
+    return target.nodeId ? this.subscribeMany({ nodeIds: [target.nodeId] }) : () => {};
+  }
+
+  /**
+   * Many sites or nodes in one message each way (the fleet table watches every visible site), with
+   * the same reference counting as subscribe().
+   */
+  subscribeMany(target: { siteIds?: readonly string[]; nodeIds?: readonly string[] }): () => void {
+    const siteIds = [...new Set(target.siteIds ?? [])];
+    const nodeIds = [...new Set(target.nodeIds ?? [])];
+    const acquire = (map: Map<string, number>, ids: string[]) =>
+      ids.filter((id) => {
+        const count = map.get(id) ?? 0;
+        map.set(id, count + 1);
+        return count === 0;
+      });
+    const release = (map: Map<string, number>, ids: string[]) =>
+      ids.filter((id) => {
+        const left = (map.get(id) ?? 1) - 1;
+        if (left > 0) map.set(id, left);
+        else map.delete(id);
+        return left <= 0;
+      });
+    const newSites = acquire(this.sites, siteIds);
+    const newNodes = acquire(this.nodes, nodeIds);
+    if (newSites.length || newNodes.length)
+      this.sendJson({ type: 'subscribe', siteIds: newSites, nodeIds: newNodes });
+    let released = false;
     return () => {
-      const left = (map.get(id) ?? 1) - 1;
-      if (left > 0) map.set(id, left);
-      else {
-        map.delete(id);
-        this.sendJson({ type: 'unsubscribe', [key]: [id] });
-      }
+      if (released) return;
+      released = true;
+      const goneSites = release(this.sites, siteIds);
+      const goneNodes = release(this.nodes, nodeIds);
+      if (goneSites.length || goneNodes.length)
+        this.sendJson({ type: 'unsubscribe', siteIds: goneSites, nodeIds: goneNodes });
     };
   }
 
