@@ -1,7 +1,7 @@
 // Agent config editor (admin, installer): YAML checked by the hub with the agent's own parser
 // and rules (every problem with its line), a line diff against what the node last accepted, and
 // a CONFIG_PUSH whose lifecycle is watched live.
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { commandsApi } from '../api/commands.ts';
 import { type ConfigProblem, fleetApi } from '../api/fleet.ts';
 import { nodesApi } from '../api/nodes.ts';
@@ -35,6 +35,12 @@ export function ConfigEditorPage({ nodeId }: { nodeId: string }) {
   const diff = useMemo(() => lineDiff(base, value), [base, value]);
   const changed = diff.some((d) => d.kind !== 'same');
   const valid = checked?.text === value && checked.ok;
+  // Once the node reports a push applied, that config is the new "current" to diff against.
+  const applied = commands.find((c) => c.type === 'CONFIG_PUSH' && c.state === 'succeeded')?.id;
+  const reloadCurrent = current.reload;
+  useEffect(() => {
+    if (applied) reloadCurrent();
+  }, [applied, reloadCurrent]);
 
   const validate = async () => {
     setError(undefined);

@@ -1,7 +1,8 @@
 // Admin rollout: agent version of every node, select some, send SELF_UPDATE with a tag to each,
-// and watch every command's state live.
-import { useMemo, useState } from 'react';
-import { commandsApi } from '../api/commands.ts';
+// and watch every command's state live. Versions are read again once every update has finished
+// (an updated agent reports its new version in its next heartbeat; Refresh reads it later).
+import { useEffect, useMemo, useState } from 'react';
+import { commandsApi, TERMINAL_STATES } from '../api/commands.ts';
 import { fleetApi } from '../api/fleet.ts';
 import { CommandState } from '../components/CommandState.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
@@ -19,6 +20,11 @@ export function RolloutPage() {
   const [errors, setErrors] = useState<Error[]>([]);
   const { commands, track } = useWatchedCommands();
   const latestFor = (nodeId: string) => commands.find((c) => c.nodeId === nodeId);
+  const finished = commands.length > 0 && commands.every((c) => TERMINAL_STATES.includes(c.state));
+  const { reload } = fleet;
+  useEffect(() => {
+    if (finished) reload();
+  }, [finished, reload]);
 
   const roll = async () => {
     setErrors([]);
@@ -58,6 +64,9 @@ export function RolloutPage() {
         <button type="submit" className="primary" disabled={selected.size === 0 || !tag.trim()}>
           Update {selected.size} node(s)
         </button>
+        <button type="button" onClick={reload} disabled={fleet.loading}>
+          Refresh versions
+        </button>
       </form>
       <div className="table-wrap card">
         <table data-testid="rollout-table">
@@ -96,7 +105,7 @@ export function RolloutPage() {
                   <td>{n.siteName}</td>
                   <td>{n.name}</td>
                   <td>{n.status}</td>
-                  <td>{n.agentVersion ?? '–'}</td>
+                  <td data-testid="agent-version">{n.agentVersion ?? '–'}</td>
                   <td>{cmd ? <CommandState command={cmd} /> : ''}</td>
                 </tr>
               );
