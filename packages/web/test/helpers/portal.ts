@@ -1,7 +1,9 @@
 // Browser tests: a fresh production build when sources changed, a real hub listening on a
 // loopback port, and headless Debian Chromium driven by playwright-core.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -19,17 +21,54 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Runs `vite build` when dist is missing or older than any source file. */
-export function ensureBuilt(): void {
+function isFresh(): boolean {
   const index = join(WEB_ROOT, 'dist/index.html');
   const sourcesAt = Math.max(newest(join(WEB_ROOT, 'src')), statSync(join(WEB_ROOT, 'index.html')).mtimeMs);
-  if (existsSync(index) && statSync(index).mtimeMs >= sourcesAt) return;
-  const vite = join(WEB_ROOT, '../../node_modules/vite/bin/vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
-    cwd: WEB_ROOT,
-    stdio: 'inherit',
-  });
-  if (r.status !== 0) throw new Error(`vite build failed (${r.status})`);
+  return existsSync(index) && statSync(index).mtimeMs >= sourcesAt;
+}
+
+const BUILD_LOCK = join(
+  tmpdir(),
+  `wattfleet-web-build-${createHash('sha1').update(WEB_ROOT).digest('hex').slice(0, 8)}.lock`,
+);
+const STALE_LOCK_MS = 5 * 60_000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Runs `vite build` when dist is missing or older than any source file. Test files run in
+ * parallel, so one builds under a lock (mkdir is atomic) while the others wait and then find a
+ * fresh dist, instead of several builds emptying the same folder under each other.
+ */
+export function ensureBuilt(): void {
+  if (isFresh()) return;
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      break;
+    } catch {
+      // A lock left by a killed run must not block every later run.
+      if (
+        Date.now() - (statSync(BUILD_LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) >
+        STALE_LOCK_MS
+      )
+        rmSync(BUILD_LOCK, { recursive: true, force: true });
+      else sleepSync(200);
+    }
+  }
+  try {
+    if (isFresh()) return;
+    const vite = join(WEB_ROOT, '../../node_modules/vite/bin/vite.js');
+    const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
+      cwd: WEB_ROOT,
+      stdio: 'inherit',
+    });
+    if (r.status !== 0) throw new Error(`vite build failed (${r.status})`);
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
 }
 
 export async function launchBrowser(): Promise<Browser> {
