@@ -73,9 +73,11 @@ describe('admin flows in a browser against a real hub', () => {
       (await apiGet<{ id: string }[]>(base, '/api/v1/fleet/sites', installerToken)).body.map((s) => s.id);
     assert.deepEqual(await visible(), [], 'no grant yet');
 
-    await admin.getByRole('link', { name: 'Site access' }).click();
+    // From the site's page, which links to its grants with the site chosen.
+    await admin.getByTestId('fleet-table').getByRole('link', { name: 'Gamma Garage' }).click();
+    await admin.getByRole('link', { name: 'Installer access' }).click();
     await admin.getByRole('heading', { name: 'Site access' }).waitFor();
-    await admin.getByLabel('Site').selectOption({ label: 'Gamma Garage' });
+    assert.equal(await admin.getByLabel('Site').inputValue(), garage.siteId);
     const table = admin.getByTestId('grants-table');
     await table.getByText('No installer has access to this site.').waitFor();
 

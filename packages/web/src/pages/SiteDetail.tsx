@@ -123,6 +123,12 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
       <p className="muted">
         {site.data.timezone} · {site.data.status}
         {site.data.system_kw ? ` · ${site.data.system_kw} kWp` : ''}
+        {user?.role === 'admin' && (
+          <>
+            {' · '}
+            <Link href={`/grants?site=${encodeURIComponent(siteId)}`}>Installer access</Link>
+          </>
+        )}
       </p>
       <div className="grid-2">
         <section className="card">
