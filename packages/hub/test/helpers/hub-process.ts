@@ -25,6 +25,7 @@ export class HubProcess {
       const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}`)), 60_000);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
+        this.keepTail(d);
         const m = /running at (http:\/\/\S+)/.exec(out);
         if (m) {
           clearTimeout(timer);
@@ -33,6 +34,7 @@ export class HubProcess {
       });
       child.stderr!.on('data', (d: Buffer) => {
         out += d.toString();
+        this.keepTail(d);
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
@@ -40,6 +42,17 @@ export class HubProcess {
       });
     });
     this.url = url.replace('localhost', '127.0.0.1');
+  }
+
+  private tail = '';
+
+  /** The last 64 KiB the hub wrote to stdout/stderr (for a bench or test to show on failure). */
+  get output(): string {
+    return this.tail;
+  }
+
+  private keepTail(d: Buffer): void {
+    this.tail = (this.tail + d.toString()).slice(-65_536);
   }
 
   get pid(): number | undefined {

@@ -31,8 +31,9 @@ for (const engine of ENGINES) {
       try {
         const now = Date.now();
         // Two heartbeats per node within the interval: only the newest is kept.
-        for (const id of ids) hb.record(id, { state: 'online', clock: now - 5000 }, now - 5000);
-        for (const id of ids) hb.record(id, { state: 'online', clock: now, agentVersion: '2.0.0' }, now);
+        for (const id of ids) hb.record(id, { state: 'online', clock: now - 5000 }, undefined, now - 5000);
+        for (const id of ids)
+          hb.record(id, { state: 'online', clock: now, agentVersion: '2.0.0' }, undefined, now);
         const flushes = hb.stats.flushes;
         await hb.flush();
         assert.equal(hb.stats.flushes, flushes + 1);
