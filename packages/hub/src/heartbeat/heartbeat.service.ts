@@ -65,22 +65,21 @@ export class HeartbeatService {
     this.buffer = new Map();
     // Sorted ids: hubs flushing overlapping sets lock rows in the same order (no deadlock).
     const ids = [...batch.keys()].sort();
-    const seen: string[] = [];
-    const offsets: number[] = [];
-    const agent: (string | null)[] = [];
-    const commit: (string | null)[] = [];
-    const os: (string | null)[] = [];
-    const statuses: string[] = [];
-    for (const id of ids) {
+    // One JSON document for the whole flush: the statuses are embedded as received (already
+    // validated JSON), so a flush of 10 k heartbeats is one string join, not 7 arrays to escape.
+    const parts: string[] = new Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
       const p = batch.get(id)!;
-      seen.push(new Date(p.receivedAt).toISOString());
       // Clamped to int4: a node whose clock is decades off still fits the column.
-      offsets.push(Math.max(-2_000_000_000, Math.min(2_000_000_000, p.status.clock - p.receivedAt)));
-      agent.push(p.status.agentVersion ?? null);
-      commit.push(p.status.gitCommit ?? null);
-      os.push(p.status.osVersion ?? null);
-      statuses.push(p.json ?? JSON.stringify(p.status));
+      const offset = Math.max(
+        -2_000_000_000,
+        Math.min(2_000_000_000, Math.round(p.status.clock - p.receivedAt)),
+      );
+      parts[i] =
+        `{"id":"${id}","seen":${p.receivedAt},"offset":${offset},"status":${p.json ?? JSON.stringify(p.status)}}`;
     }
+    const doc = `[${parts.join(',')}]`;
     // Only the rows that changed state come back: a node coming (back) online, or its clock
     // crossing the drift bound either way. At 10 k heartbeats/s that is a handful, not 10 k rows.
     const bound = this.opts.clockDriftMs;
@@ -92,12 +91,13 @@ export class HeartbeatService {
       offset: number;
     }>`
       WITH u AS (
-        SELECT * FROM unnest(${ids}::uuid[], ${seen}::timestamptz[], ${offsets}::int[], ${agent}::text[],
-                             ${commit}::text[], ${os}::text[], ${statuses}::jsonb[])
-          AS u(id, seen, offset_ms, agent_version, git_commit, os_version, status)
+        SELECT id, to_timestamp(seen / 1000.0) AS seen, "offset" AS offset_ms, status,
+               status->>'agentVersion' AS agent_version, status->>'gitCommit' AS git_commit,
+               status->>'osVersion' AS os_version
+        FROM json_to_recordset(${doc}::json) AS u(id uuid, seen float8, "offset" int, status jsonb)
       ), old AS (
         SELECT n.id, n.status, n.clock_offset_ms FROM nodes n
-        WHERE n.id = ANY(${ids}::uuid[]) AND n.active ORDER BY n.id FOR UPDATE
+        WHERE n.id IN (SELECT id FROM u) AND n.active ORDER BY n.id FOR UPDATE
       ), updated AS (
         UPDATE nodes n SET
           last_seen_at = GREATEST(u.seen, n.last_seen_at),

@@ -42,6 +42,8 @@ import { NodeDirectory } from './node-directory.ts';
 const CHANNELS: NodeChannel[] = ['status', 'telemetry', 'responses', 'events', 'daily', 'live'];
 const NODE_CACHE_MS = 5_000;
 const DONE = Promise.resolve();
+/** How old a cached node entry may be for the heartbeat fast path (see heartbeatAtOnce). */
+const HEARTBEAT_TRUST_MS = 10 * 60_000;
 
 const checks = {
   status: checker(NodeStatus),
@@ -235,7 +237,9 @@ export class ControlPlane {
    */
   private heartbeatAtOnce(nodeId: string, message: InboundMessage): boolean {
     if (message.retain) return false;
-    const node = this.nodes.peek(nodeId);
+    // An older entry is good enough here: the flush writes heartbeats only to rows still active
+    // (the database decides), so a node deactivated meanwhile gains nothing from it.
+    const node = this.nodes.peek(nodeId, HEARTBEAT_TRUST_MS);
     if (!node?.active) return false;
     const raw = message.payload.toString('utf8');
     let body: unknown;

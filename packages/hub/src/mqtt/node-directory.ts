@@ -28,10 +28,10 @@ export class NodeDirectory {
     });
   }
 
-  /** The cached entry if it is fresh, without a lookup. */
-  peek(nodeId: string): NodeEntry | undefined {
+  /** The cached entry if it is at most `maxAgeMs` old (default: the TTL), without a lookup. */
+  peek(nodeId: string, maxAgeMs = this.ttlMs): NodeEntry | undefined {
     const hit = this.entries.get(nodeId);
-    return hit && Date.now() - hit.at < this.ttlMs ? hit : undefined;
+    return hit && Date.now() - hit.at < maxAgeMs ? hit : undefined;
   }
 
   async get(nodeId: string): Promise<NodeEntry | undefined> {
