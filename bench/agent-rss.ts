@@ -1,8 +1,10 @@
 // B5: resident memory of the real edge agent over a few minutes, against a bare node process
-// (`node -e "setInterval(()=>{},1000)"`) measured in the same run. The agent is the CLI as systemd
-// runs it (`node --import tsx packages/edge/src/cli.ts run`), enrolled with a real hub (its own
-// process, PGlite in a temp dir, embedded MQTT broker): simulator polled every second, signed HTTP
-// uploads, MQTT control channel with heartbeats and live snapshots, local dashboard.
+// (`node -e "setInterval(()=>{},1000)"`) measured in the same run. The agent runs exactly as
+// systemd runs it: the bundle built by packages/edge/scripts/build.mjs, started with the node
+// flags and Environment= lines of deploy/agent/wattfleet-agent.service (read from the file).
+// It is enrolled with a real hub (its own process, PGlite in a temp dir, embedded MQTT broker):
+// simulator polled every second, signed HTTP uploads, MQTT control channel with heartbeats and
+// live snapshots, local dashboard.
 // `npm run bench -- agent-rss [seconds]` (default 180). RSS is VmRSS from /proc/<pid>/status.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,9 +16,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { HubProcess } from '../packages/hub/test/helpers/hub-process.ts';
+import { localAgentCommand, REPO_ROOT } from './_agent-unit.ts';
 
 const TOKEN = 'bench-admin-token-0123456789';
-const AGENT_CLI = fileURLToPath(new URL('../packages/edge/src/cli.ts', import.meta.url));
+const BUILD = fileURLToPath(new URL('../packages/edge/scripts/build.mjs', import.meta.url));
 const SAMPLE_MS = 5_000;
 
 /** A port nobody listens on right now (the hub's broker and the dashboard need one known upfront). */
@@ -41,6 +44,17 @@ function procStatus(pid: number): Record<string, number> | undefined {
     return out.VmRSS === undefined ? undefined : out;
   } catch {
     return undefined;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (100 ticks/s). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -164,17 +178,24 @@ dashboard: { port: ${dashboardPort}, host: 127.0.0.1 }
 logging: { level: info, file: ${join(dir, 'agent.log')} }
 `,
     );
-    const env = { ...process.env, NODE_ENV: 'production', WATTFLEET_CONFIG: configPath };
+    // Built as install.sh and SELF_UPDATE build it, then started as the unit starts it.
+    await promisify(execFile)(process.execPath, [BUILD]);
+    const unit = localAgentCommand();
+    const [node, ...nodeArgs] = unit.argv;
+    // Only the unit's NODE_OPTIONS (if any) count, not whatever this shell has.
+    const { NODE_OPTIONS: _ours, ...inherited } = process.env;
+    const env = { ...inherited, ...unit.env, WATTFLEET_CONFIG: configPath };
+    console.log(`agent: ${unit.argv.join(' ').replaceAll(REPO_ROOT, '')} (env ${JSON.stringify(unit.env)})`);
+    const [bundle] = nodeArgs.filter((a) => a.endsWith('.mjs'));
     await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', AGENT_CLI, 'enroll', '--hub', hub.url, '--code', code, '--config', configPath],
-      { env },
+      node!,
+      [bundle!, 'enroll', '--hub', hub.url, '--code', code, '--config', configPath],
+      {
+        env,
+      },
     );
 
-    agent = spawn(process.execPath, ['--import', 'tsx', AGENT_CLI, 'run', '--config', configPath], {
-      env,
-      stdio: 'ignore',
-    });
+    agent = spawn(node!, [...nodeArgs, '--config', configPath], { env, cwd: REPO_ROOT, stdio: 'ignore' });
     const dashboard = `http://127.0.0.1:${dashboardPort}`;
     const readyBy = Date.now() + 60_000;
     while (!(await agentStatus(dashboard))?.node) {
@@ -185,6 +206,7 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
     baseline = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
 
     const samples: { t: number; ours: number; base: number }[] = [];
+    const cpuAtStart = cpuSeconds(agent.pid!);
     const started = performance.now();
     let last: { ours: Record<string, number>; base: Record<string, number> } | undefined;
     for (let i = 0; (i * SAMPLE_MS) / 1000 <= seconds; i++) {
@@ -201,6 +223,7 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
     if (!status?.outbox?.acked) throw new Error(`agent uploaded nothing: ${JSON.stringify(status)}`);
     if (!status.controlConnected) console.warn('warning: agent control channel (MQTT) not connected');
     const heap = await agentHeap(dashboard);
+    const cpu = (cpuSeconds(agent.pid!) - cpuAtStart) / ((performance.now() - started) / 1000);
 
     const second = samples.filter((s) => s.t >= seconds / 2);
     const mb = (kb: number) => kb / 1024;
@@ -218,7 +241,8 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
     console.log(`agent at end: ${fmt(last!.ours)}; baseline: ${fmt(last!.base)}`);
     if (heap) console.log(`agent V8 (its /metrics): ${heap}`);
     console.log(
-      `agent work: ${status.outbox.acked} readings acknowledged by the hub, control channel ${status.controlConnected ? 'up' : 'down'}`,
+      `agent work: ${status.outbox.acked} readings acknowledged by the hub, control channel ${status.controlConnected ? 'up' : 'down'}, ` +
+        `agent CPU ${(cpu * 100).toFixed(2)} % of one core`,
     );
     console.log(
       `agent-rss: ratio=${(ours / base).toFixed(2)} ours_mb=${ours.toFixed(1)} baseline_mb=${base.toFixed(1)} growth_mb_per_h=${growth.toFixed(1)}`,

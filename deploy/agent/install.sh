@@ -42,9 +42,12 @@ echo "== release $TAG"
 DIR="$OPT/releases/${TAG//\//_}"
 if [[ ! -d "$DIR" ]]; then
   sudo -u wattfleet git clone --quiet --branch "$TAG" --depth 1 -- "$REPO" "$DIR"
-  (cd "$DIR" && sudo -u wattfleet npm ci --no-audit --no-fund)
+  # Production dependencies only (esbuild, which builds the bundle, is one of them).
+  (cd "$DIR" && sudo -u wattfleet NODE_ENV=production npm ci --no-audit --no-fund)
 fi
-(cd "$DIR" && sudo -u wattfleet node --import tsx packages/edge/src/cli.ts self-test)
+# What systemd runs: one bundle, plain node (the same step SELF_UPDATE runs in a new release).
+(cd "$DIR" && sudo -u wattfleet node packages/edge/scripts/build.mjs)
+(cd "$DIR" && sudo -u wattfleet node packages/edge/dist/agent.mjs self-test)
 if [[ -L "$OPT/current" ]]; then ln -sfn "$(readlink -f "$OPT/current")" "$OPT/previous.tmp" && mv -T "$OPT/previous.tmp" "$OPT/previous"; fi
 ln -sfn "$DIR" "$OPT/current.tmp" && mv -T "$OPT/current.tmp" "$OPT/current"
 chown -h wattfleet:wattfleet "$OPT/current" "$OPT/previous" 2>/dev/null || true
@@ -64,7 +67,7 @@ systemctl daemon-reload
 if [[ -n "$HUB" && -n "$CODE" ]]; then
   echo "== enrollment"
   (cd "$OPT/current" && sudo -u wattfleet WATTFLEET_CONFIG=/etc/wattfleet/agent.yaml \
-    node --import tsx packages/edge/src/cli.ts enroll --hub "$HUB" --code "$CODE")
+    node packages/edge/dist/agent.mjs enroll --hub "$HUB" --code "$CODE")
 fi
 
 systemctl enable --now wattfleet-agent.service

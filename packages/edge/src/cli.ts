@@ -7,6 +7,7 @@ import { doctor } from './ops/doctor.ts';
 import { selfTest } from './ops/self-test.ts';
 import { rollback } from './ops/updater.ts';
 import { Agent, readConfig } from './runtime/agent.ts';
+import { httpRequest } from './uplink/http-request.ts';
 import { AGENT_VERSION } from './version.ts';
 
 const DEFAULT_CONFIG = process.env.WATTFLEET_CONFIG ?? '/etc/wattfleet/agent.yaml';
@@ -61,12 +62,12 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const cfg = readConfig(values.config!);
       const port = cfg.ok ? cfg.config.dashboard.port : 8081;
-      const res = await fetch(`http://127.0.0.1:${port}/api/status`).catch(() => undefined);
+      const res = await httpRequest(`http://127.0.0.1:${port}/api/status`).catch(() => undefined);
       if (!res) {
         process.stderr.write(`the agent does not answer on port ${port}\n`);
         return 1;
       }
-      process.stdout.write(`${JSON.stringify(await res.json(), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(JSON.parse(await res.text()), null, 2)}\n`);
       return 0;
     }
     case 'doctor':

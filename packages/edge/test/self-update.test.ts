@@ -5,6 +5,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readlinkSync,
   realpathSync,
   rmSync,
@@ -42,14 +43,28 @@ const lock = (v: string) =>
     packages: { '': { name: 'agent', version: v } },
   });
 
-/** One tag of the fake agent repository: its self-test and health check pass or fail on purpose. */
-async function release(tag: string, o: { lockVersion: string; selfTest: boolean; healthy: boolean }) {
+/** One tag of the fake agent repository: its build, self-test and health check pass or fail on purpose. */
+async function release(
+  tag: string,
+  o: { lockVersion: string; selfTest: boolean; healthy: boolean; builds?: boolean },
+) {
   writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'agent', version: o.lockVersion }));
   writeFileSync(join(work, 'package-lock.json'), lock(o.lockVersion));
+  // Like packages/edge/scripts/build.mjs: writes the bundle the service runs into the release.
+  writeFileSync(
+    join(work, 'build.mjs'),
+    o.builds === false
+      ? 'console.error("Could not resolve \\"typebox\\""); process.exit(1)'
+      : 'import { mkdirSync, writeFileSync } from "node:fs"; mkdirSync("dist", { recursive: true }); ' +
+          'writeFileSync("dist/agent.mjs", "// bundle of ' +
+          tag +
+          '\\n");',
+  );
+  // Like `agent.mjs self-test`: it runs after the build, so it can check the bundle exists.
   writeFileSync(
     join(work, 'selftest.mjs'),
     o.selfTest
-      ? 'console.log("self-test ok")'
+      ? 'import { existsSync } from "node:fs"; if (!existsSync("dist/agent.mjs")) { console.error("no bundle"); process.exit(4); } console.log("self-test ok")'
       : 'console.error("self-test: config loader broken"); process.exit(3)',
   );
   writeFileSync(
@@ -68,6 +83,7 @@ before(async () => {
   await git(['init', '-q', '-b', 'main']);
   await release('v1.0.0', { lockVersion: '1.0.0', selfTest: true, healthy: true });
   await release('v1.1.0', { lockVersion: '1.0.0', selfTest: false, healthy: true });
+  await release('v1.1.5', { lockVersion: '1.0.0', selfTest: true, healthy: true, builds: false });
   await release('v1.2.0', { lockVersion: '1.0.0', selfTest: true, healthy: true });
   await release('v1.3.0', { lockVersion: '1.3.0', selfTest: true, healthy: false });
   await run('git', ['clone', '-q', '--bare', work, bare]);
@@ -83,6 +99,7 @@ describe('SELF_UPDATE against a local bare repository', () => {
       releasesDir,
       repo: `file://${bare}`,
       supervisor,
+      build: [process.execPath, 'build.mjs'],
       selfTest: [process.execPath, 'selftest.mjs'],
       // The real check the restarted agent makes: does the live release say it is healthy?
       healthCheck: async () => {
@@ -132,12 +149,13 @@ describe('SELF_UPDATE against a local bare repository', () => {
   };
   const current = () => realpathSync(join(releasesDir, 'current'));
 
-  it('installs a good tag: clone, npm ci (first install), self-test, atomic swap, restart, health', async () => {
+  it('installs a good tag: clone, npm ci (first install), build, self-test, atomic swap, restart, health', async () => {
     const r = await update('v1.0.0');
     assert.equal(r.state, 'succeeded', JSON.stringify(r));
     assert.equal(r.data?.tag, 'v1.0.0');
     assert.equal(r.data?.npmCi, true);
     assert.equal(current(), realpathSync(join(releasesDir, 'releases', 'v1.0.0')));
+    assert.equal(readFileSync(join(current(), 'dist', 'agent.mjs'), 'utf8'), '// bundle of v1.0.0\n');
     assert.ok(lstatSync(join(releasesDir, 'current')).isSymbolicLink());
     assert.equal(supervisor.restarts.length, 1);
   });
@@ -148,6 +166,15 @@ describe('SELF_UPDATE against a local bare repository', () => {
     assert.match(r.error!.message, /config loader broken/);
     assert.equal(current(), realpathSync(join(releasesDir, 'releases', 'v1.0.0')));
     assert.equal(existsSync(join(releasesDir, 'releases', 'v1.1.0')), false, 'failed checkout removed');
+    assert.equal(supervisor.restarts.length, 1, 'no restart');
+  });
+
+  it('refuses a tag whose bundle does not build, before touching the live release', async () => {
+    const r = await update('v1.1.5');
+    assert.equal(r.error?.code, 'BUILD_FAILED', JSON.stringify(r));
+    assert.match(r.error!.message, /Could not resolve "typebox"/);
+    assert.equal(current(), realpathSync(join(releasesDir, 'releases', 'v1.0.0')));
+    assert.equal(existsSync(join(releasesDir, 'releases', 'v1.1.5')), false, 'failed checkout removed');
     assert.equal(supervisor.restarts.length, 1, 'no restart');
   });
 

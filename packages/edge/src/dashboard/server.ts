@@ -1,8 +1,12 @@
-// The local dashboard and /metrics on one Fastify server. It reads only local state (SQLite and
-// memory), so it keeps working when the hub is unreachable. In config-error mode the same server
-// runs with nothing else, listing the problems instead of the agent crash-looping.
+// The local dashboard and /metrics on one small node:http server (a handful of GET routes; a web
+// framework would cost the Pi several MB of resident memory for nothing — bench B5). It reads
+// only local state (SQLite and memory), so it keeps working when the hub is unreachable. In
+// config-error mode the same server runs with nothing else, listing the problems instead of the
+// agent crash-looping.
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Problem } from '@wattfleet/protocol';
-import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { LocalHistory } from '../outbox/history.ts';
 import type { LiveState } from '../runtime/live-state.ts';
@@ -19,54 +23,110 @@ export interface DashboardDeps {
   liveIntervalMs?: number;
 }
 
-export function buildDashboard(deps: DashboardDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
-  app.get('/', async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(
-      renderPage({
-        title: 'Wattfleet agent',
-        configProblems: deps.configProblems?.(),
-        configPath: deps.configPath,
-      }),
-    ),
-  );
-  app.get('/healthz', async (_req, reply) => {
-    const problems = deps.configProblems?.() ?? [];
-    return reply.code(problems.length ? 503 : 200).send({ ok: problems.length === 0 });
-  });
-  app.get('/api/status', async () => ({ ...deps.status(), configProblems: deps.configProblems?.() ?? [] }));
-  app.get('/api/live', (req, reply) => {
-    reply.hijack();
-    reply.raw.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
-    const push = () =>
-      reply.raw.write(`data: ${JSON.stringify({ ts: Date.now(), values: deps.live?.toJSON() ?? {} })}\n\n`);
-    push();
-    const timer = setInterval(push, deps.liveIntervalMs ?? 250);
-    req.raw.on('close', () => clearInterval(timer));
-  });
-  app.get('/api/series', async () => deps.history?.metrics(Date.now() - 86_400_000) ?? []);
-  app.get<{ Querystring: { metric?: string; equipment?: string; hours?: string } }>(
-    '/api/history',
-    async (req, reply) => {
-      const { metric, equipment = '', hours = '24' } = req.query;
-      const h = Math.min(Math.max(Number(hours) || 24, 1), 24 * 7);
-      if (!metric || !/^[a-z][a-z0-9_]{0,62}$/.test(metric))
-        return reply.code(400).send({ message: 'metric is required' });
-      const to = Date.now();
-      return deps.history?.series({ metric, equipment, from: to - h * 3_600_000, to }) ?? [];
+export interface Dashboard {
+  /** Resolves with the URL it answers on. Port 0 takes a free port. */
+  listen(opts: { port: number; host: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void> | void;
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function json(res: ServerResponse, value: unknown, status = 200): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+export function buildDashboard(deps: DashboardDeps): Dashboard {
+  const routes: Record<string, Route> = {
+    '/': (_req, res) =>
+      send(
+        res,
+        200,
+        'text/html; charset=utf-8',
+        renderPage({
+          title: 'Wattfleet agent',
+          configProblems: deps.configProblems?.(),
+          configPath: deps.configPath,
+        }),
+      ),
+    '/healthz': (_req, res) => {
+      const problems = deps.configProblems?.() ?? [];
+      json(res, { ok: problems.length === 0 }, problems.length ? 503 : 200);
     },
-  );
-  app.get(
-    '/api/daily',
-    async () => deps.history?.days(new Date(Date.now() - 31 * 86_400_000).toISOString().slice(0, 10)) ?? [],
-  );
-  app.get('/metrics', async (_req, reply) => {
-    if (!deps.registry) return reply.code(404).send();
-    return reply.type(deps.registry.contentType).send(await deps.registry.metrics());
+    '/api/status': (_req, res) =>
+      json(res, { ...deps.status(), configProblems: deps.configProblems?.() ?? [] }),
+    '/api/live': (req, res) => {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      const push = () =>
+        res.write(`data: ${JSON.stringify({ ts: Date.now(), values: deps.live?.toJSON() ?? {} })}\n\n`);
+      push();
+      const timer = setInterval(push, deps.liveIntervalMs ?? 250);
+      req.on('close', () => clearInterval(timer));
+    },
+    '/api/series': (_req, res) => json(res, deps.history?.metrics(Date.now() - 86_400_000) ?? []),
+    '/api/history': (_req, res, query) => {
+      const metric = query.get('metric');
+      const equipment = query.get('equipment') ?? '';
+      const h = Math.min(Math.max(Number(query.get('hours') ?? 24) || 24, 1), 24 * 7);
+      if (!metric || !/^[a-z][a-z0-9_]{0,62}$/.test(metric))
+        return json(res, { message: 'metric is required' }, 400);
+      const to = Date.now();
+      json(res, deps.history?.series({ metric, equipment, from: to - h * 3_600_000, to }) ?? []);
+    },
+    '/api/daily': (_req, res) =>
+      json(res, deps.history?.days(new Date(Date.now() - 31 * 86_400_000).toISOString().slice(0, 10)) ?? []),
+    '/metrics': async (_req, res) => {
+      if (!deps.registry) return json(res, { message: 'no metrics' }, 404);
+      send(res, 200, deps.registry.contentType, await deps.registry.metrics());
+    },
+  };
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://dashboard');
+    const route = routes[url.pathname];
+    if (req.method !== 'GET' || !route) {
+      json(res, { message: `${req.method} ${url.pathname} not found` }, 404);
+      return;
+    }
+    Promise.resolve()
+      .then(() => route(req, res, url.searchParams))
+      .catch((err: Error) => {
+        if (res.headersSent) res.destroy(err);
+        else json(res, { message: err.message }, 500);
+      });
   });
-  return app;
+  // A browser tab left open keeps its SSE stream: close() must not wait for it.
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  return {
+    async listen({ port, host }) {
+      server.listen(port, host);
+      await Promise.race([
+        once(server, 'listening'),
+        once(server, 'error').then(([err]) => Promise.reject(err)),
+      ]);
+      const addr = server.address() as AddressInfo;
+      const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      return `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown === '[::]' ? '[::1]' : shown}:${addr.port}`;
+    },
+    async close() {
+      if (!server.listening) return;
+      const closed = once(server, 'close');
+      server.close();
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
 }

@@ -1,6 +1,7 @@
 // Enrollment: the agent makes its key pair here, sends only the public half with the one-time
 // code, and stores what the hub answers. The private key never leaves the node.
 import { checker, EnrollResponse, generateNodeKeyPair } from '@wattfleet/protocol';
+import { httpRequest } from '../uplink/http-request.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { loadIdentity, type NodeIdentity, saveIdentity } from './identity.ts';
 
@@ -21,7 +22,7 @@ export async function enroll(opts: EnrollOptions): Promise<NodeIdentity> {
   }
   const keys = generateNodeKeyPair();
   const url = new URL('/api/v1/nodes/enroll', opts.hubUrl);
-  const res = await fetch(url, {
+  const res = await httpRequest(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -30,13 +31,19 @@ export async function enroll(opts: EnrollOptions): Promise<NodeIdentity> {
       agentVersion: AGENT_VERSION,
       ...(opts.name ? { name: opts.name } : {}),
     }),
-    signal: AbortSignal.timeout(30_000),
+    timeoutMs: 30_000,
   });
-  const body: unknown = await res.json().catch(() => undefined);
+  const body: unknown = await res
+    .text()
+    .then(
+      (t) => JSON.parse(t),
+      () => undefined,
+    )
+    .catch(() => undefined);
   if (!res.ok) {
     const err = body as { code?: string; message?: string } | undefined;
     throw new Error(
-      `enrollment refused (${res.status} ${err?.code ?? ''}): ${err?.message ?? res.statusText}`,
+      `enrollment refused (${res.status} ${err?.code ?? ''}): ${err?.message ?? 'no explanation'}`,
     );
   }
   if (!checkResponse.check(body)) {

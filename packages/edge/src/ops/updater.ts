@@ -1,4 +1,4 @@
-// SELF_UPDATE: fetch a tag into its own release directory, install, self-test, then swap the
+// SELF_UPDATE: fetch a tag into its own release directory, install, build, self-test, then swap the
 // `current` symlink atomically and restart. The new process checks its own health on start
 // (resume) and swaps back when unhealthy. Layout under `releasesDir`:
 //   releases/<tag>/   one checkout per tag      current → releases/<tag>   previous → releases/<old>
@@ -26,7 +26,12 @@ export interface UpdaterOptions {
   /** Git URL or path of the agent's repository. */
   repo: string;
   supervisor: Supervisor;
-  /** Run inside the new release before it goes live; non-zero exit = do not install. */
+  /**
+   * Run inside the new release after its dependencies are in place: builds what systemd runs (the
+   * agent bundle, packages/edge/dist/agent.mjs). Non-zero exit = do not install.
+   */
+  build: readonly string[];
+  /** Run inside the new release after the build, before it goes live; non-zero exit = do not install. */
   selfTest: readonly string[];
   /** Run by the restarted process: is the release now live healthy? */
   healthCheck: () => Promise<{ ok: boolean; detail: string }>;
@@ -104,6 +109,19 @@ export class Updater {
     } else if (current && existsSync(join(current, 'node_modules'))) {
       // Same lockfile: share the installed modules of the release they were installed into.
       symlinkSync(realpathSync(join(current, 'node_modules')), join(target, 'node_modules'));
+    }
+
+    // The bundle is built here, on the node itself, from the release's own sources and modules:
+    // what the self-test below checks is then exactly what the restarted service will run.
+    const [buildCmd, ...buildArgs] = this.opts.build;
+    const built = await run(buildCmd!, buildArgs, { cwd: target, timeoutMs: 10 * 60_000 });
+    if (built.code !== 0) {
+      rmSync(target, { recursive: true, force: true });
+      throw new CommandError(
+        'BUILD_FAILED',
+        `build of ${tag} failed (exit ${built.code}): ${tail(built.stderr || built.stdout, 10)}`,
+        { tag, npmCi },
+      );
     }
 
     const [cmd, ...args] = this.opts.selfTest;

@@ -1,9 +1,8 @@
 // The agent runtime: wires config, outbox, sources, uplink, control channel and dashboard, and
 // owns their lifecycle (start, reload for CONFIG_PUSH, stop). Each part lives in its own folder;
 // this file only decides who talks to whom.
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import type { Problem } from '@wattfleet/protocol';
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { builtinRules, type ConfigResult, loadConfigFile, parseConfigText } from '../config/load.ts';
@@ -14,7 +13,7 @@ import { Dispatcher } from '../control/dispatcher.ts';
 import { restartResumer } from '../control/handlers/restart.ts';
 import { selfUpdateResumer } from '../control/handlers/self-update.ts';
 import { fallbackDashboard } from '../dashboard/fallback.ts';
-import { buildDashboard } from '../dashboard/server.ts';
+import { buildDashboard, type Dashboard } from '../dashboard/server.ts';
 import { loadIdentity, type NodeIdentity, signingKey } from '../identity/identity.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import { type Supervisor, SystemdSupervisor } from '../ops/supervisor.ts';
@@ -24,6 +23,7 @@ import { Updater } from '../ops/updater.ts';
 import { Watchdog } from '../ops/watchdog.ts';
 import { LocalHistory } from '../outbox/history.ts';
 import { Outbox } from '../outbox/outbox.ts';
+import { APP_ROOT } from '../paths.ts';
 import type { Source } from '../sources/types.ts';
 import { HttpTransport } from '../uplink/http-transport.ts';
 import { MqttTransport } from '../uplink/mqtt-transport.ts';
@@ -44,19 +44,17 @@ export interface AgentOptions {
   logger?: Logger;
   /** Environment for child processes (ssh); tests put a stand-in first on PATH. */
   childEnv?: NodeJS.ProcessEnv;
+  /** Build argv run inside a new release (SELF_UPDATE) before its self-test. */
+  build?: readonly string[];
   /** Self-test argv run inside a new release before it goes live. */
   selfTest?: readonly string[];
   heartbeatMs?: number;
 }
 
-const APP_ROOT = resolve(import.meta.dirname, '../../../..');
-export const DEFAULT_SELF_TEST = [
-  process.execPath,
-  '--import',
-  'tsx',
-  'packages/edge/src/cli.ts',
-  'self-test',
-];
+/** Run in a new release by SELF_UPDATE: builds the bundle systemd runs (see deploy/agent). */
+export const DEFAULT_BUILD = [process.execPath, 'packages/edge/scripts/build.mjs'];
+/** Then the built bundle checks itself before it goes live. */
+export const DEFAULT_SELF_TEST = [process.execPath, 'packages/edge/dist/agent.mjs', 'self-test'];
 export const configRules = [...builtinRules, sourceRules];
 
 export function readConfig(path: string): ConfigResult {
@@ -80,7 +78,7 @@ export class Agent {
   dispatcher: Dispatcher | undefined;
   tunnels: TunnelManager | undefined;
   updater: Updater | undefined;
-  dashboard: FastifyInstance | undefined;
+  dashboard: Dashboard | undefined;
   dashboardUrl = '';
   private timers: NodeJS.Timeout[] = [];
   private watchdog: Watchdog | undefined;
@@ -252,6 +250,7 @@ export class Agent {
       releasesDir: config.update.releasesDir,
       repo: config.update.repo,
       supervisor: this.supervisor,
+      build: this.opts.build ?? DEFAULT_BUILD,
       selfTest: this.opts.selfTest ?? DEFAULT_SELF_TEST,
       healthCheck: () => this.healthCheck(60_000),
       logger: this.logger,

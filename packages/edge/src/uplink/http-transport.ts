@@ -2,6 +2,7 @@
 // batch's fate: 200 done, 400 poison (never retried), 429 wait as told, anything else retry.
 import type { FormedBatch } from '../outbox/outbox.ts';
 import { parseRetryAfter } from './backoff.ts';
+import type { HttpAnswer } from './http-request.ts';
 import { type HubClient, signedPostJson } from './signed-http.ts';
 import type { SendResult, TelemetryTransport } from './transport.ts';
 
@@ -12,7 +13,7 @@ export class HttpTransport implements TelemetryTransport {
   constructor(private readonly client: HubClient) {}
 
   async send(batch: FormedBatch): Promise<SendResult> {
-    let res: Response;
+    let res: HttpAnswer;
     try {
       res = await signedPostJson(this.client, INGEST_PATH, batch.body);
     } catch (err) {

@@ -3,6 +3,7 @@
 import type { KeyObject } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { signRequest } from '@wattfleet/protocol';
+import { type HttpAnswer, httpRequest } from './http-request.ts';
 
 export interface HubClient {
   hubUrl: string;
@@ -11,11 +12,11 @@ export interface HubClient {
   timeoutMs?: number;
 }
 
-export async function signedPostJson(client: HubClient, path: string, json: string): Promise<Response> {
+export async function signedPostJson(client: HubClient, path: string, json: string): Promise<HttpAnswer> {
   const url = new URL(path, client.hubUrl);
   const body = gzipSync(Buffer.from(json));
   const signedPath = url.pathname + url.search;
-  return fetch(url, {
+  return httpRequest(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -23,6 +24,6 @@ export async function signedPostJson(client: HubClient, path: string, json: stri
       ...signRequest(client.key, client.nodeId, 'POST', signedPath, body),
     },
     body,
-    signal: AbortSignal.timeout(client.timeoutMs ?? 15_000),
+    timeoutMs: client.timeoutMs ?? 15_000,
   });
 }

@@ -4,6 +4,7 @@ import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Outbox } from '../../outbox/outbox.ts';
 import { hasProbe, type Source } from '../../sources/types.ts';
+import { httpRequest } from '../../uplink/http-request.ts';
 import type { Handler } from '../dispatcher.ts';
 
 export interface DiagnosticsDeps {
@@ -42,9 +43,8 @@ export function diagnosticsHandler(deps: DiagnosticsDeps): Handler<'DIAGNOSTICS'
 export async function probeHub(url: string): Promise<Record<string, unknown>> {
   const start = Date.now();
   try {
-    const res = await fetch(new URL('/', url), { signal: AbortSignal.timeout(5000) });
+    const res = await httpRequest(new URL('/', url), { timeoutMs: 5000 });
     const end = Date.now();
-    await res.body?.cancel();
     const date = res.headers.get('date');
     const hubTime = date ? Date.parse(date) : Number.NaN;
     return {

@@ -1,10 +1,10 @@
 // The `modbus-tcp` source: a generic Modbus TCP reader driven by templates. One device can be
 // described by several templates (SunSpec common model + inverter model); their registers are
 // read in as few requests as possible and decoded by the pure decoder.
-import { fileURLToPath } from 'node:url';
-import modbusSerial from 'modbus-serial';
+import { join } from 'node:path';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import Type, { type Static } from 'typebox';
+import { EDGE_ROOT } from '../../paths.ts';
 import type {
   EquipmentInfo,
   EquipmentKind,
@@ -19,12 +19,18 @@ import type {
 import { bankFromBlocks, decodeRegisters, planReads, type ReadBlock } from './decode.ts';
 import { EquipmentKindSchema, loadTemplate, type RegisterEntry, type Template } from './template.ts';
 
-// modbus-serial is CommonJS whose module.exports is the client class; its typings describe an
-// ES default export, so spell out what the import really is.
-const ModbusRTU = modbusSerial as unknown as new () => ModbusClient;
+// Loaded on first connect, not at start: modbus-serial pulls in serialport and its native
+// bindings (several MB of resident memory), which an agent reading only the simulator never needs.
+// It is CommonJS whose module.exports is the client class; its typings describe an ES default
+// export, so spell out what the import really is.
+let modbusClientClass: Promise<new () => ModbusClient> | undefined;
+function loadModbusClient(): Promise<new () => ModbusClient> {
+  modbusClientClass ??= import('modbus-serial').then((m) => m.default as unknown as new () => ModbusClient);
+  return modbusClientClass;
+}
 
 /** Templates shipped with the agent. */
-export const BUILTIN_TEMPLATES_DIR = fileURLToPath(new URL('../../../templates', import.meta.url));
+export const BUILTIN_TEMPLATES_DIR = join(EDGE_ROOT, 'templates');
 
 export const ModbusTcpConfig = Type.Object(
   {
@@ -90,6 +96,7 @@ class ModbusTcpSource implements Source, ProbeCapability {
 
   async #connect(): Promise<ModbusClient> {
     if (this.#client?.isOpen) return this.#client;
+    const ModbusRTU = await loadModbusClient();
     const client = new ModbusRTU();
     client.setTimeout(this.config.timeoutMs ?? 3000);
     await client.connectTCP(this.config.host, { port: this.config.port ?? 502 });
