@@ -60,7 +60,8 @@ async function loadSeries(
   if (series.length === 0) return [];
   const rows = await hub.db
     .selectFrom('samples')
-    .select(['series_id', 'ts', 'value'])
+    // Epoch milliseconds as a number: parsing timestamp text into Dates was most of the cost.
+    .select(['series_id', sql<number>`(extract(epoch from ts) * 1000)::float8`.as('ts_ms'), 'value'])
     .where(
       'series_id',
       'in',
@@ -74,7 +75,7 @@ async function loadSeries(
   const byId = new Map<number, LoadedSeries>(
     series.map((s) => [s.id, { nodeId: s.node_id, metric: s.metric, samples: [] }]),
   );
-  for (const r of rows) byId.get(r.series_id)!.samples.push({ ts: new Date(r.ts).getTime(), value: r.value });
+  for (const r of rows) byId.get(r.series_id)!.samples.push({ ts: Number(r.ts_ms), value: r.value });
   return [...byId.values()];
 }
 

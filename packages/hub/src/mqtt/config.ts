@@ -61,7 +61,7 @@ export function controlPlaneConfig(
     clockDriftMs: num(env, 'CLOCK_DRIFT_MS', 60_000),
     sharedGroup: env.MQTT_SHARED_GROUP || 'hub',
     sharedSubscriptions: env.MQTT_SHARED_SUBSCRIPTIONS !== '0',
-    ingestConnections: Math.max(1, num(env, 'MQTT_INGEST_CONNECTIONS', 4)),
+    ingestConnections: Math.max(1, num(env, 'MQTT_INGEST_CONNECTIONS', 16)),
     username: env.MQTT_USERNAME || undefined,
     password: env.MQTT_PASSWORD || undefined,
     mosquitto:

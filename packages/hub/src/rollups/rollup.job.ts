@@ -132,13 +132,14 @@ export async function processDirtyRollups(hub: HubContext, limit = 2000): Promis
 async function loadPoints(hub: HubContext, seriesId: number, from: Date, to: Date): Promise<Point[]> {
   const rows = await hub.db
     .selectFrom('samples')
-    .select(['ts', 'value'])
+    // Epoch milliseconds as a number: parsing timestamp text into Dates was most of the cost.
+    .select([sql<number>`(extract(epoch from ts) * 1000)::float8`.as('ts_ms'), 'value'])
     .where('series_id', '=', seriesId)
     .where('ts', '>=', from)
     .where('ts', '<', to)
     .orderBy('ts')
     .execute();
-  return rows.map((r) => ({ ts: r.ts.getTime(), value: r.value }));
+  return rows.map((r) => ({ ts: Number(r.ts_ms), value: r.value }));
 }
 
 const STAT_COLUMNS = [
