@@ -25,6 +25,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The login session of a JWT-authenticated user (logout, password change). */
     sessionId?: string;
+    /** When the presented access token expires (ms); long-lived connections close then. */
+    accessExpiresAtMs?: number;
   }
 }
 
@@ -73,6 +75,7 @@ async function identityPlugin(app: FastifyInstance, opts: IdentityPluginOptions 
     const found = await sessions.authenticate(token);
     if (!found) return undefined;
     request.sessionId = found.sessionId;
+    request.accessExpiresAtMs = found.expiresAtMs;
     return found.actor;
   });
 

@@ -3,6 +3,8 @@
 // the same session (family); presenting a spent token again means it was stolen or replayed, so
 // the whole family is revoked. Access tokens carry the session id and are checked against the
 // session and user rows on every request: logout, disable and reuse detection end them at once.
+// Every ended session is also announced on the hub bus ('session.ended'), so long-lived
+// connections (the realtime WebSocket) close at once instead of outliving it.
 import { createHash, randomBytes } from 'node:crypto';
 import type { JWT } from '@fastify/jwt';
 import { type Role, WattfleetError } from '@wattfleet/protocol';
@@ -38,6 +40,34 @@ interface AccessClaims {
   sid: string;
   iat: number;
   exp: number;
+}
+
+/** Announced on the hub bus whenever sessions end (logout, reuse, disable, reset, password change). */
+export interface SessionEnded {
+  userId: string;
+  /** The sessions this call revoked (empty when they had already ended). */
+  sessionIds: string[];
+  reason: string;
+  /** Every session of the user ends (disable, reset, password change), not only sessionIds. */
+  userWide: boolean;
+  /** With userWide: the one session that stays (the password change's own). */
+  exceptSessionId?: string;
+}
+
+declare module '../context.ts' {
+  interface HubEvents {
+    'session.ended': SessionEnded;
+  }
+}
+
+/** What a long-lived connection needs to know about its session on a re-check. */
+export interface SessionState {
+  userId: string;
+  orgId: string;
+  role: Role;
+  email: string;
+  revoked: boolean;
+  disabled: boolean;
 }
 
 export function hashRefreshToken(token: string): string {
@@ -186,12 +216,21 @@ export class SessionService {
   }
 
   async revokeSession(sessionId: string, reason: string): Promise<void> {
-    await this.hub.db
+    const ended = await this.hub.db
       .updateTable('auth_sessions')
       .set({ revoked_at: sql<Date>`now()`, revoke_reason: reason })
       .where('id', '=', sessionId)
       .where('revoked_at', 'is', null)
-      .execute();
+      .returning('user_id')
+      .executeTakeFirst();
+    if (ended) {
+      this.hub.bus.emitEvent('session.ended', {
+        userId: ended.user_id,
+        sessionIds: [sessionId],
+        reason,
+        userWide: false,
+      });
+    }
   }
 
   /** Ends every session of a user (disable, reset), optionally keeping one (password change). */
@@ -202,14 +241,52 @@ export class SessionService {
       .where('user_id', '=', userId)
       .where('revoked_at', 'is', null);
     if (except) q = q.where('id', '!=', except);
-    await q.execute();
+    const ended = await q.returning('id').execute();
+    // Announced even when nothing was left to revoke: connections of a disabled user close anyway.
+    this.hub.bus.emitEvent('session.ended', {
+      userId,
+      sessionIds: ended.map((r) => r.id),
+      reason,
+      userWide: true,
+      ...(except ? { exceptSessionId: except } : {}),
+    });
+  }
+
+  /**
+   * The current state of many sessions in one query (realtime re-checks its open sockets with it).
+   * Sessions that no longer exist are simply absent from the answer.
+   */
+  async sessionStates(sessionIds: readonly string[]): Promise<Map<string, SessionState>> {
+    const out = new Map<string, SessionState>();
+    const unique = [...new Set(sessionIds)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await this.hub.db
+        .selectFrom('auth_sessions as s')
+        .innerJoin('users as u', 'u.id', 's.user_id')
+        .select(['s.id', 's.revoked_at', 'u.id as user_id', 'u.org_id', 'u.role', 'u.email', 'u.disabled_at'])
+        .where('s.id', 'in', unique.slice(i, i + 500))
+        .execute();
+      for (const r of rows) {
+        out.set(r.id, {
+          userId: r.user_id,
+          orgId: r.org_id,
+          role: r.role,
+          email: r.email,
+          revoked: r.revoked_at !== null,
+          disabled: r.disabled_at !== null,
+        });
+      }
+    }
+    return out;
   }
 
   /**
    * Bearer authenticator for access tokens. Returns undefined for tokens that are not ours (the
    * admin token, garbage), throws for our tokens that expired or whose session/user is gone.
    */
-  async authenticate(token: string): Promise<{ actor: Actor; sessionId: string } | undefined> {
+  async authenticate(
+    token: string,
+  ): Promise<{ actor: Actor; sessionId: string; expiresAtMs: number } | undefined> {
     if (token.split('.').length !== 3) return undefined;
     let claims: AccessClaims;
     try {
@@ -233,6 +310,7 @@ export class SessionService {
     return {
       actor: { kind: 'user', userId: row.id, orgId: row.org_id, role: row.role, email: row.email },
       sessionId: claims.sid,
+      expiresAtMs: claims.exp * 1000,
     };
   }
 }

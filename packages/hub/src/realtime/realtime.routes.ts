@@ -4,17 +4,29 @@
 // A subscription to anything outside the caller's scope is refused as a whole with an error and
 // nothing of it is ever sent; unknown and foreign ids get the same answer (no existence oracle).
 // A client that does not read (bufferedAmount above a bound) is dropped, never buffered without bound.
+// A socket never outlives its session: logout, revocation, disable or token expiry close it with
+// code 4401 (session-guard.ts). A fresh token sent as {type:'auth'} on an open socket (same user)
+// extends it instead.
 //
 // Client → hub: {type:'auth', token} | {type:'subscribe'|'unsubscribe', siteIds?, nodeIds?}
 // Hub → client: {type:'ready'} | {type:'subscribed', siteIds, nodeIds} | {type:'error', code, message, refused?}
 //               | {type:'event', event, data}
 import websocket from '@fastify/websocket';
-import { checker } from '@wattfleet/protocol';
+import { checker, WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import type { WebSocket } from 'ws';
 import type { Actor } from '../auth/actor.ts';
 import type { HubEvents } from '../context.ts';
+import { newSubscriber, Registry, type Subscriber } from './registry.ts';
+import { resolveTargets } from './scope.ts';
+import { SESSION_CHECK_MS, SessionGuard } from './session-guard.ts';
+
+declare module '../context.ts' {
+  interface HubContext {
+    /** Set by the realtime routes: re-check open sockets against sessions and grants now. */
+    realtime?: { recheckSessions(): Promise<void> };
+  }
+}
 
 /** Above this many unsent bytes a client is considered stuck and dropped. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -47,13 +59,6 @@ const FANNED: FannedEvent[] = [
   'node.clock_drift',
 ];
 
-interface Subscriber {
-  socket: WebSocket;
-  actor: Actor | undefined;
-  sites: Set<string>;
-  nodes: Set<string>;
-}
-
 export interface RealtimeStats {
   sent: number;
   dropped: number;
@@ -63,6 +68,8 @@ export interface RealtimeOptions {
   maxBufferedBytes?: number;
   /** Counters owned by the caller (the control plane exposes them). */
   stats?: RealtimeStats;
+  /** Period of the session and grant re-check of open sockets (default SESSION_CHECK_MS). */
+  sessionCheckMs?: number;
 }
 
 export function realtimeRoutes(opts: RealtimeOptions = {}) {
@@ -72,13 +79,11 @@ export function realtimeRoutes(opts: RealtimeOptions = {}) {
       await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
     }
     const hub = app.hub;
-    const bySite = new Map<string, Set<Subscriber>>();
-    const byNode = new Map<string, Set<Subscriber>>();
-    const all = new Set<Subscriber>();
+    const registry = new Registry();
     const stats = opts.stats ?? { dropped: 0, sent: 0 };
 
     const send = (sub: Subscriber, message: object): void => {
-      if (sub.socket.readyState !== sub.socket.OPEN) return;
+      if (sub.ended || sub.socket.readyState !== sub.socket.OPEN) return;
       if (sub.socket.bufferedAmount > bound) {
         stats.dropped++;
         sub.socket.terminate();
@@ -88,75 +93,112 @@ export function realtimeRoutes(opts: RealtimeOptions = {}) {
       stats.sent++;
     };
 
-    const fanOut = (event: FannedEvent, data: { siteId?: string | null; nodeId?: string }) => {
-      const targets = new Set<Subscriber>();
-      if (data.siteId) for (const s of bySite.get(data.siteId) ?? []) targets.add(s);
-      if (data.nodeId) for (const s of byNode.get(data.nodeId) ?? []) targets.add(s);
-      for (const sub of targets) send(sub, { type: 'event', event, data });
+    /** Closes a socket for good: unsubscribed first, so not one more event reaches it. */
+    const end = (sub: Subscriber, code: string, message: string): void => {
+      if (sub.ended) return;
+      send(sub, { type: 'error', code, message });
+      sub.ended = true;
+      registry.remove(sub);
+      guard.forget(sub);
+      sub.socket.close(4401, code);
     };
+    const guard = new SessionGuard(hub, registry, {
+      end,
+      narrow: (sub, siteIds, nodeIds) => {
+        for (const id of siteIds) registry.dropSite(sub, id);
+        for (const id of nodeIds) registry.dropNode(sub, id);
+        send(sub, {
+          type: 'error',
+          code: 'WF_FORBIDDEN',
+          message: 'Access to these ended; nothing more of them will be sent',
+          refused: { siteIds, nodeIds },
+        });
+        send(sub, { type: 'subscribed', siteIds: [...sub.sites], nodeIds: [...sub.nodes.keys()] });
+      },
+    });
+    hub.realtime = { recheckSessions: () => guard.recheck() };
+
     const offs = FANNED.map((name) =>
-      hub.bus.onEvent(name, (payload: HubEvents[typeof name]) =>
-        fanOut(name, payload as { siteId?: string | null; nodeId?: string }),
-      ),
+      hub.bus.onEvent(name, (payload: HubEvents[typeof name]) => {
+        const data = payload as { siteId?: string | null; nodeId?: string };
+        for (const sub of registry.targets(data.siteId, data.nodeId))
+          send(sub, { type: 'event', event: name, data });
+      }),
     );
+    offs.push(hub.bus.onEvent('session.ended', guard.onSessionEnded));
+    const checkTimer = setInterval(() => {
+      guard.recheck().catch((err) => app.log.error({ err }, 'realtime session re-check failed'));
+    }, opts.sessionCheckMs ?? SESSION_CHECK_MS);
+    checkTimer.unref();
     app.addHook('onClose', async () => {
+      clearInterval(checkTimer);
+      guard.stop();
       for (const off of offs) off();
-      for (const sub of all) sub.socket.close(1001, 'hub shutting down');
+      for (const sub of registry.all) sub.socket.close(1001, 'hub shutting down');
     });
 
-    const index = (map: Map<string, Set<Subscriber>>, key: string, sub: Subscriber, add: boolean) => {
-      let set = map.get(key);
-      if (add) {
-        if (!set) {
-          set = new Set();
-          map.set(key, set);
-        }
-        set.add(sub);
-      } else if (set) {
-        set.delete(sub);
-        if (set.size === 0) map.delete(key);
-      }
-    };
-
-    const authenticate = async (token: string, request: FastifyRequest): Promise<Actor | undefined> => {
+    /** The actor of a token plus its session and expiry, or the error code that refused it. */
+    const authenticate = async (
+      token: string,
+      request: FastifyRequest,
+    ): Promise<
+      | { actor: Actor; sessionId?: string; expiresAtMs?: number }
+      | { refused: { code: string; message: string } }
+    > => {
+      let refused = { code: 'WF_TOKEN_INVALID', message: 'The token is invalid' };
       for (const a of app.bearerAuthenticators) {
+        request.sessionId = undefined;
+        request.accessExpiresAtMs = undefined;
         try {
           const actor = await a(token, request);
-          if (actor) return actor;
-        } catch {
-          // An expired or malformed token is simply not this authenticator's actor.
+          if (actor) {
+            return {
+              actor,
+              ...(request.sessionId ? { sessionId: request.sessionId } : {}),
+              ...(request.accessExpiresAtMs ? { expiresAtMs: request.accessExpiresAtMs } : {}),
+            };
+          }
+        } catch (err) {
+          // An expired token, an ended session, a disabled user: say which.
+          if (err instanceof WattfleetError) refused = { code: err.code, message: err.message };
         }
       }
-      return undefined;
+      return { refused };
+    };
+
+    const sameIdentity = (a: Actor, b: Actor) =>
+      a.kind === b.kind &&
+      (a.kind !== 'user' || (b.kind === 'user' && a.userId === b.userId)) &&
+      (a.kind !== 'node' || (b.kind === 'node' && a.nodeId === b.nodeId));
+
+    /** First authentication, or a fresh token of the same identity that extends the socket. */
+    const authorize = async (sub: Subscriber, token: string, request: FastifyRequest): Promise<void> => {
+      const found = await authenticate(token, request);
+      if (sub.ended) return;
+      if ('refused' in found) return end(sub, found.refused.code, found.refused.message);
+      if (sub.actor && !sameIdentity(sub.actor, found.actor)) {
+        return end(sub, 'WF_FORBIDDEN', 'A socket stays with one identity; open a new one to switch');
+      }
+      sub.actor = found.actor;
+      sub.sessionId = found.sessionId;
+      sub.expiresAtMs = found.expiresAtMs;
+      guard.watch(sub);
+      send(sub, { type: 'ready' });
     };
 
     const subscribe = async (sub: Subscriber, siteIds: string[], nodeIds: string[]) => {
-      const actor = sub.actor!;
-      const scope = await hub.siteScope(hub.db, actor, 'read');
-      const visible = (siteId: string) => scope === 'all' || scope.includes(siteId);
-      const refused = { siteIds: siteIds.filter((id) => !visible(id)), nodeIds: [] as string[] };
-      const nodeSites = nodeIds.length
-        ? await hub.db.selectFrom('nodes').select(['id', 'site_id']).where('id', 'in', nodeIds).execute()
-        : [];
-      const siteOfNode = new Map(nodeSites.map((n) => [n.id, n.site_id]));
-      for (const id of nodeIds) {
-        const site = siteOfNode.get(id);
-        if (!site || !visible(site)) refused.nodeIds.push(id);
-      }
-      const okSites = siteIds.filter((id) => !refused.siteIds.includes(id));
-      const okNodes = nodeIds.filter((id) => !refused.nodeIds.includes(id));
+      const found = await resolveTargets(hub, sub.actor!, siteIds, nodeIds);
+      // The socket may have been closed (session ended) while the lookup ran.
+      if (sub.ended) return;
+      const okSites = found.siteIds.filter((id) => !sub.sites.has(id));
+      const okNodes = [...found.nodes].filter(([id]) => !sub.nodes.has(id));
       if (sub.sites.size + sub.nodes.size + okSites.length + okNodes.length > MAX_SUBSCRIPTIONS) {
         send(sub, { type: 'error', code: 'WF_VALIDATION', message: 'Too many subscriptions' });
         return;
       }
-      for (const id of okSites) {
-        sub.sites.add(id);
-        index(bySite, id, sub, true);
-      }
-      for (const id of okNodes) {
-        sub.nodes.add(id);
-        index(byNode, id, sub, true);
-      }
+      for (const id of okSites) registry.addSite(sub, id);
+      for (const [id, site] of okNodes) registry.addNode(sub, id, site);
+      const { refused } = found;
       if (refused.siteIds.length || refused.nodeIds.length) {
         send(sub, {
           type: 'error',
@@ -165,54 +207,38 @@ export function realtimeRoutes(opts: RealtimeOptions = {}) {
           refused,
         });
       }
-      send(sub, { type: 'subscribed', siteIds: [...sub.sites], nodeIds: [...sub.nodes] });
+      send(sub, { type: 'subscribed', siteIds: [...sub.sites], nodeIds: [...sub.nodes.keys()] });
     };
 
     const unsubscribe = (sub: Subscriber, siteIds: string[], nodeIds: string[]) => {
-      for (const id of siteIds) {
-        sub.sites.delete(id);
-        index(bySite, id, sub, false);
-      }
-      for (const id of nodeIds) {
-        sub.nodes.delete(id);
-        index(byNode, id, sub, false);
-      }
-      send(sub, { type: 'subscribed', siteIds: [...sub.sites], nodeIds: [...sub.nodes] });
+      for (const id of siteIds) registry.dropSite(sub, id);
+      for (const id of nodeIds) registry.dropNode(sub, id);
+      send(sub, { type: 'subscribed', siteIds: [...sub.sites], nodeIds: [...sub.nodes.keys()] });
     };
 
     app.get('/realtime', { websocket: true }, (socket, request) => {
-      const sub: Subscriber = { socket, actor: undefined, sites: new Set(), nodes: new Set() };
-      all.add(sub);
+      const sub = newSubscriber(socket);
+      registry.add(sub);
       // Messages are handled one after another so a subscribe is complete before the next one.
       let queue: Promise<void> = Promise.resolve();
-      const fail = (code: string, message: string) => {
-        send(sub, { type: 'error', code, message });
-        socket.close(4401, code);
-      };
       const timer = setTimeout(() => {
-        if (!sub.actor) fail('WF_UNAUTHENTICATED', 'Authenticate within 10 s');
+        if (!sub.actor) end(sub, 'WF_UNAUTHENTICATED', 'Authenticate within 10 s');
       }, AUTH_TIMEOUT_MS);
       timer.unref();
       socket.on('close', () => {
         clearTimeout(timer);
-        all.delete(sub);
-        for (const id of sub.sites) index(bySite, id, sub, false);
-        for (const id of sub.nodes) index(byNode, id, sub, false);
+        sub.ended = true;
+        registry.remove(sub);
+        guard.forget(sub);
       });
 
       const token = (request.query as { token?: string }).token;
-      if (token) {
-        queue = queue.then(async () => {
-          sub.actor = await authenticate(token, request);
-          if (sub.actor) send(sub, { type: 'ready' });
-          else fail('WF_TOKEN_INVALID', 'The token is invalid');
-        });
-      }
+      if (token) queue = queue.then(() => authorize(sub, token, request));
 
       socket.on('message', (raw) => {
         queue = queue
           .then(async () => {
-            if (socket.readyState !== socket.OPEN) return;
+            if (sub.ended || socket.readyState !== socket.OPEN) return;
             let msg: unknown;
             try {
               msg = JSON.parse(raw.toString());
@@ -227,14 +253,8 @@ export function realtimeRoutes(opts: RealtimeOptions = {}) {
                 problems: clientMessage.problems(msg),
               });
             }
-            if (msg.type === 'auth') {
-              if (sub.actor) return send(sub, { type: 'ready' });
-              sub.actor = await authenticate(msg.token, request);
-              if (sub.actor) send(sub, { type: 'ready' });
-              else fail('WF_TOKEN_INVALID', 'The token is invalid');
-              return;
-            }
-            if (!sub.actor) return fail('WF_UNAUTHENTICATED', 'Send {type:"auth", token} first');
+            if (msg.type === 'auth') return authorize(sub, msg.token, request);
+            if (!sub.actor) return end(sub, 'WF_UNAUTHENTICATED', 'Send {type:"auth", token} first');
             if (msg.type === 'subscribe') await subscribe(sub, msg.siteIds ?? [], msg.nodeIds ?? []);
             else unsubscribe(sub, msg.siteIds ?? [], msg.nodeIds ?? []);
           })
