@@ -1,6 +1,7 @@
 // Admin flows in a real browser against a real hub (PGlite): site grants to an installer org
 // (with an expiry, listed, revoked, and the installer's access following each step), enrollment
-// codes (created, shown once, used by the agent's own enroll code, listed as used), a disabled
+// codes (created, shown once, used by the agent's own enroll code, listed as used; a pending one
+// revoked from the list and then refused to the agent, a used one without a revoke button), a disabled
 // user's session ending, audit filters narrowing the list, and a password change.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -159,6 +160,49 @@ describe('admin flows in a browser against a real hub', () => {
     );
   });
 
+  it('revokes a pending enrollment code from the list: shown revoked, refused to the agent, audited; a used code has no revoke button', async () => {
+    await admin.getByRole('link', { name: 'Enrollment' }).click();
+    await admin.getByRole('heading', { name: 'Enrollment codes' }).waitFor();
+    await admin.getByLabel('Show').selectOption('all');
+    await admin.getByLabel('Site').selectOption({ label: 'Gamma Garage' });
+    await admin.getByLabel('Node name (optional)').fill('Shed sensor');
+    await admin.getByRole('button', { name: 'Create code' }).click();
+    // The panel still shows the previous test's code until this one arrives.
+    await admin.getByTestId('new-code').locator('pre', { hasText: "--name 'Shed sensor'" }).waitFor();
+    const code = ((await admin.getByTestId('enrollment-code').textContent()) ?? '').trim();
+
+    const codes = admin.getByTestId('codes-table');
+    const row = codes.locator('tr', { hasText: 'Shed sensor' });
+    await codes.locator('tr[data-state="pending"]', { hasText: 'Shed sensor' }).waitFor();
+    await row.getByRole('button', { name: 'Revoke code for Shed sensor' }).click();
+    await codes.locator('tr[data-state="revoked"]', { hasText: 'Shed sensor' }).waitFor();
+    assert.equal(await row.getByRole('button').count(), 0, 'a revoked code has no button');
+    // The code used earlier by the agent is listed without one too.
+    const used = codes.locator('tr[data-state="used"]', { hasText: 'Garage inverter' });
+    await used.waitFor();
+    assert.equal(await used.getByRole('button').count(), 0, 'a used code cannot be revoked');
+
+    await assert.rejects(
+      enroll({ hubUrl: base, code, identityPath: join(dir, 'revoked.json') }),
+      /code revoked/,
+    );
+    const listed = await hub.admin('GET', '/api/v1/fleet/enrollment-codes?state=revoked');
+    const revoked = (listed.json() as { id: string; nodeName: string }[]).find(
+      (c) => c.nodeName === 'Shed sensor',
+    );
+    assert.ok(revoked, listed.body);
+    const trail = await hub.admin('GET', '/api/v1/audit?action=enrollment_code.revoke');
+    const entry = (
+      trail.json().items as { actorId: string; result: string; details: { codeId: string } }[]
+    ).find((e) => e.details.codeId === revoked.id);
+    assert.equal(entry?.result, 'ok', trail.body);
+    assert.equal(entry?.actorId, users['admin@example.org']);
+    await admin.getByLabel('Show').selectOption('revoked');
+    await codes.locator('tr[data-state="revoked"]', { hasText: 'Shed sensor' }).waitFor();
+    assert.equal(await codes.locator('tr[data-state="pending"]').count(), 0);
+    await admin.screenshot({ path: join(SCREENSHOTS, 'enrollment-revoked.png'), fullPage: true });
+  });
+
   it("admin disables a user: that user's open session stops working and signing in is refused until enabled again", async () => {
     const victim = await signInAs(browser, base, 'victim@example.org', PASSWORD, 'Gamma Garage');
     const tokens = await victim.evaluate(() => JSON.parse(localStorage.getItem('wattfleet.tokens')!));
@@ -168,9 +212,8 @@ describe('admin flows in a browser against a real hub', () => {
     await users.getByRole('button', { name: 'Disable victim@example.org' }).click();
     await users.locator('tr[data-email="victim@example.org"][data-state="disabled"]').waitFor();
 
-    // The victim's next step asks the hub and lands on the login page; no reload involved.
-    await victim.getByRole('link', { name: 'Account' }).click();
-    await victim.getByRole('link', { name: 'My home' }).click();
+    // The hub closes the victim's realtime socket (4401) at once; the portal asks the hub why and
+    // lands on the login page by itself: no click, no reload.
     await victim.getByTestId('session-ended').waitFor();
     assert.equal(await victim.evaluate(() => localStorage.getItem('wattfleet.tokens')), null);
     assert.equal((await apiGet(base, '/api/v1/auth/me', tokens.accessToken)).status, 401);
@@ -295,8 +338,7 @@ describe('admin flows in a browser against a real hub', () => {
 
     await here.getByRole('link', { name: 'My home' }).click();
     await here.getByRole('heading', { name: 'Gamma Garage' }).waitFor();
-    await elsewhere.getByRole('link', { name: 'Account' }).click();
-    await elsewhere.getByRole('link', { name: 'My home' }).click();
+    // The other device's realtime socket is closed by the hub: it signs out by itself.
     await elsewhere.getByTestId('session-ended').waitFor();
 
     const login = (password: string) =>

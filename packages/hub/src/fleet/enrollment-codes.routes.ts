@@ -1,6 +1,7 @@
 // Enrollment codes for the portal's enrollment screen: who created which code for which site, when
 // it expires and whether (and by which node) it was used. Codes are stored hashed, so the code
-// itself is shown only once, by POST /sites/{siteId}/enrollment-codes; this list never has it.
+// itself is shown only once, by POST /sites/{siteId}/enrollment-codes; this list never has it, only
+// an id derived from the stored hash, for POST /fleet/enrollment-codes/{id}/revoke.
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
@@ -8,6 +9,7 @@ import { appSiteScope } from '../auth/access.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { withTenant } from '../identity/tenant.ts';
+import { enrollmentCodeId, isRevoked } from '../nodes/enrollment.service.ts';
 
 const ListQuery = Type.Object(
   {
@@ -17,6 +19,7 @@ const ListQuery = Type.Object(
         Type.Literal('pending'),
         Type.Literal('used'),
         Type.Literal('expired'),
+        Type.Literal('revoked'),
         Type.Literal('all'),
       ]),
     ),
@@ -25,7 +28,10 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export type EnrollmentCodeState = 'pending' | 'used' | 'expired' | 'revoked';
+
 export interface EnrollmentCodeRow {
+  id: string;
   siteId: string;
   siteName: string;
   nodeName: string | null;
@@ -35,7 +41,7 @@ export interface EnrollmentCodeRow {
   usedAt: string | null;
   /** The node enrolled with it, or the node a re-enrollment code is bound to. */
   nodeId: string | null;
-  state: 'pending' | 'used' | 'expired';
+  state: EnrollmentCodeState;
 }
 
 export async function enrollmentCodeRoutes(app: FastifyInstance): Promise<void> {
@@ -59,7 +65,7 @@ export async function enrollmentCodeRoutes(app: FastifyInstance): Promise<void> 
         throw new WattfleetError('WF_FORBIDDEN', 'Only admins and installers manage enrollment codes');
       const q = request.query as {
         siteId?: string;
-        state?: 'pending' | 'used' | 'expired' | 'all';
+        state?: EnrollmentCodeState | 'all';
         limit?: number;
       };
       const scope = await appSiteScope(hub, actor, 'write');
@@ -73,6 +79,7 @@ export async function enrollmentCodeRoutes(app: FastifyInstance): Promise<void> 
             .selectFrom('enrollment_codes as c')
             .innerJoin('sites as s', 's.id', 'c.site_id')
             .select([
+              enrollmentCodeId('c').as('id'),
               'c.site_id',
               's.name as site_name',
               'c.node_name',
@@ -88,13 +95,20 @@ export async function enrollmentCodeRoutes(app: FastifyInstance): Promise<void> 
           if (q.siteId) sel = sel.where('c.site_id', '=', q.siteId);
           if (q.state === 'used') sel = sel.where('c.used_at', 'is not', null);
           if (q.state === 'pending') sel = sel.where('c.used_at', 'is', null).where('c.expires_at', '>', now);
+          // Revoked codes are stored with expires_at = created_at (see isRevoked).
           if (q.state === 'expired')
-            sel = sel.where('c.used_at', 'is', null).where('c.expires_at', '<=', now);
+            sel = sel
+              .where('c.used_at', 'is', null)
+              .where('c.expires_at', '<=', now)
+              .whereRef('c.expires_at', '<>', 'c.created_at');
+          if (q.state === 'revoked')
+            sel = sel.where('c.used_at', 'is', null).whereRef('c.expires_at', '=', 'c.created_at');
           return sel.execute();
         },
         'write',
       );
       return rows.map((r) => ({
+        id: r.id,
         siteId: r.site_id,
         siteName: r.site_name,
         nodeName: r.node_name,
@@ -103,7 +117,7 @@ export async function enrollmentCodeRoutes(app: FastifyInstance): Promise<void> 
         expiresAt: r.expires_at.toISOString(),
         usedAt: r.used_at?.toISOString() ?? null,
         nodeId: r.node_id,
-        state: r.used_at ? 'used' : r.expires_at <= now ? 'expired' : 'pending',
+        state: r.used_at ? 'used' : isRevoked(r) ? 'revoked' : r.expires_at <= now ? 'expired' : 'pending',
       }));
     },
   );

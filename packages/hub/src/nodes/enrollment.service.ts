@@ -1,10 +1,13 @@
 // Enrollment: a one-time, expiring code bound to a site (or to an existing node, to re-enroll it
-// after a compromise) is exchanged for a node id and credentials shown once.
+// after a compromise) is exchanged for a node id and credentials shown once. A pending code can be
+// revoked before anyone uses it.
 import { type EnrollRequest, type EnrollResponse, WattfleetError } from '@wattfleet/protocol';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { audit } from '../audit/audit.ts';
+import { appSiteScope } from '../auth/access.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
+import { withTenant } from '../identity/tenant.ts';
 import { hashEnrollmentCode, hashMqttPassword, newEnrollmentCode, newMqttPassword } from './credentials.ts';
 
 export interface NewEnrollmentCode {
@@ -12,6 +15,24 @@ export interface NewEnrollmentCode {
   siteId: string;
   nodeId: string | null;
   expiresAt: string;
+}
+
+/**
+ * The public id of an enrollment code: derived from the stored hash by another hash, so listing it
+ * discloses neither the code nor the lookup key. (The table has no id column of its own.)
+ * `table` is the alias the query gives enrollment_codes.
+ */
+export function enrollmentCodeId(table: string): RawBuilder<string> {
+  return sql<string>`left(encode(sha256(convert_to('wattfleet-code-id:' || ${sql.ref(`${table}.code_hash`)}, 'UTF8')), 'hex'), 32)`;
+}
+
+/**
+ * A revoked code is stored with expires_at = created_at: no code is ever created that way (the
+ * shortest validity is a minute), enrollment refuses it like an expired one, and the list tells the
+ * two apart. The audit log keeps who revoked it and when.
+ */
+export function isRevoked(code: { created_at: Date; expires_at: Date }): boolean {
+  return code.expires_at.getTime() === code.created_at.getTime();
 }
 
 export async function createEnrollmentCode(
@@ -63,9 +84,11 @@ export async function enrollNode(
       ? 'unknown code'
       : code.used_at
         ? 'code already used'
-        : code.expires_at.getTime() < Date.now()
-          ? 'code expired'
-          : undefined;
+        : isRevoked(code)
+          ? 'code revoked'
+          : code.expires_at.getTime() < Date.now()
+            ? 'code expired'
+            : undefined;
     if (!code || reason) return { error: reason ?? 'unknown code', siteId: code?.site_id };
     let nodeId: string;
     if (code.node_id) {
@@ -127,6 +150,76 @@ export async function enrollNode(
     mqtt: { username: result.nodeId, password, ...(hub.config.mqttUrl ? { url: hub.config.mqttUrl } : {}) },
     hubTime: Date.now(),
   };
+}
+
+/**
+ * Revokes a pending enrollment code (admins, and installers on sites they may change). Runs as the
+ * tenant with write scope, so row-level security hides other tenants' codes as well; the row lock
+ * orders it with a concurrent enrollment: exactly one of the two wins. A used, expired or already
+ * revoked code answers 409 and stays as it is.
+ */
+export async function revokeEnrollmentCode(
+  hub: HubContext,
+  actor: Actor,
+  codeId: string,
+  sourceIp?: string,
+): Promise<{ id: string; siteId: string; nodeName: string | null; state: 'revoked' }> {
+  const scope = await appSiteScope(hub, actor, 'write');
+  const result = await withTenant(
+    hub,
+    actor,
+    async (trx) => {
+      const code = await trx
+        .selectFrom('enrollment_codes as c')
+        .select([
+          'c.code_hash',
+          'c.site_id',
+          'c.node_name',
+          'c.node_id',
+          'c.created_at',
+          'c.expires_at',
+          'c.used_at',
+        ])
+        .where(enrollmentCodeId('c'), '=', codeId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!code || (scope !== 'all' && !scope.includes(code.site_id))) return { missing: true as const };
+      const refusal = code.used_at
+        ? 'The code was already used by a node; deactivate the node instead'
+        : isRevoked(code)
+          ? 'The code is already revoked'
+          : code.expires_at.getTime() <= Date.now()
+            ? 'The code has already expired'
+            : undefined;
+      if (!refusal) {
+        await trx
+          .updateTable('enrollment_codes')
+          // The column itself, not the JS Date: that would lose the microseconds of created_at.
+          .set((eb) => ({ expires_at: eb.ref('created_at') }))
+          .where('code_hash', '=', code.code_hash)
+          .execute();
+      }
+      return { code, refusal };
+    },
+    'write',
+  );
+  if ('missing' in result) throw new WattfleetError('WF_NOT_FOUND', 'Enrollment code not found');
+  const { code, refusal } = result;
+  await audit(hub.db, actor, {
+    action: 'enrollment_code.revoke',
+    targetType: 'site',
+    targetId: code.site_id,
+    result: refusal ? 'failed' : 'ok',
+    sourceIp,
+    details: {
+      codeId,
+      nodeName: code.node_name,
+      ...(code.node_id ? { nodeId: code.node_id } : {}),
+      ...(refusal ? { reason: refusal } : {}),
+    },
+  });
+  if (refusal) throw new WattfleetError('WF_CONFLICT', refusal);
+  return { id: codeId, siteId: code.site_id, nodeName: code.node_name, state: 'revoked' };
 }
 
 export async function setNodeActive(

@@ -8,6 +8,7 @@ import { withTenant } from '../identity/tenant.ts';
 import {
   createEnrollmentCode,
   enrollNode,
+  revokeEnrollmentCode,
   rotateOwnCredentials,
   setNodeActive,
 } from './enrollment.service.ts';
@@ -56,6 +57,35 @@ export async function nodeRoutes(app: FastifyInstance): Promise<void> {
       const body = request.body as { nodeName?: string; ttlMinutes?: number };
       reply.status(201);
       return createEnrollmentCode(hub, actor, { siteId, ...body }, request.ip);
+    },
+  );
+
+  app.post(
+    '/fleet/enrollment-codes/:id/revoke',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'Revoke a pending enrollment code (a used or expired one answers 409)',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }) }),
+        response: {
+          200: Type.Object({
+            id: Type.String(),
+            siteId: Type.String(),
+            nodeName: Type.Union([Type.String(), Type.Null()]),
+            state: Type.Literal('revoked'),
+          }),
+        },
+      },
+      preHandler: app.requireActor,
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      // The same people who create codes may revoke them.
+      if (!isFleetAdmin(actor) && !(actor.kind === 'user' && actor.role === 'installer'))
+        throw new WattfleetError('WF_FORBIDDEN', 'Only admins and installers manage enrollment codes');
+      const { id } = request.params as { id: string };
+      return revokeEnrollmentCode(hub, actor, id, request.ip);
     },
   );
 

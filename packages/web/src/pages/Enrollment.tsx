@@ -1,8 +1,9 @@
 // Enrollment codes (admins, installers): create a one-time code for a site, shown once together
-// with the command to run on the new node, and list earlier codes (pending, used, expired) without
-// the codes themselves, which the hub keeps only hashed.
+// with the command to run on the new node, list earlier codes (pending, used, expired, revoked)
+// without the codes themselves, which the hub keeps only hashed, and revoke a pending one.
 import { type FormEvent, useState } from 'react';
-import { type EnrollmentCodeInfo, fleetApi } from '../api/fleet.ts';
+import type { EnrollmentCodeInfo } from '../api/fleet.ts';
+import { request } from '../api/http.ts';
 import { type EnrollmentCode, sitesApi } from '../api/sites.ts';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { dateTime } from '../lib/format.ts';
@@ -16,7 +17,18 @@ const VALIDITY: { minutes: number; label: string }[] = [
   { minutes: 30 * 24 * 60, label: '30 days' },
 ];
 
-type StateFilter = EnrollmentCodeInfo['state'] | 'all';
+// The list's id, the revoked state and the revoke call (hub: GET /fleet/enrollment-codes,
+// POST /fleet/enrollment-codes/{id}/revoke); they belong in api/fleet.ts once that module takes them.
+type CodeState = EnrollmentCodeInfo['state'] | 'revoked';
+type CodeRow = Omit<EnrollmentCodeInfo, 'state'> & { id: string; state: CodeState };
+type StateFilter = CodeState | 'all';
+const codesApi = {
+  list: (state: StateFilter) => request<CodeRow[]>('/fleet/enrollment-codes', { query: { state } }),
+  revoke: (id: string) =>
+    request<{ id: string; state: 'revoked' }>(`/fleet/enrollment-codes/${encodeURIComponent(id)}/revoke`, {
+      method: 'POST',
+    }),
+};
 
 /** The agent's own enroll command, quoted for a POSIX shell. */
 function enrollCommand(code: string, name: string): string {
@@ -27,10 +39,11 @@ function enrollCommand(code: string, name: string): string {
 export function EnrollmentPage() {
   const sites = useAsync((signal) => sitesApi.list(signal), []);
   const [filter, setFilter] = useState<StateFilter>('all');
-  const codes = useAsync(() => fleetApi.enrollmentCodes({ state: filter }), [filter]);
+  const codes = useAsync(() => codesApi.list(filter), [filter]);
   const [form, setForm] = useState({ siteId: '', nodeName: '', minutes: 24 * 60 });
   const [created, setCreated] = useState<{ code: EnrollmentCode; name: string }>();
   const [error, setError] = useState<Error>();
+  const [revoking, setRevoking] = useState<string>();
   const siteId = form.siteId || sites.data?.[0]?.id || '';
 
   const create = async (e: FormEvent) => {
@@ -47,6 +60,20 @@ export function EnrollmentPage() {
       codes.reload();
     } catch (err) {
       setError(err as Error);
+    }
+  };
+
+  // A used code cannot be revoked (the hub answers 409): deactivate its node instead.
+  const revoke = async (c: CodeRow) => {
+    setError(undefined);
+    setRevoking(c.id);
+    try {
+      await codesApi.revoke(c.id);
+      codes.reload();
+    } catch (err) {
+      setError(err as Error);
+    } finally {
+      setRevoking(undefined);
     }
   };
 
@@ -115,6 +142,7 @@ export function EnrollmentPage() {
               <option value="pending">pending</option>
               <option value="used">used</option>
               <option value="expired">expired</option>
+              <option value="revoked">revoked</option>
             </select>
           </label>
         </div>
@@ -128,11 +156,14 @@ export function EnrollmentPage() {
                 <th>Valid until</th>
                 <th>State</th>
                 <th>Node</th>
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {(codes.data ?? []).map((c) => (
-                <tr key={`${c.siteId}|${c.createdAt}|${c.expiresAt}`} data-state={c.state}>
+                <tr key={c.id} data-code={c.id} data-state={c.state}>
                   <td>
                     <Link href={`/sites/${c.siteId}`}>{c.siteName}</Link>
                   </td>
@@ -148,11 +179,23 @@ export function EnrollmentPage() {
                     {c.usedAt && <span className="muted"> {dateTime(c.usedAt)}</span>}
                   </td>
                   <td>{c.nodeId && c.state === 'used' ? c.nodeId.slice(0, 8) : '–'}</td>
+                  <td>
+                    {c.state === 'pending' && (
+                      <button
+                        type="button"
+                        onClick={() => void revoke(c)}
+                        disabled={revoking === c.id}
+                        aria-label={`Revoke code for ${c.nodeName ?? c.siteName}`}
+                      >
+                        Revoke
+                      </button>
+                    )}
+                  </td>
                 </tr>
               ))}
               {codes.data?.length === 0 && (
                 <tr>
-                  <td colSpan={6} className="muted">
+                  <td colSpan={7} className="muted">
                     No codes.
                   </td>
                 </tr>
