@@ -1,10 +1,11 @@
 // Read side of analytics: daily and monthly site summaries, period comparison, installer fleet
-// totals, data completeness and reconciliation. Every route is scoped by the caller's grants.
+// totals, data completeness and reconciliation. Every route is scoped by the caller's grants in
+// code, and reads its data as the tenant (withTenant: row-level security as the second fence).
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import Type from 'typebox';
-import { assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
+import { appSiteScope, assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
 import { type Actor, isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import type { HubContext } from '../context.ts';
@@ -79,29 +80,30 @@ async function storedDays(db: Kysely<DB>, siteId: string, from: string, to: stri
   return rows as unknown as DayRow[];
 }
 
-/** Stored days of the range; days never computed (up to today) are computed now. */
+/**
+ * Stored days of the range, days never computed (up to today) computed first. Read as the caller
+ * (row-level security) when an actor is given: undefined when the caller cannot see the site.
+ */
 export async function siteDays(
   hub: HubContext,
   siteId: string,
   from: string,
   to: string,
   actor?: Actor,
-): Promise<DayRow[]> {
+): Promise<DayRow[] | undefined> {
   const n = checkRange(from, to);
   await processDirtyDays(hub);
   // Computing is the system's job; the answer is read as the caller, under row-level security.
-  const read = () =>
-    actor
-      ? withTenant(hub, actor, (trx) => storedDays(trx, siteId, from, to))
-      : storedDays(hub.db, siteId, from, to);
-  let rows = await read();
+  const asCaller = <T>(fn: (db: Kysely<DB>) => Promise<T>) =>
+    actor ? withTenant(hub, actor, fn) : fn(hub.db);
+  const first = await asCaller(async (db) => {
+    const site = await db.selectFrom('sites').select('timezone').where('id', '=', siteId).executeTakeFirst();
+    return site && { timezone: site.timezone, rows: await storedDays(db, siteId, from, to) };
+  });
+  if (!first) return undefined;
+  let rows = first.rows;
   if (n <= COMPUTE_ON_READ_DAYS) {
-    const site = await hub.db
-      .selectFrom('sites')
-      .select('timezone')
-      .where('id', '=', siteId)
-      .executeTakeFirstOrThrow();
-    const today = localDate(Date.now(), site.timezone);
+    const today = localDate(Date.now(), first.timezone);
     const have = new Set(rows.map((r) => r.day));
     let computed = false;
     for (let d = from; d <= to && d <= today; d = addDays(d, 1)) {
@@ -110,8 +112,15 @@ export async function siteDays(
         computed = true;
       }
     }
-    if (computed) rows = await read();
+    if (computed) rows = await asCaller((db) => storedDays(db, siteId, from, to));
   }
+  return rows;
+}
+
+/** siteDays as the caller; a site hidden by row-level security answers 404 like a foreign one. */
+async function callerDays(hub: HubContext, actor: Actor, siteId: string, from: string, to: string) {
+  const rows = await siteDays(hub, siteId, from, to, actor);
+  if (!rows) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
   return rows;
 }
 
@@ -167,7 +176,7 @@ export async function analyticsRoutes(app: FastifyInstance): Promise<void> {
       const { from, to } = request.query as { from: string; to: string };
       const actor = actorOf(request);
       await assertSiteAccess(hub, actor, id);
-      return (await siteDays(hub, id, from, to, actor)).map(dayView);
+      return (await callerDays(hub, actor, id, from, to)).map(dayView);
     },
   );
 
@@ -184,18 +193,25 @@ export async function analyticsRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id } = request.params as { id: string };
       const { from, to } = request.query as { from: string; to: string };
-      await assertSiteAccess(hub, actorOf(request), id);
+      const actor = actorOf(request);
+      await assertSiteAccess(hub, actor, id);
       const lastDay = addDays(`${nextMonth(to)}-01`, -1);
-      const rows = await siteDays(hub, id, `${from}-01`, lastDay);
+      const rows = await callerDays(hub, actor, id, `${from}-01`, lastDay);
       const months = new Map<string, DayRow[]>();
       for (let m = from; m <= to; m = nextMonth(m)) months.set(m, []);
       for (const r of rows) months.get(r.day.slice(0, 7))?.push(r);
+      // The demand charge is monthly: per kW of the month's highest 15-minute import.
+      const tariffs = await withTenant(hub, actor, async (trx) => {
+        const out = new Map<string, Awaited<ReturnType<typeof tariffForDay>>>();
+        for (const month of months.keys()) {
+          out.set(month, await tariffForDay(trx, id, addDays(`${nextMonth(month)}-01`, -1)));
+        }
+        return out;
+      });
       const out = [];
       for (const [month, days] of months) {
         const view = periodView(days);
-        // The demand charge is monthly: per kW of the month's highest 15-minute import.
-        const tariff = await tariffForDay(hub.db, id, addDays(`${nextMonth(month)}-01`, -1));
-        const rate = tariff?.definition.demandChargePerKw;
+        const rate = tariffs.get(month)?.definition.demandChargePerKw;
         if (rate && view.cost !== null && view.baselineCost !== null) {
           const demand = (view.peakDemandKw ?? 0) * rate;
           const baselineDemand = (view.peakLoadKw ?? 0) * rate;
@@ -215,12 +231,13 @@ export async function analyticsRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id } = request.params as { id: string };
       const { from, to } = request.query as { from: string; to: string };
-      await assertSiteAccess(hub, actorOf(request), id);
+      const actor = actorOf(request);
+      await assertSiteAccess(hub, actor, id);
       const n = checkRange(from, to);
       const prevTo = addDays(from, -1);
       const prevFrom = addDays(from, -n);
-      const current = periodView(await siteDays(hub, id, from, to));
-      const previous = periodView(await siteDays(hub, id, prevFrom, prevTo));
+      const current = periodView(await callerDays(hub, actor, id, from, to));
+      const previous = periodView(await callerDays(hub, actor, id, prevFrom, prevTo));
       const change = Object.fromEntries(
         (['solarKwh', 'loadKwh', 'importKwh', 'exportKwh', 'cost', 'savings'] as const).map((k) => [
           k,
@@ -249,56 +266,61 @@ export async function analyticsRoutes(app: FastifyInstance): Promise<void> {
       const { org } = request.params as { org: string };
       const q = request.query as { from?: string; to?: string };
       const actor = actorOf(request);
-      if (!isFleetAdmin(actor) && !(actor.kind === 'user' && actor.orgId === org)) {
+      if (
+        !hub.testOnlyBypassAppScoping &&
+        !isFleetAdmin(actor) &&
+        !(actor.kind === 'user' && actor.orgId === org)
+      ) {
         throw new WattfleetError('WF_NOT_FOUND', 'Organisation not found');
       }
-      const scope = await hub.siteScope(hub.db, actor, 'read');
-      let sq = hub.db
-        .selectFrom('sites')
-        .select(['id', 'status'])
-        .where((eb) => eb.or([eb('installer_org_id', '=', org), eb('org_id', '=', org)]));
-      if (scope !== 'all') {
-        if (scope.length === 0) return emptyFleet(q);
-        sq = sq.where('id', 'in', scope);
-      }
-      const sites = await sq.execute();
-      if (sites.length === 0) return emptyFleet(q);
-      const ids = sites.map((s) => s.id);
+      const scope = await appSiteScope(hub, actor, 'read');
+      if (scope !== 'all' && scope.length === 0) return emptyFleet(q);
       const today = new Date().toISOString().slice(0, 10);
       const to = q.to ?? addDays(today, -1);
       const from = q.from ?? addDays(to, -29);
       checkRange(from, to);
       await processDirtyDays(hub);
-      const rows = (await hub.db
-        .selectFrom('site_daily')
-        .selectAll()
-        .select(sql<string>`day::text`.as('day'))
-        .where('site_id', 'in', ids)
-        .where('day', '>=', from)
-        .where('day', '<=', to)
-        .execute()) as unknown as DayRow[];
-      const online = await hub.db
-        .selectFrom('nodes')
-        .select('site_id')
-        .distinct()
-        .where('site_id', 'in', ids)
-        .where('status', '=', 'online')
-        .execute();
-      const alerting = await sql<{ site_id: string }>`
-        SELECT DISTINCT site_id FROM alerts WHERE state <> 'resolved' AND site_id IN (${sql.join(ids)})`.execute(
-        hub.db,
-      );
-      return {
-        from,
-        to,
-        sites: sites.length,
-        activeSites: new Set([
-          ...sites.filter((s) => s.status === 'active').map((s) => s.id),
-          ...online.map((o) => o.site_id),
-        ]).size,
-        alertingSites: alerting.rows.length,
-        totals: periodView(rows),
-      };
+      // Scoped in code (scope) and, every query, by row-level security as the caller.
+      return withTenant(hub, actor, async (trx) => {
+        let sq = trx
+          .selectFrom('sites')
+          .select(['id', 'status'])
+          .where((eb) => eb.or([eb('installer_org_id', '=', org), eb('org_id', '=', org)]));
+        if (scope !== 'all') sq = sq.where('id', 'in', scope);
+        const sites = await sq.execute();
+        if (sites.length === 0) return emptyFleet(q);
+        const ids = sites.map((s) => s.id);
+        const rows = (await trx
+          .selectFrom('site_daily')
+          .selectAll()
+          .select(sql<string>`day::text`.as('day'))
+          .where('site_id', 'in', ids)
+          .where('day', '>=', from)
+          .where('day', '<=', to)
+          .execute()) as unknown as DayRow[];
+        const online = await trx
+          .selectFrom('nodes')
+          .select('site_id')
+          .distinct()
+          .where('site_id', 'in', ids)
+          .where('status', '=', 'online')
+          .execute();
+        const alerting = await sql<{ site_id: string }>`
+          SELECT DISTINCT site_id FROM alerts WHERE state <> 'resolved' AND site_id IN (${sql.join(ids)})`.execute(
+          trx,
+        );
+        return {
+          from,
+          to,
+          sites: sites.length,
+          activeSites: new Set([
+            ...sites.filter((s) => s.status === 'active').map((s) => s.id),
+            ...online.map((o) => o.site_id),
+          ]).size,
+          alertingSites: alerting.rows.length,
+          totals: periodView(rows),
+        };
+      });
     },
   );
 
@@ -337,27 +359,34 @@ export async function analyticsRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id } = request.params as { id: string };
       const { from, to } = request.query as { from: string; to: string };
-      await assertSiteAccess(hub, actorOf(request), id);
+      const actor = actorOf(request);
+      await assertSiteAccess(hub, actor, id);
       checkRange(from, to);
       await processDirtyDays(hub);
-      return hub.db
-        .selectFrom('daily_reconciliation')
-        .select([
-          sql<string>`day::text`.as('day'),
-          'node_id as nodeId',
-          'equipment',
-          'metric',
-          'reported_wh as reportedWh',
-          'computed_wh as computedWh',
-          'diff_pct as diffPct',
-          'flagged',
-        ])
-        .where('site_id', '=', id)
-        .where('day', '>=', from)
-        .where('day', '<=', to)
-        .orderBy('day')
-        .orderBy('metric')
-        .execute();
+      const rows = await withTenant(hub, actor, async (trx) => {
+        const site = await trx.selectFrom('sites').select('id').where('id', '=', id).executeTakeFirst();
+        if (!site) return undefined;
+        return trx
+          .selectFrom('daily_reconciliation')
+          .select([
+            sql<string>`day::text`.as('day'),
+            'node_id as nodeId',
+            'equipment',
+            'metric',
+            'reported_wh as reportedWh',
+            'computed_wh as computedWh',
+            'diff_pct as diffPct',
+            'flagged',
+          ])
+          .where('site_id', '=', id)
+          .where('day', '>=', from)
+          .where('day', '<=', to)
+          .orderBy('day')
+          .orderBy('metric')
+          .execute();
+      });
+      if (!rows) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
+      return rows;
     },
   );
 }

@@ -1,5 +1,6 @@
 // Installer grants: the owner org of a site (its owners) or an admin lets an installer org access
-// the site, optionally until a date, and can revoke it. Installers never grant.
+// the site, optionally until a date, and can revoke it. Installers never grant. Grant rows are read
+// and written as the tenant (row-level security), after the code-level checks.
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
@@ -8,6 +9,7 @@ import { assertSiteAccess } from '../auth/access.ts';
 import { type Actor, isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import type { HubContext } from '../context.ts';
+import { withTenant } from './tenant.ts';
 
 const SiteParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const GrantParams = Type.Object({
@@ -82,13 +84,11 @@ export async function grantRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      await assertSiteAccess(hub, actorOf(request), id, 'read');
-      const rows = await hub.db
-        .selectFrom('site_grants')
-        .selectAll()
-        .where('site_id', '=', id)
-        .orderBy('created_at')
-        .execute();
+      const actor = actorOf(request);
+      await assertSiteAccess(hub, actor, id, 'read');
+      const rows = await withTenant(hub, actor, (trx) =>
+        trx.selectFrom('site_grants').selectAll().where('site_id', '=', id).orderBy('created_at').execute(),
+      );
       return rows.map((g) => grantView(g));
     },
   );
@@ -119,18 +119,26 @@ export async function grantRoutes(app: FastifyInstance): Promise<void> {
           { path: '/body/expiresAt', message: 'must be in the future' },
         ]);
       }
-      const grant = await hub.db
-        .insertInto('site_grants')
-        .values({
-          site_id: id,
-          grantee_org_id: body.orgId,
-          granted_by: actor.kind === 'user' ? actor.userId : actor.kind,
-          expires_at: expiresAt,
-          revoked_at: null,
-          revoked_by: null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      // The installer org is looked up as the system above (an owner cannot read other orgs); the
+      // grant itself is written as the tenant with write scope.
+      const grant = await withTenant(
+        hub,
+        actor,
+        (trx) =>
+          trx
+            .insertInto('site_grants')
+            .values({
+              site_id: id,
+              grantee_org_id: body.orgId,
+              granted_by: actor.kind === 'user' ? actor.userId : actor.kind,
+              expires_at: expiresAt,
+              revoked_at: null,
+              revoked_by: null,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow(),
+        'write',
+      );
       await audit(hub.db, actor, {
         action: 'grant.create',
         targetType: 'site',
@@ -152,14 +160,20 @@ export async function grantRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id, grantId } = request.params as { id: string; grantId: string };
       const actor = await assertGrantManager(hub, request, id, 'grant.revoke');
-      const grant = await hub.db
-        .updateTable('site_grants')
-        .set({ revoked_at: new Date(), revoked_by: actor.kind === 'user' ? actor.userId : actor.kind })
-        .where('id', '=', grantId)
-        .where('site_id', '=', id)
-        .where('revoked_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
+      const grant = await withTenant(
+        hub,
+        actor,
+        (trx) =>
+          trx
+            .updateTable('site_grants')
+            .set({ revoked_at: new Date(), revoked_by: actor.kind === 'user' ? actor.userId : actor.kind })
+            .where('id', '=', grantId)
+            .where('site_id', '=', id)
+            .where('revoked_at', 'is', null)
+            .returningAll()
+            .executeTakeFirst(),
+        'write',
+      );
       if (!grant) throw new WattfleetError('WF_NOT_FOUND', 'Grant not found or already revoked');
       await audit(hub.db, actor, {
         action: 'grant.revoke',

@@ -66,10 +66,15 @@ export async function orgRoutes(app: FastifyInstance): Promise<void> {
       const { id } = request.params as { id: string };
       const actor = await requireAdmin(hub, request, 'org.update', { type: 'org', id });
       const body = request.body as { name?: string; kind?: 'operator' | 'installer' | 'household' };
-      const org =
-        Object.keys(body).length > 0
-          ? await hub.db.updateTable('orgs').set(body).where('id', '=', id).returningAll().executeTakeFirst()
-          : await hub.db.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst();
+      const org = await withTenant(
+        hub,
+        actor,
+        (trx) =>
+          Object.keys(body).length > 0
+            ? trx.updateTable('orgs').set(body).where('id', '=', id).returningAll().executeTakeFirst()
+            : trx.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst(),
+        'write',
+      );
       if (!org) throw new WattfleetError('WF_NOT_FOUND', 'Org not found');
       await audit(hub.db, actor, {
         action: 'org.update',

@@ -1,5 +1,7 @@
 // User management. Admins create, change, disable and reset users of any org; everyone else can
-// only list the users of their own org (read through row-level security as well).
+// only list the users of their own org. Reads, creation and changes run as the tenant role
+// (row-level security); a password reset runs as the table owner because the tenant role may not
+// write password hashes.
 import { ROLES, type Role, WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
@@ -106,36 +108,45 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
         password?: string;
       };
       if (body.password !== undefined) assertPasswordPolicy(body.password, '/body/password');
-      const org = await hub.db
-        .selectFrom('orgs')
-        .select('id')
-        .where('id', '=', body.orgId)
-        .executeTakeFirst();
-      if (!org)
-        throw new WattfleetError('WF_VALIDATION', undefined, [
-          { path: '/body/orgId', message: 'unknown org' },
-        ]);
       const email = body.email.trim().toLowerCase();
-      const exists = await hub.db
-        .selectFrom('users')
-        .select('id')
-        .where('email', '=', email)
-        .executeTakeFirst();
-      if (exists) throw new WattfleetError('WF_CONFLICT', 'A user with this email exists');
       const password = body.password ?? generatePassword();
-      const user = await hub.db
-        .insertInto('users')
-        .values({
-          org_id: body.orgId,
-          email,
-          name: body.name ?? null,
-          role: body.role,
-          password_hash: await hashPassword(password),
-          // A password chosen by someone else must be replaced at first login.
-          must_change_password: true,
-        })
-        .returning(USER_COLUMNS)
-        .executeTakeFirstOrThrow();
+      const passwordHash = await hashPassword(password);
+      // Admin-only, and run as the tenant role all the same: row-level security admits it for admins.
+      const user = await withTenant(
+        hub,
+        actor,
+        async (trx) => {
+          const org = await trx
+            .selectFrom('orgs')
+            .select('id')
+            .where('id', '=', body.orgId)
+            .executeTakeFirst();
+          if (!org)
+            throw new WattfleetError('WF_VALIDATION', undefined, [
+              { path: '/body/orgId', message: 'unknown org' },
+            ]);
+          const exists = await trx
+            .selectFrom('users')
+            .select('id')
+            .where('email', '=', email)
+            .executeTakeFirst();
+          if (exists) throw new WattfleetError('WF_CONFLICT', 'A user with this email exists');
+          return trx
+            .insertInto('users')
+            .values({
+              org_id: body.orgId,
+              email,
+              name: body.name ?? null,
+              role: body.role,
+              password_hash: passwordHash,
+              // A password chosen by someone else must be replaced at first login.
+              must_change_password: true,
+            })
+            .returning(USER_COLUMNS)
+            .executeTakeFirstOrThrow();
+        },
+        'write',
+      );
       await audit(hub.db, actor, {
         action: 'user.create',
         targetType: 'user',
@@ -171,15 +182,20 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       if (body.name !== undefined) patch.name = body.name;
       if (body.role !== undefined) patch.role = body.role;
       if (body.disabled !== undefined) patch.disabled_at = body.disabled ? new Date() : null;
-      const user =
-        Object.keys(patch).length > 0
-          ? await hub.db
-              .updateTable('users')
-              .set(patch)
-              .where('id', '=', id)
-              .returning(USER_COLUMNS)
-              .executeTakeFirst()
-          : await hub.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+      const user = await withTenant(
+        hub,
+        actor,
+        (trx) =>
+          Object.keys(patch).length > 0
+            ? trx
+                .updateTable('users')
+                .set(patch)
+                .where('id', '=', id)
+                .returning(USER_COLUMNS)
+                .executeTakeFirst()
+            : trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst(),
+        'write',
+      );
       if (!user) throw new WattfleetError('WF_NOT_FOUND', 'User not found');
       if (body.disabled === true) await hub.identity?.revokeUserSessions(id, 'disabled');
       await audit(hub.db, actor, {

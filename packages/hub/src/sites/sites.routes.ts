@@ -1,5 +1,7 @@
-// Org and site management. Users, installer grants and role checks live in identity/; listings
-// here read through row-level security (withTenant) as a second fence.
+// Org and site management. Users, installer grants and role checks live in identity/; reads and
+// changes here run through row-level security (withTenant) as a second fence. Creating a site
+// still runs as the table owner: the sites insert policy only admits ids already in the caller's
+// scope, which a new site never is.
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
@@ -56,7 +58,12 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
       const actor = actorOf(request);
       if (!isFleetAdmin(actor)) throw new WattfleetError('WF_FORBIDDEN');
       const body = request.body as { name: string; kind: 'operator' | 'installer' | 'household' };
-      const org = await hub.db.insertInto('orgs').values(body).returningAll().executeTakeFirstOrThrow();
+      const org = await withTenant(
+        hub,
+        actor,
+        (trx) => trx.insertInto('orgs').values(body).returningAll().executeTakeFirstOrThrow(),
+        'write',
+      );
       await audit(hub.db, actor, {
         action: 'org.create',
         targetType: 'org',
@@ -186,15 +193,17 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
         ...(body.systemKw !== undefined ? { system_kw: body.systemKw } : {}),
         ...(body.status !== undefined ? { status: body.status } : {}),
       };
-      const updated =
-        Object.keys(patch).length > 0
-          ? await hub.db
-              .updateTable('sites')
-              .set(patch)
-              .where('id', '=', id)
-              .returningAll()
-              .executeTakeFirstOrThrow()
-          : await hub.db.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      // The change itself runs as the tenant with write scope: row-level security refuses it too.
+      const updated = await withTenant(
+        hub,
+        actor,
+        (trx) =>
+          Object.keys(patch).length > 0
+            ? trx.updateTable('sites').set(patch).where('id', '=', id).returningAll().executeTakeFirst()
+            : trx.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirst(),
+        'write',
+      );
+      if (!updated) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
       await audit(hub.db, actor, {
         action: 'site.update',
         targetType: 'site',
@@ -215,19 +224,21 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      await assertSiteAccess(hub, actorOf(request), id);
-      const site = await hub.db
-        .selectFrom('sites')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
-      const nodes = await hub.db
-        .selectFrom('nodes')
-        .select(['id', 'name', 'kind', 'active', 'status', 'last_seen_at', 'agent_version'])
-        .where('site_id', '=', id)
-        .orderBy('name')
-        .execute();
-      return { ...site, nodes };
+      const actor = actorOf(request);
+      await assertSiteAccess(hub, actor, id);
+      const found = await withTenant(hub, actor, async (trx) => {
+        const site = await trx.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirst();
+        if (!site) return undefined;
+        const nodes = await trx
+          .selectFrom('nodes')
+          .select(['id', 'name', 'kind', 'active', 'status', 'last_seen_at', 'agent_version'])
+          .where('site_id', '=', id)
+          .orderBy('name')
+          .execute();
+        return { ...site, nodes };
+      });
+      if (!found) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
+      return found;
     },
   );
 }

@@ -9,6 +9,7 @@ import { audit } from '../audit/audit.ts';
 import { assertSiteAccess } from '../auth/access.ts';
 import { actorId } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
+import { withTenant } from '../identity/tenant.ts';
 import { localDate } from '../time/zoned.ts';
 import { TariffDefinition } from './tariff-cost.ts';
 import { insertTariff, listTariffs } from './tariffs.repository.ts';
@@ -28,8 +29,9 @@ export async function tariffRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags: ['tariffs'], params: SiteParams }, preHandler: app.requireActor },
     async (request) => {
       const { id } = request.params as { id: string };
-      await assertSiteAccess(hub, actorOf(request), id);
-      return listTariffs(hub.db, id);
+      const actor = actorOf(request);
+      await assertSiteAccess(hub, actor, id);
+      return withTenant(hub, actor, (trx) => listTariffs(trx, id));
     },
   );
 
