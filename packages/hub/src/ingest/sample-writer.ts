@@ -22,16 +22,40 @@ export async function insertSamplesOnConflict(client: pg.PoolClient, rows: Sampl
   return r.rowCount ?? 0;
 }
 
-function copyText(rows: SampleRows): string {
-  const lines: string[] = new Array(rows.seriesIds.length);
-  for (let i = 0; i < rows.seriesIds.length; i++) {
-    lines[i] = `${rows.seriesIds[i]}\t${new Date(rows.ts[i]!).toISOString()}\t${rows.values[i]}\n`;
+// COPY BINARY: fixed-size rows written straight into one buffer. No timestamp text to format here
+// or to parse in PostgreSQL, which made text COPY's per-row cost on both sides.
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const HEADER_BYTES = SIGNATURE.length + 8; // + flags + header extension length
+const ROW_BYTES = 2 + (4 + 4) + (4 + 8) + (4 + 8);
+const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+const TWO_32 = 4_294_967_296;
+
+export function copyBinary(rows: SampleRows): Buffer {
+  const n = rows.seriesIds.length;
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + n * ROW_BYTES + 2);
+  SIGNATURE.copy(buf, 0);
+  let o = SIGNATURE.length;
+  o = buf.writeInt32BE(0, o); // flags
+  o = buf.writeInt32BE(0, o); // no header extension
+  for (let i = 0; i < n; i++) {
+    o = buf.writeInt16BE(3, o);
+    o = buf.writeInt32BE(4, o);
+    o = buf.writeInt32BE(rows.seriesIds[i]!, o);
+    // timestamptz: int64 microseconds since 2000-01-01 UTC, written as two 32-bit halves.
+    const us = Math.round((rows.ts[i]! - PG_EPOCH_MS) * 1000);
+    const hi = Math.floor(us / TWO_32);
+    o = buf.writeInt32BE(8, o);
+    o = buf.writeInt32BE(hi, o);
+    o = buf.writeUInt32BE(us - hi * TWO_32, o);
+    o = buf.writeInt32BE(8, o);
+    o = buf.writeDoubleBE(rows.values[i]!, o);
   }
-  return lines.join('');
+  buf.writeInt16BE(-1, o);
+  return buf;
 }
 
 export async function copySamples(client: pg.PoolClient, rows: SampleRows): Promise<number> {
-  const stream = client.query(copyFrom('COPY samples (series_id, ts, value) FROM STDIN'));
-  await pipeline(Readable.from([copyText(rows)]), stream);
+  const stream = client.query(copyFrom('COPY samples (series_id, ts, value) FROM STDIN (FORMAT binary)'));
+  await pipeline(Readable.from([copyBinary(rows)]), stream);
   return rows.seriesIds.length;
 }
