@@ -2,6 +2,7 @@
 // per site), on a schedule (silence is only visible to a clock), and outbox delivery.
 import type { FastifyInstance } from 'fastify';
 import type { HubContext } from '../context.ts';
+import { isRemote } from '../mqtt/cluster-bridge.ts';
 import { dispatchDue } from '../notifications/dispatcher.ts';
 import { notificationRoutes } from '../notifications/notifications.routes.ts';
 import { evaluateAllSites, evaluateSite } from './alert-engine.ts';
@@ -64,8 +65,9 @@ export async function alertsPlugin(app: FastifyInstance): Promise<void> {
   };
   const offs = [
     hub.bus.onEvent('telemetry.ingested', (e) => soon(e.siteId)),
-    hub.bus.onEvent('node.status', (e) => trigger(e.siteId)),
-    hub.bus.onEvent('node.events', (e) => trigger(e.siteId)),
+    // Events relayed from another hub were evaluated there.
+    hub.bus.onEvent('node.status', (e) => isRemote(e) || trigger(e.siteId)),
+    hub.bus.onEvent('node.events', (e) => isRemote(e) || trigger(e.siteId)),
   ];
   idle.set(hub, async () => {
     for (const siteId of [...deferred.keys()]) trigger(siteId);

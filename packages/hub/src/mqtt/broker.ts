@@ -29,6 +29,11 @@ export interface ControlBroker {
   /** Receives one channel of every node; load-shared between hubs where the broker can. */
   subscribeNodes(channel: NodeChannel, handler: MessageHandler): Promise<void>;
   publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void>;
+  /**
+   * Receives every message on a hub-only topic, on every hub (not shared). Absent where one hub
+   * is all there is (the embedded broker).
+   */
+  subscribeCluster?(topic: string, handler: (payload: Buffer) => void): Promise<void>;
   /** Called with a node id when the broker itself sees a node leave cleanly (aedes only). */
   onNodeDisconnect(listener: (nodeId: string) => void): void;
   stop(): Promise<void>;

@@ -34,6 +34,7 @@ import { runExclusive } from '../jobs/lock.ts';
 import { realtimeRoutes } from '../realtime/realtime.routes.ts';
 import { AedesBroker } from './aedes-broker.ts';
 import type { ControlBroker, InboundMessage } from './broker.ts';
+import { bridgeCluster } from './cluster-bridge.ts';
 import { type ControlPlaneConfig, controlPlaneConfig } from './config.ts';
 import { ExternalBroker } from './external-broker.ts';
 import { syncMosquittoFiles } from './mosquitto-files.ts';
@@ -68,6 +69,7 @@ export class ControlPlane {
   readonly realtime = { sent: 0, dropped: 0 };
   private broker: ControlBroker | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private unbridge: () => void = () => {};
   private readonly nodes: NodeDirectory;
   private readonly hub: HubContext;
   private readonly log: FastifyInstance['log'];
@@ -144,6 +146,7 @@ export class ControlPlane {
       for (const channel of CHANNELS) {
         await broker.subscribeNodes(channel, (m) => this.handle(channel, m));
       }
+      this.unbridge = await bridgeCluster(this.hub, broker, this.log);
     } catch (err) {
       await this.stop();
       throw err;
@@ -167,6 +170,8 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    this.unbridge();
+    this.unbridge = () => {};
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.commands.publisher = undefined;

@@ -80,6 +80,11 @@ export class ExternalBroker implements ControlBroker {
     };
     client.handleMessage = (packet, callback) => {
       const done = () => ack(callback);
+      if (packet.topic === this.clusterTopic) {
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        this.clusterHandler?.(payload);
+        return done();
+      }
       const parsed = parseNodeTopic(packet.topic);
       const handler = parsed && this.handlers.get(parsed.channel);
       if (!handler) return done();
@@ -99,12 +104,24 @@ export class ExternalBroker implements ControlBroker {
     return client;
   }
 
+  private clusterTopic: string | undefined;
+  private clusterHandler: ((payload: Buffer) => void) | undefined;
+
+  async subscribeCluster(topic: string, handler: (payload: Buffer) => void): Promise<void> {
+    this.clusterTopic = topic;
+    this.clusterHandler = handler;
+    const granted = await this.mustClient().subscribeAsync(topic, { qos: 0 });
+    if (granted.some((g) => g.qos >= 0x80)) throw new Error(`broker refused the subscription ${topic}`);
+  }
+
   async subscribeNodes(channel: NodeChannel, handler: MessageHandler): Promise<void> {
     const client = this.mustClient();
     this.handlers.set(channel, handler);
-    const filter = this.opts.sharedSubscriptions
-      ? topics.shared(this.opts.sharedGroup, channel)
-      : topics.allNodes(channel);
+    // Live snapshots go to every hub (each serves its own browsers); the rest is shared out.
+    const filter =
+      this.opts.sharedSubscriptions && channel !== 'live'
+        ? topics.shared(this.opts.sharedGroup, channel)
+        : topics.allNodes(channel);
     // Statuses and live snapshots are snapshots: the next one replaces a lost one, a lost last will
     // is caught by the silence sweep, and this clean session loses its queue on a reconnect anyway.
     // QoS 0 spares the acknowledgement of 10 k heartbeats a second. Batches and command responses

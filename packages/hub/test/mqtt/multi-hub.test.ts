@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildHub } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { runExclusive } from '../../src/jobs/lock.ts';
+import { isRemote } from '../../src/mqtt/cluster-bridge.ts';
 import { startControlPlane } from '../../src/mqtt/control-plane.ts';
 import { type Database, openDatabase } from '../../src/storage/database.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/engines.ts';
@@ -92,9 +93,16 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
       'reload',
     );
 
+    // Handled once (by one hub); relayed to the other for its browsers (marked remote).
     const statusEvents: string[] = [];
-    for (const app of apps)
-      app.hub.bus.onEvent('node.status', (e) => statusEvents.push(`${e.status}:${e.reason}`));
+    const seenBy: string[][] = [[], []];
+    for (const [i, app] of apps.entries())
+      app.hub.bus.onEvent('node.status', (e) => {
+        seenBy[i]!.push(`${e.status}:${e.reason}`);
+        if (!isRemote(e)) statusEvents.push(`${e.status}:${e.reason}`);
+      });
+    const liveSeen = [0, 0];
+    for (const [i, app] of apps.entries()) app.hub.bus.onEvent('node.live', () => liveSeen[i]!++);
     try {
       const N = 40;
       const t0 = Date.now() - 600_000;
@@ -118,6 +126,27 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
       await waitFor(() => statusEvents.includes('online:heartbeat'));
       await waitFor(() => statusEvents.includes('offline:silence'), 10_000, 'silence');
       assert.deepEqual(statusEvents, ['online:heartbeat', 'offline:silence']);
+      // Both hubs' browsers hear of both changes, one hub as its own, the other relayed.
+      await waitFor(() => seenBy.every((s) => s.length === 2), 5_000, 'relayed status');
+      assert.deepEqual(seenBy, [
+        ['online:heartbeat', 'offline:silence'],
+        ['online:heartbeat', 'offline:silence'],
+      ]);
+
+      // Live snapshots are not shared out: every hub gets each one for its own browsers.
+      const live = { ts: Date.now(), values: { solar_w: 1200 } };
+      await client.publishAsync(topics.live(node.nodeId), JSON.stringify(live), { qos: 0 });
+      await waitFor(() => liveSeen.every((n) => n === 1), 5_000, 'live on both hubs');
+
+      // A command created through one hub shows up, relayed, on the other.
+      const updates: string[] = [];
+      b.hub.bus.onEvent('command.updated', (e) => updates.push(`${e.state}:${isRemote(e)}`));
+      const sent = await admin('POST', `/api/v1/nodes/${node.nodeId}/commands`, {
+        type: 'DIAGNOSTICS',
+        args: {},
+      });
+      assert.equal(sent.statusCode, 201, sent.body);
+      await waitFor(() => updates.includes('pending:true'), 5_000, 'command relayed');
     } finally {
       await client.endAsync();
     }
