@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalHistory } from '../src/outbox/history.ts';
-import { Outbox, sampleBytes } from '../src/outbox/outbox.ts';
+import { Outbox } from '../src/outbox/outbox.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wf-outbox-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,21 +63,34 @@ describe('outbox', () => {
     again.close();
   });
 
-  it('drops the oldest samples when full, counts the drop and keeps it across reopen', () => {
+  it('bounds the file by the pages SQLite really uses: oldest dropped, counted, kept across reopen', () => {
     const path = freshPath();
     const maxBytes = 1024 * 1024;
     const o = Outbox.open(path, { maxBytes });
-    const per = sampleBytes({ metric: 'solar_w' });
-    const total = Math.ceil((maxBytes / per) * 1.5);
-    for (let i = 0; i < total; i += 1000) {
-      o.append(Array.from({ length: Math.min(1000, total - i) }, (_, k) => reading(i + k)));
+    // Long equipment names: rows of a size the per-row estimate was never tuned for; the bound reads
+    // the pages, so it holds all the same.
+    const equipment = 'inverter-with-a-rather-long-equipment-key-0123456789';
+    let total = 0;
+    let firstDropAt = -1;
+    while (total < 40_000) {
+      o.append(Array.from({ length: 500 }, (_, k) => reading(total + k, equipment)));
+      total += 500;
+      if (firstDropAt < 0 && o.stats().dropped > 0) firstDropAt = total;
+      assert.ok(o.usedBytes() <= maxBytes, `after ${total}: ${o.usedBytes()} ≤ ${maxBytes}`);
     }
+    assert.ok(firstDropAt > 0, 'the outbox filled up');
     const s = o.stats();
-    assert.ok(s.bytes <= maxBytes, `${s.bytes} ≤ ${maxBytes}`);
-    assert.ok(s.dropped > 0);
+    assert.equal(s.bytes, o.usedBytes());
+    const rows = o.db.prepare('SELECT count(*) AS n, min(value) AS oldest FROM samples').get() as {
+      n: number;
+      oldest: number;
+    };
+    assert.equal(s.depth, rows.n);
     assert.equal(s.depth + s.dropped, total);
-    const oldest = o.db.prepare('SELECT min(value) AS v FROM samples').get() as { v: number };
-    assert.equal(oldest.v, s.dropped, 'exactly the oldest ones went');
+    assert.equal(rows.oldest, s.dropped, 'exactly the oldest ones went');
+    // On disk: pages are reused before the file grows, so the file is the bound plus one append.
+    o.db.pragma('wal_checkpoint(TRUNCATE)');
+    assert.ok(statSync(path).size <= maxBytes + 64 * 1024, `file ${statSync(path).size} bytes`);
     o.close();
     const again = Outbox.open(path, { maxBytes });
     assert.equal(again.stats().dropped, s.dropped, 'drop count is persisted');
@@ -85,15 +98,52 @@ describe('outbox', () => {
   });
 
   it('drops a formed batch whole rather than changing its content', () => {
-    const per = sampleBytes({ metric: 'solar_w' });
     const maxBytes = 1024 * 1024;
     const o = Outbox.open(freshPath(), { maxBytes });
     o.append(Array.from({ length: 10 }, (_, i) => reading(i)));
     const b = o.formBatch({ maxSamples: 500, maxAgeMs: 0 })!;
-    o.append(Array.from({ length: Math.floor(maxBytes / per) - 5 }, (_, i) => reading(100 + i)));
+    for (let i = 0; o.stats().dropped === 0; i += 500) {
+      o.append(Array.from({ length: 500 }, (_, k) => reading(100 + i + k)));
+    }
     assert.equal(o.batches().length, 0, 'batch went in one piece');
-    assert.equal(o.stats().dropped, 10);
+    const { n } = o.db.prepare('SELECT count(*) AS n FROM samples WHERE value < 100').get() as { n: number };
+    assert.equal(n, 0);
+    assert.ok(o.stats().dropped >= 10);
     assert.equal(o.ack(b.id), 0, 'a late ack for a dropped batch is harmless');
+    o.close();
+  });
+
+  it('gives up local raw history older than a day before any unsent reading', () => {
+    const maxBytes = 1024 * 1024;
+    let history: LocalHistory | undefined;
+    const now = Date.now();
+    const keepSince = now - 86_400_000;
+    const o = Outbox.open(freshPath(), {
+      maxBytes,
+      onAppend: (r) => history!.record(r),
+      reclaim: (bytes) => history!.reclaim(bytes, keepSince),
+    });
+    history = new LocalHistory(o.db, 'UTC');
+    const old = (i: number) => ({ metric: 'load_w', ts: now - 3 * 86_400_000 + i * 1000, value: i });
+    // Old readings, already sent: in the local history only.
+    for (let i = 0; i < 6_000; i += 500) {
+      o.append(Array.from({ length: 500 }, (_, k) => old(i + k)));
+      o.ack(o.formBatch({ maxSamples: 500, maxAgeMs: 0 })!.id);
+    }
+    const oldRows = () =>
+      (o.db.prepare('SELECT count(*) AS n FROM history WHERE ts < ?').get(keepSince) as { n: number }).n;
+    assert.equal(oldRows(), 6_000);
+    // Then an outage: fresh readings pile up unsent until the file is full.
+    let i = 0;
+    while (o.stats().dropped === 0) {
+      o.append(
+        Array.from({ length: 500 }, (_, k) => ({ metric: 'load_w', ts: now + (i + k) * 1000, value: i + k })),
+      );
+      i += 500;
+      if (o.stats().dropped === 0) assert.ok(o.usedBytes() <= maxBytes);
+    }
+    assert.equal(oldRows(), 0, 'all old history went before the first unsent reading');
+    assert.ok(o.usedBytes() <= maxBytes);
     o.close();
   });
 
@@ -152,12 +202,9 @@ describe('outbox crash safety', () => {
       const o = Outbox.open(path, { maxBytes: 1024 * 1024 });
       assert.equal(o.db.pragma('integrity_check', { simple: true }), 'ok');
       const s = o.stats();
-      const rows = o.db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM samples').get() as {
-        n: number;
-        b: number;
-      };
+      const rows = o.db.prepare('SELECT count(*) AS n FROM samples').get() as { n: number };
       assert.equal(s.depth, rows.n, `round ${round}: counters agree with the rows`);
-      assert.equal(s.bytes, rows.b);
+      assert.ok(s.bytes <= 1024 * 1024, `round ${round}: ${s.bytes} bytes in use, within the bound`);
       const dup = o.db.prepare('SELECT value FROM samples GROUP BY value HAVING count(*) > 1').all();
       assert.deepEqual(dup, [], 'no duplicate samples');
       const max = o.db.prepare('SELECT max(value) AS v FROM samples').get() as { v: number | null };

@@ -28,7 +28,9 @@ export function createMetrics(src: MetricsSource): { registry: Registry; reading
     });
   const stats = () => src.outbox?.();
   gauge('wattfleet_outbox_depth_samples', 'Samples waiting in the outbox', (g) => g.set(stats()?.depth ?? 0));
-  gauge('wattfleet_outbox_bytes', 'Estimated bytes of unsent samples', (g) => g.set(stats()?.bytes ?? 0));
+  gauge('wattfleet_outbox_bytes', 'Bytes in use in the state file, bounded by outbox.maxBytes', (g) =>
+    g.set(stats()?.bytes ?? 0),
+  );
   gauge('wattfleet_outbox_batches', 'Formed batches waiting for an ack', (g) => g.set(stats()?.batches ?? 0));
   gauge('wattfleet_outbox_dropped_samples_total', 'Samples dropped because the outbox was full', (g) =>
     g.set(stats()?.dropped ?? 0),

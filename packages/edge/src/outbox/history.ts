@@ -91,6 +91,21 @@ export class LocalHistory {
       .all(from) as DaySummary[];
   }
 
+  /**
+   * The state file is full (Outbox `reclaim`): deletes about `bytes` worth of the oldest raw
+   * readings recorded before `keepSince`, so the outbox's unsent readings go last. Daily summaries
+   * are tiny and stay. Returns whether anything was deleted.
+   */
+  reclaim(bytes: number, keepSince: number): boolean {
+    const rows = Math.max(64, Math.ceil(bytes / 32));
+    const { changes } = this.db
+      .prepare(
+        'DELETE FROM history WHERE rowid IN (SELECT rowid FROM history WHERE ts < ? ORDER BY ts LIMIT ?)',
+      )
+      .run(keepSince, rows);
+    return changes > 0;
+  }
+
   /** Retention: raw for `rawDays`, daily summaries for `dailyDays`. */
   prune(now: number, rawDays: number, dailyDays: number): { raw: number; daily: number } {
     const raw = this.db.prepare('DELETE FROM history WHERE ts < ?').run(now - rawDays * 86_400_000).changes;

@@ -7,11 +7,25 @@ import type { Reading } from '../sources/types.ts';
 import { openStateDb } from './schema.ts';
 
 export interface OutboxOptions {
-  /** Bound on the estimated size of unsent samples; oldest are dropped (and counted) beyond it. */
+  /**
+   * Bound on the bytes the state file really holds: pages in use × page size, as SQLite counts
+   * them (freed pages are reused before the file grows, so this is also the file's size on disk,
+   * give or take one append). When an append takes it over, the oldest unsent samples are dropped
+   * (and counted) until it is back under the bound.
+   */
   maxBytes: number;
   /** Called inside the append transaction, so the local history never disagrees with the outbox. */
   onAppend?: (readings: Reading[], now: number) => void;
+  /**
+   * Asked first when the file is over its bound, to free space that matters less than unsent
+   * readings (the local history beyond what the dashboard shows). Returns whether it deleted
+   * anything; called again while the file is still over.
+   */
+  reclaim?: (excessBytes: number) => boolean;
 }
+
+/** After a drop the file is brought this far below the bound, so a full outbox does not drop on every append. */
+const LOW_WATER = 0.98;
 
 export interface FormedBatch {
   id: string;
@@ -25,6 +39,7 @@ export interface FormedBatch {
 export interface OutboxStats {
   depth: number;
   batches: number;
+  /** Bytes in use in the state file (what maxBytes bounds). */
   bytes: number;
   appended: number;
   acked: number;
@@ -43,7 +58,10 @@ interface SampleRow {
   batch_id: string | null;
 }
 
-/** Rough on-disk cost of one sample row plus its index entry; good enough to bound the file. */
+/**
+ * Rough on-disk cost of one sample row plus its index entry. Only sizes each chunk of a drop; whether
+ * the file is over its bound is decided by the pages SQLite really uses (Outbox.usedBytes).
+ */
 export function sampleBytes(r: Pick<Reading, 'metric' | 'equipment'>): number {
   return 48 + r.metric.length + (r.equipment?.length ?? 0);
 }
@@ -79,63 +97,70 @@ export class Outbox {
       'INSERT INTO samples(metric, equipment, ts, value, bytes, appended_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     return this.db.transaction(() => {
-      let bytes = 0;
-      for (const r of readings) {
-        const b = sampleBytes(r);
-        insert.run(r.metric, r.equipment ?? null, r.ts, r.value, b, now);
-        bytes += b;
-      }
+      for (const r of readings) insert.run(r.metric, r.equipment ?? null, r.ts, r.value, sampleBytes(r), now);
       this.bump('appended', readings.length);
-      this.bump('bytes', bytes);
       this.opts.onAppend?.(readings, now);
       return { dropped: this.enforceBound() };
     })();
   }
 
   /**
-   * Drops the oldest samples until the outbox fits. A formed batch is dropped whole: changing its
-   * content would break the promise that a resend is identical to the first send.
+   * Bytes the state file holds: pages in use (all pages less the free list) × page size. Read from
+   * the database header, so it is cheap, and inside a transaction it includes that transaction.
    */
-  private enforceBound(): number {
-    let excess = this.counter('bytes') - this.opts.maxBytes;
+  usedBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    const size = this.db.pragma('page_size', { simple: true }) as number;
+    return (pages - free) * size;
+  }
+
+  /**
+   * Brings the file under its bound: first whatever `reclaim` can spare, then the oldest samples.
+   * Each round deletes a chunk sized from the per-row estimate and measures the pages again, until
+   * the file is below the low-water mark or no unsent sample is left (what remains is not ours).
+   */
+  private enforceBound(keepBatch?: string): number {
+    if (this.usedBytes() <= this.opts.maxBytes) return 0;
+    const target = Math.floor(this.opts.maxBytes * LOW_WATER);
     let dropped = 0;
-    const oldest = this.db.prepare('SELECT seq, bytes, batch_id FROM samples ORDER BY seq LIMIT 1000');
-    while (excess > 0) {
-      const rows = oldest.all() as Pick<SampleRow, 'seq' | 'bytes' | 'batch_id'>[];
-      if (rows.length === 0) break;
-      const first = rows[0]!;
-      if (first.batch_id) {
-        const freed = this.deleteBatch(first.batch_id);
-        dropped += freed.count;
-        excess -= freed.bytes;
-        continue;
-      }
-      let lastSeq = first.seq;
-      let freedBytes = 0;
-      let n = 0;
-      for (const r of rows) {
-        if (r.batch_id || excess - freedBytes <= 0) break;
-        lastSeq = r.seq;
-        freedBytes += r.bytes;
-        n++;
-      }
-      this.db.prepare('DELETE FROM samples WHERE seq <= ? AND batch_id IS NULL').run(lastSeq);
-      this.bump('bytes', -freedBytes);
+    for (;;) {
+      const excess = this.usedBytes() - target;
+      if (excess <= 0) break;
+      if (this.opts.reclaim?.(excess)) continue;
+      const n = this.dropOldest(excess, keepBatch);
+      if (n === 0) break;
       dropped += n;
-      excess -= freedBytes;
     }
     this.bump('dropped', dropped);
     return dropped;
   }
 
-  private deleteBatch(id: string): { count: number; bytes: number } {
-    const agg = this.db
-      .prepare('SELECT count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM samples WHERE batch_id = ?')
-      .get(id) as { count: number; bytes: number };
-    this.db.prepare('DELETE FROM samples WHERE batch_id = ?').run(id);
+  /**
+   * Deletes about `bytes` worth of the oldest samples; returns how many went. A formed batch is
+   * dropped whole: changing its content would break the promise that a resend is identical.
+   */
+  private dropOldest(bytes: number, keepBatch?: string): number {
+    const rows = this.db
+      .prepare('SELECT seq, bytes, batch_id FROM samples ORDER BY seq LIMIT ?')
+      .all(Math.max(64, Math.ceil(bytes / 40))) as Pick<SampleRow, 'seq' | 'bytes' | 'batch_id'>[];
+    const first = rows[0];
+    if (!first) return 0;
+    if (first.batch_id) return first.batch_id === keepBatch ? 0 : this.deleteBatch(first.batch_id).count;
+    let lastSeq = first.seq;
+    let freed = 0;
+    for (const r of rows) {
+      if (r.batch_id || freed >= bytes) break;
+      lastSeq = r.seq;
+      freed += r.bytes;
+    }
+    return this.db.prepare('DELETE FROM samples WHERE seq <= ? AND batch_id IS NULL').run(lastSeq).changes;
+  }
+
+  private deleteBatch(id: string): { count: number } {
+    const count = this.db.prepare('DELETE FROM samples WHERE batch_id = ?').run(id).changes;
     this.db.prepare('DELETE FROM batches WHERE id = ?').run(id);
-    this.bump('bytes', -agg.bytes);
-    return agg;
+    return { count };
   }
 
   /**
@@ -164,6 +189,8 @@ export class Outbox {
         .run(id, oldest.seq, lastSeq);
       const body = this.buildBody(id);
       this.db.prepare('UPDATE batches SET count = ?, digest = ? WHERE id = ?').run(changes, digest(body), id);
+      // Batch ids in the index take room too: the bound holds after forming, not only after appends.
+      this.enforceBound(id);
       return { id, count: changes, body, attempts: 0, createdAt: now };
     })();
   }
@@ -220,6 +247,7 @@ export class Outbox {
         .run(id, now, reason.slice(0, 4000), body);
       const { count } = this.deleteBatch(id);
       this.bump('poisoned', count);
+      this.enforceBound(); // the kept body takes room
     })();
   }
 
@@ -251,7 +279,7 @@ export class Outbox {
     return {
       depth: c('appended') - c('acked') - c('dropped') - c('poisoned'),
       batches: this.batchCount(),
-      bytes: c('bytes'),
+      bytes: this.usedBytes(),
       appended: c('appended'),
       acked: c('acked'),
       dropped: c('dropped'),

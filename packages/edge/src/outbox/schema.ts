@@ -70,6 +70,9 @@ export function openStateDb(path: string, DatabaseCtor: typeof Database): Databa
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // The bound (outbox.maxBytes) counts the pages of the database itself. The WAL beside it grows
+  // to ~4 MB between automatic checkpoints; this truncates it back after each one.
+  db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
   migrateState(db);
   return db;
 }

@@ -142,6 +142,9 @@ export class Agent {
     const outbox = Outbox.open(config.outbox.path, {
       maxBytes: config.outbox.maxBytes,
       onAppend: (readings) => this.history?.record(readings),
+      // A full file gives up local raw history older than the dashboard's day before any reading
+      // the hub has not got yet.
+      reclaim: (bytes) => this.history?.reclaim(bytes, Date.now() - 86_400_000) ?? false,
     });
     this.outbox = outbox;
     this.history = new LocalHistory(outbox.db, config.site.timezone);
