@@ -116,7 +116,7 @@ export class Agent {
     });
     this.dashboardUrl = await this.dashboard.listen(fallbackDashboard(this.opts.configPath));
     // Type=notify: without READY=1 systemd would kill this page and crash-loop after all.
-    this.watchdog = new Watchdog(() => true);
+    this.watchdog = new Watchdog(() => true, this.logger);
     await this.watchdog.start();
   }
 
@@ -191,7 +191,10 @@ export class Agent {
     };
     retention();
     this.timers.push(setInterval(retention, 3_600_000));
-    this.watchdog = new Watchdog(() => Date.now() - (this.poller?.lastCycleAt ?? 0) < 5 * 60_000);
+    this.watchdog = new Watchdog(
+      () => Date.now() - (this.poller?.lastCycleAt ?? 0) < 5 * 60_000,
+      this.logger,
+    );
     await this.watchdog.start();
     // Commands cut short by the previous process (RESTART, SELF_UPDATE do that on purpose).
     await this.dispatcher?.resumeInterrupted({
