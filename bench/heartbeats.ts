@@ -229,7 +229,11 @@ export async function main(args: string[]): Promise<void> {
     await hub.start();
     const phaseStart = new Date();
     const ours = await runPhase(clients, ids, pgc, { pid: hub.pid! }, 0, windowS);
-    if (!ours.drained) console.error(`hub output (tail):\n${hub.output.slice(-4000)}`);
+    if (!ours.drained) {
+      console.error(`hub output (tail):\n${hub.output.slice(-4000)}`);
+      const drops = broker.log().split('\n').filter((l) => /drop/i.test(l));
+      console.error(`broker lines about drops: ${drops.length}\n${drops.slice(-5).join('\n')}`);
+    }
     const seen = (
       await pgc.query('SELECT count(*)::int AS n FROM nodes WHERE last_seen_at >= $1', [phaseStart])
     ).rows[0].n as number;
