@@ -44,10 +44,11 @@ export async function processDirtyRollups(hub: HubContext, limit = 2000): Promis
       const [s, e] = localDayBounds(day, timezone);
       return { row: r, start: s, end: e, day };
     });
-    // One read covers the group; neighbours beyond the edges carry the crossing intervals.
-    const from = new Date(Math.min(...bounds.map((b) => b.start)) - maxGapMs - HOUR_MS * 24);
-    const to = new Date(Math.max(...bounds.map((b) => b.end)) + maxGapMs);
-    const points = await loadPoints(hub, seriesId, from, to);
+    // One read covers the group, plus the nearest point on each side: the intervals crossing the
+    // edges need it (a counter's previous reading may be up to a day back).
+    const from = Math.min(...bounds.map((b) => b.start));
+    const to = Math.max(...bounds.map((b) => b.end));
+    const points = await loadPoints(hub, seriesId, from, to, from - maxGapMs - HOUR_MS * 24, to + maxGapMs);
     const computed = bounds.map((b) => ({
       ...b,
       stats: computeBucket(
@@ -129,17 +130,36 @@ export async function processDirtyRollups(hub: HubContext, limit = 2000): Promis
   return rows.length;
 }
 
-async function loadPoints(hub: HubContext, seriesId: number, from: Date, to: Date): Promise<Point[]> {
-  const rows = await hub.db
-    .selectFrom('samples')
-    // Epoch milliseconds as a number: parsing timestamp text into Dates was most of the cost.
-    .select([sql<number>`(extract(epoch from ts) * 1000)::float8`.as('ts_ms'), 'value'])
-    .where('series_id', '=', seriesId)
-    .where('ts', '>=', from)
-    .where('ts', '<', to)
-    .orderBy('ts')
-    .execute();
-  return rows.map((r) => ({ ts: Number(r.ts_ms), value: r.value }));
+/**
+ * Points in [from, to) plus the last one before `from` (not before `floor`) and the first one at
+ * or after `to` (before `ceiling`). Pairs of points wholly outside the range add nothing to a
+ * bucket, so this is all computeBucket needs, instead of a day of history per group.
+ */
+async function loadPoints(
+  hub: HubContext,
+  seriesId: number,
+  from: number,
+  to: number,
+  floor: number,
+  ceiling: number,
+): Promise<Point[]> {
+  // Epoch milliseconds as numbers: parsing timestamp text into Dates was most of the cost.
+  const { rows } = await sql<{ ts_ms: number; value: number }>`
+    SELECT ts_ms, value FROM (
+      (SELECT ts, value FROM samples
+        WHERE series_id = ${seriesId} AND ts < ${new Date(from)} AND ts >= ${new Date(floor)}
+        ORDER BY ts DESC LIMIT 1)
+      UNION ALL
+      (SELECT ts, value FROM samples
+        WHERE series_id = ${seriesId} AND ts >= ${new Date(from)} AND ts < ${new Date(to)})
+      UNION ALL
+      (SELECT ts, value FROM samples
+        WHERE series_id = ${seriesId} AND ts >= ${new Date(to)} AND ts < ${new Date(ceiling)}
+        ORDER BY ts LIMIT 1)
+    ) p
+    CROSS JOIN LATERAL (SELECT (extract(epoch from p.ts) * 1000)::float8 AS ts_ms) e
+    ORDER BY p.ts`.execute(hub.db);
+  return rows.map((r) => ({ ts: r.ts_ms, value: r.value }));
 }
 
 const STAT_COLUMNS = [
