@@ -2,6 +2,7 @@
 // per-metric summaries for a year. Written in the outbox's append transaction (see Outbox.onAppend).
 import type Database from 'better-sqlite3';
 import type { Reading } from '../sources/types.ts';
+import { localDate } from '../time/zone.ts';
 
 export interface HistoryPoint {
   t: number;
@@ -25,13 +26,7 @@ export class LocalHistory {
   constructor(db: Database.Database, timezone: string) {
     this.db = db;
     // Days are the site's calendar days, not UTC's: that is what a homeowner calls "today".
-    const fmt = new Intl.DateTimeFormat('en-CA', {
-      timeZone: timezone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-    });
-    this.dayOf = (ts) => fmt.format(ts);
+    this.dayOf = (ts) => localDate(timezone, ts);
   }
 
   record(readings: Reading[]): void {

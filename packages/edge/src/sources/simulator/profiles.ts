@@ -1,6 +1,7 @@
 // The shapes behind the simulator: sun → PV, time of day → household load, grid voltage.
 // Each is a pure function of time and seed, so any instant can be computed without history.
 import * as SunCalcModule from 'suncalc';
+import { zoneOffset } from '../../time/zone.ts';
 import { hash01, valueNoise } from './noise.ts';
 
 // suncalc sets module.exports at run time, which Node's ESM loader cannot list as named exports:
@@ -94,35 +95,9 @@ export function gridFrequency(seed: number, ts: number): number {
   return 50 + 0.08 * (valueNoise(seed, CH_FREQUENCY, ts, 2 * MINUTE) - 0.5);
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-const offsets = new Map<string, number>();
-
-/** UTC offset of a time zone in ms, computed once per zone and hour (DST changes on the hour). */
+/** UTC offset of a time zone in ms (from the OS zoneinfo; see time/zone.ts). */
 export function utcOffset(timezone: string, ts: number): number {
-  const hour = Math.floor(ts / HOUR);
-  const key = `${timezone}|${hour}`;
-  const cached = offsets.get(key);
-  if (cached !== undefined) return cached;
-  let fmt = formatters.get(timezone);
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    });
-    formatters.set(timezone, fmt);
-  }
-  const at = hour * HOUR;
-  const p = Object.fromEntries(fmt.formatToParts(new Date(at)).map((x) => [x.type, x.value]));
-  const local = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!);
-  const offset = local - at;
-  if (offsets.size > 50_000) offsets.clear(); // bounded memo
-  offsets.set(key, offset);
-  return offset;
+  return zoneOffset(timezone, ts);
 }
 
 /** Fractional local hour of day, 0 ≤ h < 24. */
