@@ -70,8 +70,24 @@ export class TelemetryIngest {
     const { config } = this.hub;
     const samples = validateTelemetry(body, now, rawRetentionStart(now, config.retention.rawDays));
     const batch = body as { batchId: string };
-    const pairs = samples.map((s) => [s.equipment, s.metric] as [string, string]);
+    // Distinct (equipment, metric) pairs, found without building a key string per sample.
+    const seen = new Map<string, Set<string>>();
+    const pairs: [string, string][] = [];
+    for (const s of samples) {
+      let metrics = seen.get(s.equipment);
+      if (!metrics) seen.set(s.equipment, (metrics = new Set()));
+      if (!metrics.has(s.metric)) {
+        metrics.add(s.metric);
+        pairs.push([s.equipment, s.metric]);
+      }
+    }
     const seriesByKey = await this.series.resolve(node.nodeId, node.siteId, pairs);
+    const idByEquipment = new Map<string, Map<string, number>>();
+    for (const [equipment, metric] of pairs) {
+      let ids = idByEquipment.get(equipment);
+      if (!ids) idByEquipment.set(equipment, (ids = new Map()));
+      ids.set(metric, seriesByKey.get(`${equipment}\u0000${metric}`)!);
+    }
     const tz = await this.siteTimezone(node.siteId);
 
     const n = samples.length;
@@ -85,9 +101,17 @@ export class TelemetryIngest {
     // Every zone offset is a multiple of 15 min, so a 15-min slot never straddles local midnight.
     const daysBySlot = new Map<number, [number, number]>();
     const gapMs = config.maxIntegrationGapS * 1000;
+    // Last hour / day bucket marked per series: consecutive samples of a series mostly share it,
+    // so keys are built once per bucket, not once per sample.
+    const last = { h: new Map<number, number>(), H: new Map(), d: new Map(), D: new Map() };
+    const mark = (set: Set<string>, lastOf: Map<number, number>, id: number, bucket: number) => {
+      if (lastOf.get(id) === bucket) return;
+      lastOf.set(id, bucket);
+      set.add(`${id}:${bucket}`);
+    };
     for (let i = 0; i < n; i++) {
       const s = samples[i]!;
-      const id = seriesByKey.get(`${s.equipment}\u0000${s.metric}`)!;
+      const id = idByEquipment.get(s.equipment)!.get(s.metric)!;
       rows.seriesIds[i] = id;
       rows.ts[i] = s.ts;
       rows.values[i] = s.value;
@@ -95,8 +119,8 @@ export class TelemetryIngest {
       if (s.ts > maxTs) maxTs = s.ts;
       // A sample changes its own bucket and, through the interval that starts at it, maybe the next.
       const hour = Math.floor(s.ts / HOUR_MS) * HOUR_MS;
-      hourly.add(`${id}:${hour}`);
-      if (s.ts + gapMs > hour + HOUR_MS) hourly.add(`${id}:${hour + HOUR_MS}`);
+      mark(hourly, last.h, id, hour);
+      if (s.ts + gapMs > hour + HOUR_MS) mark(hourly, last.H, id, hour + HOUR_MS);
       const slot = Math.floor(s.ts / SLOT_MS);
       let day = daysBySlot.get(slot);
       if (!day) {
@@ -106,8 +130,8 @@ export class TelemetryIngest {
         // A sample holds until the next one: data just after midnight also touches the day before.
         siteDays.add(localDate(slot * SLOT_MS, tz)).add(localDate(slot * SLOT_MS - 1, tz));
       }
-      daily.add(`${id}:${day[0]}`);
-      if (s.ts + gapMs > day[1]) daily.add(`${id}:${day[1]}`);
+      mark(daily, last.d, id, day[0]);
+      if (s.ts + gapMs > day[1]) mark(daily, last.D, id, day[1]);
     }
     await ensurePartitionsForRange(this.hub.db, minTs, maxTs);
 
