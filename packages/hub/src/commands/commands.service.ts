@@ -287,6 +287,32 @@ export class CommandService {
     return n;
   }
 
+  /**
+   * Pending commands of nodes that are online but never acknowledged them (the publish failed, the
+   * hub had no broker at the time, or the message was lost on a reconnect) are published again
+   * once they are `afterMs` old. The node ignores a command id it has seen, so a resend is safe.
+   */
+  async redeliverStale(afterMs: number, now = Date.now()): Promise<number> {
+    const cutoff = new Date(now - afterMs);
+    const rows = await this.db
+      .selectFrom('commands')
+      .innerJoin('nodes', 'nodes.id', 'commands.node_id')
+      .selectAll('commands')
+      .where('commands.state', '=', 'pending')
+      .where('commands.expires_at', '>', new Date(now))
+      .where('nodes.status', '=', 'online')
+      .where((eb) =>
+        eb.or([eb('commands.published_at', 'is', null), eb('commands.published_at', '<', cutoff)]),
+      )
+      .where('commands.created_at', '<', cutoff)
+      .orderBy('commands.created_at')
+      .limit(500)
+      .execute();
+    let n = 0;
+    for (const row of rows) if (await this.publish(row)) n++;
+    return n;
+  }
+
   /** Expires commands past their time (running ones after a grace period). */
   async expireDue(now = Date.now()): Promise<number> {
     const due = await this.db

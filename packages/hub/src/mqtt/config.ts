@@ -32,6 +32,8 @@ export interface ControlPlaneConfig {
   mosquittoSyncMs: number;
   /** A realtime client with more unsent bytes than this is dropped. */
   realtimeMaxBufferedBytes: number;
+  /** Pending commands of an online node are published again after this long unanswered. */
+  commandRedeliverMs: number;
 }
 
 declare module '../config.ts' {
@@ -70,6 +72,7 @@ export function controlPlaneConfig(
         : undefined,
     mosquittoSyncMs: num(env, 'MOSQUITTO_SYNC_MS', 10_000),
     realtimeMaxBufferedBytes: num(env, 'REALTIME_MAX_BUFFERED_BYTES', 1024 * 1024),
+    commandRedeliverMs: num(env, 'COMMAND_REDELIVER_MS', 60_000),
     ...config.controlPlane,
   };
 }

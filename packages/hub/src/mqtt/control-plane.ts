@@ -165,6 +165,11 @@ export class ControlPlane {
     this.every(cp.sweepIntervalMs, async () => {
       await runExclusive(this.hub.database, 'commands.expiry', () => this.commands.expireDue());
     });
+    this.every(Math.max(cp.sweepIntervalMs, cp.commandRedeliverMs / 4), async () => {
+      await runExclusive(this.hub.database, 'commands.redeliver', () =>
+        this.commands.redeliverStale(cp.commandRedeliverMs),
+      );
+    });
     if (config.mqttUrl && cp.mosquitto) this.every(cp.mosquittoSyncMs, () => this.syncMosquitto());
     this.log.info({ broker: broker.kind, url: broker.url }, 'control plane started');
   }

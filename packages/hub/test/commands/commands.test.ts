@@ -219,6 +219,34 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('publishes again a pending command an online node never answered; answered ones are left alone', async () => {
+      const quiet = await TestNode.enroll(hub, site.siteId);
+      const n = await nodeClient(hub, quiet);
+      try {
+        await n.online();
+        await waitFor(
+          async () => (await hub.admin('GET', `/api/v1/nodes/${quiet.nodeId}`)).json().status === 'online',
+        );
+        const c = await hub.admin('POST', `/api/v1/nodes/${quiet.nodeId}/commands`, {
+          type: 'DIAGNOSTICS',
+          args: {},
+        });
+        const id = c.json().id as string;
+        await waitFor(() => n.envelopes.find((e) => e.id === id));
+        // Lost on the node's side (no answer): a minute later the hub publishes it again, once.
+        assert.equal(await hub.cp.commands.redeliverStale(60_000, Date.now() + 61_000), 1);
+        await waitFor(() => n.envelopes.filter((e) => e.id === id).length === 2);
+        // Not yet stale again right after the resend.
+        assert.equal(await hub.cp.commands.redeliverStale(60_000), 0);
+        // Once the node reports it, it is no longer pending and is never resent.
+        await n.respond(id, 'delivered');
+        await waitFor(async () => (await state(quiet.nodeId, id)).state === 'delivered');
+        assert.equal(await hub.cp.commands.redeliverStale(60_000, Date.now() + 3_600_000), 0);
+      } finally {
+        await n.client.endAsync();
+      }
+    });
+
     it('cancels a pending command once; a later node report does not revive it', async () => {
       const created = await hub.admin('POST', `/api/v1/nodes/${node.nodeId}/commands`, {
         type: 'FETCH_LOGS',
