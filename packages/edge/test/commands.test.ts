@@ -135,6 +135,50 @@ describe('dispatcher', () => {
     h.outbox.close();
   });
 
+  it('does not start a command the hub cancelled, whether the notice comes first or while it waits its turn', async () => {
+    const started: string[] = [];
+    let releasePush!: () => void;
+    const h = harness({
+      CONFIG_PUSH: async () => {
+        started.push('push');
+        await new Promise<void>((r) => {
+          releasePush = r;
+        });
+        return {};
+      },
+      RESTART: async () => {
+        started.push('restart');
+        return {};
+      },
+      DIAGNOSTICS: async () => {
+        started.push('diag');
+        return {};
+      },
+    });
+    const cancel = (id: string) => ({ id, cancel: true, cancelledAt: Date.now() });
+    // Notice before the envelope (the broker may hand them over in any order after a reconnect).
+    const early = envelope('DIAGNOSTICS');
+    await h.dispatcher.handle(cancel(early.id));
+    await h.dispatcher.handle(early);
+    // Cancelled while queued behind a running exclusive command.
+    const push = envelope('CONFIG_PUSH', { config: 'version: 2' });
+    const restart = envelope('RESTART');
+    const pushDone = h.dispatcher.handle(push);
+    const restartDone = h.dispatcher.handle(restart);
+    await new Promise((r) => setTimeout(r, 20));
+    await h.dispatcher.handle(cancel(restart.id));
+    releasePush();
+    await Promise.all([pushDone, restartDone]);
+    assert.deepEqual(started, ['push']);
+    assert.equal(h.replies.filter((r) => r.id === early.id).length, 0, 'nothing said about the early one');
+    assert.deepEqual(
+      h.replies.filter((r) => r.id === restart.id).map((r) => r.state),
+      ['delivered'],
+      'the queued one never ran',
+    );
+    h.outbox.close();
+  });
+
   it('applies argument defaults (FETCH_LOGS lines = 500)', async () => {
     let seen: unknown;
     const h = harness({

@@ -104,6 +104,20 @@ export const CommandEnvelope = Type.Object(
 );
 export type CommandEnvelope = Static<typeof CommandEnvelope>;
 
+/**
+ * Hub → node on nodes/{id}/commands (QoS 1) when a command the node may already hold is
+ * cancelled: the node must not start it (a command already running is not taken back).
+ */
+export const CommandCancel = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    cancel: Type.Literal(true),
+    cancelledAt: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type CommandCancel = Static<typeof CommandCancel>;
+
 /** Node → hub on nodes/{id}/responses: one envelope for every state change. */
 export const CommandResponse = Type.Object(
   {

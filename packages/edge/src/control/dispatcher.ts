@@ -4,6 +4,7 @@
 import {
   CommandArgs,
   type CommandArgsOf,
+  CommandCancel,
   CommandEnvelope,
   type CommandResponse,
   type CommandType,
@@ -40,6 +41,7 @@ export type Resumer = (id: string) => Promise<Record<string, unknown> | undefine
 export type Reply = (response: Response) => void | Promise<void>;
 
 const checkEnvelope = checker(CommandEnvelope);
+const checkCancel = checker(CommandCancel);
 const argCheckers = Object.fromEntries(Object.entries(CommandArgs).map(([t, s]) => [t, checker(s)])) as {
   [T in CommandType]: ReturnType<typeof checker<(typeof CommandArgs)[T]>>;
 };
@@ -53,6 +55,8 @@ export const EXCLUSIVE_COMMANDS: ReadonlySet<CommandType> = new Set([
 
 export class Dispatcher {
   private readonly inflight = new Set<Promise<void>>();
+  /** Ids the hub cancelled: not started if they arrive later or are still waiting their turn. */
+  private readonly cancelled = new Set<string>();
   private exclusive: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -85,6 +89,13 @@ export class Dispatcher {
   }
 
   private async process(raw: unknown): Promise<void> {
+    if (checkCancel.check(raw)) {
+      this.cancelled.add(raw.id);
+      // Never seen: remember it as done, so the envelope arriving after the notice is ignored.
+      if (this.log.claim(raw.id, 'CANCELLED', this.now())) this.log.set(raw.id, 'failed', this.now());
+      this.opts.logger?.info({ id: raw.id }, 'command cancelled by the hub');
+      return;
+    }
     if (!checkEnvelope.check(raw)) {
       const id = (raw as { id?: unknown })?.id;
       const problems = checkEnvelope.problems(raw);
@@ -134,6 +145,11 @@ export class Dispatcher {
       });
       await previous;
       try {
+        if (this.cancelled.has(env.id)) {
+          this.opts.logger?.info({ id: env.id }, 'cancelled while waiting its turn; not started');
+          this.log.set(env.id, 'failed', this.now());
+          return;
+        }
         await this.run(env, handler, args);
       } finally {
         release();

@@ -4,6 +4,7 @@
 import {
   COMMAND_ROLES,
   COMMAND_TRANSITIONS,
+  type CommandCancel,
   type CommandEnvelope,
   type CommandResponse,
   type CommandState,
@@ -24,7 +25,10 @@ export type CommandRow = Selectable<CommandsTable>;
 export type TransitionSource = 'actor' | 'node' | 'hub';
 
 /** Hands an envelope to the broker; false when no broker connection is up (the command waits). */
-export type EnvelopePublisher = (nodeId: string, envelope: CommandEnvelope) => Promise<boolean>;
+export type EnvelopePublisher = (
+  nodeId: string,
+  envelope: CommandEnvelope | CommandCancel,
+) => Promise<boolean>;
 
 /** Running commands get this long past their expiry before the hub gives up on them. */
 const RUNNING_GRACE_MS = 3_600_000;
@@ -254,6 +258,12 @@ export class CommandService {
     if (!updated) {
       // Running commands cannot be taken back; the node decides how they end.
       throw new WattfleetError('WF_CONFLICT', `A ${row.state} command can no longer be cancelled`);
+    }
+    // The node may hold it already (published, maybe queued for it by the broker): tell it not to
+    // start it. Best effort: a node that started meanwhile reports so, and the report is ignored.
+    if (row.published_at && this.publisher) {
+      const notice: CommandCancel = { id: row.id, cancel: true, cancelledAt: Date.now() };
+      await this.publisher(row.node_id, notice).catch(() => false);
     }
     return updated;
   }

@@ -271,6 +271,32 @@ for (const engine of ENGINES) {
       assert.equal((await state(node.nodeId, id)).state, 'cancelled');
     });
 
+    it('tells a node that already holds a cancelled command not to start it', async () => {
+      const holder = await TestNode.enroll(hub, site.siteId);
+      const n = await nodeClient(hub, holder);
+      try {
+        await n.online();
+        await waitFor(
+          async () => (await hub.admin('GET', `/api/v1/nodes/${holder.nodeId}`)).json().status === 'online',
+        );
+        const c = await hub.admin('POST', `/api/v1/nodes/${holder.nodeId}/commands`, {
+          type: 'RESTART',
+          args: {},
+        });
+        const id = c.json().id as string;
+        await waitFor(() => n.envelopes.find((e) => e.id === id));
+        const cancelled = await hub.admin('POST', `/api/v1/nodes/${holder.nodeId}/commands/${id}/cancel`);
+        assert.equal(cancelled.statusCode, 200, cancelled.body);
+        const notice = (await waitFor(() =>
+          n.envelopes.find((e) => e.id === id && (e as unknown as { cancel?: boolean }).cancel),
+        )) as unknown as { cancel: boolean; cancelledAt: number };
+        assert.equal(notice.cancel, true);
+        assert.ok(notice.cancelledAt > 0);
+      } finally {
+        await n.client.endAsync();
+      }
+    });
+
     it('lists commands with filters and paging', async () => {
       const all = await hub.admin('GET', `/api/v1/nodes/${node.nodeId}/commands?limit=2`);
       assert.equal(all.statusCode, 200, all.body);
