@@ -231,7 +231,10 @@ export async function main(args: string[]): Promise<void> {
     const ours = await runPhase(clients, ids, pgc, { pid: hub.pid! }, 0, windowS);
     if (!ours.drained) {
       console.error(`hub output (tail):\n${hub.output.slice(-4000)}`);
-      const drops = broker.log().split('\n').filter((l) => /drop/i.test(l));
+      const drops = broker
+        .log()
+        .split('\n')
+        .filter((l) => /drop/i.test(l));
       console.error(`broker lines about drops: ${drops.length}\n${drops.slice(-5).join('\n')}`);
     }
     const seen = (

@@ -4,14 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { generateNodeKeyPair, privateKeyFromPem, signRequest } from '@wattfleet/protocol';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { createPgDatabase } from '../packages/hub/test/helpers/engines.ts';
 import { HubProcess } from '../packages/hub/test/helpers/hub-process.ts';
+import { rawCopyRate } from './_copy.ts';
 import { cpuSeconds } from './_mqtt.ts';
 
 const TOKEN = 'bench-admin-token-0123456789';
@@ -142,37 +140,6 @@ async function sendAll(
   return (work.length * PER_BATCH) / seconds;
 }
 
-async function baselineCopy(
-  url: string,
-  work: { node: { nodeId: string }; batch: Batch }[],
-): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {});
-  await client.connect();
-  const { rows } = await client.query<{ id: number; node_id: string; metric: string }>(
-    'SELECT id, node_id, metric FROM series',
-  );
-  const series = new Map(rows.map((r) => [`${r.node_id}|${r.metric}`, r.id]));
-  // The same rows, as COPY text, prepared before the clock starts; one COPY per batch-sized chunk.
-  const chunks = work.map(({ node, batch }) =>
-    batch.samples
-      .map(
-        (s) => `${series.get(`${node.nodeId}|${s.metric}`)}\t${new Date(s.ts).toISOString()}\t${s.value}\n`,
-      )
-      .join(''),
-  );
-  const started = performance.now();
-  for (const chunk of chunks) {
-    await pipeline(
-      Readable.from([chunk]),
-      client.query(copyFrom('COPY samples (series_id, ts, value) FROM STDIN')),
-    );
-  }
-  const seconds = (performance.now() - started) / 1000;
-  await client.end();
-  return (work.length * PER_BATCH) / seconds;
-}
-
 export async function main(args: string[]): Promise<void> {
   const batchesPerNode = Number(args[0] ?? 100);
   const nodeCount = 4;
@@ -221,7 +188,10 @@ export async function main(args: string[]): Promise<void> {
       if (stored !== work.length * PER_BATCH)
         throw new Error(`stored ${stored}, expected ${work.length * PER_BATCH}`);
       await client.query('TRUNCATE samples');
-      const baseline = await baselineCopy(db.url, work);
+      const baseline = await rawCopyRate(
+        db.url,
+        work.map(({ node, batch }) => ({ nodeId: node.nodeId, samples: batch.samples })),
+      );
       await client.query('TRUNCATE samples');
       rounds.push({ ours, baseline, cores });
       console.log(
