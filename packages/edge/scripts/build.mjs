@@ -6,7 +6,7 @@
 // Plain .mjs on purpose: it runs where only production dependencies are installed (SELF_UPDATE
 // builds inside the new release before its self-test), so it needs nothing but esbuild.
 //   node packages/edge/scripts/build.mjs [--outdir DIR]
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,10 +22,13 @@ const outdir = resolve(values.outdir ?? join(EDGE, 'dist'));
 // and what only tests and the demo load (the Modbus device stand-in).
 const external = ['better-sqlite3', 'modbus-serial', 'serialport', '@serialport/*', 'jsmodbus'];
 
-rmSync(outdir, { recursive: true, force: true });
+// Built beside dist/ and then moved in file by file (rename is atomic): an agent, a test or the
+// benchmark starting the bundle meanwhile finds the old file or the new one, never half of one.
+const staging = `${outdir}.tmp-${process.pid}`;
+rmSync(staging, { recursive: true, force: true });
 const result = await build({
   entryPoints: { agent: join(EDGE, 'src/cli.ts') },
-  outdir,
+  outdir: staging,
   outExtension: { '.js': '.mjs' },
   bundle: true,
   // Code behind a dynamic import() (the Modbus client, …) becomes a chunk loaded only when used.
@@ -51,8 +54,14 @@ const result = await build({
     js: "import { createRequire as __wfCreateRequire } from 'node:module'; const require = __wfCreateRequire(import.meta.url);",
   },
 });
-// The entry point's `#!… tsx` line is dropped by the banner above; the bundle is run as
-// `node dist/agent.mjs`, as the systemd unit does.
-writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+// The entry point's `#!… --import tsx` line would come along; the bundle needs only node.
+const entry = join(staging, 'agent.mjs');
+writeFileSync(entry, readFileSync(entry, 'utf8').replace(/^#![^\n]*/, '#!/usr/bin/env node'));
+writeFileSync(join(staging, 'meta.json'), JSON.stringify(result.metafile));
+mkdirSync(outdir, { recursive: true });
+const built = readdirSync(staging);
+for (const f of built) renameSync(join(staging, f), join(outdir, f));
+for (const f of readdirSync(outdir)) if (!built.includes(f)) rmSync(join(outdir, f), { force: true });
+rmSync(staging, { recursive: true, force: true });
 const bytes = Object.values(result.metafile.outputs).reduce((a, o) => a + o.bytes, 0);
 process.stdout.write(`built ${join(outdir, 'agent.mjs')} (${(bytes / 1024).toFixed(0)} kB)\n`);

@@ -4,6 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Reading } from '../sources/types.ts';
+import { prepared } from './prepared.ts';
 import { openStateDb } from './schema.ts';
 
 export interface OutboxOptions {
@@ -80,11 +81,11 @@ export class Outbox {
   }
 
   private bump(name: string, by: number): void {
-    if (by !== 0) this.db.prepare('UPDATE counters SET value = value + ? WHERE name = ?').run(by, name);
+    if (by !== 0) prepared(this.db, 'UPDATE counters SET value = value + ? WHERE name = ?').run(by, name);
   }
 
   counter(name: string): number {
-    const row = this.db.prepare('SELECT value FROM counters WHERE name = ?').get(name) as
+    const row = prepared(this.db, 'SELECT value FROM counters WHERE name = ?').get(name) as
       | { value: number }
       | undefined;
     return row?.value ?? 0;
@@ -93,7 +94,8 @@ export class Outbox {
   /** Appends readings in one transaction; returns how many old samples had to be dropped. */
   append(readings: Reading[], now = Date.now()): { dropped: number } {
     if (readings.length === 0) return { dropped: 0 };
-    const insert = this.db.prepare(
+    const insert = prepared(
+      this.db,
       'INSERT INTO samples(metric, equipment, ts, value, bytes, appended_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     return this.db.transaction(() => {
@@ -141,9 +143,9 @@ export class Outbox {
    * dropped whole: changing its content would break the promise that a resend is identical.
    */
   private dropOldest(bytes: number, keepBatch?: string): number {
-    const rows = this.db
-      .prepare('SELECT seq, bytes, batch_id FROM samples ORDER BY seq LIMIT ?')
-      .all(Math.max(64, Math.ceil(bytes / 40))) as Pick<SampleRow, 'seq' | 'bytes' | 'batch_id'>[];
+    const rows = prepared(this.db, 'SELECT seq, bytes, batch_id FROM samples ORDER BY seq LIMIT ?').all(
+      Math.max(64, Math.ceil(bytes / 40)),
+    ) as Pick<SampleRow, 'seq' | 'bytes' | 'batch_id'>[];
     const first = rows[0];
     if (!first) return 0;
     if (first.batch_id) return first.batch_id === keepBatch ? 0 : this.deleteBatch(first.batch_id).count;
@@ -154,12 +156,12 @@ export class Outbox {
       lastSeq = r.seq;
       freed += r.bytes;
     }
-    return this.db.prepare('DELETE FROM samples WHERE seq <= ? AND batch_id IS NULL').run(lastSeq).changes;
+    return prepared(this.db, 'DELETE FROM samples WHERE seq <= ? AND batch_id IS NULL').run(lastSeq).changes;
   }
 
   private deleteBatch(id: string): { count: number } {
-    const count = this.db.prepare('DELETE FROM samples WHERE batch_id = ?').run(id).changes;
-    this.db.prepare('DELETE FROM batches WHERE id = ?').run(id);
+    const count = prepared(this.db, 'DELETE FROM samples WHERE batch_id = ?').run(id).changes;
+    prepared(this.db, 'DELETE FROM batches WHERE id = ?').run(id);
     return { count };
   }
 
@@ -171,24 +173,32 @@ export class Outbox {
   formBatch(opts: { maxSamples: number; maxAgeMs: number; now?: number }): FormedBatch | undefined {
     const now = opts.now ?? Date.now();
     return this.db.transaction(() => {
-      const oldest = this.db
-        .prepare('SELECT seq, appended_at FROM samples WHERE batch_id IS NULL ORDER BY seq LIMIT 1')
-        .get() as { seq: number; appended_at: number } | undefined;
+      const oldest = prepared(
+        this.db,
+        'SELECT seq, appended_at FROM samples WHERE batch_id IS NULL ORDER BY seq LIMIT 1',
+      ).get() as { seq: number; appended_at: number } | undefined;
       if (!oldest) return undefined;
-      const full = this.db
-        .prepare('SELECT seq FROM samples WHERE batch_id IS NULL ORDER BY seq LIMIT 1 OFFSET ?')
-        .get(opts.maxSamples - 1) as { seq: number } | undefined;
+      const full = prepared(
+        this.db,
+        'SELECT seq FROM samples WHERE batch_id IS NULL ORDER BY seq LIMIT 1 OFFSET ?',
+      ).get(opts.maxSamples - 1) as { seq: number } | undefined;
       if (!full && now - oldest.appended_at < opts.maxAgeMs) return undefined;
       const id = randomUUID();
       const lastSeq = full?.seq ?? Number.MAX_SAFE_INTEGER;
-      this.db
-        .prepare('INSERT INTO batches(id, first_seq, count, digest, created_at) VALUES (?, ?, 0, ?, ?)')
-        .run(id, oldest.seq, '', now);
-      const { changes } = this.db
-        .prepare('UPDATE samples SET batch_id = ? WHERE batch_id IS NULL AND seq BETWEEN ? AND ?')
-        .run(id, oldest.seq, lastSeq);
+      prepared(
+        this.db,
+        'INSERT INTO batches(id, first_seq, count, digest, created_at) VALUES (?, ?, 0, ?, ?)',
+      ).run(id, oldest.seq, '', now);
+      const { changes } = prepared(
+        this.db,
+        'UPDATE samples SET batch_id = ? WHERE batch_id IS NULL AND seq BETWEEN ? AND ?',
+      ).run(id, oldest.seq, lastSeq);
       const body = this.buildBody(id);
-      this.db.prepare('UPDATE batches SET count = ?, digest = ? WHERE id = ?').run(changes, digest(body), id);
+      prepared(this.db, 'UPDATE batches SET count = ?, digest = ? WHERE id = ?').run(
+        changes,
+        digest(body),
+        id,
+      );
       // Batch ids in the index take room too: the bound holds after forming, not only after appends.
       this.enforceBound(id);
       return { id, count: changes, body, attempts: 0, createdAt: now };
@@ -196,9 +206,10 @@ export class Outbox {
   }
 
   private buildBody(id: string): string {
-    const rows = this.db
-      .prepare('SELECT metric, equipment, ts, value FROM samples WHERE batch_id = ? ORDER BY seq')
-      .all(id) as SampleRow[];
+    const rows = prepared(
+      this.db,
+      'SELECT metric, equipment, ts, value FROM samples WHERE batch_id = ? ORDER BY seq',
+    ).all(id) as SampleRow[];
     const samples = rows.map((r) =>
       r.equipment === null
         ? { metric: r.metric, ts: r.ts, value: r.value }
@@ -209,9 +220,10 @@ export class Outbox {
 
   /** Formed batches, oldest first: the uplink drains a backlog in the order it was recorded. */
   batches(limit = 10): FormedBatch[] {
-    const rows = this.db
-      .prepare('SELECT id, count, digest, attempts, created_at FROM batches ORDER BY first_seq LIMIT ?')
-      .all(limit) as { id: string; count: number; digest: string; attempts: number; created_at: number }[];
+    const rows = prepared(
+      this.db,
+      'SELECT id, count, digest, attempts, created_at FROM batches ORDER BY first_seq LIMIT ?',
+    ).all(limit) as { id: string; count: number; digest: string; attempts: number; created_at: number }[];
     return rows.map((r) => {
       const body = this.buildBody(r.id);
       if (digest(body) !== r.digest) throw new Error(`outbox batch ${r.id} no longer matches its digest`);
@@ -220,13 +232,14 @@ export class Outbox {
   }
 
   batchCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;
+    return (prepared(this.db, 'SELECT count(*) AS n FROM batches').get() as { n: number }).n;
   }
 
   recordAttempt(id: string, error?: string): void {
-    this.db
-      .prepare('UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE id = ?')
-      .run(error ?? null, id);
+    prepared(this.db, 'UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE id = ?').run(
+      error ?? null,
+      id,
+    );
   }
 
   /** The hub has the batch (stored or duplicate): delete it. Unknown ids (already dropped) are fine. */
@@ -242,9 +255,12 @@ export class Outbox {
   poison(id: string, reason: string, now = Date.now()): void {
     this.db.transaction(() => {
       const body = this.buildBody(id);
-      this.db
-        .prepare('INSERT OR REPLACE INTO poison(id, moved_at, reason, body) VALUES (?, ?, ?, ?)')
-        .run(id, now, reason.slice(0, 4000), body);
+      prepared(this.db, 'INSERT OR REPLACE INTO poison(id, moved_at, reason, body) VALUES (?, ?, ?, ?)').run(
+        id,
+        now,
+        reason.slice(0, 4000),
+        body,
+      );
       const { count } = this.deleteBatch(id);
       this.bump('poisoned', count);
       this.enforceBound(); // the kept body takes room
@@ -253,11 +269,14 @@ export class Outbox {
 
   /** Refused batches are kept a while for a human to look at, not forever. */
   prunePoison(olderThan: number): number {
-    return this.db.prepare('DELETE FROM poison WHERE moved_at < ?').run(olderThan).changes;
+    return prepared(this.db, 'DELETE FROM poison WHERE moved_at < ?').run(olderThan).changes;
   }
 
   poisoned(): { id: string; movedAt: number; reason: string }[] {
-    return this.db.prepare('SELECT id, moved_at AS movedAt, reason FROM poison ORDER BY moved_at').all() as {
+    return prepared(
+      this.db,
+      'SELECT id, moved_at AS movedAt, reason FROM poison ORDER BY moved_at',
+    ).all() as {
       id: string;
       movedAt: number;
       reason: string;
@@ -266,13 +285,13 @@ export class Outbox {
 
   stats(): OutboxStats {
     const counters = Object.fromEntries(
-      (this.db.prepare('SELECT name, value FROM counters').all() as { name: string; value: number }[]).map(
+      (prepared(this.db, 'SELECT name, value FROM counters').all() as { name: string; value: number }[]).map(
         (r) => [r.name, r.value],
       ),
     );
     // Depth from the counters, not count(*): a full outbox holds millions of rows and this runs on
     // every dashboard refresh. The crash test checks that the two always agree.
-    const oldest = this.db.prepare('SELECT ts FROM samples ORDER BY seq LIMIT 1').get() as
+    const oldest = prepared(this.db, 'SELECT ts FROM samples ORDER BY seq LIMIT 1').get() as
       | { ts: number }
       | undefined;
     const c = (name: string) => counters[name] ?? 0;
