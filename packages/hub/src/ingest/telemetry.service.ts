@@ -75,7 +75,10 @@ export class TelemetryIngest {
     const pairs: [string, string][] = [];
     for (const s of samples) {
       let metrics = seen.get(s.equipment);
-      if (!metrics) seen.set(s.equipment, (metrics = new Set()));
+      if (!metrics) {
+        metrics = new Set();
+        seen.set(s.equipment, metrics);
+      }
       if (!metrics.has(s.metric)) {
         metrics.add(s.metric);
         pairs.push([s.equipment, s.metric]);
@@ -85,7 +88,10 @@ export class TelemetryIngest {
     const idByEquipment = new Map<string, Map<string, number>>();
     for (const [equipment, metric] of pairs) {
       let ids = idByEquipment.get(equipment);
-      if (!ids) idByEquipment.set(equipment, (ids = new Map()));
+      if (!ids) {
+        ids = new Map();
+        idByEquipment.set(equipment, ids);
+      }
       ids.set(metric, seriesByKey.get(`${equipment}\u0000${metric}`)!);
     }
     const tz = await this.siteTimezone(node.siteId);
