@@ -90,10 +90,10 @@ describe('live fleet and alerts in a browser against a real hub with MQTT', () =
 
     await client!.endAsync();
     client = undefined;
-    // The node's status changes the row, and the hub's node_offline rule opens an alert at once,
-    // which outranks "Offline" in the fleet's health buckets.
+    // The node's status changes the row, and the hub's node_offline rule opens an alert at once;
+    // an alert that only restates the outage keeps the site under "Offline", not "Alerting".
     await row.getByTestId('node-counts').filter({ hasText: '(1 offline)' }).waitFor();
-    await row.and(installer.locator('[data-state="alerting"]')).waitFor();
+    await row.and(installer.locator('[data-state="offline"]')).waitFor();
     assert.match((await row.getByTestId('open-alerts').textContent()) ?? '', /1/);
     assert.equal((await nodeRow(hub, echoNode.nodeId)).status_reason, 'clean_disconnect');
     await installer.screenshot({ path: join(SCREENSHOTS, 'fleet-live-offline.png'), fullPage: true });

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { appSiteScope } from '../auth/access.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { withTenant } from '../identity/tenant.ts';
-import { type FleetHealth, fleetHealth, type Severity, worstSeverity } from './fleet-health.ts';
+import { type FleetHealth, fleetHealth, OFFLINE_RULE, type Severity, worstSeverity } from './fleet-health.ts';
 
 export interface FleetSiteRow {
   id: string;
@@ -55,9 +55,9 @@ export async function fleetRoutes(app: FastifyInstance): Promise<void> {
           .orderBy('name');
         let alertsQ = trx
           .selectFrom('alerts')
-          .select(['site_id', 'severity', (eb) => eb.fn.countAll<string>().as('n')])
+          .select(['site_id', 'severity', 'rule', (eb) => eb.fn.countAll<string>().as('n')])
           .where('state', '<>', 'resolved')
-          .groupBy(['site_id', 'severity']);
+          .groupBy(['site_id', 'severity', 'rule']);
         if (scope !== 'all') {
           sitesQ = sitesQ.where('sites.id', 'in', scope);
           nodesQ = nodesQ.where('site_id', 'in', scope);
@@ -73,10 +73,11 @@ export async function fleetRoutes(app: FastifyInstance): Promise<void> {
         list.push(n);
         nodesBySite.set(n.site_id, list);
       }
-      const alertsBySite = new Map<string, { count: number; severities: Severity[] }>();
+      const alertsBySite = new Map<string, { count: number; offline: number; severities: Severity[] }>();
       for (const a of alerts) {
-        const entry = alertsBySite.get(a.site_id) ?? { count: 0, severities: [] };
+        const entry = alertsBySite.get(a.site_id) ?? { count: 0, offline: 0, severities: [] };
         entry.count += Number(a.n);
+        if (a.rule === OFFLINE_RULE) entry.offline += Number(a.n);
         entry.severities.push(a.severity);
         alertsBySite.set(a.site_id, entry);
       }
@@ -91,7 +92,7 @@ export async function fleetRoutes(app: FastifyInstance): Promise<void> {
           counts[n.status] += 1;
           if (n.last_seen_at && (!last || n.last_seen_at > last)) last = n.last_seen_at;
         }
-        const a = alertsBySite.get(s.id) ?? { count: 0, severities: [] };
+        const a = alertsBySite.get(s.id) ?? { count: 0, offline: 0, severities: [] };
         return {
           id: s.id,
           name: s.name,
@@ -115,6 +116,7 @@ export async function fleetRoutes(app: FastifyInstance): Promise<void> {
           health: fleetHealth({
             siteStatus: s.status,
             openAlerts: a.count,
+            openOfflineAlerts: a.offline,
             nodes: counts,
             lastCommunication: last,
           }),

@@ -40,6 +40,28 @@ describe('fleet health rule', () => {
       }),
       'Offline',
     );
+    // Offline with only the alert saying so is Offline; with another open alert too, Alerting.
+    const offline = { ...nodes, offline: 1, total: 2 };
+    assert.equal(
+      fleetHealth({
+        siteStatus: 'active',
+        openAlerts: 1,
+        openOfflineAlerts: 1,
+        nodes: offline,
+        lastCommunication: seen,
+      }),
+      'Offline',
+    );
+    assert.equal(
+      fleetHealth({
+        siteStatus: 'active',
+        openAlerts: 2,
+        openOfflineAlerts: 1,
+        nodes: offline,
+        lastCommunication: seen,
+      }),
+      'Alerting',
+    );
     assert.equal(
       fleetHealth({ siteStatus: 'active', openAlerts: 0, nodes, lastCommunication: null }),
       'Commissioning',

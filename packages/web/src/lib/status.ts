@@ -1,6 +1,6 @@
-// Health classification shared by the owner status badge and the installer fleet filters.
+// Health classification for the owner status badge; the fleet table's buckets are the hub's rule (fleet-health.ts).
 import type { Alert } from '../api/alerts.ts';
-import type { Site, SiteNodeSummary } from '../api/sites.ts';
+import type { SiteNodeSummary } from '../api/sites.ts';
 
 export type Health = 'ok' | 'warning' | 'error';
 export type FleetState = 'alerting' | 'offline' | 'commissioning' | 'healthy';
@@ -36,21 +36,4 @@ export function siteHealth(
     return 'error';
   if (open.length > 0 || nodes.length === 0) return 'warning';
   return 'ok';
-}
-
-/**
- * Fleet filter buckets, first match wins: open alerts; sites still being commissioned (no node
- * yet, or commissioning and no node has ever spoken); silent nodes; else healthy.
- */
-export function fleetState(
-  site: Site,
-  nodes: SiteNodeSummary[],
-  alerts: Alert[],
-  now = Date.now(),
-): FleetState {
-  if (alerts.some((a) => a.state !== 'resolved')) return 'alerting';
-  if (nodes.length === 0 || (site.status === 'commissioning' && !lastCommunication(nodes)))
-    return 'commissioning';
-  if (nodes.some((n) => nodeOffline(n, now))) return 'offline';
-  return 'healthy';
 }
