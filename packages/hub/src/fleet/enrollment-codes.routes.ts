@@ -39,6 +39,7 @@ export interface EnrollmentCodeRow {
   createdAt: string;
   expiresAt: string;
   usedAt: string | null;
+  revokedAt: string | null;
   /** The node enrolled with it, or the node a re-enrollment code is bound to. */
   nodeId: string | null;
   state: EnrollmentCodeState;
@@ -88,21 +89,18 @@ export async function enrollmentCodeRoutes(app: FastifyInstance): Promise<void> 
               'c.expires_at',
               'c.used_at',
               'c.node_id',
+              'c.revoked_at',
             ])
             .orderBy('c.created_at', 'desc')
             .limit(q.limit ?? 100);
           if (scope !== 'all') sel = sel.where('c.site_id', 'in', scope);
           if (q.siteId) sel = sel.where('c.site_id', '=', q.siteId);
           if (q.state === 'used') sel = sel.where('c.used_at', 'is not', null);
-          if (q.state === 'pending') sel = sel.where('c.used_at', 'is', null).where('c.expires_at', '>', now);
-          // Revoked codes are stored with expires_at = created_at (see isRevoked).
-          if (q.state === 'expired')
-            sel = sel
-              .where('c.used_at', 'is', null)
-              .where('c.expires_at', '<=', now)
-              .whereRef('c.expires_at', '<>', 'c.created_at');
+          const open = () => sel.where('c.used_at', 'is', null).where('c.revoked_at', 'is', null);
+          if (q.state === 'pending') sel = open().where('c.expires_at', '>', now);
+          if (q.state === 'expired') sel = open().where('c.expires_at', '<=', now);
           if (q.state === 'revoked')
-            sel = sel.where('c.used_at', 'is', null).whereRef('c.expires_at', '=', 'c.created_at');
+            sel = sel.where('c.used_at', 'is', null).where('c.revoked_at', 'is not', null);
           return sel.execute();
         },
         'write',
@@ -116,6 +114,7 @@ export async function enrollmentCodeRoutes(app: FastifyInstance): Promise<void> 
         createdAt: r.created_at.toISOString(),
         expiresAt: r.expires_at.toISOString(),
         usedAt: r.used_at?.toISOString() ?? null,
+        revokedAt: r.revoked_at?.toISOString() ?? null,
         nodeId: r.node_id,
         state: r.used_at ? 'used' : isRevoked(r) ? 'revoked' : r.expires_at <= now ? 'expired' : 'pending',
       }));

@@ -5,7 +5,7 @@ import { type EnrollRequest, type EnrollResponse, WattfleetError } from '@wattfl
 import { type RawBuilder, sql } from 'kysely';
 import { audit } from '../audit/audit.ts';
 import { appSiteScope } from '../auth/access.ts';
-import type { Actor } from '../auth/actor.ts';
+import { type Actor, actorId } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { withTenant } from '../identity/tenant.ts';
 import { hashEnrollmentCode, hashMqttPassword, newEnrollmentCode, newMqttPassword } from './credentials.ts';
@@ -26,13 +26,9 @@ export function enrollmentCodeId(table: string): RawBuilder<string> {
   return sql<string>`left(encode(sha256(convert_to('wattfleet-code-id:' || ${sql.ref(`${table}.code_hash`)}, 'UTF8')), 'hex'), 32)`;
 }
 
-/**
- * A revoked code is stored with expires_at = created_at: no code is ever created that way (the
- * shortest validity is a minute), enrollment refuses it like an expired one, and the list tells the
- * two apart. The audit log keeps who revoked it and when.
- */
-export function isRevoked(code: { created_at: Date; expires_at: Date }): boolean {
-  return code.expires_at.getTime() === code.created_at.getTime();
+/** Revoked before use (who and when are on the code and in the audit log). */
+export function isRevoked(code: { revoked_at: Date | null }): boolean {
+  return code.revoked_at !== null;
 }
 
 export async function createEnrollmentCode(
@@ -179,6 +175,7 @@ export async function revokeEnrollmentCode(
           'c.created_at',
           'c.expires_at',
           'c.used_at',
+          'c.revoked_at',
         ])
         .where(enrollmentCodeId('c'), '=', codeId)
         .forUpdate()
@@ -194,8 +191,7 @@ export async function revokeEnrollmentCode(
       if (!refusal) {
         await trx
           .updateTable('enrollment_codes')
-          // The column itself, not the JS Date: that would lose the microseconds of created_at.
-          .set((eb) => ({ expires_at: eb.ref('created_at') }))
+          .set({ revoked_at: new Date(), revoked_by: actorId(actor) })
           .where('code_hash', '=', code.code_hash)
           .execute();
       }

@@ -57,6 +57,8 @@ export interface EnrollmentCodesTable {
   expires_at: Timestamp;
   used_at: Timestamp | null;
   node_id: string | null;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
 }
 
 export interface EquipmentTable {

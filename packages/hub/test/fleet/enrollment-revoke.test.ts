@@ -76,6 +76,14 @@ for (const engine of ENGINES) {
       assert.equal(await stateOf(id, '?state=revoked'), 'revoked');
       assert.equal(await stateOf(id, '?state=pending'), undefined);
       assert.equal(await stateOf(id, '?state=expired'), undefined);
+      // When and by whom is kept on the code itself.
+      const row = await hub.tdb.database.pool.query(
+        'SELECT revoked_at, revoked_by, expires_at > now() AS still_valid_date FROM enrollment_codes WHERE used_at IS NULL AND revoked_at IS NOT NULL',
+      );
+      assert.ok(
+        row.rows.some((r) => r.revoked_by && r.still_valid_date),
+        JSON.stringify(row.rows),
+      );
 
       const refused = await enroll(code);
       assert.equal(refused.statusCode, 400, refused.body);
