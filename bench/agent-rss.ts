@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { HubProcess } from '../packages/hub/test/helpers/hub-process.ts';
 import { localAgentCommand, REPO_ROOT } from './_agent-unit.ts';
+import { BENCH_TOKEN, benchSite } from './_fleet.ts';
 
-const TOKEN = 'bench-admin-token-0123456789';
 const BUILD = fileURLToPath(new URL('../packages/edge/scripts/build.mjs', import.meta.url));
 const SAMPLE_MS = 5_000;
 
@@ -88,22 +88,6 @@ function slope(points: { x: number; y: number }[]): number {
   return den === 0 ? 0 : num / den;
 }
 
-async function enrollmentCode(hub: HubProcess): Promise<string> {
-  const admin = async (path: string, body: unknown) => {
-    const r = await fetch(`${hub.url}/api/v1${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-    return (await r.json()) as Record<string, string>;
-  };
-  const org = await admin('/orgs', { name: 'Bench', kind: 'operator' });
-  const site = await admin('/sites', { orgId: org.id, name: 'Bench site', timezone: 'UTC' });
-  const { code } = await admin(`/sites/${site.id}/enrollment-codes`, {});
-  return code!;
-}
-
 interface AgentStatus {
   outbox?: { acked?: number; depth?: number };
   controlConnected?: boolean;
@@ -144,7 +128,7 @@ export async function main(args: string[]): Promise<void> {
     PORT: '0',
     HOST: '127.0.0.1',
     MQTT_PORT: String(mqttPort),
-    WATTFLEET_ADMIN_TOKEN: TOKEN,
+    WATTFLEET_ADMIN_TOKEN: BENCH_TOKEN,
     LOG_LEVEL: 'warn',
     WATTFLEET_DEMO: '0',
   });
@@ -160,7 +144,7 @@ export async function main(args: string[]): Promise<void> {
   process.once('SIGINT', interrupted);
   try {
     await hub.start();
-    const code = await enrollmentCode(hub);
+    const code = await (await benchSite(hub))();
     const configPath = join(dir, 'agent.yaml');
     // What an installer writes (deploy/agent/agent.example.yaml), with every path in the temp dir.
     writeFileSync(

@@ -10,25 +10,14 @@ import pg from 'pg';
 import { createPgDatabase } from '../packages/hub/test/helpers/engines.ts';
 import { HubProcess } from '../packages/hub/test/helpers/hub-process.ts';
 import { rawCopyRate } from './_copy.ts';
+import { BENCH_METRICS, BENCH_TOKEN, benchSite } from './_fleet.ts';
 import { cpuSeconds } from './_mqtt.ts';
 
-const TOKEN = 'bench-admin-token-0123456789';
 const PER_BATCH = 500;
 const ROUNDS = 3;
 /** Requests in flight, as from many nodes at once. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const METRICS = [
-  'solar_w',
-  'load_w',
-  'grid_w',
-  'battery_w',
-  'battery_soc',
-  'voltage_l1',
-  'solar_wh',
-  'load_wh',
-  'grid_import_wh',
-  'grid_export_wh',
-];
+const METRICS = BENCH_METRICS;
 
 interface Batch {
   batchId: string;
@@ -51,20 +40,10 @@ function makeBatches(nodeIndex: number, count: number, t0: number): Batch[] {
 }
 
 async function setupNodes(hub: HubProcess, n: number) {
-  const admin = async (path: string, body: unknown) => {
-    const r = await fetch(`${hub.url}/api/v1${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-    return (await r.json()) as Record<string, string>;
-  };
-  const org = await admin('/orgs', { name: 'Bench', kind: 'operator' });
-  const site = await admin('/sites', { orgId: org.id, name: 'Bench site', timezone: 'UTC' });
+  const newCode = await benchSite(hub);
   const nodes = [];
   for (let i = 0; i < n; i++) {
-    const { code } = await admin(`/sites/${site.id}/enrollment-codes`, {});
+    const code = await newCode();
     const pair = generateNodeKeyPair();
     const r = await fetch(`${hub.url}/api/v1/nodes/enroll`, {
       method: 'POST',
@@ -150,7 +129,7 @@ export async function main(args: string[]): Promise<void> {
       PORT: '0',
       HOST: '127.0.0.1',
       MQTT_PORT: '0',
-      WATTFLEET_ADMIN_TOKEN: TOKEN,
+      WATTFLEET_ADMIN_TOKEN: BENCH_TOKEN,
       LOG_LEVEL: 'warn',
       WATTFLEET_DEMO: '0',
       INGEST_NODE_RATE_PER_MINUTE: '1000000',
@@ -226,7 +205,7 @@ async function pgliteFigure(batchesPerNode: number): Promise<number> {
     PORT: '0',
     HOST: '127.0.0.1',
     MQTT_PORT: '0',
-    WATTFLEET_ADMIN_TOKEN: TOKEN,
+    WATTFLEET_ADMIN_TOKEN: BENCH_TOKEN,
     LOG_LEVEL: 'warn',
     WATTFLEET_DEMO: '0',
     INGEST_NODE_RATE_PER_MINUTE: '1000000',

@@ -15,25 +15,14 @@ import { mosquittoAcl } from '../packages/hub/src/mqtt/mosquitto-files.ts';
 import { createPgDatabase } from '../packages/hub/test/helpers/engines.ts';
 import { HubProcess } from '../packages/hub/test/helpers/hub-process.ts';
 import { type CopyChunk, rawCopyRate } from './_copy.ts';
+import { BENCH_METRICS, BENCH_TOKEN, benchSite } from './_fleet.ts';
 import { type BenchMosquitto, startBenchMosquitto, until } from './_mqtt.ts';
 
-const TOKEN = 'bench-admin-token-0123456789';
 const HUB = { username: 'wattfleet-hub', password: 'bench-hub-secret' };
 const MOSQUITTO_SUB = process.env.MOSQUITTO_SUB_BIN ?? '/usr/bin/mosquitto_sub';
 const PER_MESSAGE = 500;
 const NODES = 4;
-const METRICS = [
-  'solar_w',
-  'load_w',
-  'grid_w',
-  'battery_w',
-  'battery_soc',
-  'voltage_l1',
-  'solar_wh',
-  'load_wh',
-  'grid_import_wh',
-  'grid_export_wh',
-];
+const METRICS = BENCH_METRICS;
 
 interface Node {
   nodeId: string;
@@ -41,20 +30,10 @@ interface Node {
 }
 
 async function enrollNodes(hub: HubProcess, n: number): Promise<Node[]> {
-  const admin = async (path: string, body: unknown) => {
-    const r = await fetch(`${hub.url}/api/v1${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-    return (await r.json()) as Record<string, string>;
-  };
-  const org = await admin('/orgs', { name: 'Bench', kind: 'operator' });
-  const site = await admin('/sites', { orgId: org.id, name: 'Bench site', timezone: 'UTC' });
+  const newCode = await benchSite(hub);
   const nodes: Node[] = [];
   for (let i = 0; i < n; i++) {
-    const { code } = await admin(`/sites/${site.id}/enrollment-codes`, {});
+    const code = await newCode();
     const r = await fetch(`${hub.url}/api/v1/nodes/enroll`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -115,7 +94,7 @@ export async function main(args: string[]): Promise<void> {
         MOSQUITTO_ACL_FILE: broker.aclFile,
         MOSQUITTO_PID_FILE: broker.pidFile,
         MOSQUITTO_SYNC_MS: '200',
-        WATTFLEET_ADMIN_TOKEN: TOKEN,
+        WATTFLEET_ADMIN_TOKEN: BENCH_TOKEN,
         LOG_LEVEL: 'warn',
         WATTFLEET_DEMO: '0',
         INGEST_NODE_RATE_PER_MINUTE: '1000000',
