@@ -1,3 +1,4 @@
+export * from './client-id.ts';
 export * from './commands.ts';
 export * from './enrollment.ts';
 export * from './errors.ts';

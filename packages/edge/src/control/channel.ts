@@ -1,7 +1,7 @@
 // The MQTT control channel: heartbeat with a retained last will, commands in, replies out, and
 // live snapshots. One connection, authenticated as the node (username = node id), which the
 // broker's ACL confines to nodes/{id}/#.
-import { type LiveSnapshot, type NodeStatus, topics } from '@wattfleet/protocol';
+import { type LiveSnapshot, type NodeStatus, nodeClientId, topics } from '@wattfleet/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Dispatcher, Response } from './dispatcher.ts';
@@ -38,7 +38,7 @@ export class ControlChannel {
     const { nodeId } = this.opts;
     const offline: NodeStatus = { state: 'offline', clock: Date.now(), reason: 'connection lost' };
     const client = mqtt.connect(this.opts.url, {
-      clientId: `wf-node-${nodeId}`,
+      clientId: nodeClientId(nodeId),
       username: this.opts.username,
       password: this.opts.password,
       // A persistent session: QoS 1 commands sent while we were away are delivered on return.

@@ -2,6 +2,7 @@
 import { statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { nodeClientId } from '@wattfleet/protocol';
 import mqtt from 'mqtt';
 import { probeHub } from '../control/handlers/diagnostics.ts';
 import { loadIdentity } from '../identity/identity.ts';
@@ -71,6 +72,9 @@ async function probeBroker(url: string, username: string, password: string): Pro
     const client = await mqtt.connectAsync(url, {
       username,
       password,
+      // Its own id bound to the node (the broker refuses foreign ids), never the agent's own one,
+      // which would take over the running agent's session.
+      clientId: `${nodeClientId(username)}-doctor`,
       connectTimeout: 5000,
       reconnectPeriod: 0,
     });

@@ -1,9 +1,19 @@
 // Embedded broker (default when MQTT_URL is unset): aedes inside the hub process. Nodes log in
 // with username = node id and their MQTT password, checked against the stored $7$ hash; they may
 // publish and subscribe only under nodes/{own id}/# and additionally subscribe to hub/broadcast.
+// The client id must be one bound to the username (`clientIdBelongsTo`): otherwise a node could
+// take over another node's session (disconnect it, fire its will, receive its queued commands).
+// `authorizeForward` checks every delivery again, queued ones included, against the receiving
+// node's own namespace, so nothing addressed to one identity ever reaches another.
 // The hub itself is an in-process client (broker.subscribe / broker.publish): no socket, no login.
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { BROADCAST_TOPIC, isOwnTopic, type NodeChannel, topics } from '@wattfleet/protocol';
+import {
+  BROADCAST_TOPIC,
+  clientIdBelongsTo,
+  isOwnTopic,
+  type NodeChannel,
+  topics,
+} from '@wattfleet/protocol';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Kysely } from 'kysely';
 import { verifyMqttPassword } from '../nodes/credentials.ts';
@@ -22,9 +32,9 @@ export interface AedesBrokerOptions {
   log: { warn: (obj: object, msg: string) => void };
 }
 
-function authError(message: string): AuthenticateError {
-  // 4 = bad user name or password (MQTT 3.1.1 CONNACK).
-  return Object.assign(new Error(message), { returnCode: 4 }) as AuthenticateError;
+/** CONNACK codes of MQTT 3.1.1: 2 = identifier rejected, 4 = bad user name or password. */
+function authError(message: string, returnCode: 2 | 4 = 4): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
 export class AedesBroker implements ControlBroker {
@@ -50,6 +60,16 @@ export class AedesBroker implements ControlBroker {
       authenticate: (client, username, password, done) => {
         if (!username || !UUID_RE.test(username) || !password) {
           done(authError('username must be the node id and a password is required'), false);
+          return;
+        }
+        if (!clientIdBelongsTo(username, client.id)) {
+          // Checked before the password so no session is touched; aedes only replaces an existing
+          // session with the same id after authenticate succeeds.
+          this.opts.log.warn(
+            { nodeId: username, clientId: client.id },
+            'mqtt client id of another identity refused',
+          );
+          done(authError(`client id must be wf-node-${username}`, 2), false);
           return;
         }
         db.selectFrom('nodes')
@@ -80,6 +100,13 @@ export class AedesBroker implements ControlBroker {
         if (nodeId && AedesBroker.allowed(nodeId, sub.topic, 'subscribe')) return done(null, sub);
         this.opts.log.warn({ nodeId, topic: sub.topic }, 'mqtt subscribe refused');
         done(null, null); // SUBACK 0x80 for this filter; the connection stays up
+      },
+      authorizeForward: (client, packet) => {
+        // Live and queued deliveries alike: only what this node may subscribe to.
+        const nodeId = this.nodeOf.get(client);
+        if (nodeId && AedesBroker.allowed(nodeId, packet.topic, 'subscribe')) return packet;
+        this.opts.log.warn({ nodeId, clientId: client.id, topic: packet.topic }, 'mqtt delivery refused');
+        return null;
       },
     });
     broker.on('clientDisconnect', (client) => {

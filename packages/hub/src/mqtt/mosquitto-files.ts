@@ -8,6 +8,17 @@ import { hashMqttPassword, verifyMqttPassword } from '../nodes/credentials.ts';
 import type { DB } from '../storage/schema.ts';
 import type { MosquittoFilesConfig } from './config.ts';
 
+/**
+ * Settings of the listener nodes dial in on (see deploy/mosquitto/mosquitto.conf). A password
+ * file cannot bind a client id to a user, and a broker keeps one session per client id: a node
+ * connecting with another node's id would take that session over (disconnect it, fire its last
+ * will, receive its queued commands). `use_username_as_clientid` replaces whatever id a client
+ * sends with its username (= node id), so every node only ever reaches its own session. The same
+ * setting would fold the hub's own connections (one username, many client ids) into one, so the
+ * hub connects through a separate loopback listener without it.
+ */
+export const MOSQUITTO_NODE_LISTENER_SETTINGS: readonly string[] = ['use_username_as_clientid true'];
+
 export interface HubCredentials {
   username: string;
   password: string;

@@ -6,6 +6,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MosquittoFilesConfig } from '../../src/mqtt/config.ts';
+import { MOSQUITTO_NODE_LISTENER_SETTINGS } from '../../src/mqtt/mosquitto-files.ts';
 
 export const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 export const HUB_USER = { username: 'wattfleet-hub', password: 'hub-secret-for-tests' };
@@ -13,6 +14,8 @@ export const HUB_USER = { username: 'wattfleet-hub', password: 'hub-secret-for-t
 export interface TestMosquitto {
   port: number;
   url: string;
+  /** The listener for nodes with the hub's node-listener settings (only with `nodeListener`). */
+  nodeUrl: string | undefined;
   files: MosquittoFilesConfig;
   dir: string;
   /** Everything Mosquitto logged (for failure messages). */
@@ -51,13 +54,19 @@ async function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** `extraLines` are appended to the generated config (benchmarks raise queue limits). */
+/**
+ * `extraLines` are appended to the generated config (benchmarks raise queue limits). With
+ * `nodeListener` a second listener carries MOSQUITTO_NODE_LISTENER_SETTINGS, as in production:
+ * the hub connects on `url`, nodes on `nodeUrl`.
+ */
 export async function startMosquitto(
   dir: string,
   files: MosquittoFilesConfig,
   extraLines: readonly string[] = [],
+  opts: { nodeListener?: boolean } = {},
 ): Promise<TestMosquitto> {
   const port = await freePort();
+  const nodePort = opts.nodeListener ? await freePort() : undefined;
   const conf = join(dir, 'mosquitto.conf');
   const lines = [
     `listener ${port} 127.0.0.1`,
@@ -74,6 +83,7 @@ export async function startMosquitto(
     'log_type subscribe',
   ];
   lines.push(...extraLines);
+  if (nodePort) lines.push(`listener ${nodePort} 127.0.0.1`, ...MOSQUITTO_NODE_LISTENER_SETTINGS);
   // Started as root, Mosquitto would switch to the 'mosquitto' user, who cannot read our temp dir.
   if (process.getuid?.() === 0) lines.push('user root');
   writeFileSync(conf, `${lines.join('\n')}\n`);
@@ -87,7 +97,7 @@ export async function startMosquitto(
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
+  while (!(await canConnect(port)) || (nodePort && !(await canConnect(nodePort)))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`mosquitto did not start: ${output}`);
@@ -97,6 +107,7 @@ export async function startMosquitto(
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    nodeUrl: nodePort ? `mqtt://127.0.0.1:${nodePort}` : undefined,
     files,
     dir,
     log: () => output,

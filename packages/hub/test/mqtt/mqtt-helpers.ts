@@ -1,5 +1,6 @@
 // Shared by the control-plane tests: a test hub with its control plane started, MQTT node clients,
 // and polling (a wait with a generous bound, never an assertion about speed).
+import { nodeClientId } from '@wattfleet/protocol';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { HubConfig } from '../../src/config.ts';
 import type { ControlPlaneConfig } from '../../src/mqtt/config.ts';
@@ -37,7 +38,8 @@ export async function connectNode(
   return mqtt.connectAsync(url, {
     username: node.nodeId,
     password: node.mqttPassword,
-    clientId: `node-${node.nodeId}-${Math.random().toString(36).slice(2, 8)}`,
+    // A suffix of the node's own id, so several test clients of one node can be connected at once.
+    clientId: `${nodeClientId(node.nodeId)}-${Math.random().toString(36).slice(2, 8)}`,
     protocolVersion: 4,
     reconnectPeriod: 0,
     connectTimeout: 5000,
