@@ -1,6 +1,7 @@
 // Commands: the whitelist of what the hub may ask a node to do, each with its own argument
 // schema and the roles that may send it. There is no arbitrary shell, by design.
 import Type, { type Static, type TSchema } from 'typebox';
+import { DeviceData, DeviceText } from './device-input.ts';
 import { EquipmentKey } from './messages.ts';
 
 export type Role = 'admin' | 'installer' | 'owner' | 'viewer';
@@ -124,10 +125,10 @@ export const CommandResponse = Type.Object(
     id: Type.String({ format: 'uuid' }),
     state: Type.Enum([...NODE_REPORTED_STATES]),
     ts: Type.Integer({ minimum: 0 }),
-    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    data: Type.Optional(DeviceData()),
     error: Type.Optional(
       Type.Object(
-        { code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 2000 }) },
+        { code: DeviceText({ maxLength: 64 }), message: DeviceText({ maxLength: 2000 }) },
         { additionalProperties: false },
       ),
     ),

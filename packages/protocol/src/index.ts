@@ -1,5 +1,6 @@
 export * from './client-id.ts';
 export * from './commands.ts';
+export * from './device-input.ts';
 export * from './enrollment.ts';
 export * from './errors.ts';
 export * from './messages.ts';

@@ -1,5 +1,6 @@
 // Wire formats between node and hub (HTTP bodies and MQTT payloads share these schemas).
 import Type, { type Static } from 'typebox';
+import { DeviceData, DeviceDate, DeviceText } from './device-input.ts';
 
 /** Limits that bound what one message may carry. */
 export const LIMITS = {
@@ -63,7 +64,7 @@ export type DailyValues = Static<typeof DailyValues>;
 export const DailySummary = Type.Object(
   {
     /** Local calendar date at the site. */
-    date: Type.String({ format: 'date' }),
+    date: DeviceDate(),
     equipment: Type.Optional(EquipmentKey),
     values: DailyValues,
   },
@@ -95,8 +96,8 @@ export const NodeEvent = Type.Object(
     kind: Type.String({ pattern: '^[a-z][a-z0-9_.]{0,62}$', description: 'e.g. equipment.unreachable' }),
     severity: EventSeverity,
     equipment: Type.Optional(EquipmentKey),
-    message: Type.String({ maxLength: 2000 }),
-    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    message: DeviceText({ maxLength: 2000 }),
+    data: Type.Optional(DeviceData()),
   },
   { additionalProperties: false },
 );
@@ -117,10 +118,10 @@ export const NodeStatus = Type.Object(
     state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
     /** The node's own clock when it sent this (epoch ms), for drift detection. */
     clock: Type.Integer({ minimum: 0 }),
-    reason: Type.Optional(Type.String({ maxLength: 200 })),
-    agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
-    gitCommit: Type.Optional(Type.String({ maxLength: 64 })),
-    osVersion: Type.Optional(Type.String({ maxLength: 200 })),
+    reason: Type.Optional(DeviceText({ maxLength: 200 })),
+    agentVersion: Type.Optional(DeviceText({ maxLength: 64 })),
+    gitCommit: Type.Optional(DeviceText({ maxLength: 64 })),
+    osVersion: Type.Optional(DeviceText({ maxLength: 200 })),
     lastRebootAt: Type.Optional(Type.Integer({ minimum: 0 })),
     uptimeS: Type.Optional(Type.Number({ minimum: 0 })),
     diskFreeBytes: Type.Optional(Type.Number({ minimum: 0 })),
@@ -129,7 +130,7 @@ export const NodeStatus = Type.Object(
     cpuTempC: Type.Optional(Type.Number()),
     outboxDepth: Type.Optional(Type.Integer({ minimum: 0 })),
     outboxDropped: Type.Optional(Type.Integer({ minimum: 0 })),
-    configVersion: Type.Optional(Type.String({ maxLength: 100 })),
+    configVersion: Type.Optional(DeviceText({ maxLength: 100 })),
   },
   { additionalProperties: false },
 );
@@ -150,9 +151,10 @@ export type LiveSnapshot = Static<typeof LiveSnapshot>;
 export const LogUpload = Type.Object(
   {
     commandId: Type.Optional(Type.String({ format: 'uuid' })),
-    chunk: Type.Integer({ minimum: 0 }),
+    // Bounded: the column is int4, and no log needs a million chunks.
+    chunk: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
     final: Type.Boolean(),
-    lines: Type.Array(Type.String({ maxLength: LIMITS.logLineLength }), {
+    lines: Type.Array(DeviceText({ maxLength: LIMITS.logLineLength }), {
       maxItems: LIMITS.logLinesPerUpload,
     }),
   },

@@ -8,6 +8,12 @@ import { sql } from 'kysely';
 import type { HubContext } from '../context.ts';
 import { runExclusive } from '../jobs/lock.ts';
 
+/** SQLSTATE class 22 (data exception): this statement's values are at fault, not the database. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
 export type OfflineReason = 'clean_disconnect' | 'last_will' | 'silence';
 
 declare module '../context.ts' {
@@ -29,14 +35,14 @@ export interface HeartbeatOptions {
   clockDriftMs: number;
   /** Called with the nodes that just came (back) online, e.g. to hand them their pending commands. */
   onOnline: (nodes: { nodeId: string; siteId: string }[]) => void;
-  log: { error: (obj: object, msg: string) => void };
+  log: { error: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
 }
 
 export class HeartbeatService {
   private buffer = new Map<string, Pending>();
   private flushing: Promise<void> | undefined;
   /** Counters for /metrics and tests. */
-  readonly stats = { received: 0, flushes: 0, rowsWritten: 0 };
+  readonly stats = { received: 0, flushes: 0, rowsWritten: 0, dropped: 0 };
 
   constructor(
     private readonly hub: HubContext,
@@ -65,6 +71,39 @@ export class HeartbeatService {
     this.buffer = new Map();
     // Sorted ids: hubs flushing overlapping sets lock rows in the same order (no deadlock).
     const ids = [...batch.keys()].sort();
+    try {
+      await this.writeIsolated(ids, batch);
+    } catch (err) {
+      // Not the data (the database is unreachable, say): keep what no newer heartbeat replaced
+      // for the next flush, so a dropped connection costs a delay, not the fleet's last_seen.
+      for (const id of ids) if (!this.buffer.has(id)) this.buffer.set(id, batch.get(id)!);
+      throw err;
+    }
+  }
+
+  /**
+   * Writes `ids` in one statement. When the database refuses the data itself (a data exception,
+   * class 22: an impossible value that got past validation), the set is halved and each half
+   * written on its own, down to the one heartbeat at fault, which is dropped and logged: one
+   * hostile node costs a few extra statements, never the whole fleet's flush.
+   */
+  private async writeIsolated(ids: string[], batch: Map<string, Pending>): Promise<void> {
+    try {
+      await this.writeRows(ids, batch);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (ids.length === 1) {
+        this.stats.dropped++;
+        this.opts.log.warn({ err, nodeId: ids[0] }, 'heartbeat refused by the database; dropped');
+        return;
+      }
+      const mid = ids.length >> 1;
+      await this.writeIsolated(ids.slice(0, mid), batch);
+      await this.writeIsolated(ids.slice(mid), batch);
+    }
+  }
+
+  private async writeRows(ids: string[], batch: Map<string, Pending>): Promise<void> {
     // One JSON document for the whole flush: the statuses are embedded as received (already
     // validated JSON), so a flush of 10 k heartbeats is one string join, not 7 arrays to escape.
     const parts: string[] = new Array(ids.length);

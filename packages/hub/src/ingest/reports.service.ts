@@ -2,7 +2,9 @@
 // telemetry (the batch id is claimed in the transaction that stores the rows).
 import {
   type DailyBatch,
+  DEVICE_TIME_RANGE,
   type EventBatch,
+  LIMITS,
   type Problem,
   toEpochMs,
   WattfleetError,
@@ -72,11 +74,11 @@ export async function ingestEvents(hub: HubContext, node: NodeRef, batch: EventB
   const problems: Problem[] = [];
   const rows = batch.events.map((e, i) => {
     const ts = toEpochMs(e.ts);
-    if (ts === undefined || ts > Date.now() + 10 * 60_000) {
+    if (ts === undefined || ts < DEVICE_TIME_RANGE.minMs || ts > Date.now() + LIMITS.maxFutureSkewMs) {
       problems.push({
         path: `/events/${i}/ts`,
         code: 'WF_BAD_TIMESTAMP',
-        message: 'Not a valid instant, or in the future',
+        message: 'Not a valid instant, before 2000, or in the future',
       });
     }
     return {

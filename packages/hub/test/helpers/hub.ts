@@ -18,10 +18,17 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-export async function startTestHub(engine: Engine, overrides: Partial<HubConfig> = {}): Promise<TestHub> {
+/** `logs` collects the hub's log lines (pino JSON, warn and above) for tests that assert on them. */
+export async function startTestHub(
+  engine: Engine,
+  overrides: Partial<HubConfig> = {},
+  opts: { logs?: string[] } = {},
+): Promise<TestHub> {
   const tdb = await openTestDatabase(engine);
   const config = loadConfig({}, { adminToken: ADMIN_TOKEN, logLevel: 'warn', ...overrides });
-  const app = await buildHub({ config, database: tdb.database, logger: false });
+  const logs = opts.logs;
+  const logger = logs ? { level: 'warn', stream: { write: (line: string) => logs.push(line) } } : false;
+  const app = await buildHub({ config, database: tdb.database, logger });
   await app.ready();
   return {
     app,

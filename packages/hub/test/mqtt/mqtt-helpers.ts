@@ -18,14 +18,19 @@ export async function startMqttHub(
   engine: Engine,
   cp: Partial<ControlPlaneConfig> = {},
   overrides: Partial<HubConfig> = {},
+  opts: { logs?: string[] } = {},
 ): Promise<MqttTestHub> {
-  const hub = await startTestHub(engine, {
-    host: '127.0.0.1',
-    mqttPort: 0,
-    mqttUrl: undefined,
-    controlPlane: { heartbeatFlushMs: 100, sweepIntervalMs: 200, ...cp },
-    ...overrides,
-  });
+  const hub = await startTestHub(
+    engine,
+    {
+      host: '127.0.0.1',
+      mqttPort: 0,
+      mqttUrl: undefined,
+      controlPlane: { heartbeatFlushMs: 100, sweepIntervalMs: 200, ...cp },
+      ...overrides,
+    },
+    opts,
+  );
   const plane = await startControlPlane(hub.app);
   return Object.assign(hub, { cp: plane, url: plane.brokerUrl! });
 }
