@@ -17,9 +17,16 @@ export interface RunningHub {
 export type StartHook = (app: FastifyInstance) => Promise<void>;
 
 export async function startHub(config: HubConfig, hooks: StartHook[] = []): Promise<RunningHub> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let log: FastifyInstance['log'] | undefined;
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    // The work on that connection fails and is retried or answered 503; the hub goes on.
+    onConnectionError: (err) => log?.warn({ err: err.message }, 'database connection lost'),
+  });
   await migrate(database, config.partitionsAheadDays);
   const app = await buildHub({ config, database });
+  log = app.log;
   for (const hook of hooks) await hook(app);
   await app.listen({ host: config.host, port: config.port });
   await startControlPlane(app);

@@ -2,6 +2,7 @@
 // a generic 500 with a correlation id; their details go to the log only.
 import { type ErrorBody, type Problem, WattfleetError } from '@wattfleet/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isConnectionLost } from '../storage/database.ts';
 import { dedupeProblems } from './problems.ts';
 
 interface ValidationItem {
@@ -38,6 +39,18 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply
         .status(known.status)
         .send({ code: known.code, message: known.message } satisfies ErrorBody);
+    }
+    if (isConnectionLost(error)) {
+      // The database connection dropped under this request: nothing was committed (or, for a
+      // batch, its claim and rows were committed together). The client retries; the pool reconnects.
+      request.log.warn({ err: error.message, correlationId: request.id }, 'database connection lost');
+      reply.header('retry-after', '1');
+      return reply
+        .status(503)
+        .send({
+          code: 'WF_UNAVAILABLE',
+          message: 'The database connection was lost; retry',
+        } satisfies ErrorBody);
     }
     request.log.error({ err: error, correlationId: request.id }, 'unexpected error');
     return reply.status(500).send({

@@ -83,6 +83,8 @@ export class TelemetryWriter {
 
   private async transaction(batches: PreparedBatch[], fast: boolean): Promise<WriteResult[]> {
     const client = await this.database.pool.connect();
+    // A client whose ROLLBACK fails is broken (its connection died): the pool must not reuse it.
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const claimed = await claim(client, batches);
@@ -98,10 +100,12 @@ export class TelemetryWriter {
       await client.query('COMMIT');
       return batches.map((b) => stored.get(b) ?? 'duplicate');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
       throw err;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 }

@@ -13,6 +13,22 @@ pg.types.setTypeParser(1700, (v) => Number(v));
 
 export type Engine = 'postgres' | 'pglite';
 
+/**
+ * True when `err` says the database connection went away (server restart, failover,
+ * pg_terminate_backend): SQLSTATE class 08 (connection exception) or 57P01–57P03 (shutdown), or
+ * the driver's own "Connection terminated". The work is not done and may simply be retried.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (code.startsWith('08') || /^57P0[123]$/.test(code)) return true;
+  if (code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE') return true;
+  return (
+    typeof e?.message === 'string' &&
+    /Connection terminated|Client has encountered a connection error/.test(e.message)
+  );
+}
+
 export interface Database {
   readonly engine: Engine;
   readonly db: Kysely<DB>;
@@ -29,6 +45,8 @@ export interface OpenOptions {
   poolSize?: number;
   /** PGlite only: start from this dump (dumpDataDir) instead of an empty cluster. */
   loadDataDir?: Blob;
+  /** Told about every lost connection (PostgreSQL only), e.g. to log it. */
+  onConnectionError?: (err: Error) => void;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
@@ -37,9 +55,18 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       connectionString: opts.databaseUrl,
       max: opts.poolSize ?? Number(process.env.DATABASE_POOL_SIZE ?? 16),
     });
-    pool.on('error', () => {
-      // An idle client lost its connection (server restart); the pool replaces it on next use.
+    const lost = opts.onConnectionError ?? (() => {});
+    // A connection can die at any moment (server restart, failover, pg_terminate_backend). pg-pool
+    // listens for 'error' only on idle clients: a client that is checked out — held by a job lock,
+    // the telemetry writer, a transaction — emits 'error' with no listener, which kills the process.
+    // Every client gets a listener for its whole life instead. The work on it fails on its own
+    // (its query rejects with the same error), the pool drops the dead client on release (it is no
+    // longer queryable) and opens a fresh one on the next checkout.
+    pool.on('connect', (client) => {
+      client.on('error', lost);
     });
+    // An idle client lost its connection; the pool replaces it on next use.
+    pool.on('error', lost);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { engine: 'postgres', db, pool, pglite: undefined, close: () => db.destroy() };
   }
