@@ -4,6 +4,7 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import jwt from '@fastify/jwt';
+import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit.routes.ts';
 import { type AuthLimits, authRoutes, DEFAULT_AUTH_LIMITS } from './auth.routes.ts';
@@ -29,6 +30,9 @@ declare module 'fastify' {
     accessExpiresAtMs?: number;
   }
 }
+
+/** What a user with a temporary password may still call. */
+const PASSWORD_CHANGE_ROUTES = new Set(['/api/v1/auth/password', '/api/v1/auth/me', '/api/v1/auth/logout']);
 
 export interface IdentityPluginOptions {
   session?: Partial<IdentityOptions>;
@@ -74,6 +78,11 @@ async function identityPlugin(app: FastifyInstance, opts: IdentityPluginOptions 
   app.bearerAuthenticators.push(async (token, request) => {
     const found = await sessions.authenticate(token);
     if (!found) return undefined;
+    // A temporary password (set by an admin) must be replaced before the account is used: until
+    // then only the password change, the profile and logout answer (the realtime socket neither).
+    if (found.mustChangePassword && !PASSWORD_CHANGE_ROUTES.has(request.routeOptions.url ?? '')) {
+      throw new WattfleetError('WF_PASSWORD_CHANGE_REQUIRED');
+    }
     request.sessionId = found.sessionId;
     request.accessExpiresAtMs = found.expiresAtMs;
     return found.actor;

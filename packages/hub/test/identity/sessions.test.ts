@@ -225,6 +225,15 @@ for (const engine of ENGINES) {
       assert.equal(second.created, false);
       assert.equal(printed.length, 2);
       const s = await login(hub, first.email as string, first.generatedPassword);
+      // The generated password is temporary: nothing but the password change answers until then.
+      const before = await as(hub, s.accessToken, 'GET', '/api/v1/users');
+      assert.equal(before.statusCode, 403);
+      assert.equal(before.json().code, 'WF_PASSWORD_CHANGE_REQUIRED');
+      const changed = await as(hub, s.accessToken, 'POST', '/api/v1/auth/password', {
+        currentPassword: first.generatedPassword,
+        newPassword: 'the first admin chose this',
+      });
+      assert.equal(changed.statusCode, 204, changed.body);
       const users = await as(hub, s.accessToken, 'GET', '/api/v1/users');
       assert.equal(users.statusCode, 200);
     });
