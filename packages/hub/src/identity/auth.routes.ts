@@ -1,8 +1,15 @@
 // Login, token refresh, logout, own profile and password change. Login is rate limited per
 // source address (route config) and per account (a second limiter keyed on the email), so
 // neither one address nor a botnet can guess one user's password quickly.
+//
+// Browsers ask for the refresh token as a cookie (`refreshIn: 'cookie'`): httpOnly (scripts in the
+// page never see it), SameSite=Strict, scoped to /api/v1/auth, and Secure whenever the request came
+// over TLS (directly, or through a proxy the hub trusts: TRUST_PROXY + X-Forwarded-Proto). On plain
+// http (a LAN install, localhost) it is sent without Secure, so it is exactly as protected as that
+// connection. A cookie session never gets its refresh token in a JSON body. Scripts keep the JSON
+// body (the default).
 import { WattfleetError } from '@wattfleet/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { audit } from '../audit/audit.ts';
 import { actorOf } from '../auth/authenticate.ts';
@@ -18,10 +25,38 @@ const LoginBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const RefreshBody = Type.Object(
-  { refreshToken: Type.String({ minLength: 1, maxLength: 200 }) },
+const RefreshIn = Type.Union([Type.Literal('cookie'), Type.Literal('body')]);
+const LoginBodyWithDelivery = Type.Object(
+  { ...LoginBody.properties, refreshIn: Type.Optional(RefreshIn) },
   { additionalProperties: false },
 );
+const RefreshBody = Type.Object(
+  // Absent: the refresh token comes from the cookie.
+  { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { additionalProperties: false },
+);
+
+export const REFRESH_COOKIE = 'wf_refresh';
+const COOKIE_PATH = '/api/v1/auth';
+
+function setRefreshCookie(reply: FastifyReply, token: string, maxAgeS: number): void {
+  reply.setCookie(REFRESH_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: 'auto',
+    path: COOKIE_PATH,
+    maxAge: maxAgeS,
+  });
+}
+
+function clearRefreshCookie(reply: FastifyReply): void {
+  reply.clearCookie(REFRESH_COOKIE, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: 'auto',
+    path: COOKIE_PATH,
+  });
+}
 const PasswordBody = Type.Object(
   {
     currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
@@ -77,7 +112,7 @@ export function authRoutes(limits: AuthLimits) {
     app.post(
       '/auth/login',
       {
-        schema: { tags: ['auth'], body: LoginBody },
+        schema: { tags: ['auth'], body: LoginBodyWithDelivery },
         config: {
           rateLimit: {
             max: limits.loginPerIpPerMinute,
@@ -87,12 +122,20 @@ export function authRoutes(limits: AuthLimits) {
         },
         preHandler: perAccount,
       },
-      async (request) => {
-        const { email, password } = request.body as { email: string; password: string };
-        return sessions().login(email, password, {
+      async (request, reply) => {
+        const { email, password, refreshIn } = request.body as {
+          email: string;
+          password: string;
+          refreshIn?: 'cookie' | 'body';
+        };
+        const answer = await sessions().login(email, password, {
           ip: request.ip,
           userAgent: request.headers['user-agent'],
         });
+        if (refreshIn !== 'cookie') return answer;
+        setRefreshCookie(reply, answer.refreshToken, sessions().options.refreshTtlS);
+        const { refreshToken: _inCookie, ...rest } = answer;
+        return rest;
       },
     );
 
@@ -108,8 +151,23 @@ export function authRoutes(limits: AuthLimits) {
           },
         },
       },
-      async (request) =>
-        sessions().refresh((request.body as { refreshToken: string }).refreshToken, request.ip),
+      async (request, reply) => {
+        const fromBody = (request.body as { refreshToken?: string } | undefined)?.refreshToken;
+        const fromCookie = request.cookies[REFRESH_COOKIE];
+        const presented = fromBody ?? fromCookie;
+        if (!presented) throw new WattfleetError('WF_UNAUTHENTICATED', 'No refresh token');
+        if (fromBody !== undefined) return sessions().refresh(fromBody, request.ip);
+        try {
+          const pair = await sessions().refresh(presented, request.ip);
+          setRefreshCookie(reply, pair.refreshToken, sessions().options.refreshTtlS);
+          const { refreshToken: _inCookie, ...rest } = pair;
+          return rest;
+        } catch (err) {
+          // A dead cookie is dropped, so the browser stops presenting it.
+          clearRefreshCookie(reply);
+          throw err;
+        }
+      },
     );
 
     app.post(
@@ -118,6 +176,7 @@ export function authRoutes(limits: AuthLimits) {
       async (request, reply) => {
         const actor = userOnly(actorOf(request));
         if (request.sessionId) await sessions().revokeSession(request.sessionId, 'logout');
+        clearRefreshCookie(reply);
         await audit(hub.db, actor, {
           action: 'auth.logout',
           targetType: 'session',

@@ -1,6 +1,7 @@
 // The identity module as one plugin: security headers, CORS, JWT sessions, the grants-aware site
 // scope, and the users/orgs/grants/audit routes. Registered without encapsulation (like
 // fastify-plugin) because headers, CORS and the bearer authenticator apply to the whole hub.
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import jwt from '@fastify/jwt';
@@ -72,6 +73,8 @@ async function identityPlugin(app: FastifyInstance, opts: IdentityPluginOptions 
     maxAge: 600,
   });
   await app.register(jwt, { secret: await loadJwtSecret(hub) });
+  // The portal's refresh token travels as an httpOnly cookie (auth.routes.ts).
+  if (!app.hasDecorator('parseCookie')) await app.register(cookie);
   const sessions = new SessionService(hub, app.jwt, { ...DEFAULT_IDENTITY_OPTIONS, ...opts.session });
   hub.identity = sessions;
   hub.siteScope = grantsSiteScope;
