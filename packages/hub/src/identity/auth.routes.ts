@@ -1,6 +1,7 @@
-// Login, token refresh, logout, own profile and password change. Login is rate limited per
-// source address (route config) and per account (a second limiter keyed on the email), so
-// neither one address nor a botnet can guess one user's password quickly.
+// Login, token refresh, logout, own profile and password change. Wrong passwords are throttled
+// per account, address and (account, address) pair in the database (login-throttle.ts), so
+// guessing slows down on every hub while the rightful owner, from a client that has not failed,
+// still gets in. A per-address request rate (route config, per hub) caps floods before that.
 //
 // Browsers ask for the refresh token as a cookie (`refreshIn: 'cookie'`): httpOnly (scripts in the
 // page never see it), SameSite=Strict, scoped to /api/v1/auth, and Secure whenever the request came
@@ -14,6 +15,7 @@ import Type from 'typebox';
 import { audit } from '../audit/audit.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { userOnly } from './guards.ts';
+import { DEFAULT_THROTTLE_LIMITS, LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 import { assertPasswordPolicy, hashPassword, verifyPassword } from './passwords.ts';
 import { publicUser } from './sessions.service.ts';
 import { USER_COLUMNS } from './users.routes.ts';
@@ -67,16 +69,17 @@ const PasswordBody = Type.Object(
 
 export interface AuthLimits {
   loginPerIpPerMinute: number;
-  loginPerAccountPerMinute: number;
   refreshPerIpPerMinute: number;
   passwordPerUserPerMinute: number;
+  /** Failure-based throttling of logins (shared by every hub through the database). */
+  throttle: ThrottleLimits;
 }
 
 export const DEFAULT_AUTH_LIMITS: AuthLimits = {
   loginPerIpPerMinute: 30,
-  loginPerAccountPerMinute: 5,
   refreshPerIpPerMinute: 60,
   passwordPerUserPerMinute: 5,
+  throttle: DEFAULT_THROTTLE_LIMITS,
 };
 
 export function authRoutes(limits: AuthLimits) {
@@ -86,7 +89,7 @@ export function authRoutes(limits: AuthLimits) {
       if (!hub.identity) throw new Error('identity not initialised');
       return hub.identity;
     };
-    // The plugin's per-route limiter runs once per request, so the second (per-account) limit is
+    // The plugin's per-route limiter runs once per request, so a second limit (per user) is
     // checked by hand with a limiter of the same store.
     const limiter = (max: number, key: (req: FastifyRequest) => string) => {
       const check = app.createRateLimit({ max, timeWindow: 60_000, keyGenerator: key });
@@ -97,13 +100,7 @@ export function authRoutes(limits: AuthLimits) {
         }
       };
     };
-    const perAccount = limiter(
-      limits.loginPerAccountPerMinute,
-      (req) =>
-        `login-account:${String((req.body as { email?: string })?.email ?? '')
-          .trim()
-          .toLowerCase()}`,
-    );
+    const throttle = new LoginThrottle(hub.db, limits.throttle, () => sessions().options.now());
     const perUser = limiter(
       limits.passwordPerUserPerMinute,
       (req) => `password:${req.actor?.kind === 'user' ? req.actor.userId : req.ip}`,
@@ -120,7 +117,6 @@ export function authRoutes(limits: AuthLimits) {
             keyGenerator: (req) => `login-ip:${req.ip}`,
           },
         },
-        preHandler: perAccount,
       },
       async (request, reply) => {
         const { email, password, refreshIn } = request.body as {
@@ -128,10 +124,31 @@ export function authRoutes(limits: AuthLimits) {
           password: string;
           refreshIn?: 'cookie' | 'body';
         };
-        const answer = await sessions().login(email, password, {
-          ip: request.ip,
-          userAgent: request.headers['user-agent'],
-        });
+        const account = email.trim().toLowerCase();
+        const verdict = await throttle.check(account, request.ip);
+        if (!verdict.allowed) {
+          await audit(hub.db, undefined, {
+            action: 'auth.login',
+            result: 'denied',
+            sourceIp: request.ip,
+            details: { email: account, reason: `throttled_${verdict.reason}` },
+          });
+          throw new WattfleetError('WF_RATE_LIMITED', 'Too many failed logins; try again later', undefined, {
+            retryAfterS: verdict.retryAfterS,
+          });
+        }
+        let answer: Awaited<ReturnType<ReturnType<typeof sessions>['login']>>;
+        try {
+          answer = await sessions().login(email, password, {
+            ip: request.ip,
+            userAgent: request.headers['user-agent'],
+          });
+        } catch (err) {
+          if (err instanceof WattfleetError && err.code === 'WF_BAD_CREDENTIALS')
+            await throttle.recordFailure(account, request.ip);
+          throw err;
+        }
+        await throttle.recordSuccess(account, request.ip);
         if (refreshIn !== 'cookie') return answer;
         setRefreshCookie(reply, answer.refreshToken, sessions().options.refreshTtlS);
         const { refreshToken: _inCookie, ...rest } = answer;

@@ -37,7 +37,7 @@ const PASSWORD_CHANGE_ROUTES = new Set(['/api/v1/auth/password', '/api/v1/auth/m
 
 export interface IdentityPluginOptions {
   session?: Partial<IdentityOptions>;
-  limits?: Partial<AuthLimits>;
+  limits?: Partial<Omit<AuthLimits, 'throttle'>> & { throttle?: Partial<AuthLimits['throttle']> };
   /** Allowed browser origins; default from CORS_ORIGINS (comma-separated). Empty: no CORS. */
   corsOrigins?: string[];
 }
@@ -91,7 +91,11 @@ async function identityPlugin(app: FastifyInstance, opts: IdentityPluginOptions 
     return found.actor;
   });
 
-  const limits = { ...DEFAULT_AUTH_LIMITS, ...opts.limits };
+  const limits = {
+    ...DEFAULT_AUTH_LIMITS,
+    ...opts.limits,
+    throttle: { ...DEFAULT_AUTH_LIMITS.throttle, ...opts.limits?.throttle },
+  };
   await app.register(authRoutes(limits), { prefix: '/api/v1' });
   await app.register(userRoutes, { prefix: '/api/v1' });
   await app.register(orgRoutes, { prefix: '/api/v1' });
