@@ -12,6 +12,7 @@ import { registerAuthentication } from './auth/authenticate.ts';
 import type { HubConfig } from './config.ts';
 import { HubBus, type HubContext } from './context.ts';
 import { registerErrorHandling } from './http/errors.ts';
+import { withRedaction } from './http/log-redaction.ts';
 import { identityPlugin } from './identity/identity.plugin.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { Scheduler } from './jobs/scheduler.ts';
@@ -32,7 +33,7 @@ export interface BuildHubOptions {
 
 export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? { level: opts.config.logLevel },
+    logger: withRedaction(opts.logger ?? { level: opts.config.logLevel }),
     bodyLimit: 1024 * 1024,
     trustProxy: opts.config.trustProxy,
     genReqId: () => crypto.randomUUID(),

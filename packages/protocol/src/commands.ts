@@ -4,8 +4,12 @@ import Type, { type Static, type TSchema } from 'typebox';
 import { DeviceData, DeviceText } from './device-input.ts';
 import { EquipmentKey } from './messages.ts';
 
-export type Role = 'admin' | 'installer' | 'owner' | 'viewer';
-export const ROLES: readonly Role[] = ['admin', 'installer', 'owner', 'viewer'];
+/**
+ * `admin` is fleet-wide and only ever held in an operator org; `org_admin` manages the users and
+ * sites of its own org (a household's or an installer company's administrator) and nothing more.
+ */
+export type Role = 'admin' | 'org_admin' | 'installer' | 'owner' | 'viewer';
+export const ROLES: readonly Role[] = ['admin', 'org_admin', 'installer', 'owner', 'viewer'];
 
 export const CommandArgs = {
   RESTART: Type.Object(
@@ -52,14 +56,17 @@ export type CommandType = keyof typeof CommandArgs;
 export const COMMAND_TYPES = Object.keys(CommandArgs) as CommandType[];
 export type CommandArgsOf<T extends CommandType> = Static<(typeof CommandArgs)[T]>;
 
-/** Who may send what. Admins operate the fleet; installers service sites; owners switch their relays. */
+/**
+ * Who may send what. Admins operate the fleet; installers service sites; owners (and their org's
+ * administrators) switch their relays.
+ */
 export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   RESTART: ['admin', 'installer'],
   FETCH_LOGS: ['admin', 'installer'],
   CONFIG_PUSH: ['admin', 'installer'],
   SELF_UPDATE: ['admin'],
   OPEN_TUNNEL: ['admin', 'installer'],
-  RELAY_SET: ['admin', 'installer', 'owner'],
+  RELAY_SET: ['admin', 'org_admin', 'installer', 'owner'],
   DIAGNOSTICS: ['admin', 'installer'],
 };
 

@@ -26,6 +26,18 @@ export const ERRORS = {
   WF_NODE_INACTIVE: { status: 403, message: 'The node is deactivated' },
   WF_FORBIDDEN: { status: 403, message: 'You are not allowed to do this' },
   WF_USER_DISABLED: { status: 403, message: 'The user is disabled' },
+  WF_PASSWORD_CHANGE_REQUIRED: {
+    status: 403,
+    message: 'The password was set by an administrator; change it (POST /api/v1/auth/password) first',
+  },
+  WF_TOKEN_IN_URL: {
+    status: 400,
+    message: 'Tokens are never accepted in a URL; send {type:"auth", token} as the first message',
+  },
+  WF_TARGET_REFUSED: {
+    status: 400,
+    message: 'The target resolves to a loopback, private, link-local or metadata address',
+  },
   WF_NOT_FOUND: { status: 404, message: 'Not found' },
   WF_CONFLICT: { status: 409, message: 'Conflict with the current state' },
   WF_ENROLLMENT_INVALID: { status: 400, message: 'The enrollment code is unknown, used or expired' },

@@ -25,21 +25,21 @@ interface NavItem {
 }
 
 const NAV: NavItem[] = [
-  { href: '/home', label: 'My home', roles: ['owner', 'viewer', 'admin', 'installer'] },
-  { href: '/fleet', label: 'Fleet', roles: ['admin', 'installer'] },
+  { href: '/home', label: 'My home', roles: ['owner', 'viewer', 'admin', 'org_admin', 'installer'] },
+  { href: '/fleet', label: 'Fleet', roles: ['admin', 'org_admin', 'installer'] },
   { href: '/commands', label: 'Commands', roles: ['admin', 'installer'] },
   { href: '/admin', label: 'Admin', roles: ['admin'] },
-  { href: '/users', label: 'Users', roles: ['admin'] },
+  { href: '/users', label: 'Users', roles: ['admin', 'org_admin'] },
   { href: '/grants', label: 'Site access', roles: ['admin'] },
   { href: '/enrollment', label: 'Enrollment', roles: ['admin', 'installer'] },
   { href: '/rollout', label: 'Rollout', roles: ['admin'] },
   { href: '/audit', label: 'Audit', roles: ['admin'] },
-  { href: '/account', label: 'Account', roles: ['owner', 'viewer', 'admin', 'installer'] },
+  { href: '/account', label: 'Account', roles: ['owner', 'viewer', 'admin', 'org_admin', 'installer'] },
 ];
 
 /** Where each role lands after signing in. */
 function homeOf(role: Role): string {
-  return role === 'admin' || role === 'installer' ? '/fleet' : '/home';
+  return role === 'admin' || role === 'org_admin' || role === 'installer' ? '/fleet' : '/home';
 }
 
 function useConnection(): ConnectionState {
@@ -88,12 +88,16 @@ export function App() {
   const connection = useConnection();
   const [menuOpen, setMenuOpen] = useState(false);
 
+  // A temporary password opens nothing but the password change (the hub refuses the rest, the
+  // socket included): such a user is sent to the form, and live updates wait until it is done.
+  const mustChange = user?.mustChangePassword === true;
   useEffect(() => {
-    if (user) realtime.start();
-  }, [user]);
+    if (user && !mustChange) realtime.start();
+  }, [user, mustChange]);
   useEffect(() => {
-    if (user && (path === '/' || path === '/login')) navigate(homeOf(user.role), true);
-  }, [user, path]);
+    if (mustChange && path !== '/account') navigate('/account', true);
+    else if (user && (path === '/' || path === '/login')) navigate(homeOf(user.role), true);
+  }, [user, path, mustChange]);
   // Each navigation moves focus to the main heading so keyboard and screen-reader users land on it.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation on purpose
   useEffect(() => {

@@ -12,12 +12,14 @@ import type { Browser, Page } from 'playwright-core';
 import { enroll } from '../../edge/src/identity/enroll.ts';
 import { createSite, type Fixture, startTestHub, type TestHub } from '../../hub/test/helpers/hub.ts';
 import {
+  accessTokenOf,
   apiGet,
   apiLogin,
   ensureBuilt,
   launchBrowser,
   listen,
   localInput,
+  refreshCookieOf,
   SCREENSHOTS,
   signInAs,
 } from './helpers/portal.ts';
@@ -53,7 +55,15 @@ describe('admin flows in a browser against a real hub', () => {
       ['victim@example.org', 'owner', garage.orgId],
       ['owner@example.org', 'owner', garage.orgId],
     ] as const) {
-      const res = await hub.admin('POST', '/api/v1/users', { email, role, orgId, password: PASSWORD });
+      // The owner's password stays temporary (the password-change test); the others keep theirs.
+      const mustChangePassword = email === 'owner@example.org';
+      const res = await hub.admin('POST', '/api/v1/users', {
+        email,
+        role,
+        orgId,
+        password: PASSWORD,
+        mustChangePassword,
+      });
       assert.equal(res.statusCode, 201, res.body);
       users[email] = res.json().id;
     }
@@ -205,7 +215,9 @@ describe('admin flows in a browser against a real hub', () => {
 
   it("admin disables a user: that user's open session stops working and signing in is refused until enabled again", async () => {
     const victim = await signInAs(browser, base, 'victim@example.org', PASSWORD, 'Gamma Garage');
-    const tokens = await victim.evaluate(() => JSON.parse(localStorage.getItem('wattfleet.tokens')!));
+    const accessToken = accessTokenOf(victim);
+    const refreshCookie = await refreshCookieOf(victim);
+    assert.ok(refreshCookie, 'the refresh token is a cookie');
     await admin.getByRole('link', { name: 'Users' }).click();
     const users = admin.getByTestId('users-table');
     await users.locator('tr[data-email="victim@example.org"][data-state="active"]').waitFor();
@@ -215,12 +227,11 @@ describe('admin flows in a browser against a real hub', () => {
     // The hub closes the victim's realtime socket (4401) at once; the portal asks the hub why and
     // lands on the login page by itself: no click, no reload.
     await victim.getByTestId('session-ended').waitFor();
-    assert.equal(await victim.evaluate(() => localStorage.getItem('wattfleet.tokens')), null);
-    assert.equal((await apiGet(base, '/api/v1/auth/me', tokens.accessToken)).status, 401);
+    assert.equal((await apiGet(base, '/api/v1/auth/me', accessToken)).status, 401);
     const refresh = await fetch(`${base}/api/v1/auth/refresh`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: tokens.refreshToken }),
+      headers: { 'content-type': 'application/json', cookie: `wf_refresh=${refreshCookie}` },
+      body: '{}',
     });
     assert.ok(refresh.status === 401 || refresh.status === 403, `refresh answered ${refresh.status}`);
 
@@ -313,12 +324,19 @@ describe('admin flows in a browser against a real hub', () => {
   });
 
   it('a user changes their password: a wrong current one is refused in the form, other devices are signed out, this one stays', async () => {
-    const here = await signInAs(browser, base, 'owner@example.org', PASSWORD, 'Gamma Garage');
-    const elsewhere = await signInAs(browser, base, 'owner@example.org', PASSWORD, 'Gamma Garage');
-    // Created by an admin with a password: the portal asks for one of the user's own.
-    await here.getByRole('link', { name: 'Choose your own password' }).click();
-    await here.getByRole('heading', { name: 'Account' }).waitFor();
+    // Created by an admin with a (temporary) password: the portal goes straight to the form, and
+    // the hub answers nothing else until it is changed.
+    const here = await signInAs(browser, base, 'owner@example.org', PASSWORD, 'Account', { live: false });
+    const elsewhere = await signInAs(browser, base, 'owner@example.org', PASSWORD, 'Account', {
+      live: false,
+    });
     await here.getByTestId('must-change').waitFor();
+    const refused = await apiGet<{ code: string }>(base, '/api/v1/sites', accessTokenOf(here));
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, 'WF_PASSWORD_CHANGE_REQUIRED');
+    await here.goto(`${base}/home`);
+    await here.getByTestId('must-change').waitFor();
+    assert.equal(new URL(here.url()).pathname, '/account');
     const NEW = 'a much better passphrase 7';
 
     await here.getByLabel('Current password').fill('not my password');
@@ -338,7 +356,8 @@ describe('admin flows in a browser against a real hub', () => {
 
     await here.getByRole('link', { name: 'My home' }).click();
     await here.getByRole('heading', { name: 'Gamma Garage' }).waitFor();
-    // The other device's realtime socket is closed by the hub: it signs out by itself.
+    // The other device's session ended (it had no live socket yet: it learns on its next load).
+    await elsewhere.reload();
     await elsewhere.getByTestId('session-ended').waitFor();
 
     const login = (password: string) =>

@@ -59,6 +59,7 @@ describe('live fleet and alerts in a browser against a real hub with MQTT', () =
       role: 'installer',
       orgId: org.json().id,
       password: PASSWORD,
+      mustChangePassword: false,
     });
     assert.equal(user.statusCode, 201, user.body);
     installerId = user.json().id;

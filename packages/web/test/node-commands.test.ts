@@ -86,6 +86,7 @@ logging: { level: info, file: ${logPath} }
       role: 'admin',
       orgId: operator.json().id,
       password: PASSWORD,
+      mustChangePassword: false,
     });
     assert.equal(user.statusCode, 201, user.body);
     base = await listen(hub.app);

@@ -97,7 +97,11 @@ describe('portal in a browser against a real hub', () => {
   it('shows the live power flow from ingested samples, animated only where energy moves', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await signIn(page);
-    await page.goto(`${base}/home/${siteId}`);
+    // The admin token lives in the tab's memory only (a reload forgets it): navigate in the app.
+    await page.evaluate((to) => {
+      history.pushState(null, '', to);
+      dispatchEvent(new PopStateEvent('popstate'));
+    }, `/home/${siteId}`);
     await page.getByTestId('fact-solar').filter({ hasText: 'producing 3.20 kW' }).waitFor();
     assert.match((await page.getByTestId('fact-home').textContent()) ?? '', /using 1\.20 kW/);
     assert.match((await page.getByTestId('fact-battery').textContent()) ?? '', /charging 0\.50 kW \(64 %\)/);

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { drainRollups } from '../../hub/src/rollups/rollup.job.ts';
 import { batchId, createSite, type Fixture, TestNode } from '../../hub/test/helpers/hub.ts';
 import { connectNode, type MqttTestHub, startMqttHub, status } from '../../hub/test/mqtt/mqtt-helpers.ts';
-import { ensureBuilt, launchBrowser, SCREENSHOTS } from './helpers/portal.ts';
+import { accessTokenOf, ensureBuilt, launchBrowser, SCREENSHOTS, signInAs } from './helpers/portal.ts';
 
 const PASSWORD = 'correct horse battery staple 42';
 
@@ -48,7 +48,13 @@ describe('each role in a browser against a real hub with MQTT', () => {
       ['installer@example.org', 'installer', installerOrg.json().id],
       ['owner@example.org', 'owner', mine.orgId],
     ] as const) {
-      const res = await hub.admin('POST', '/api/v1/users', { email, role, orgId, password: PASSWORD });
+      const res = await hub.admin('POST', '/api/v1/users', {
+        email,
+        role,
+        orgId,
+        password: PASSWORD,
+        mustChangePassword: false,
+      });
       assert.equal(res.statusCode, 201, res.body);
     }
     // Samples since midnight so today's chart and the CSV have rows; rollups drained for the rest.
@@ -90,16 +96,8 @@ describe('each role in a browser against a real hub with MQTT', () => {
     await hub?.close();
   });
 
-  async function signIn(email: string, landing: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    await page.goto(`${base}/`);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.getByRole('heading', { name: landing }).first().waitFor();
-    await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
-    return page;
-  }
+  const signIn = (email: string, landing: string): Promise<Page> =>
+    signInAs(browser, base, email, PASSWORD, landing);
 
   it('admin: fleet filters, invalid config refused with every problem, users and rollout pages', async () => {
     const page = await signIn('admin@example.org', 'Fleet');
@@ -205,9 +203,18 @@ describe('each role in a browser against a real hub with MQTT', () => {
     await page.goto(`${base}/sites/${other.siteId}`);
     await page.getByRole('heading', { name: 'Not available' }).waitFor();
     assert.equal(await page.getByText('Beta Barn').count(), 0, "the other site's name never shows");
-    const token = await page.evaluate(
-      () => JSON.parse(localStorage.getItem('wattfleet.tokens')!).accessToken,
-    );
+    // The access token lives in the page's memory only: nothing in storage, the refresh cookie
+    // out of reach of scripts.
+    const stored = await page.evaluate(() => ({
+      local: JSON.stringify({ ...localStorage }),
+      session: JSON.stringify({ ...sessionStorage }),
+      cookies: document.cookie,
+    }));
+    const token = accessTokenOf(page);
+    for (const [where, text] of Object.entries(stored)) {
+      assert.equal(text.includes(token), false, `the access token is in ${where}`);
+      assert.equal(/wf_refresh|refreshToken|accessToken/.test(text), false, `a token is in ${where}`);
+    }
     for (const url of [
       `/api/v1/sites/${other.siteId}`,
       `/api/v1/sites/${other.siteId}/telemetry?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z`,

@@ -19,9 +19,17 @@ export function actorId(actor: Actor): string | null {
   }
 }
 
-/** Fleet-wide operators: the admin role and the configuration token. */
+/**
+ * Fleet-wide operators: the admin role and the configuration token. A user with role `admin`
+ * always belongs to an operator org (the database refuses anything else, migration 013).
+ */
 export function isFleetAdmin(actor: Actor): boolean {
   return (
     actor.kind === 'token' || actor.kind === 'system' || (actor.kind === 'user' && actor.role === 'admin')
   );
+}
+
+/** An org-scoped administrator: manages the users and sites of `orgId` only. */
+export function isOrgAdminOf(actor: Actor, orgId: string | undefined): boolean {
+  return actor.kind === 'user' && actor.role === 'org_admin' && orgId !== undefined && actor.orgId === orgId;
 }

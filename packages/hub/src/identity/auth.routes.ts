@@ -1,12 +1,21 @@
-// Login, token refresh, logout, own profile and password change. Login is rate limited per
-// source address (route config) and per account (a second limiter keyed on the email), so
-// neither one address nor a botnet can guess one user's password quickly.
+// Login, token refresh, logout, own profile and password change. Wrong passwords are throttled
+// per account, address and (account, address) pair in the database (login-throttle.ts), so
+// guessing slows down on every hub while the rightful owner, from a client that has not failed,
+// still gets in. A per-address request rate (route config, per hub) caps floods before that.
+//
+// Browsers ask for the refresh token as a cookie (`refreshIn: 'cookie'`): httpOnly (scripts in the
+// page never see it), SameSite=Strict, scoped to /api/v1/auth, and Secure whenever the request came
+// over TLS (directly, or through a proxy the hub trusts: TRUST_PROXY + X-Forwarded-Proto). On plain
+// http (a LAN install, localhost) it is sent without Secure, so it is exactly as protected as that
+// connection. A cookie session never gets its refresh token in a JSON body. Scripts keep the JSON
+// body (the default).
 import { WattfleetError } from '@wattfleet/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { audit } from '../audit/audit.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { userOnly } from './guards.ts';
+import { DEFAULT_THROTTLE_LIMITS, LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 import { assertPasswordPolicy, hashPassword, verifyPassword } from './passwords.ts';
 import { publicUser } from './sessions.service.ts';
 import { USER_COLUMNS } from './users.routes.ts';
@@ -18,10 +27,38 @@ const LoginBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const RefreshBody = Type.Object(
-  { refreshToken: Type.String({ minLength: 1, maxLength: 200 }) },
+const RefreshIn = Type.Union([Type.Literal('cookie'), Type.Literal('body')]);
+const LoginBodyWithDelivery = Type.Object(
+  { ...LoginBody.properties, refreshIn: Type.Optional(RefreshIn) },
   { additionalProperties: false },
 );
+const RefreshBody = Type.Object(
+  // Absent: the refresh token comes from the cookie.
+  { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { additionalProperties: false },
+);
+
+export const REFRESH_COOKIE = 'wf_refresh';
+const COOKIE_PATH = '/api/v1/auth';
+
+function setRefreshCookie(reply: FastifyReply, token: string, maxAgeS: number): void {
+  reply.setCookie(REFRESH_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: 'auto',
+    path: COOKIE_PATH,
+    maxAge: maxAgeS,
+  });
+}
+
+function clearRefreshCookie(reply: FastifyReply): void {
+  reply.clearCookie(REFRESH_COOKIE, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: 'auto',
+    path: COOKIE_PATH,
+  });
+}
 const PasswordBody = Type.Object(
   {
     currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
@@ -32,16 +69,17 @@ const PasswordBody = Type.Object(
 
 export interface AuthLimits {
   loginPerIpPerMinute: number;
-  loginPerAccountPerMinute: number;
   refreshPerIpPerMinute: number;
   passwordPerUserPerMinute: number;
+  /** Failure-based throttling of logins (shared by every hub through the database). */
+  throttle: ThrottleLimits;
 }
 
 export const DEFAULT_AUTH_LIMITS: AuthLimits = {
   loginPerIpPerMinute: 30,
-  loginPerAccountPerMinute: 5,
   refreshPerIpPerMinute: 60,
   passwordPerUserPerMinute: 5,
+  throttle: DEFAULT_THROTTLE_LIMITS,
 };
 
 export function authRoutes(limits: AuthLimits) {
@@ -51,7 +89,7 @@ export function authRoutes(limits: AuthLimits) {
       if (!hub.identity) throw new Error('identity not initialised');
       return hub.identity;
     };
-    // The plugin's per-route limiter runs once per request, so the second (per-account) limit is
+    // The plugin's per-route limiter runs once per request, so a second limit (per user) is
     // checked by hand with a limiter of the same store.
     const limiter = (max: number, key: (req: FastifyRequest) => string) => {
       const check = app.createRateLimit({ max, timeWindow: 60_000, keyGenerator: key });
@@ -62,13 +100,7 @@ export function authRoutes(limits: AuthLimits) {
         }
       };
     };
-    const perAccount = limiter(
-      limits.loginPerAccountPerMinute,
-      (req) =>
-        `login-account:${String((req.body as { email?: string })?.email ?? '')
-          .trim()
-          .toLowerCase()}`,
-    );
+    const throttle = new LoginThrottle(hub.db, limits.throttle, () => sessions().options.now());
     const perUser = limiter(
       limits.passwordPerUserPerMinute,
       (req) => `password:${req.actor?.kind === 'user' ? req.actor.userId : req.ip}`,
@@ -77,7 +109,7 @@ export function authRoutes(limits: AuthLimits) {
     app.post(
       '/auth/login',
       {
-        schema: { tags: ['auth'], body: LoginBody },
+        schema: { tags: ['auth'], body: LoginBodyWithDelivery },
         config: {
           rateLimit: {
             max: limits.loginPerIpPerMinute,
@@ -85,14 +117,42 @@ export function authRoutes(limits: AuthLimits) {
             keyGenerator: (req) => `login-ip:${req.ip}`,
           },
         },
-        preHandler: perAccount,
       },
-      async (request) => {
-        const { email, password } = request.body as { email: string; password: string };
-        return sessions().login(email, password, {
-          ip: request.ip,
-          userAgent: request.headers['user-agent'],
-        });
+      async (request, reply) => {
+        const { email, password, refreshIn } = request.body as {
+          email: string;
+          password: string;
+          refreshIn?: 'cookie' | 'body';
+        };
+        const account = email.trim().toLowerCase();
+        const verdict = await throttle.check(account, request.ip);
+        if (!verdict.allowed) {
+          await audit(hub.db, undefined, {
+            action: 'auth.login',
+            result: 'denied',
+            sourceIp: request.ip,
+            details: { email: account, reason: `throttled_${verdict.reason}` },
+          });
+          throw new WattfleetError('WF_RATE_LIMITED', 'Too many failed logins; try again later', undefined, {
+            retryAfterS: verdict.retryAfterS,
+          });
+        }
+        let answer: Awaited<ReturnType<ReturnType<typeof sessions>['login']>>;
+        try {
+          answer = await sessions().login(email, password, {
+            ip: request.ip,
+            userAgent: request.headers['user-agent'],
+          });
+        } catch (err) {
+          if (err instanceof WattfleetError && err.code === 'WF_BAD_CREDENTIALS')
+            await throttle.recordFailure(account, request.ip);
+          throw err;
+        }
+        await throttle.recordSuccess(account, request.ip);
+        if (refreshIn !== 'cookie') return answer;
+        setRefreshCookie(reply, answer.refreshToken, sessions().options.refreshTtlS);
+        const { refreshToken: _inCookie, ...rest } = answer;
+        return rest;
       },
     );
 
@@ -108,8 +168,23 @@ export function authRoutes(limits: AuthLimits) {
           },
         },
       },
-      async (request) =>
-        sessions().refresh((request.body as { refreshToken: string }).refreshToken, request.ip),
+      async (request, reply) => {
+        const fromBody = (request.body as { refreshToken?: string } | undefined)?.refreshToken;
+        const fromCookie = request.cookies[REFRESH_COOKIE];
+        const presented = fromBody ?? fromCookie;
+        if (!presented) throw new WattfleetError('WF_UNAUTHENTICATED', 'No refresh token');
+        if (fromBody !== undefined) return sessions().refresh(fromBody, request.ip);
+        try {
+          const pair = await sessions().refresh(presented, request.ip);
+          setRefreshCookie(reply, pair.refreshToken, sessions().options.refreshTtlS);
+          const { refreshToken: _inCookie, ...rest } = pair;
+          return rest;
+        } catch (err) {
+          // A dead cookie is dropped, so the browser stops presenting it.
+          clearRefreshCookie(reply);
+          throw err;
+        }
+      },
     );
 
     app.post(
@@ -118,6 +193,7 @@ export function authRoutes(limits: AuthLimits) {
       async (request, reply) => {
         const actor = userOnly(actorOf(request));
         if (request.sessionId) await sessions().revokeSession(request.sessionId, 'logout');
+        clearRefreshCookie(reply);
         await audit(hub.db, actor, {
           action: 'auth.logout',
           targetType: 'session',

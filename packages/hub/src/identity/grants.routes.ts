@@ -47,7 +47,7 @@ function grantView(g: GrantRow, now = Date.now()) {
   };
 }
 
-/** Site owners (role owner in the owner org) and admins manage grants; others get 403/404. */
+/** Site owners (owner or org_admin of the owner org) and fleet admins manage grants; others get 403/404. */
 async function assertGrantManager(
   hub: HubContext,
   request: FastifyRequest,
@@ -62,7 +62,12 @@ async function assertGrantManager(
     .select('org_id')
     .where('id', '=', siteId)
     .executeTakeFirstOrThrow();
-  if (actor.kind === 'user' && actor.role === 'owner' && actor.orgId === site.org_id) return actor;
+  if (
+    actor.kind === 'user' &&
+    (actor.role === 'owner' || actor.role === 'org_admin') &&
+    actor.orgId === site.org_id
+  )
+    return actor;
   await audit(hub.db, actor, {
     action,
     targetType: 'site',

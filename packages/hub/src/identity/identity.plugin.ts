@@ -1,9 +1,11 @@
 // The identity module as one plugin: security headers, CORS, JWT sessions, the grants-aware site
 // scope, and the users/orgs/grants/audit routes. Registered without encapsulation (like
 // fastify-plugin) because headers, CORS and the bearer authenticator apply to the whole hub.
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import jwt from '@fastify/jwt';
+import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit.routes.ts';
 import { type AuthLimits, authRoutes, DEFAULT_AUTH_LIMITS } from './auth.routes.ts';
@@ -30,9 +32,12 @@ declare module 'fastify' {
   }
 }
 
+/** What a user with a temporary password may still call. */
+const PASSWORD_CHANGE_ROUTES = new Set(['/api/v1/auth/password', '/api/v1/auth/me', '/api/v1/auth/logout']);
+
 export interface IdentityPluginOptions {
   session?: Partial<IdentityOptions>;
-  limits?: Partial<AuthLimits>;
+  limits?: Partial<Omit<AuthLimits, 'throttle'>> & { throttle?: Partial<AuthLimits['throttle']> };
   /** Allowed browser origins; default from CORS_ORIGINS (comma-separated). Empty: no CORS. */
   corsOrigins?: string[];
 }
@@ -68,18 +73,29 @@ async function identityPlugin(app: FastifyInstance, opts: IdentityPluginOptions 
     maxAge: 600,
   });
   await app.register(jwt, { secret: await loadJwtSecret(hub) });
+  // The portal's refresh token travels as an httpOnly cookie (auth.routes.ts).
+  if (!app.hasDecorator('parseCookie')) await app.register(cookie);
   const sessions = new SessionService(hub, app.jwt, { ...DEFAULT_IDENTITY_OPTIONS, ...opts.session });
   hub.identity = sessions;
   hub.siteScope = grantsSiteScope;
   app.bearerAuthenticators.push(async (token, request) => {
     const found = await sessions.authenticate(token);
     if (!found) return undefined;
+    // A temporary password (set by an admin) must be replaced before the account is used: until
+    // then only the password change, the profile and logout answer (the realtime socket neither).
+    if (found.mustChangePassword && !PASSWORD_CHANGE_ROUTES.has(request.routeOptions.url ?? '')) {
+      throw new WattfleetError('WF_PASSWORD_CHANGE_REQUIRED');
+    }
     request.sessionId = found.sessionId;
     request.accessExpiresAtMs = found.expiresAtMs;
     return found.actor;
   });
 
-  const limits = { ...DEFAULT_AUTH_LIMITS, ...opts.limits };
+  const limits = {
+    ...DEFAULT_AUTH_LIMITS,
+    ...opts.limits,
+    throttle: { ...DEFAULT_AUTH_LIMITS.throttle, ...opts.limits?.throttle },
+  };
   await app.register(authRoutes(limits), { prefix: '/api/v1' });
   await app.register(userRoutes, { prefix: '/api/v1' });
   await app.register(orgRoutes, { prefix: '/api/v1' });

@@ -66,6 +66,21 @@ export async function orgRoutes(app: FastifyInstance): Promise<void> {
       const { id } = request.params as { id: string };
       const actor = await requireAdmin(hub, request, 'org.update', { type: 'org', id });
       const body = request.body as { name?: string; kind?: 'operator' | 'installer' | 'household' };
+      if (body.kind !== undefined && body.kind !== 'operator') {
+        // Fleet-wide admins exist only in operator orgs (migration 013 enforces it again).
+        const admins = await hub.db
+          .selectFrom('users')
+          .select('id')
+          .where('org_id', '=', id)
+          .where('role', '=', 'admin')
+          .limit(1)
+          .execute();
+        if (admins.length > 0)
+          throw new WattfleetError(
+            'WF_CONFLICT',
+            'This org has fleet-wide admins; make them org_admin (or move them) before changing its kind',
+          );
+      }
       const org = await withTenant(
         hub,
         actor,

@@ -55,6 +55,13 @@ export interface HubSecretsTable {
   created_at: CreatedAt;
 }
 
+export interface LoginThrottleTable {
+  key: string;
+  failures: number;
+  first_failure_at: Timestamp;
+  last_failure_at: Timestamp;
+}
+
 declare module '../storage/schema.ts' {
   interface DB {
     users: UsersTable;
@@ -62,5 +69,6 @@ declare module '../storage/schema.ts' {
     refresh_tokens: RefreshTokensTable;
     site_grants: SiteGrantsTable;
     hub_secrets: HubSecretsTable;
+    login_throttle: LoginThrottleTable;
   }
 }

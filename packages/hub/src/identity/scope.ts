@@ -9,15 +9,16 @@ import './schema.ts';
 
 /**
  * admin → all; owner/viewer → their org's sites (viewers never in write mode);
- * installer → sites they install (installer_org_id), sites of their own org, and sites with an
- * unrevoked, unexpired grant to their org; node → its own site.
+ * installer and org_admin → sites they install (installer_org_id), sites of their own org, and
+ * sites with an unrevoked, unexpired grant to their org (for a household's org admin that is
+ * simply the household's sites); node → its own site.
  */
 export const grantsSiteScope: SiteScopeResolver = async (db: Kysely<DB>, actor: Actor, mode: AccessMode) => {
   if (isFleetAdmin(actor)) return 'all';
   if (actor.kind === 'node') return [actor.siteId];
   if (actor.kind !== 'user') return [];
   if (actor.role === 'viewer' && mode === 'write') return [];
-  if (actor.role === 'installer') {
+  if (actor.role === 'installer' || actor.role === 'org_admin') {
     const rows = await db
       .selectFrom('sites')
       .select('id')

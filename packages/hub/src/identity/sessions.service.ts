@@ -286,7 +286,9 @@ export class SessionService {
    */
   async authenticate(
     token: string,
-  ): Promise<{ actor: Actor; sessionId: string; expiresAtMs: number } | undefined> {
+  ): Promise<
+    { actor: Actor; sessionId: string; expiresAtMs: number; mustChangePassword: boolean } | undefined
+  > {
     if (token.split('.').length !== 3) return undefined;
     let claims: AccessClaims;
     try {
@@ -300,7 +302,15 @@ export class SessionService {
     const row = await this.hub.db
       .selectFrom('auth_sessions as s')
       .innerJoin('users as u', 'u.id', 's.user_id')
-      .select(['u.id', 'u.org_id', 'u.role', 'u.email', 'u.disabled_at', 's.revoked_at'])
+      .select([
+        'u.id',
+        'u.org_id',
+        'u.role',
+        'u.email',
+        'u.disabled_at',
+        'u.must_change_password',
+        's.revoked_at',
+      ])
       .where('s.id', '=', claims.sid)
       .where('u.id', '=', claims.sub)
       .executeTakeFirst();
@@ -311,6 +321,7 @@ export class SessionService {
       actor: { kind: 'user', userId: row.id, orgId: row.org_id, role: row.role, email: row.email },
       sessionId: claims.sid,
       expiresAtMs: claims.exp * 1000,
+      mustChangePassword: row.must_change_password,
     };
   }
 }

@@ -1,5 +1,6 @@
-// User management. Admins create, change, disable and reset users of any org; everyone else can
-// only list the users of their own org. Reads, creation and changes run as the tenant role
+// User management. Fleet admins create, change, disable and reset users of any org, org admins
+// those of their own org; everyone else can only list the users of their own org. A fleet-wide
+// `admin` may only be created in (or promoted within) an operator org. Reads, creation and changes run as the tenant role
 // (row-level security); a password reset runs as the table owner because the tenant role may not
 // write password hashes.
 import { ROLES, type Role, WattfleetError } from '@wattfleet/protocol';
@@ -8,7 +9,7 @@ import Type from 'typebox';
 import { audit } from '../audit/audit.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
-import { requireAdmin } from './guards.ts';
+import { requireUserManager } from './guards.ts';
 import { assertPasswordPolicy, generatePassword, hashPassword } from './passwords.ts';
 import { publicUser } from './sessions.service.ts';
 import { withTenant } from './tenant.ts';
@@ -35,6 +36,12 @@ const CreateUserBody = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     role: RoleSchema,
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    /**
+     * A password chosen by someone else is temporary by default: the user must replace it before
+     * anything else answers. An admin may say otherwise for a password they gave (service accounts,
+     * scripts); a generated password is always temporary.
+     */
+    mustChangePassword: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -46,8 +53,27 @@ const PatchUserBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const ADMIN_NEEDS_OPERATOR = {
+  path: '/body/role',
+  message: 'a fleet-wide admin belongs to an operator org; use org_admin for this org',
+};
+
+/** The org (and its kind) of a user, read as the table owner so the guard can decide 404 vs 403. */
+async function targetOf(hub: FastifyInstance['hub'], userId: string) {
+  return hub.db
+    .selectFrom('users as u')
+    .innerJoin('orgs as o', 'o.id', 'u.org_id')
+    .select(['u.org_id', 'o.kind'])
+    .where('u.id', '=', userId)
+    .executeTakeFirst();
+}
+
 const ResetBody = Type.Object(
-  { password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })) },
+  {
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    /** As on creation: temporary unless the admin gave the password and says otherwise. */
+    mustChangePassword: Type.Optional(Type.Boolean()),
+  },
   { additionalProperties: false },
 );
 
@@ -99,32 +125,36 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     '/users',
     { schema: { tags: ['users'], security: [{ bearer: [] }], body: CreateUserBody }, ...guarded },
     async (request, reply) => {
-      const actor = await requireAdmin(hub, request, 'user.create', { type: 'user' });
       const body = request.body as {
         orgId: string;
         email: string;
         name?: string;
         role: Role;
         password?: string;
+        mustChangePassword?: boolean;
       };
+      const actor = await requireUserManager(hub, request, 'user.create', body.orgId, { type: 'user' });
       if (body.password !== undefined) assertPasswordPolicy(body.password, '/body/password');
       const email = body.email.trim().toLowerCase();
       const password = body.password ?? generatePassword();
       const passwordHash = await hashPassword(password);
-      // Admin-only, and run as the tenant role all the same: row-level security admits it for admins.
+      // Admins only, and run as the tenant role all the same: row-level security admits fleet admins
+      // anywhere and org admins in their own org.
       const user = await withTenant(
         hub,
         actor,
         async (trx) => {
           const org = await trx
             .selectFrom('orgs')
-            .select('id')
+            .select(['id', 'kind'])
             .where('id', '=', body.orgId)
             .executeTakeFirst();
           if (!org)
             throw new WattfleetError('WF_VALIDATION', undefined, [
               { path: '/body/orgId', message: 'unknown org' },
             ]);
+          if (body.role === 'admin' && org.kind !== 'operator')
+            throw new WattfleetError('WF_VALIDATION', undefined, [ADMIN_NEEDS_OPERATOR]);
           const exists = await trx
             .selectFrom('users')
             .select('id')
@@ -140,7 +170,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
               role: body.role,
               password_hash: passwordHash,
               // A password chosen by someone else must be replaced at first login.
-              must_change_password: true,
+              must_change_password: body.password === undefined || body.mustChangePassword !== false,
             })
             .returning(USER_COLUMNS)
             .executeTakeFirstOrThrow();
@@ -168,16 +198,22 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      const actor = await requireAdmin(hub, request, 'user.update', { type: 'user', id });
+      const target = await targetOf(hub, id);
+      const actor = await requireUserManager(hub, request, 'user.update', target?.org_id, {
+        type: 'user',
+        id,
+      });
       const body = request.body as { name?: string | null; role?: Role; disabled?: boolean };
       if (
         actor.kind === 'user' &&
         actor.userId === id &&
-        (body.disabled === true || (body.role && body.role !== 'admin'))
+        (body.disabled === true || (body.role && body.role !== actor.role))
       ) {
-        // An admin locking themselves out leaves a fleet without anyone to undo it.
+        // An admin locking themselves out leaves a fleet (or an org) without anyone to undo it.
         throw new WattfleetError('WF_CONFLICT', 'You cannot disable or demote yourself');
       }
+      if (body.role === 'admin' && target && target.kind !== 'operator')
+        throw new WattfleetError('WF_VALIDATION', undefined, [ADMIN_NEEDS_OPERATOR]);
       const patch: { name?: string | null; role?: Role; disabled_at?: Date | null } = {};
       if (body.name !== undefined) patch.name = body.name;
       if (body.role !== undefined) patch.role = body.role;
@@ -222,15 +258,19 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      const actor = await requireAdmin(hub, request, 'user.reset_password', { type: 'user', id });
-      const body = (request.body ?? {}) as { password?: string };
+      const target = await targetOf(hub, id);
+      const actor = await requireUserManager(hub, request, 'user.reset_password', target?.org_id, {
+        type: 'user',
+        id,
+      });
+      const body = (request.body ?? {}) as { password?: string; mustChangePassword?: boolean };
       if (body.password !== undefined) assertPasswordPolicy(body.password, '/body/password');
       const password = body.password ?? generatePassword();
       const user = await hub.db
         .updateTable('users')
         .set({
           password_hash: await hashPassword(password),
-          must_change_password: true,
+          must_change_password: body.password === undefined || body.mustChangePassword !== false,
           password_changed_at: new Date(),
         })
         .where('id', '=', id)
@@ -245,7 +285,10 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
         orgId: user.org_id,
         sourceIp: request.ip,
       });
-      return { temporaryPassword: password, mustChangePassword: true };
+      return {
+        temporaryPassword: password,
+        mustChangePassword: body.password === undefined || body.mustChangePassword !== false,
+      };
     },
   );
 }

@@ -6,6 +6,8 @@ import { audit } from '../audit/audit.ts';
 import { type Actor, isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import '../alerts/alerts.schema.ts';
+import { notificationSettings } from './dispatcher.ts';
+import { assertPublicTarget, parseAllowList, TargetRefusedError } from './net-guard.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 const ChannelBody = Type.Object(
@@ -80,6 +82,17 @@ export async function notificationRoutes(app: FastifyInstance): Promise<void> {
         throttleS?: number;
       };
       checkTarget(b.kind, b.target);
+      if (b.kind !== 'email') {
+        // Refused now rather than at the first alert; delivery checks again (DNS may change).
+        try {
+          await assertPublicTarget(new URL(b.target), parseAllowList(notificationSettings(hub).allowHosts));
+        } catch (err) {
+          if (!(err instanceof TargetRefusedError)) throw err;
+          throw new WattfleetError('WF_TARGET_REFUSED', undefined, [
+            { path: '/body/target', message: err.message },
+          ]);
+        }
+      }
       const ch = await hub.db
         .insertInto('notification_channels')
         .values({

@@ -1,6 +1,9 @@
 // Delivery of one outbox message: generic JSON webhook, Slack-compatible webhook, SMTP email.
+// Webhook and Slack targets go through the network guard (net-guard.ts): never to the hub's own
+// network unless NOTIFY_ALLOW_HOSTS says so, checked again at every delivery and redirect.
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import { guardedPost, parseAllowList } from './net-guard.ts';
 
 export interface NotificationSettings {
   /** nodemailer SMTP options or URL; email channels fail (and retry) without it. */
@@ -11,6 +14,8 @@ export interface NotificationSettings {
   maxBackoffMs: number;
   maxAttempts: number;
   timeoutMs: number;
+  /** Internal hosts, addresses or CIDR ranges webhooks may reach after all (NOTIFY_ALLOW_HOSTS). */
+  allowHosts: string[];
 }
 
 export function defaultNotificationSettings(env: NodeJS.ProcessEnv = process.env): NotificationSettings {
@@ -21,7 +26,18 @@ export function defaultNotificationSettings(env: NodeJS.ProcessEnv = process.env
     maxBackoffMs: 3_600_000,
     maxAttempts: 10,
     timeoutMs: 10_000,
+    allowHosts: allowHostsFromEnv(env),
   };
+}
+
+/** NOTIFY_ALLOW_HOSTS, checked as it is read (a bad CIDR range is an error, not a silent no). */
+export function allowHostsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const hosts = (env.NOTIFY_ALLOW_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  parseAllowList(hosts);
+  return hosts;
 }
 
 export interface OutboxPayload {
@@ -44,16 +60,13 @@ export function subjectOf(p: OutboxPayload): string {
   return `[${p.alert.severity.toUpperCase()}] ${verb}: ${p.alert.rule} at ${p.alert.siteName ?? p.alert.siteId}`;
 }
 
-async function post(url: string, body: unknown, timeoutMs: number): Promise<void> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'wattfleet-hub' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
+async function post(url: string, body: unknown, settings: NotificationSettings): Promise<void> {
+  const status = await guardedPost(url, JSON.stringify(body), {
+    allow: parseAllowList(settings.allowHosts),
+    timeoutMs: settings.timeoutMs,
+    headers: { 'user-agent': 'wattfleet-hub' },
   });
-  // Drain the body so the socket is released whatever the answer.
-  await res.arrayBuffer().catch(() => undefined);
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  if (status < 200 || status >= 300) throw new Error(`HTTP ${status}`);
 }
 
 const transports = new Map<string, nodemailer.Transporter>();
@@ -64,9 +77,9 @@ export async function send(
   payload: OutboxPayload,
   settings: NotificationSettings,
 ): Promise<void> {
-  if (kind === 'webhook') return post(target, payload, settings.timeoutMs);
+  if (kind === 'webhook') return post(target, payload, settings);
   if (kind === 'slack') {
-    return post(target, { text: `${subjectOf(payload)}\n${payload.alert.message}` }, settings.timeoutMs);
+    return post(target, { text: `${subjectOf(payload)}\n${payload.alert.message}` }, settings);
   }
   if (!settings.smtp) throw new Error('No SMTP server configured');
   const key = typeof settings.smtp === 'string' ? settings.smtp : JSON.stringify(settings.smtp);

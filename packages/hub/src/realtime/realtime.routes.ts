@@ -1,6 +1,7 @@
 // Realtime fan-out over WebSocket (GET /api/v1/realtime). A browser authenticates with its bearer
-// token (`?token=` or a first message {type:'auth', token}), subscribes to sites or nodes it may
-// see, and receives live snapshots, status changes, command and alert updates of those only.
+// token in its first message {type:'auth', token} (never in the URL: URLs end up in logs and
+// browser history, so a `?token=` is refused with WF_TOKEN_IN_URL), subscribes to sites or nodes
+// it may see, and receives live snapshots, status changes, command and alert updates of those only.
 // A subscription to anything outside the caller's scope is refused as a whole with an error and
 // nothing of it is ever sent; unknown and foreign ids get the same answer (no existence oracle).
 // A client that does not read (bufferedAmount above a bound) is dropped, never buffered without bound.
@@ -12,7 +13,7 @@
 // Hub → client: {type:'ready'} | {type:'subscribed', siteIds, nodeIds} | {type:'error', code, message, refused?}
 //               | {type:'event', event, data}
 import websocket from '@fastify/websocket';
-import { checker, WattfleetError } from '@wattfleet/protocol';
+import { checker, ERRORS, WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { Actor } from '../auth/actor.ts';
@@ -232,8 +233,10 @@ export function realtimeRoutes(opts: RealtimeOptions = {}) {
         guard.forget(sub);
       });
 
-      const token = (request.query as { token?: string }).token;
-      if (token) queue = queue.then(() => authorize(sub, token, request));
+      if ((request.query as { token?: string }).token !== undefined) {
+        end(sub, 'WF_TOKEN_IN_URL', ERRORS.WF_TOKEN_IN_URL.message);
+        return;
+      }
 
       socket.on('message', (raw) => {
         queue = queue

@@ -168,7 +168,11 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
       if (
         body.installerOrgId !== undefined &&
         !isFleetAdmin(actor) &&
-        !(actor.kind === 'user' && actor.role === 'owner' && actor.orgId === site.org_id)
+        !(
+          actor.kind === 'user' &&
+          (actor.role === 'owner' || actor.role === 'org_admin') &&
+          actor.orgId === site.org_id
+        )
       ) {
         await audit(hub.db, actor, {
           action: 'site.update',

@@ -68,10 +68,14 @@ for (const engine of ENGINES) {
         role: 'owner',
         email: 'home@example.test',
         password: PASSWORD,
+        mustChangePassword: false,
       });
       const ownerId = u.json().id as string;
       await as(hub, adminToken, 'PATCH', `/api/v1/users/${ownerId}`, { role: 'owner', name: 'Home' });
-      await as(hub, adminToken, 'POST', `/api/v1/users/${ownerId}/reset-password`, { password: PASSWORD });
+      await as(hub, adminToken, 'POST', `/api/v1/users/${ownerId}/reset-password`, {
+        password: PASSWORD,
+        mustChangePassword: false,
+      });
       await as(hub, adminToken, 'PATCH', `/api/v1/orgs/${household}`, { name: 'Home org' });
       const site = await as(hub, adminToken, 'POST', '/api/v1/sites', {
         orgId: household,

@@ -17,11 +17,13 @@ export async function createOrg(
 export async function createUser(
   hub: TestHub,
   orgId: string,
-  role: 'admin' | 'installer' | 'owner' | 'viewer',
+  role: 'admin' | 'org_admin' | 'installer' | 'owner' | 'viewer',
   email: string,
   password = PASSWORD,
+  mustChangePassword = false,
 ): Promise<string> {
-  const r = await hub.admin('POST', '/api/v1/users', { orgId, role, email, password });
+  // Test users keep the password they were given (a temporary one would lock them to /auth/password).
+  const r = await hub.admin('POST', '/api/v1/users', { orgId, role, email, password, mustChangePassword });
   if (r.statusCode !== 201) throw new Error(`user: ${r.body}`);
   return r.json().id as string;
 }

@@ -133,11 +133,12 @@ for (const engine of ENGINES) {
 
     /** Subscribes as the owner of A to both sites and nodes; returns what the socket received. */
     const subscribeBoth = async () => {
-      const ws = new WebSocket(`${base}/api/v1/realtime?token=${encodeURIComponent(token)}`);
+      const ws = new WebSocket(`${base}/api/v1/realtime`);
       const got: { type: string; event?: string; siteIds?: string[]; nodeIds?: string[]; data?: unknown }[] =
         [];
       ws.on('message', (m) => got.push(JSON.parse(m.toString())));
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      ws.send(JSON.stringify({ type: 'auth', token }));
       await waitFor(() => got.find((m) => m.type === 'ready'));
       ws.send(
         JSON.stringify({ type: 'subscribe', siteIds: [siteA, siteB], nodeIds: [nodeA.nodeId, nodeB.nodeId] }),

@@ -64,6 +64,9 @@ for (const engine of ENGINES) {
       siteId = site.siteId;
       orgId = site.orgId;
       node = await TestNode.enroll(hub, siteId);
+      // The stand-in receivers are on loopback, which the network guard refuses unless allowed
+      // (the operator's NOTIFY_ALLOW_HOSTS; ssrf.test.ts shows the refusal without it).
+      configureNotifications(hub.app.hub, { allowHosts: ['127.0.0.1'] });
       const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
       for (const ch of [
         { kind: 'webhook', target: `${base}/hook` },

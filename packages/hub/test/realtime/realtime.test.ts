@@ -1,4 +1,4 @@
-// Realtime WebSocket: authentication (query token or first message), subscriptions limited to
+// Realtime WebSocket: authentication (first message; a token in the URL is refused), subscriptions limited to
 // what the caller may see (a foreign site or node is refused and nothing of it is ever sent),
 // live snapshots, status and command updates of visible sites, and a slow client being dropped.
 import assert from 'node:assert/strict';
@@ -19,8 +19,10 @@ interface Received {
   code?: string;
 }
 
+/** Opens a socket; with a token, authenticates with it as the first message. */
 async function open(
   base: string,
+  token?: string,
   query = '',
 ): Promise<{ ws: WebSocket; got: Received[]; closed: Promise<number> }> {
   const ws = new WebSocket(`${base}/api/v1/realtime${query}`);
@@ -31,6 +33,7 @@ async function open(
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
+  if (token) ws.send(JSON.stringify({ type: 'auth', token }));
   return { ws, got, closed };
 }
 
@@ -65,7 +68,7 @@ for (const engine of ENGINES) {
     after(async () => hub?.close());
 
     it('refuses a foreign site and node, and sends nothing of them', async () => {
-      const c = await open(base, '?token=owner-mine');
+      const c = await open(base, 'owner-mine');
       try {
         await waitFor(() => c.got.find((m) => m.type === 'ready'));
         c.ws.send(
@@ -138,8 +141,18 @@ for (const engine of ENGINES) {
       assert.equal(c.got[0]?.code, 'WF_UNAUTHENTICATED');
     });
 
+    it('refuses a token in the URL (URLs are logged), whatever the token', async () => {
+      const c = await open(base, undefined, '?token=owner-mine');
+      assert.equal(await c.closed, 4401);
+      assert.equal(c.got[0]?.code, 'WF_TOKEN_IN_URL');
+      assert.equal(
+        c.got.some((m) => m.type === 'ready'),
+        false,
+      );
+    });
+
     it('drops a client that does not read instead of buffering without bound', async () => {
-      const c = await open(base, '?token=owner-mine');
+      const c = await open(base, 'owner-mine');
       await waitFor(() => c.got.find((m) => m.type === 'ready'));
       c.ws.send(JSON.stringify({ type: 'subscribe', siteIds: [mine.siteId] }));
       await waitFor(() => c.got.find((m) => m.type === 'subscribed'));

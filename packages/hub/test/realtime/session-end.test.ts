@@ -55,7 +55,7 @@ for (const engine of ENGINES) {
     };
 
     const connect = async (token: string, siteIds = [site.siteId]): Promise<Client> => {
-      const ws = new WebSocket(`${base}/api/v1/realtime?token=${encodeURIComponent(token)}`);
+      const ws = new WebSocket(`${base}/api/v1/realtime`);
       const got: Received[] = [];
       ws.on('message', (m) => got.push(JSON.parse(m.toString())));
       const closed = new Promise<{ code: number; reason: string }>((resolve) =>
@@ -65,6 +65,7 @@ for (const engine of ENGINES) {
         ws.once('open', () => resolve());
         ws.once('error', reject);
       });
+      ws.send(JSON.stringify({ type: 'auth', token }));
       await waitFor(() => got.find((m) => m.type === 'ready'));
       ws.send(JSON.stringify({ type: 'subscribe', siteIds }));
       await waitFor(() => got.find((m) => m.type === 'subscribed'));
@@ -114,7 +115,10 @@ for (const engine of ENGINES) {
         await stillReceives(b);
         assert.deepEqual(a.live(), [first]);
         // A new socket with the same token is refused with the reason.
-        const again = new WebSocket(`${base}/api/v1/realtime?token=${victim.session.accessToken}`);
+        const again = new WebSocket(`${base}/api/v1/realtime`);
+        again.once('open', () =>
+          again.send(JSON.stringify({ type: 'auth', token: victim.session.accessToken })),
+        );
         const refused = await new Promise<number>((resolve) => again.on('close', (code) => resolve(code)));
         assert.equal(refused, 4401);
       } finally {

@@ -1,7 +1,9 @@
-// Identity: password login, refresh, password change, and the static admin token for operators
-// (no user row).
+// Identity: password login, session restore, password change, and the static admin token for
+// operators (no user row). Tokens stay out of storage (api/http.ts); what is remembered in
+// localStorage is only who was signed in (no secret), so the login page can say that a session
+// ended rather than just appearing.
 import type { Role } from '@wattfleet/protocol';
-import { ApiError, request, setTokens } from './http.ts';
+import { ApiError, getTokens, refreshOnce, request, setTokens } from './http.ts';
 
 export interface SessionUser {
   id: string;
@@ -14,7 +16,6 @@ export interface SessionUser {
 
 interface LoginAnswer {
   accessToken: string;
-  refreshToken: string;
   user: SessionUser;
 }
 
@@ -35,10 +36,30 @@ function remember(user: SessionUser | null): void {
 }
 
 export async function login(email: string, password: string): Promise<SessionUser> {
-  const answer = await request<LoginAnswer>('/auth/login', { body: { email, password }, noAuth: true });
-  setTokens({ accessToken: answer.accessToken, refreshToken: answer.refreshToken });
+  // The refresh token comes back as an httpOnly cookie, never in the body.
+  const answer = await request<LoginAnswer>('/auth/login', {
+    body: { email, password, refreshIn: 'cookie' },
+    noAuth: true,
+  });
   remember(answer.user);
+  setTokens({ accessToken: answer.accessToken, kind: 'session' });
   return answer.user;
+}
+
+/**
+ * After a reload: a fresh access token from the refresh cookie, then who it belongs to. Null when
+ * there is no live session (no cookie, expired, revoked, or an admin token that lived in memory).
+ */
+export async function restoreSession(): Promise<SessionUser | null> {
+  if (!(await refreshOnce())) return null;
+  try {
+    const me = await request<SessionUser>('/auth/me');
+    remember(me);
+    return me;
+  } catch {
+    setTokens(null);
+    return null;
+  }
 }
 
 /**
@@ -46,7 +67,7 @@ export async function login(email: string, password: string): Promise<SessionUse
  * one authenticated call; a wrong token answers 401 and nothing is kept.
  */
 export async function loginWithToken(token: string): Promise<SessionUser> {
-  setTokens({ accessToken: token });
+  setTokens({ accessToken: token, kind: 'admin-token' });
   try {
     await request<unknown[]>('/sites');
   } catch (err) {
@@ -78,7 +99,9 @@ export async function changePassword(
 
 export async function logout(): Promise<void> {
   // Revoke the server session when there is one (the admin token has none); leave regardless.
-  if (storedUser()?.id !== 'token') await request('/auth/logout', { method: 'POST' }).catch(() => undefined);
+  // The hub also clears the refresh cookie.
+  if (getTokens()?.kind === 'session')
+    await request('/auth/logout', { method: 'POST' }).catch(() => undefined);
   remember(null);
   setTokens(null);
 }

@@ -18,25 +18,29 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The access token, kept in memory only: nothing a script (or an extension) reads from storage
+ * can replay a session. The refresh token never reaches this code at all: the hub keeps it in an
+ * httpOnly, SameSite=Strict cookie scoped to /api/v1/auth, and a reload gets a fresh access token
+ * from it (restoreSession). The admin token, having no cookie, lasts until the tab is reloaded.
+ */
 export interface Tokens {
   accessToken: string;
-  refreshToken?: string;
+  /** A user session (refreshable through the cookie), or the hub's static admin token. */
+  kind: 'session' | 'admin-token';
 }
 
 type TokenListener = (tokens: Tokens | null) => void;
 
-const STORAGE_KEY = 'wattfleet.tokens';
-let tokens: Tokens | null = readStoredTokens();
+let tokens: Tokens | null = null;
 const listeners = new Set<TokenListener>();
 let refreshing: Promise<boolean> | null = null;
 
-function readStoredTokens(): Tokens | null {
-  try {
-    const raw = localStorage.getItem(STORAGE_KEY);
-    return raw ? (JSON.parse(raw) as Tokens) : null;
-  } catch {
-    return null;
-  }
+// Earlier versions kept tokens in localStorage: wipe what they may have left behind.
+try {
+  localStorage.removeItem('wattfleet.tokens');
+} catch {
+  // Storage unavailable (private mode): nothing to wipe.
 }
 
 export function getTokens(): Tokens | null {
@@ -45,8 +49,6 @@ export function getTokens(): Tokens | null {
 
 export function setTokens(next: Tokens | null): void {
   tokens = next;
-  if (next) localStorage.setItem(STORAGE_KEY, JSON.stringify(next));
-  else localStorage.removeItem(STORAGE_KEY);
   for (const l of listeners) l(next);
 }
 
@@ -82,18 +84,23 @@ async function send(path: string, opts: RequestOptions): Promise<Response> {
     headers,
     body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
     signal: opts.signal ?? null,
+    // The refresh cookie goes to the same origin only (and only to /api/v1/auth, by its path).
+    credentials: 'same-origin',
   });
 }
 
-async function refreshOnce(): Promise<boolean> {
-  const refreshToken = tokens?.refreshToken;
-  if (!refreshToken) return false;
+/**
+ * A new access token from the refresh cookie (which the hub rotates on every use). Concurrent
+ * callers share one call: the cookie is single-use, a second parallel refresh would be reuse.
+ */
+export function refreshOnce(): Promise<boolean> {
+  if (tokens?.kind === 'admin-token') return Promise.resolve(false);
   refreshing ??= (async () => {
     try {
-      const res = await send('/auth/refresh', { body: { refreshToken }, noAuth: true });
+      const res = await send('/auth/refresh', { body: {}, noAuth: true });
       if (!res.ok) return false;
-      const body = (await res.json()) as Tokens;
-      setTokens({ accessToken: body.accessToken, refreshToken: body.refreshToken ?? refreshToken });
+      const body = (await res.json()) as { accessToken: string };
+      setTokens({ accessToken: body.accessToken, kind: 'session' });
       return true;
     } catch {
       return false;

@@ -7,7 +7,8 @@ import { ErrorNote } from '../components/ErrorNote.tsx';
 import { dateTime } from '../lib/format.ts';
 import { useAsync } from '../lib/use-async.ts';
 
-const ROLES: Role[] = ['admin', 'installer', 'owner', 'viewer'];
+// org_admin: manages the users and sites of its own org (a fleet-wide admin needs an operator org).
+const ROLES: Role[] = ['admin', 'org_admin', 'installer', 'owner', 'viewer'];
 
 export function UsersPage() {
   const users = useAsync(() => usersApi.list(), []);

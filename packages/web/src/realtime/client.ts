@@ -1,7 +1,8 @@
 // Realtime: one WebSocket per tab, re-opened with capped exponential backoff (plus jitter so a
 // hub restart is not met by every browser at the same instant). Subscriptions are remembered
 // and replayed after every reconnect, so pages subscribe once and forget about the socket.
-// Wire format (hub src/realtime/realtime.routes.ts): auth by ?token=; client sends
+// Wire format (hub src/realtime/realtime.routes.ts): the first message is {type:'auth', token}
+// (never a token in the URL: the hub refuses it, URLs end up in logs); then the client sends
 // {type:'subscribe'|'unsubscribe', siteIds?, nodeIds?}; hub sends {type:'ready'},
 // {type:'subscribed', siteIds, nodeIds}, {type:'error', code, message, refused?} and
 // {type:'event', event, data} with event one of the names in HubEventData below.
@@ -31,14 +32,14 @@ type Listener = (message: RealtimeMessage) => void;
 
 export interface RealtimeOptions {
   /** Builds the socket URL; the default is same-origin /api/v1/realtime. */
-  url?: (token: string) => string;
+  url?: () => string;
   minDelayMs?: number;
   maxDelayMs?: number;
 }
 
-function defaultUrl(token: string): string {
+function defaultUrl(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${location.host}${API_PREFIX}/realtime?token=${encodeURIComponent(token)}`;
+  return `${proto}//${location.host}${API_PREFIX}/realtime`;
 }
 
 export class RealtimeClient {
@@ -149,15 +150,16 @@ export class RealtimeClient {
     this.setState('connecting');
     let socket: WebSocket;
     try {
-      socket = new WebSocket((this.opts.url ?? defaultUrl)(token));
+      socket = new WebSocket((this.opts.url ?? defaultUrl)());
     } catch {
       this.scheduleReconnect();
       return;
     }
     this.socket = socket;
     socket.onopen = () => {
-      this.attempts = 0;
-      this.setState('open');
+      // Authenticate first; the hub handles messages in order, so the subscriptions replayed right
+      // after are judged with this identity. 'open' waits for the hub's {type:'ready'}.
+      socket.send(JSON.stringify({ type: 'auth', token: getTokens()?.accessToken ?? token }));
       if (this.sites.size || this.nodes.size) {
         this.sendJson({
           type: 'subscribe',
@@ -172,6 +174,10 @@ export class RealtimeClient {
         message = JSON.parse(String(event.data)) as RealtimeMessage;
       } catch {
         return;
+      }
+      if (message.type === 'ready' && this.socket === socket) {
+        this.attempts = 0;
+        this.setState('open');
       }
       for (const l of this.listeners) l(message);
     };

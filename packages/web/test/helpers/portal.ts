@@ -93,22 +93,53 @@ export async function listen(app: FastifyInstance): Promise<string> {
   return `http://127.0.0.1:${addr.port}`;
 }
 
-/** A fresh browser context (own storage, so own session) signed in with email and password. */
+const accessTokens = new WeakMap<Page, string>();
+
+/**
+ * The portal keeps its access token in memory only (never in storage), so tests that need it for
+ * a direct API call take it from the page's own login/refresh answers as they pass by.
+ */
+function recordAccessTokens(page: Page): void {
+  page.on('response', async (res) => {
+    if (!/\/api\/v1\/auth\/(login|refresh)$/.test(new URL(res.url()).pathname) || !res.ok()) return;
+    const body = (await res.json().catch(() => null)) as { accessToken?: string } | null;
+    if (body?.accessToken) accessTokens.set(page, body.accessToken);
+  });
+}
+
+/** The access token the page is currently using (from its last login or refresh). */
+export function accessTokenOf(page: Page): string {
+  const token = accessTokens.get(page);
+  if (!token) throw new Error('this page has not signed in');
+  return token;
+}
+
+/** The page's refresh cookie (httpOnly: the page's scripts cannot read it, the browser can). */
+export async function refreshCookieOf(page: Page): Promise<string | undefined> {
+  return (await page.context().cookies()).find((c) => c.name === 'wf_refresh')?.value;
+}
+
+/**
+ * A fresh browser context (own storage, so own session) signed in with email and password.
+ * `live: false` for a user who is not let through to live updates (a temporary password).
+ */
 export async function signInAs(
   browser: Browser,
   base: string,
   email: string,
   password: string,
   landing: string,
+  opts: { live?: boolean } = {},
 ): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
+  recordAccessTokens(page);
   await page.goto(`${base}/`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: landing }).first().waitFor();
-  await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
+  if (opts.live !== false) await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
   return page;
 }
 

@@ -7,6 +7,8 @@ import * as m003 from './003_ingest_batch_kind.ts';
 import * as m010 from './010_identity.ts';
 import * as m011 from './011_row_level_security.ts';
 import * as m012 from './012_rls_helper.ts';
+import * as m013 from './013_org_scoped_admins.ts';
+import * as m014 from './014_login_throttle.ts';
 import * as m020 from './020_control_plane.ts';
 import * as m021 from './021_control_plane_rls.ts';
 import * as m030 from './030_analytics.ts';
@@ -21,6 +23,8 @@ export const migrations: Record<string, Migration> = {
   '010_identity': m010,
   '011_row_level_security': m011,
   '012_rls_helper': m012,
+  '013_org_scoped_admins': m013,
+  '014_login_throttle': m014,
   '020_control_plane': m020,
   '021_control_plane_rls': m021,
   '030_analytics': m030,
