@@ -81,7 +81,8 @@ export class HeartbeatService {
     }
     const doc = `[${parts.join(',')}]`;
     // Only the rows that changed state come back: a node coming (back) online, its clock
-    // crossing the drift bound either way, or its outbox having dropped more samples. At 10 k heartbeats/s that is a handful, not 10 k rows.
+    // crossing the drift bound either way, or its outbox having dropped more samples. At 10 k
+    // heartbeats/s that is a handful, not 10 k rows.
     const bound = this.opts.clockDriftMs;
     const { rows } = await sql<{
       id: string;
