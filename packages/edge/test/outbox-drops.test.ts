@@ -1,6 +1,8 @@
 // A full outbox, end to end: the agent's state file is at its bound (outbox.maxBytes, counted in
 // pages SQLite really uses), so the oldest readings were dropped; the agent reports the count in
-// its heartbeat, and the real hub (PostgreSQL, its embedded MQTT broker) records it on the node.
+// its heartbeat, and the real hub (PostgreSQL, its embedded MQTT broker) records it on the node,
+// opens an outbox_drops alert, and resolves it after a quiet period although the node's
+// cumulative count never goes down.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +59,12 @@ describe('outbox drops reported to the real hub', () => {
     assert.ok(prefill.usedBytes() <= MAX_BYTES);
     prefill.close();
 
+    // Short window and quiet period for this site, so the test sees the alert resolve in seconds.
+    const rule = await hub.admin('PUT', `/api/v1/sites/${site.siteId}/alert-rules/outbox_drops`, {
+      params: { windowS: 5, quietS: 5 },
+    });
+    assert.equal(rule.statusCode, 200, rule.body);
+
     const configPath = join(dir, 'agent.yaml');
     writeFileSync(
       configPath,
@@ -94,5 +102,39 @@ dashboard: { port: 0, host: 127.0.0.1 }
     // The heartbeat carries the count at the time it was sent; the agent may have dropped more since.
     assert.ok(reported !== undefined && reported >= dropped, `hub has ${reported}, agent dropped ${dropped}`);
     assert.ok(reported <= agent.outbox!.stats().dropped);
+
+    const alerts = async () =>
+      (await hub.admin('GET', `/api/v1/alerts?siteId=${site.siteId}&rule=outbox_drops`)).json() as {
+        id: string;
+        node_id: string;
+        state: string;
+      }[];
+    const until = async (what: string, ok: (a: Awaited<ReturnType<typeof alerts>>) => boolean) => {
+      const limit = Date.now() + 60_000;
+      for (;;) {
+        const list = await alerts();
+        if (ok(list)) return list;
+        if (Date.now() > limit) assert.fail(`${what}: ${JSON.stringify(list)}`);
+        await sleep(250);
+      }
+    };
+    const [opened] = await until('an outbox_drops alert', (l) => l.length > 0);
+    assert.equal(opened!.node_id, id.nodeId);
+    // The agent keeps reporting its (cumulative, non-zero) count, yet the alert resolves once no
+    // new drop came for the quiet period.
+    await until('resolved after the quiet period', (l) => l.length === 1 && l[0]!.state === 'resolved');
+    assert.ok(agent.outbox!.stats().dropped >= dropped, 'the node still reports its old drops');
+    const last = await sql<{ dropped: number }>`
+      SELECT (last_status->>'outboxDropped')::int AS dropped FROM nodes WHERE id = ${id.nodeId}`.execute(
+      hub.tdb.database.db,
+    );
+    assert.ok(last.rows[0]!.dropped >= dropped);
+    const detail = (await hub.admin('GET', `/api/v1/alerts/${opened!.id}`)).json() as {
+      transitions: { from_state: string | null; to_state: string; actor: string }[];
+    };
+    assert.deepEqual(
+      detail.transitions.map((t) => `${t.from_state}>${t.to_state}:${t.actor}`),
+      ['null>open:system', 'open>resolved:system'],
+    );
   });
 });

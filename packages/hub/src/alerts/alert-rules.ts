@@ -355,18 +355,39 @@ export const RULES: RuleDefinition[] = [
   {
     name: 'outbox_drops',
     description: 'A node dropped buffered samples (its outbox was full)',
-    defaults: { enabled: true, severity: 'critical', durationS: 0, repeatS: 0, params: { maxDropped: 0 } },
+    // The node's count is cumulative and never goes down, so the rule looks at the drops the hub
+    // recorded as they grew (node.outbox_dropped events, see heartbeat.service.ts): new drops in
+    // the last windowS open the alert; it resolves once no drop is left in the window and none came
+    // for quietS (an alert does not flap while a full outbox drops a little every few minutes).
+    defaults: {
+      enabled: true,
+      severity: 'critical',
+      durationS: 0,
+      repeatS: 0,
+      params: { maxDropped: 0, windowS: 900, quietS: 3600 },
+    },
     async evaluate(ctx) {
+      const { windowS, quietS, maxDropped } = ctx.params as Record<
+        'windowS' | 'quietS' | 'maxDropped',
+        number
+      >;
+      const since = new Date(ctx.now - Math.max(windowS, quietS) * 1000);
+      const { rows } = await sql<{ node_id: string; ts: Date; dropped: string }>`
+        SELECT node_id, ts, (data->>'dropped')::int8 AS dropped FROM node_events
+        WHERE site_id = ${ctx.site.id} AND kind = 'node.outbox_dropped' AND ts >= ${since}`.execute(ctx.db);
       return ctx.nodes.flatMap((n) => {
-        const dropped = n.last_status?.outboxDropped;
-        if (typeof dropped !== 'number') return [];
+        const mine = rows.filter((r) => r.node_id === n.id);
+        const ageS = (r: { ts: Date }) => (ctx.now - new Date(r.ts).getTime()) / 1000;
+        const recent = mine.filter((r) => ageS(r) <= windowS).reduce((a, r) => a + Number(r.dropped), 0);
+        const quiet = !mine.some((r) => ageS(r) <= quietS);
+        const firing = recent > maxDropped;
         return [
           nodeObs(
             n,
-            dropped > ctx.params.maxDropped!,
-            dropped <= ctx.params.maxDropped!,
-            dropped,
-            `Node ${n.name} dropped ${dropped} buffered samples`,
+            firing,
+            !firing && quiet,
+            recent,
+            `Node ${n.name} dropped ${recent} buffered samples in the last ${Math.round(windowS / 60)} min`,
           ),
         ];
       });

@@ -119,8 +119,9 @@ export class HeartbeatService {
         `{"id":"${id}","seen":${p.receivedAt},"offset":${offset},"status":${p.json ?? JSON.stringify(p.status)}}`;
     }
     const doc = `[${parts.join(',')}]`;
-    // Only the rows that changed state come back: a node coming (back) online, or its clock
-    // crossing the drift bound either way. At 10 k heartbeats/s that is a handful, not 10 k rows.
+    // Only the rows that changed state come back: a node coming (back) online, its clock
+    // crossing the drift bound either way, or its outbox having dropped more samples. At 10 k
+    // heartbeats/s that is a handful, not 10 k rows.
     const bound = this.opts.clockDriftMs;
     const { rows } = await sql<{
       id: string;
@@ -128,6 +129,7 @@ export class HeartbeatService {
       was: string;
       old_offset: number | null;
       offset: number;
+      dropped: string;
     }>`
       WITH u AS (
         SELECT id, to_timestamp(seen / 1000.0) AS seen, "offset" AS offset_ms, status,
@@ -135,8 +137,26 @@ export class HeartbeatService {
                status->>'osVersion' AS os_version
         FROM json_to_recordset(${doc}::json) AS u(id uuid, seen float8, "offset" int, status jsonb)
       ), old AS (
-        SELECT n.id, n.status, n.clock_offset_ms FROM nodes n
+        SELECT n.id, n.site_id, n.status, n.clock_offset_ms,
+               (n.last_status->>'outboxDropped')::int8 AS old_dropped FROM nodes n
         WHERE n.id IN (SELECT id FROM u) AND n.active ORDER BY n.id FOR UPDATE
+      ), drops AS (
+        -- outboxDropped only ever grows on a node, so a smaller number is a reset (agent
+        -- reinstalled, state file replaced): all of it is new. Kept as events so a rule can ask
+        -- "how many in the last window", which the cumulative count alone cannot answer.
+        SELECT old.id, old.site_id, u.seen, (u.status->>'outboxDropped')::int8 AS total,
+               CASE WHEN old.old_dropped IS NULL OR (u.status->>'outboxDropped')::int8 < old.old_dropped
+                    THEN (u.status->>'outboxDropped')::int8
+                    ELSE (u.status->>'outboxDropped')::int8 - old.old_dropped END AS delta
+        FROM u JOIN old ON old.id = u.id
+        WHERE u.status->>'outboxDropped' IS NOT NULL
+      ), drop_events AS (
+        INSERT INTO node_events (node_id, site_id, ts, kind, severity, message, data, batch_id)
+        SELECT id, site_id, seen, 'node.outbox_dropped', 'warning',
+               'Outbox full: ' || delta || ' buffered samples dropped (' || total || ' in all)',
+               jsonb_build_object('dropped', delta, 'total', total),
+               'hub:outbox:' || (extract(epoch FROM seen) * 1000)::int8
+        FROM drops WHERE delta > 0
       ), updated AS (
         UPDATE nodes n SET
           last_seen_at = GREATEST(u.seen, n.last_seen_at),
@@ -152,8 +172,10 @@ export class HeartbeatService {
         WHERE n.id = u.id
         RETURNING n.id, n.site_id, old.status AS was, old.clock_offset_ms AS old_offset, n.clock_offset_ms AS "offset"
       )
-      SELECT * FROM updated
+      SELECT updated.*, coalesce(drops.delta, 0)::int8 AS dropped
+      FROM updated LEFT JOIN drops ON drops.id = updated.id
       WHERE was IS DISTINCT FROM 'online'
+         OR drops.delta > 0
          OR (abs("offset") > ${bound}) IS DISTINCT FROM (old_offset IS NOT NULL AND abs(old_offset) > ${bound})`.execute(
       this.hub.db,
     );
@@ -162,6 +184,9 @@ export class HeartbeatService {
 
     const cameOnline: { nodeId: string; siteId: string }[] = [];
     for (const r of rows) {
+      if (Number(r.dropped) > 0) {
+        this.hub.bus.emitEvent('node.events', { nodeId: r.id, siteId: r.site_id, count: 1 });
+      }
       if (r.was !== 'online') {
         cameOnline.push({ nodeId: r.id, siteId: r.site_id });
         this.hub.bus.emitEvent('node.status', {

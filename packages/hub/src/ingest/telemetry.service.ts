@@ -124,6 +124,8 @@ export class TelemetryIngest {
       if (s.ts < minTs) minTs = s.ts;
       if (s.ts > maxTs) maxTs = s.ts;
       // A sample changes its own bucket and, through the interval that starts at it, maybe the next.
+      // The hours (and days) a longer interval spans — also to a neighbour stored by another batch,
+      // which this batch cannot see — are widened to by the rollup job (rollups/spans.ts).
       const hour = Math.floor(s.ts / HOUR_MS) * HOUR_MS;
       mark(hourly, last.h, id, hour);
       if (s.ts + gapMs > hour + HOUR_MS) mark(hourly, last.H, id, hour + HOUR_MS);

@@ -7,6 +7,10 @@
 // - energy counter (Wh): the counter's increase, split across buckets in proportion to time. A
 //   counter going backwards is a reset (meter replaced, firmware restart): the energy of that
 //   interval is the new reading (counted up from zero), never a negative delta.
+//
+// A bucket with no reading inside still gets its share of every interval that spans it (a counter
+// read at 09:59 and 11:00 put energy into 10–11): it comes back with count 0 and no min/max/first/
+// last, so hourly energy adds up to daily energy however the readings fall.
 
 export type SeriesKind = 'power' | 'energy' | 'gauge' | 'state';
 
@@ -18,12 +22,13 @@ export interface Point {
 export interface BucketStats {
   count: number;
   sum: number;
-  min: number;
-  max: number;
-  first: number;
-  last: number;
-  firstTs: number;
-  lastTs: number;
+  /** null when no reading lies inside the bucket (it only carries energy of a spanning interval). */
+  min: number | null;
+  max: number | null;
+  first: number | null;
+  last: number | null;
+  firstTs: number | null;
+  lastTs: number | null;
   energyWh: number | null;
   resets: number;
 }
@@ -32,7 +37,7 @@ const MS_PER_HOUR = 3_600_000;
 
 /**
  * `points` sorted by ts; may extend beyond [start, end) so intervals crossing the bounds count.
- * Returns undefined when no point lies inside the bucket.
+ * Returns undefined when no point lies inside the bucket and no energy-carrying interval spans it.
  */
 export function computeBucket(
   points: readonly Point[],
@@ -49,6 +54,7 @@ export function computeBucket(
   let last: Point | undefined;
   let energy = 0;
   let resets = 0;
+  let spanned = false;
   for (let i = 0; i < points.length; i++) {
     const p = points[i]!;
     if (p.ts >= start && p.ts < end) {
@@ -69,16 +75,32 @@ export function computeBucket(
     if (hi <= lo) continue;
     if (kind === 'power') {
       if (dt > maxGapMs) continue;
+      spanned = true;
       const slope = (p.value - a.value) / dt;
       const vLo = a.value + slope * (lo - a.ts);
       const vHi = a.value + slope * (hi - a.ts);
       energy += (((vLo + vHi) / 2) * (hi - lo)) / MS_PER_HOUR;
     } else {
+      spanned = true;
       const delta = p.value >= a.value ? p.value - a.value : p.value;
       energy += (delta * (hi - lo)) / dt;
     }
   }
-  if (count === 0 || !first || !last) return undefined;
+  if (!first || !last) {
+    if (!spanned) return undefined;
+    return {
+      count: 0,
+      sum: 0,
+      min: null,
+      max: null,
+      first: null,
+      last: null,
+      firstTs: null,
+      lastTs: null,
+      energyWh: energy,
+      resets,
+    };
+  }
   return {
     count,
     sum,

@@ -4,8 +4,16 @@ import { sql } from 'kysely';
 import type { HubContext } from '../context.ts';
 import { localDate, localDayBounds } from '../time/zoned.ts';
 import { type BucketStats, computeBucket, type Point, type SeriesKind } from './compute.ts';
+import { type Span, spannedBuckets } from './spans.ts';
 
 const HOUR_MS = 3_600_000;
+/** The largest Date: a counter's neighbouring reading is looked for without a time limit. */
+const MAX_DATE_MS = 8.64e15;
+
+interface Bucket extends Span {
+  /** Local date for daily buckets, '' for hourly ones. */
+  day: string;
+}
 
 interface DirtyRow {
   series_id: number;
@@ -37,27 +45,37 @@ export async function processDirtyRollups(hub: HubContext, limit = 2000): Promis
   }
   for (const group of groups.values()) {
     const { series_id: seriesId, resolution, kind, timezone } = group[0]!;
-    const bounds = group.map((r) => {
-      const start = r.bucket.getTime();
-      if (resolution === 'hour') return { row: r, start, end: start + HOUR_MS, day: '' };
-      const day = localDate(start, timezone);
-      const [s, e] = localDayBounds(day, timezone);
-      return { row: r, start: s, end: e, day };
-    });
+    const bucketAt = (ms: number): Bucket => {
+      if (resolution === 'hour') {
+        const start = Math.floor(ms / HOUR_MS) * HOUR_MS;
+        return { start, end: start + HOUR_MS, day: '' };
+      }
+      const day = localDate(ms, timezone);
+      const [start, end] = localDayBounds(day, timezone);
+      return { start, end, day };
+    };
+    const dirty = group.map((r) => bucketAt(r.bucket.getTime()));
+    // A counter's interval carries energy however long it is; power only within the gap limit.
+    const gapMs = kind === 'energy' ? Number.POSITIVE_INFINITY : maxGapMs;
     // One read covers the group, plus the nearest point on each side: the intervals crossing the
-    // edges need it (a counter's previous reading may be up to a day back).
-    const from = Math.min(...bounds.map((b) => b.start));
-    const to = Math.max(...bounds.map((b) => b.end));
-    const points = await loadPoints(hub, seriesId, from, to, from - maxGapMs - HOUR_MS * 24, to + maxGapMs);
+    // edges need it (for a counter, however far back or ahead it lies).
+    const load = (from: number, to: number) =>
+      kind === 'energy'
+        ? loadPoints(hub, seriesId, from, to, 0, MAX_DATE_MS)
+        : loadPoints(hub, seriesId, from, to, from - maxGapMs - HOUR_MS * 24, to + maxGapMs);
+    let from = Math.min(...dirty.map((b) => b.start));
+    let to = Math.max(...dirty.map((b) => b.end));
+    let points = await load(from, to);
+    const bounds = spannedBuckets(points, dirty, kind, gapMs, bucketAt);
+    // Widened past the read: read again so the added buckets see all their own points.
+    if (bounds[0]!.start < from || bounds.at(-1)!.end > to) {
+      from = Math.min(from, bounds[0]!.start);
+      to = Math.max(to, bounds.at(-1)!.end);
+      points = await load(from, to);
+    }
     const computed = bounds.map((b) => ({
       ...b,
-      stats: computeBucket(
-        points,
-        b.start,
-        b.end,
-        kind,
-        kind === 'energy' ? Number.POSITIVE_INFINITY : maxGapMs,
-      ),
+      stats: computeBucket(points, b.start, b.end, kind, gapMs),
     }));
     // One transaction and a handful of statements per group, however many buckets it holds.
     await hub.db.transaction().execute(async (trx) => {
@@ -121,8 +139,8 @@ export async function processDirtyRollups(hub: HubContext, limit = 2000): Promis
       // Only rows nobody re-marked meanwhile (see markDirty in ingest).
       await sql`
         DELETE FROM rollup_dirty d
-        USING unnest(${computed.map((c) => c.row.bucket.toISOString())}::timestamptz[],
-                     ${computed.map((c) => c.row.generation)}::int8[]) AS u(bucket, generation)
+        USING unnest(${group.map((r) => r.bucket.toISOString())}::timestamptz[],
+                     ${group.map((r) => r.generation)}::int8[]) AS u(bucket, generation)
         WHERE d.series_id = ${seriesId} AND d.resolution = ${resolution}
           AND d.bucket = u.bucket AND d.generation = u.generation`.execute(trx);
     });
@@ -188,8 +206,8 @@ function columns(s: BucketStats) {
     max: s.max,
     first: s.first,
     last: s.last,
-    first_ts: new Date(s.firstTs),
-    last_ts: new Date(s.lastTs),
+    first_ts: s.firstTs === null ? null : new Date(s.firstTs),
+    last_ts: s.lastTs === null ? null : new Date(s.lastTs),
     energy_wh: s.energyWh,
     resets: s.resets,
   };

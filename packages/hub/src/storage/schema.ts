@@ -3,6 +3,7 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
 export interface OrgsTable {
@@ -93,12 +94,13 @@ interface RollupColumns {
   bucket: Timestamp;
   count: number;
   sum: number;
-  min: number;
-  max: number;
-  first: number;
-  last: number;
-  first_ts: Timestamp;
-  last_ts: Timestamp;
+  /** min … last_ts are null in a bucket that only an interval spans (count 0, energy only). */
+  min: number | null;
+  max: number | null;
+  first: number | null;
+  last: number | null;
+  first_ts: NullableTimestamp;
+  last_ts: NullableTimestamp;
   energy_wh: number | null;
   resets: Generated<number>;
 }

@@ -72,19 +72,44 @@ export async function querySeries(
       s.points.push([r.ts.getTime(), r.value]);
     }
   } else {
-    const table = q.resolution === 'hour' ? 'rollup_hourly' : 'rollup_daily';
-    const rows = await db
-      .selectFrom(table)
-      .select(['series_id', 'bucket', 'sum', 'count', 'min', 'max', 'energy_wh'])
-      .where('series_id', 'in', ids)
-      .where('bucket', '>=', from)
-      .where('bucket', '<', to)
-      .orderBy('series_id')
-      .orderBy('bucket')
-      .execute();
+    const rows =
+      q.resolution === 'hour'
+        ? await db
+            .selectFrom('rollup_hourly')
+            .select([
+              'series_id',
+              'bucket',
+              'sum',
+              'count',
+              'min',
+              'max',
+              'energy_wh',
+              sql<number>`1`.as('hours'),
+            ])
+            .where('series_id', 'in', ids)
+            .where('bucket', '>=', from)
+            .where('bucket', '<', to)
+            .orderBy('series_id')
+            .orderBy('bucket')
+            .execute()
+        : await db
+            .selectFrom('rollup_daily')
+            .select(['series_id', 'bucket', 'sum', 'count', 'min', 'max', 'energy_wh', 'hours'])
+            .where('series_id', 'in', ids)
+            .where('bucket', '>=', from)
+            .where('bucket', '<', to)
+            .orderBy('series_id')
+            .orderBy('bucket')
+            .execute();
     for (const r of rows) {
       const s = out.get(r.series_id)!;
-      s.points.push([r.bucket.getTime(), r.count ? r.sum / r.count : 0]);
+      // A bucket only an interval spans has no reading to average: power shows its mean from the
+      // energy (the same interpolation that made it); other kinds have nothing to draw there.
+      let value: number;
+      if (r.count) value = r.sum / r.count;
+      else if (s.kind === 'power' && r.energy_wh !== null) value = r.energy_wh / r.hours;
+      else continue;
+      s.points.push([r.bucket.getTime(), value]);
       s.min ??= [];
       s.max ??= [];
       s.energyWh ??= [];

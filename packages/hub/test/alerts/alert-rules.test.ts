@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { evaluateSite } from '../../src/alerts/alert-engine.ts';
 import { alertsIdle } from '../../src/alerts/alerts.plugin.ts';
+import { HeartbeatService } from '../../src/heartbeat/heartbeat.service.ts';
 import { localDayBounds } from '../../src/time/zoned.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { batchId, createSite, startTestHub, type TestHub, TestNode } from '../helpers/hub.ts';
@@ -174,13 +175,62 @@ for (const engine of ENGINES) {
         at(16, 1),
       );
       await firesOnceThenClears('clock_drift', offset(90_000), at(16), offset(1000), at(16, 1));
-      await firesOnceThenClears(
-        'outbox_drops',
-        () => status({ outboxDropped: 5 }),
-        at(16),
-        () => status({ outboxDropped: 0 }),
-        at(16, 1),
+    });
+
+    it('outbox_drops: new drops open it, a quiet period resolves it, a counter reset counts anew', async () => {
+      // Heartbeats through the real HeartbeatService (its SQL turns the cumulative count into
+      // drop events), received at chosen instants.
+      const beats = new HeartbeatService(hub.app.hub, {
+        offlineAfterS: 300,
+        clockDriftMs: 60_000,
+        onOnline: () => {},
+        log: { error: () => {} },
+      });
+      const beat = async (dropped: number, receivedAt: number) => {
+        beats.record(
+          node.nodeId,
+          { state: 'online', clock: receivedAt, outboxDropped: dropped },
+          undefined,
+          receivedAt,
+        );
+        await beats.flush();
+        await alertsIdle(hub.app.hub);
+      };
+      const state = async () => (await alertsOf('outbox_drops')).map((a) => a.state);
+      await beat(0, at(19));
+      await evaluate('outbox_drops', at(19, 1));
+      assert.deepEqual(await state(), [], 'nothing dropped, nothing open');
+      await beat(5, at(19, 2));
+      await evaluate('outbox_drops', at(19, 3));
+      assert.deepEqual(await state(), ['open']);
+      // The count stays at 5 (nothing new): inside the quiet period the alert stays open …
+      await beat(5, at(19, 30));
+      await evaluate('outbox_drops', at(19, 40));
+      assert.deepEqual(await state(), ['open'], 'not resolved before the quiet period');
+      // … and after an hour without new drops it resolves, though the node still reports 5.
+      await beat(5, at(20, 0));
+      await evaluate('outbox_drops', at(20, 3));
+      assert.deepEqual(await state(), ['resolved'], 'one old drop does not keep it open forever');
+      const [first] = await alertsOf('outbox_drops');
+      assert.equal(first.resolved_by, 'system');
+      // The agent was reinstalled (count back to 0) and has since dropped 3: new drops, new alert.
+      await beat(3, at(20, 10));
+      await evaluate('outbox_drops', at(20, 11));
+      const rows = await alertsOf('outbox_drops');
+      assert.deepEqual(
+        rows.map((a) => [a.state, a.value]),
+        [
+          ['resolved', 0],
+          ['open', 3],
+        ],
       );
+      // Configurable: a site with a 1-min window and quiet period resolves a minute later.
+      const put = await hub.admin('PUT', `/api/v1/sites/${siteId}/alert-rules/outbox_drops`, {
+        params: { windowS: 60, quietS: 60 },
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      await evaluate('outbox_drops', at(20, 12));
+      assert.deepEqual(await state(), ['resolved', 'resolved']);
     });
 
     it('node_offline: silence detected by the schedule, repeats when configured, clears on return', async () => {

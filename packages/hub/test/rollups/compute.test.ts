@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeBucket, type Point } from '../../src/rollups/compute.ts';
+import { spannedBuckets } from '../../src/rollups/spans.ts';
 
 const S = 1000;
 const H = 3_600_000;
@@ -100,5 +101,47 @@ describe('bucket computation (hand-computed references)', () => {
 
   it('returns nothing for a bucket without points', () => {
     assert.equal(computeBucket(series([[0, 1]]), H, 2 * H, 'power', 900 * S), undefined);
+  });
+
+  it('gives a bucket without readings its share of a counter interval that spans it', () => {
+    // Read at 09:59 (1000 Wh) and 11:00 (1610 Wh): 10 Wh a minute, 600 of them in 10–11.
+    const pts = series([
+      [(9 * 60 + 59) * 60, 1000],
+      [11 * 3600, 1610],
+    ]);
+    const b = computeBucket(pts, 10 * H, 11 * H, 'energy', Number.POSITIVE_INFINITY)!;
+    assert.deepEqual(
+      { count: b.count, min: b.min, first: b.first, firstTs: b.firstTs, energy: b.energyWh },
+      { count: 0, min: null, first: null, firstTs: null, energy: 600 },
+    );
+    // Power across a gap longer than the limit carries nothing, so the bucket stays absent.
+    assert.equal(computeBucket(pts, 10 * H, 11 * H, 'power', 900 * S), undefined);
+  });
+
+  it('widens a dirty hour to every hour the intervals touching it span', () => {
+    const hourAt = (ms: number) => {
+      const start = Math.floor(ms / H) * H;
+      return { start, end: start + H };
+    };
+    // Readings at 07:30, 09:59 and 15:59; the 15:59 one is new, so hour 15 is dirty.
+    const pts = series([
+      [7.5 * 3600, 1],
+      [(9 * 60 + 59) * 60, 2],
+      [(15 * 60 + 59) * 60, 3],
+    ]);
+    const hours = (kind: 'energy' | 'power' | 'gauge', gap: number) =>
+      spannedBuckets(pts, [hourAt(15 * H)], kind, gap, hourAt).map((b) => b.start / H);
+    assert.deepEqual(hours('energy', Number.POSITIVE_INFINITY), [9, 10, 11, 12, 13, 14, 15]);
+    assert.deepEqual(hours('power', 900 * S), [15]);
+    assert.deepEqual(hours('gauge', 900 * S), [15]);
+    // A reading exactly on the hour changes the hour before it alone.
+    const sharp = series([
+      [10.5 * 3600, 1],
+      [11 * 3600, 2],
+    ]);
+    assert.deepEqual(
+      spannedBuckets(sharp, [hourAt(11 * H)], 'power', 3600 * S, hourAt).map((b) => b.start / H),
+      [10, 11],
+    );
   });
 });

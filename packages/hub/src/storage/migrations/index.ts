@@ -15,6 +15,7 @@ import * as m030 from './030_analytics.ts';
 import * as m031 from './031_alerts.ts';
 import * as m032 from './032_notifications.ts';
 import * as m033 from './033_analytics_alerts_rls.ts';
+import * as m034 from './034_rollup_gap_buckets.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_spine': m001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '031_alerts': m031,
   '032_notifications': m032,
   '033_analytics_alerts_rls': m033,
+  '034_rollup_gap_buckets': m034,
 };
