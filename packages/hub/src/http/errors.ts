@@ -45,12 +45,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
       // batch, its claim and rows were committed together). The client retries; the pool reconnects.
       request.log.warn({ err: error.message, correlationId: request.id }, 'database connection lost');
       reply.header('retry-after', '1');
-      return reply
-        .status(503)
-        .send({
-          code: 'WF_UNAVAILABLE',
-          message: 'The database connection was lost; retry',
-        } satisfies ErrorBody);
+      return reply.status(503).send({
+        code: 'WF_UNAVAILABLE',
+        message: 'The database connection was lost; retry',
+      } satisfies ErrorBody);
     }
     request.log.error({ err: error, correlationId: request.id }, 'unexpected error');
     return reply.status(500).send({

@@ -184,7 +184,7 @@ for (const engine of ENGINES) {
         offlineAfterS: 300,
         clockDriftMs: 60_000,
         onOnline: () => {},
-        log: { error: () => {} },
+        log: { error: () => {}, warn: () => {} },
       });
       const beat = async (dropped: number, receivedAt: number) => {
         beats.record(
