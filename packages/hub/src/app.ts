@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { alertsPlugin } from './alerts/alerts.plugin.ts';
 import { analyticsPlugin } from './analytics/analytics.plugin.ts';
 import { orgOwnedSiteScope } from './auth/access.ts';
@@ -12,7 +12,6 @@ import { registerAuthentication } from './auth/authenticate.ts';
 import type { HubConfig } from './config.ts';
 import { HubBus, type HubContext } from './context.ts';
 import { registerErrorHandling } from './http/errors.ts';
-import { withRedaction } from './http/log-redaction.ts';
 import { identityPlugin } from './identity/identity.plugin.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { Scheduler } from './jobs/scheduler.ts';
@@ -20,6 +19,11 @@ import { controlPlane } from './mqtt/control-plane.ts';
 import { NodeKeyCache } from './nodes/node-auth.ts';
 import { nodeRoutes } from './nodes/nodes.routes.ts';
 import { NonceLedger } from './nodes/nonce-ledger.ts';
+import { registerCollectors } from './observability/collectors.ts';
+import { createHubLogger } from './observability/logger.ts';
+import { HubMetrics } from './observability/metrics.ts';
+import { observabilityPlugin } from './observability/observability.plugin.ts';
+import { registerRequestLog } from './observability/request-log.ts';
 import { siteRoutes } from './sites/sites.routes.ts';
 import type { Database } from './storage/database.ts';
 import { telemetryRoutes } from './telemetry/telemetry.routes.ts';
@@ -27,13 +31,32 @@ import { telemetryRoutes } from './telemetry/telemetry.routes.ts';
 export interface BuildHubOptions {
   config: HubConfig;
   database: Database;
-  /** pino logger options or false; tests pass false to keep output readable. */
-  logger?: boolean | object;
+  /**
+   * false for no logs (tests keep output readable); `{ level, stream }` writes JSON lines at that
+   * level to that stream (tests that read the log); default: observability/logger.ts.
+   */
+  logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
+}
+
+function hubLogger(opts: BuildHubOptions): FastifyBaseLogger {
+  const custom = typeof opts.logger === 'object' ? opts.logger : undefined;
+  const config = {
+    ...opts.config,
+    ...(custom?.level ? { logLevel: custom.level } : {}),
+    ...(custom?.stream ? { logFormat: 'json' as const } : {}),
+  };
+  return createHubLogger(config, custom?.stream) as FastifyBaseLogger;
 }
 
 export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: withRedaction(opts.logger ?? { level: opts.config.logLevel }),
+    ...(opts.logger === false
+      ? { logger: false }
+      : {
+          loggerInstance: hubLogger(opts),
+        }),
+    // One line per request from observability/request-log.ts instead of Fastify's two at info.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     trustProxy: opts.config.trustProxy,
     genReqId: () => crypto.randomUUID(),
@@ -46,6 +69,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
     database: opts.database,
     db: opts.database.db,
     bus: new HubBus(),
+    metrics: new HubMetrics(opts.config.hubId),
     siteScope: orgOwnedSiteScope,
   };
   app.decorate('hub', hub);
@@ -54,7 +78,9 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   // Jobs are added by each module and started by the server (not by tests unless they ask).
   app.decorate('scheduler', new Scheduler(hub, app.log));
   app.addHook('onClose', async () => app.scheduler.stop());
+  app.addHook('onClose', async () => hub.metrics.close());
   registerErrorHandling(app);
+  registerRequestLog(app);
   registerAuthentication(app, opts.config.adminToken);
 
   await app.register(swagger, {
@@ -69,7 +95,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   await app.register(rateLimit, { global: false, hook: 'preHandler' });
   await app.register(identityPlugin);
 
-  app.get('/healthz', async () => ({ ok: true, engine: hub.database.engine }));
+  await app.register(observabilityPlugin); // /healthz, /readyz, /metrics (token-protected)
 
   await app.register(nodeRoutes, { prefix: '/api/v1' });
   await app.register(ingestRoutes, { prefix: '/api/v1' });
@@ -80,5 +106,6 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   await app.register((await import('./fleet/fleet.plugin.ts')).fleetPlugin, { prefix: '/api/v1' });
   await app.register(controlPlane); // routes only; the broker starts with startControlPlane(app)
   await app.register((await import('./web/web.plugin.ts')).webPortal); // portal at / when built
+  registerCollectors(app, hub.metrics);
   return app;
 }

@@ -1,8 +1,29 @@
 // wattfleet-hub start | migrate
-import { loadConfig } from './config.ts';
+import { type HubConfig, loadConfig } from './config.ts';
 import { startHub } from './server.ts';
 import { openDatabase } from './storage/database.ts';
 import { migrate } from './storage/migrate.ts';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** What a new user needs to know about who can reach this hub, and how to change it. */
+function exposureNotes(config: HubConfig, metricsUrl: string | undefined): string[] {
+  const notes: string[] = [];
+  const httpLocal = LOOPBACK.has(config.host);
+  const mqttLocal = !config.mqttUrl && LOOPBACK.has(config.mqttHost);
+  if (httpLocal || mqttLocal) {
+    const what = [httpLocal ? 'HTTP' : '', mqttLocal ? 'MQTT' : ''].filter(Boolean).join(' and ');
+    notes.push(
+      `Only this machine can reach ${what}. To let other machines (agents, browsers) in, set ` +
+        `${[httpLocal ? 'HOST=0.0.0.0' : '', mqttLocal ? 'MQTT_HOST=0.0.0.0' : ''].filter(Boolean).join(' ')}` +
+        `${config.demo ? ' — and change the demo passwords first: they are published.' : '.'}`,
+    );
+  }
+  if (metricsUrl) notes.push(`Prometheus metrics: ${metricsUrl}`);
+  else if (config.metricsToken)
+    notes.push('Prometheus metrics: GET /metrics with Authorization: Bearer $METRICS_TOKEN');
+  return notes;
+}
 
 async function main(argv: string[]): Promise<void> {
   const [command = 'start', ...rest] = argv;
@@ -21,6 +42,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(`\nWattfleet hub is running at ${hub.url}  (database: ${hub.database.engine})`);
       const broker = hub.app.controlPlane?.brokerUrl;
       if (broker) console.log(`MQTT for nodes: ${broker}${config.mqttUrl ? '' : ' (embedded broker)'}`);
+      for (const line of exposureNotes(config, hub.metricsUrl)) console.log(line);
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         process.once(signal, () => {
           hub.stop().then(

@@ -1,9 +1,26 @@
 // Hub configuration from the environment. Absence of DATABASE_URL / MQTT_URL means embedded mode.
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
 export interface HubConfig {
+  /** HTTP bind address. Loopback unless HOST says otherwise: a demo must not face the network. */
   host: string;
   port: number;
+  /** Embedded MQTT broker bind address (MQTT_HOST); loopback by default like `host`. */
+  mqttHost: string;
+  /** Names this hub in metrics (`hub` label) and logs; HUB_ID, else host name and port. */
+  hubId: string;
+  /** Bearer token that opens GET /metrics on the main port; without it (and without METRICS_PORT) /metrics is off. */
+  metricsToken: string | undefined;
+  /** A separate listener for /metrics (no token; bind it to a private interface). */
+  metricsPort: number | undefined;
+  metricsHost: string;
+  /** A job run longer than this (s) makes /readyz fail with the `jobs` check. */
+  jobStallS: number;
+  /** Requests slower than this (ms) are logged at info even though request logs are at debug. */
+  slowRequestMs: number;
+  /** 'pretty' (a terminal), 'json' (anything else), or 'auto' (LOG_FORMAT) — see observability/logger.ts. */
+  logFormat: 'auto' | 'pretty' | 'json';
   /** postgres://… for production; undefined selects PGlite in dataDir. */
   databaseUrl: string | undefined;
   dataDir: string;
@@ -42,13 +59,27 @@ function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   return n;
 }
 
+function logFormat(raw: string | undefined): HubConfig['logFormat'] {
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
+  if (raw === 'pretty' || raw === 'json') return raw;
+  throw new Error(`LOG_FORMAT must be auto, pretty or json, got "${raw}"`);
+}
+
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<HubConfig> = {},
 ): HubConfig {
   const config: HubConfig = {
-    host: env.HOST ?? '0.0.0.0',
+    host: env.HOST || '127.0.0.1',
     port: int('PORT', 8080, env),
+    mqttHost: env.MQTT_HOST || env.HOST || '127.0.0.1',
+    hubId: env.HUB_ID || `${hostname()}:${env.PORT || 8080}`,
+    metricsToken: env.METRICS_TOKEN || undefined,
+    metricsPort: env.METRICS_PORT ? int('METRICS_PORT', 0, env) : undefined,
+    metricsHost: env.METRICS_HOST || '127.0.0.1',
+    jobStallS: int('JOB_STALL_S', 900, env),
+    slowRequestMs: int('SLOW_REQUEST_MS', 1000, env),
+    logFormat: logFormat(env.LOG_FORMAT),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.WATTFLEET_DATA_DIR ?? './data'),
     mqttUrl: env.MQTT_URL || undefined,
@@ -74,6 +105,8 @@ export function loadConfig(
     ...overrides,
   };
   if (config.ingest.writers < 1) throw new Error('INGEST_WRITERS must be at least 1');
+  if (config.metricsToken !== undefined && config.metricsToken.length < 16)
+    throw new Error('METRICS_TOKEN must be at least 16 characters');
   if (config.retention.rawDays < 1) throw new Error('RETENTION_RAW_DAYS must be at least 1');
   return config;
 }

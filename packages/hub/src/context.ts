@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { AccessMode } from './auth/access.ts';
 import type { Actor } from './auth/actor.ts';
 import type { HubConfig } from './config.ts';
+import type { HubMetrics } from './observability/metrics.ts';
 import type { Database } from './storage/database.ts';
 import type { DB } from './storage/schema.ts';
 
@@ -36,6 +37,8 @@ export interface HubContext {
   database: Database;
   db: Kysely<DB>;
   bus: HubBus;
+  /** This hub's Prometheus registry and instruments (observability/metrics.ts). */
+  metrics: HubMetrics;
   /** Replaceable by the identity module (grants, time-limited access). */
   siteScope: SiteScopeResolver;
   /**

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildHub } from './app.ts';
 import type { HubConfig } from './config.ts';
 import { startControlPlane } from './mqtt/control-plane.ts';
+import { startMetricsListener } from './observability/observability.plugin.ts';
 import { type Database, openDatabase } from './storage/database.ts';
 import { migrate } from './storage/migrate.ts';
 
@@ -10,6 +11,8 @@ export interface RunningHub {
   app: FastifyInstance;
   database: Database;
   url: string;
+  /** The METRICS_PORT listener (…/metrics), when configured. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,6 +32,7 @@ export async function startHub(config: HubConfig, hooks: StartHook[] = []): Prom
   log = app.log;
   for (const hook of hooks) await hook(app);
   await app.listen({ host: config.host, port: config.port });
+  const metrics = config.metricsPort !== undefined ? await startMetricsListener(app) : undefined;
   await startControlPlane(app);
   app.scheduler.start();
   const address = app.server.address();
@@ -39,9 +43,11 @@ export async function startHub(config: HubConfig, hooks: StartHook[] = []): Prom
     app,
     database,
     url: `http://${host}:${port}`,
+    metricsUrl: metrics?.url,
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      await metrics?.close();
       await app.close();
       await database.close();
     },

@@ -350,5 +350,6 @@ export async function evaluateAllSites(hub: HubContext, now = Date.now()): Promi
     .where('status', '<>', 'decommissioned')
     .execute();
   for (const s of sites) await evaluateSite(hub, s.id, { now });
+  hub.metrics.alertEvaluations.inc({ result: 'ok' }, sites.length);
   return sites.length;
 }

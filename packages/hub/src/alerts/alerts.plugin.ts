@@ -42,7 +42,9 @@ export async function alertsPlugin(app: FastifyInstance): Promise<void> {
         again.delete(siteId);
         try {
           await evaluateSite(hub, siteId);
+          hub.metrics.alertEvaluations.inc({ result: 'ok' });
         } catch (err) {
+          hub.metrics.alertEvaluations.inc({ result: 'failed' });
           app.log.error({ err, siteId }, 'alert evaluation failed');
         }
       } while (again.has(siteId) && !closed);

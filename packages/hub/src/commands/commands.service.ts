@@ -344,6 +344,7 @@ export class CommandService {
   }
 
   private emit(row: CommandRow): void {
+    this.hub.metrics.commandTransitions.inc({ type: row.type, state: row.state });
     this.hub.bus.emitEvent('command.updated', {
       commandId: row.id,
       nodeId: row.node_id,

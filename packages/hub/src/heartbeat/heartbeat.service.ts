@@ -181,6 +181,8 @@ export class HeartbeatService {
     );
     this.stats.flushes++;
     this.stats.rowsWritten += ids.length;
+    this.hub.metrics.heartbeatsApplied.inc(ids.length);
+    this.hub.metrics.heartbeatsLate.inc(rows.filter((r) => r.was === 'offline').length);
 
     const cameOnline: { nodeId: string; siteId: string }[] = [];
     for (const r of rows) {

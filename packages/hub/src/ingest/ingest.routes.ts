@@ -30,6 +30,10 @@ export async function ingestRoutes(app: FastifyInstance): Promise<void> {
   if (!app.hasDecorator('telemetryIngest')) app.decorate('telemetryIngest', new TelemetryIngest(hub));
   const ingest = app.telemetryIngest;
   useNodeSignatures(app, hub.config.ingest.maxBodyBytes);
+  // Refusals before the service sees the batch (signature, rate limit, body size) count as rejects too.
+  app.addHook('onError', async (request, _reply, err) => {
+    if (request.url.startsWith('/api/v1/ingest/telemetry')) hub.metrics.countIngestError('http', err);
+  });
 
   // Per-node limit; keyed on the signed node id (set by the preValidation hook before this runs).
   const rateLimit = {
@@ -46,7 +50,7 @@ export async function ingestRoutes(app: FastifyInstance): Promise<void> {
       attachValidation: true,
       config: { rateLimit },
     },
-    async (request) => ingest.ingest(nodeOf(request), request.body),
+    async (request) => hub.metrics.observeIngest('http', () => ingest.ingest(nodeOf(request), request.body)),
   );
   app.post(
     '/ingest/daily',

@@ -27,6 +27,8 @@ export interface TelemetryWriterOptions {
   writers: number;
   /** Samples per transaction at most (INGEST_GROUP_SAMPLES). */
   maxGroupSamples: number;
+  /** Told the size of every group written (metrics). */
+  onGroup?: (batches: number, samples: number) => void;
 }
 
 export class TelemetryWriter {
@@ -34,7 +36,7 @@ export class TelemetryWriter {
 
   constructor(
     private readonly database: Database,
-    opts: TelemetryWriterOptions,
+    private readonly opts: TelemetryWriterOptions,
   ) {
     this.group = new Coalescer((batches) => this.flush(batches), {
       // PGlite is a single connection: more than one writer would only queue on the pool.
@@ -98,6 +100,10 @@ export class TelemetryWriter {
       }
       if (mine.length > 0) await markDirty(client, mine);
       await client.query('COMMIT');
+      this.opts.onGroup?.(
+        batches.length,
+        mine.reduce((n, b) => n + b.rows.seriesIds.length, 0),
+      );
       return batches.map((b) => stored.get(b) ?? 'duplicate');
     } catch (err) {
       await client.query('ROLLBACK').catch((e: Error) => {

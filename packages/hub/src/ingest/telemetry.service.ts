@@ -34,6 +34,10 @@ export class TelemetryIngest {
     this.writer = new TelemetryWriter(hub.database, {
       writers: hub.config.ingest.writers,
       maxGroupSamples: hub.config.ingest.groupSamples,
+      onGroup: (batches, samples) => {
+        hub.metrics.groupBatches.observe(batches);
+        hub.metrics.groupSamples.observe(samples);
+      },
     });
   }
 

@@ -21,6 +21,8 @@ export const CORE_JOBS: JobDefinition[] = [
 export class Scheduler {
   private readonly crons: Cron[] = [];
   private readonly jobs: JobDefinition[] = [...CORE_JOBS];
+  /** Job name → when its current run began on this hub (for /readyz: a run that never ends). */
+  readonly runningSince = new Map<string, number>();
 
   constructor(
     private readonly hub: HubContext,
@@ -35,10 +37,19 @@ export class Scheduler {
   start(): void {
     for (const job of this.jobs) {
       const cron = new Cron(job.schedule, { protect: true, name: `wattfleet.${job.name}` }, async () => {
+        const metrics = this.hub.metrics;
+        const end = metrics.jobSeconds.startTimer({ job: job.name });
+        this.runningSince.set(job.name, Date.now());
         try {
-          await runExclusive(this.hub.database, `job.${job.name}`, () => job.run(this.hub));
+          const r = await runExclusive(this.hub.database, `job.${job.name}`, () => job.run(this.hub));
+          metrics.jobRuns.inc({ job: job.name, result: r.ran ? 'ok' : 'skipped' });
+          if (r.ran) metrics.jobLastSuccess.set({ job: job.name }, Date.now() / 1000);
         } catch (err) {
+          metrics.jobRuns.inc({ job: job.name, result: 'failed' });
           this.log.error({ err, job: job.name }, 'job failed');
+        } finally {
+          this.runningSince.delete(job.name);
+          end();
         }
       });
       this.crons.push(cron);

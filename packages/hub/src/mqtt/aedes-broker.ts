@@ -146,6 +146,10 @@ export class AedesBroker implements ControlBroker {
     this.url = `mqtt://${host}:${port}`;
   }
 
+  get connected(): boolean {
+    return !!this.broker && !!this.server?.listening;
+  }
+
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }

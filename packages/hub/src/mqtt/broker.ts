@@ -25,6 +25,8 @@ export interface ControlBroker {
   readonly kind: 'aedes' | 'external';
   /** Where nodes connect (mqtt://host:port); for aedes, the port actually bound. */
   readonly url: string;
+  /** True while the hub can exchange messages with the broker (for /readyz and metrics). */
+  readonly connected: boolean;
   start(): Promise<void>;
   /** Receives one channel of every node; load-shared between hubs where the broker can. */
   subscribeNodes(channel: NodeChannel, handler: MessageHandler): Promise<void>;

@@ -6,7 +6,7 @@
 // The server calls `await startControlPlane(app)` after `app.ready()`; `stopControlPlane(app)` or
 // `app.close()` ends it. So tests that do not need MQTT use buildHub as before and nothing listens
 // on 1883; commands created meanwhile stay pending until a broker is up and the node is online.
-// Mode: `config.mqttUrl` unset → embedded aedes on `config.mqttHost ?? config.host`:`config.mqttPort`
+// Mode: `config.mqttUrl` unset → embedded aedes on `config.mqttHost`:`config.mqttPort`
 // (0 = a free port; `app.controlPlane.brokerUrl` tells which); set → external broker, hub logs in
 // with MQTT_USERNAME / MQTT_PASSWORD and subscribes with $share/hub/… shared subscriptions.
 import {
@@ -100,6 +100,11 @@ export class ControlPlane {
     return !!this.broker;
   }
 
+  /** Started and connected to the broker now (readiness). */
+  get brokerConnected(): boolean {
+    return this.broker?.connected ?? false;
+  }
+
   /** mqtt://host:port nodes connect to (the bound port for aedes with port 0). */
   get brokerUrl(): string | undefined {
     return this.broker?.url;
@@ -125,11 +130,12 @@ export class ControlPlane {
         sharedSubscriptions: cp.sharedSubscriptions,
         ingestConnections: cp.ingestConnections,
         log: this.log,
+        onReconnect: () => this.hub.metrics.mqttReconnects.inc(),
       });
     } else {
       broker = new AedesBroker({
         db: this.hub.db,
-        host: config.host,
+        host: config.mqttHost,
         port: config.mqttPort,
         fallbackToFreePort: !config.mqttPortExplicit,
         log: this.log,
@@ -144,7 +150,9 @@ export class ControlPlane {
           .catch((err) => this.log.error({ err }, 'offline failed'));
       });
       for (const channel of CHANNELS) {
-        await broker.subscribeNodes(channel, (m) => this.handle(channel, m));
+        await broker.subscribeNodes(channel, (m) =>
+          this.hub.metrics.trackMqtt(channel, () => this.handle(channel, m)),
+        );
       }
       this.unbridge = await bridgeCluster(this.hub, broker, this.log);
     } catch (err) {
@@ -277,6 +285,8 @@ export class ControlPlane {
       body = JSON.parse(message.payload.toString('utf8'));
     } catch {
       stats.invalid++;
+      if (channel === 'telemetry')
+        this.hub.metrics.ingestRejects.inc({ transport: 'mqtt', code: 'WF_BAD_JSON' });
       this.log.warn({ nodeId, topic: message.topic }, 'mqtt payload is not JSON');
       return;
     }
@@ -309,7 +319,7 @@ export class ControlPlane {
         }
         case 'telemetry':
           // Validated inside (the same checks as HTTP); a duplicate batch id changes nothing.
-          await this.ingest.ingest(ref, body);
+          await this.hub.metrics.observeIngest('mqtt', () => this.ingest.ingest(ref, body));
           break;
         case 'events':
           if (!valid(checks.events)) return;

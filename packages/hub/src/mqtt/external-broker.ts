@@ -20,6 +20,8 @@ export interface ExternalBrokerOptions {
    */
   ingestConnections?: number;
   log: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
+  /** Called on every reconnect attempt (metrics). */
+  onReconnect?: () => void;
 }
 
 const EARLY_ACK = new Set<NodeChannel>(['status', 'live']);
@@ -39,6 +41,10 @@ export class ExternalBroker implements ControlBroker {
 
   get url(): string {
     return this.opts.url;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
   }
 
   async start(): Promise<void> {
@@ -100,7 +106,10 @@ export class ExternalBroker implements ControlBroker {
       void work.then(() => done());
     };
     client.on('error', (err) => this.opts.log.warn({ err }, 'mqtt client error'));
-    client.on('reconnect', () => this.opts.log.info({ url: this.opts.url }, 'mqtt reconnecting'));
+    client.on('reconnect', () => {
+      this.opts.onReconnect?.();
+      this.opts.log.info({ url: this.opts.url }, 'mqtt reconnecting');
+    });
     return client;
   }
 

@@ -68,6 +68,7 @@ export async function dispatchDue(
         .where('id', '=', m.id)
         .execute();
       result.sent++;
+      hub.metrics.notificationDeliveries.inc({ kind: m.kind, result: 'sent' });
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       const final = attempts >= settings.maxAttempts;
@@ -83,6 +84,7 @@ export async function dispatchDue(
         .execute();
       if (final) result.failed++;
       else result.retried++;
+      hub.metrics.notificationDeliveries.inc({ kind: m.kind, result: final ? 'failed' : 'retry' });
     }
   }
   return result;

@@ -25,7 +25,7 @@ import { SESSION_CHECK_MS, SessionGuard } from './session-guard.ts';
 declare module '../context.ts' {
   interface HubContext {
     /** Set by the realtime routes: re-check open sockets against sessions and grants now. */
-    realtime?: { recheckSessions(): Promise<void> };
+    realtime?: { recheckSessions(): Promise<void>; sockets?(): number };
   }
 }
 
@@ -117,7 +117,7 @@ export function realtimeRoutes(opts: RealtimeOptions = {}) {
         send(sub, { type: 'subscribed', siteIds: [...sub.sites], nodeIds: [...sub.nodes.keys()] });
       },
     });
-    hub.realtime = { recheckSessions: () => guard.recheck() };
+    hub.realtime = { recheckSessions: () => guard.recheck(), sockets: () => registry.all.size };
 
     const offs = FANNED.map((name) =>
       hub.bus.onEvent(name, (payload: HubEvents[typeof name]) => {
