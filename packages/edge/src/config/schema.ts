@@ -71,7 +71,10 @@ export const AgentConfig = Type.Object(
     dashboard: Type.Object(
       {
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
-        host: Type.String({ default: '0.0.0.0' }),
+        // Loopback by default: the dashboard shows the site's live values to anyone who reaches it.
+        host: Type.String({ default: '127.0.0.1' }),
+        /** Local token for anything beyond reading (POST actions); without it those are refused. */
+        token: Type.Optional(Type.String({ minLength: 16, maxLength: 200 })),
       },
       section,
     ),

@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 /** In config-error mode the port still comes from the file when that part of it is readable. */
 export function fallbackDashboard(configPath: string): { port: number; host: string } {
   let port = Number(process.env.WATTFLEET_DASHBOARD_PORT ?? 8081);
-  let host = '0.0.0.0';
+  let host = '127.0.0.1';
   try {
     const doc = parseDocument(readFileSync(configPath, 'utf8')).toJS() as {
       dashboard?: { port?: unknown; host?: unknown };

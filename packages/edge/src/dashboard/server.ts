@@ -3,6 +3,12 @@
 // only local state (SQLite and memory), so it keeps working when the hub is unreachable. In
 // config-error mode the same server runs with nothing else, listing the problems instead of the
 // agent crash-looping.
+//
+// Safe by default: it binds to loopback (`dashboard.host` to open it to the LAN), reading needs no
+// login (it shows what the installer standing next to the box may see), and anything that changes
+// something is a POST action that needs the local token (`dashboard.token`); without a token
+// configured, actions are off.
+import { timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +27,13 @@ export interface DashboardDeps {
   configPath?: string;
   /** How often SSE pushes live values. */
   liveIntervalMs?: number;
+  /**
+   * The local token (`dashboard.token`). Reading needs none; every POST action needs
+   * `Authorization: Bearer <token>`, and without a configured token actions are off.
+   */
+  localToken?: string | undefined;
+  /** POST routes that change something (send the outbox now, …); each needs the local token. */
+  actions?: Record<string, () => Promise<unknown> | unknown>;
 }
 
 export interface Dashboard {
@@ -38,6 +51,13 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 
 function json(res: ServerResponse, value: unknown, status = 200): void {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (!header?.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice(7).trim());
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 export function buildDashboard(deps: DashboardDeps): Dashboard {
@@ -91,6 +111,20 @@ export function buildDashboard(deps: DashboardDeps): Dashboard {
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
+    const action = deps.actions?.[url.pathname];
+    if (req.method === 'POST' && action) {
+      // Beyond read-only: only with the local token, compared in constant time.
+      if (!deps.localToken) return json(res, { message: 'actions are off: set dashboard.token' }, 403);
+      if (!tokenMatches(req.headers.authorization, deps.localToken))
+        return json(res, { message: 'Authorization: Bearer <dashboard.token> required' }, 401);
+      Promise.resolve()
+        .then(action)
+        .then(
+          (result) => json(res, { ok: true, result: result ?? null }),
+          (err: Error) => json(res, { message: err.message }, 500),
+        );
+      return;
+    }
     const route = routes[url.pathname];
     if (req.method !== 'GET' || !route) {
       json(res, { message: `${req.method} ${url.pathname} not found` }, 404);

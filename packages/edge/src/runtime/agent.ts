@@ -176,6 +176,14 @@ export class Agent {
       registry: metrics.registry,
       configProblems: () => [],
       configPath: this.opts.configPath,
+      localToken: config.dashboard.token,
+      actions: {
+        // An installer on site wants the buffered readings sent now, not at the next batch.
+        '/api/uplink/flush': () => {
+          this.uplink?.nudge();
+          return { pending: outbox.stats() };
+        },
+      },
     });
     this.dashboardUrl = await this.dashboard.listen({
       port: config.dashboard.port,
