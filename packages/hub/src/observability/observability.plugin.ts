@@ -20,14 +20,14 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 export async function observabilityPlugin(app: FastifyInstance): Promise<void> {
   const { config, metrics } = app.hub;
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({
+  app.get('/healthz', { schema: { tags: ['operations'] } }, async () => ({
     ok: true,
     hub: config.hubId,
     engine: app.hub.database.engine,
     uptimeS: Math.round(process.uptime()),
   }));
 
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/readyz', { schema: { tags: ['operations'] } }, async (_request, reply) => {
     const r = await readiness(app);
     return reply.status(r.ok ? 200 : 503).send(r);
   });
