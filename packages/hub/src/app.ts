@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { alertsPlugin } from './alerts/alerts.plugin.ts';
 import { analyticsPlugin } from './analytics/analytics.plugin.ts';
 import { orgOwnedSiteScope } from './auth/access.ts';
@@ -35,7 +36,7 @@ export interface BuildHubOptions {
    * false for no logs (tests keep output readable); `{ level, stream }` writes JSON lines at that
    * level to that stream (tests that read the log); default: observability/logger.ts.
    */
-  logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
+  logger?: boolean | { level?: string; stream?: DestinationStream };
 }
 
 function hubLogger(opts: BuildHubOptions): FastifyBaseLogger {

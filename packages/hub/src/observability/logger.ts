@@ -7,7 +7,7 @@
 // (the request serializer writes method, path and ids only), query strings are masked where they
 // may carry a token (the realtime socket takes ?token=), and any field named like a secret is
 // redacted wherever it appears in a logged object.
-import { type Logger, type LoggerOptions, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import pretty from 'pino-pretty';
 import type { HubConfig } from '../config.ts';
 import { redactUrl } from '../http/log-redaction.ts';
@@ -36,7 +36,6 @@ const REDACT = [
   'req.headers',
   'mqtt.password',
 ];
-
 
 interface RawRequest {
   method?: string;
@@ -73,7 +72,7 @@ export function loggerOptions(config: Pick<HubConfig, 'logLevel' | 'hubId'>): Lo
 /** The hub's logger: pretty on a terminal, JSON otherwise; `destination` is for tests. */
 export function createHubLogger(
   config: Pick<HubConfig, 'logLevel' | 'hubId' | 'logFormat'>,
-  destination?: NodeJS.WritableStream,
+  destination?: DestinationStream,
 ): Logger {
   const opts = loggerOptions(config);
   if (usePretty(config.logFormat, destination ? false : undefined)) {

@@ -63,7 +63,7 @@ describe('hub logs', () => {
         controlPlane: { heartbeatFlushMs: 100, sweepIntervalMs: 200 },
       },
     );
-    app = await buildHub({ config, database: tdb.database, logStream: stream });
+    app = await buildHub({ config, database: tdb.database, logger: { level: 'debug', stream } });
     app.get('/test/boom', async () => {
       throw new Error('kaboom in a handler');
     });
@@ -172,7 +172,7 @@ describe('hub logs', () => {
       assert.ok(!raw.includes(value), `${name} appears in the log`);
     }
     const realtime = lines().find((l) => l.url?.startsWith('/api/v1/realtime'));
-    assert.equal(realtime?.url, '/api/v1/realtime?token=[redacted]');
+    assert.equal(realtime?.url, '/api/v1/realtime?token=%5Bredacted%5D');
   });
 
   it('logs requests at debug, slow ones at info and a 5xx at warn; the error once with its correlation id', async () => {
