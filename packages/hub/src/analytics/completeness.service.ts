@@ -99,7 +99,8 @@ export async function nodeCompleteness(
 /**
  * The node's interval as its data shows it: per series the median spacing of consecutive samples
  * within the day, then the shortest of those (a series read less often, e.g. a slow template
- * register, does not make the node look slower). Rounded to 0.1 s: timestamps jitter.
+ * register, does not make the node look slower). Timestamps jitter by a few hundred ms (a read
+ * takes time), so it is rounded to whole seconds, or to 0.1 s for sub-5 s intervals.
  */
 async function learnedIntervalS(
   db: Kysely<DB>,
@@ -121,5 +122,6 @@ async function learnedIntervalS(
     ) per_series`.execute(db);
   const s = rows[0]?.s;
   if (s === null || s === undefined) return null;
-  return Math.max(0.1, Math.round(Number(s) * 10) / 10);
+  const v = Number(s);
+  return v >= 5 ? Math.round(v) : Math.max(0.1, Math.round(v * 10) / 10);
 }
