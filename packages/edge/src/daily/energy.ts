@@ -45,11 +45,7 @@ export class DailyEnergy {
       setLast.run(equipment, r.metric, r.ts, r.value);
       if (!prev) continue;
       const delta = r.value >= prev.value ? r.value - prev.value : Math.max(0, r.value);
-      if (delta === 0) {
-        // Still mark the day: "0 kWh of solar today" is a figure too.
-        add.run(localDate(this.timezone, r.ts), equipment, r.metric, 0);
-        continue;
-      }
+      // Zero is shared out too: "0 kWh of solar that night" is a figure, not a missing one.
       const span = r.ts - prev.ts;
       let from = prev.ts;
       while (from < r.ts) {
