@@ -114,10 +114,11 @@ describe('energy per local day from counters', () => {
     assert.deepEqual(r.reporter.check(), [], 'over, but the interval across midnight is not in yet');
     read(midnight + 30_000, 100);
     assert.deepEqual(r.reporter.check(), [d1]);
-    const batch = JSON.parse(r.queue.formBatch({ maxSamples: 10, maxAgeMs: 0 })!.body);
+    const batch: unknown = JSON.parse(r.queue.formBatch({ maxSamples: 10, maxAgeMs: 0 })!.body);
     assert.ok(checker(DailyBatch).check(batch));
-    assert.equal(batch.days[0].date, d1);
-    assert.ok(Math.abs(batch.days[0].values.grid_import_kwh - 0.075) < 1e-9, JSON.stringify(batch));
+    const [report] = batch.days;
+    assert.equal(report?.date, d1);
+    assert.ok(Math.abs((report?.values.grid_import_kwh ?? 0) - 0.075) < 1e-9, JSON.stringify(batch));
     outbox.close();
 
     outbox = open(path);
