@@ -1,7 +1,6 @@
 // The agent runtime: wires config, outbox, sources, uplink, control channel and dashboard, and
 // owns their lifecycle (start, reload for CONFIG_PUSH, stop). Each part lives in its own folder;
 // this file only decides who talks to whom.
-import { dirname } from 'node:path';
 import type { Problem } from '@wattfleet/protocol';
 import type { Logger } from 'pino';
 import pino from 'pino';
@@ -19,13 +18,11 @@ import { currentBootId } from '../events/restart.ts';
 import { loadIdentity, type NodeIdentity, signingKey } from '../identity/identity.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import { type Supervisor, SystemdSupervisor } from '../ops/supervisor.ts';
-import { gitCommit, systemInfo } from '../ops/system-info.ts';
 import { TunnelManager } from '../ops/tunnel.ts';
 import { Updater } from '../ops/updater.ts';
 import { Watchdog } from '../ops/watchdog.ts';
 import { LocalHistory } from '../outbox/history.ts';
 import { Outbox } from '../outbox/outbox.ts';
-import { APP_ROOT } from '../paths.ts';
 import type { Source } from '../sources/types.ts';
 import { type Clock, clockFromEnv } from '../time/clock.ts';
 import { HttpTransport, INGEST_PATHS } from '../uplink/http-transport.ts';
@@ -34,13 +31,13 @@ import type { HubClient } from '../uplink/signed-http.ts';
 import type { TelemetryTransport } from '../uplink/transport.ts';
 import { Uplink } from '../uplink/uplink.ts';
 import { AGENT_VERSION } from '../version.ts';
-import { currentAlerts } from './alerts.ts';
 import { commandHandlers } from './handlers.ts';
 import { LiveState } from './live-state.ts';
 import { createLogger } from './logger.ts';
 import { Poller } from './poller.ts';
 import { AgentReports } from './reports.ts';
 import { buildSources, closeSources, sourceRules } from './sources.ts';
+import { agentStatus, heartbeatStatus } from './status.ts';
 
 export interface AgentOptions {
   configPath: string;
@@ -92,8 +89,9 @@ export class Agent {
   reports: AgentReports | undefined;
   private timers: NodeJS.Timeout[] = [];
   private watchdog: Watchdog | undefined;
-  private readonly startedAt = Date.now();
-  private appliedAt = Date.now();
+  readonly startedAt = Date.now();
+  /** When the running config was applied (start or CONFIG_PUSH): health counts from here. */
+  appliedAt = Date.now();
   private readonly supervisor: Supervisor;
 
   private constructor(private readonly opts: AgentOptions) {
@@ -370,22 +368,8 @@ export class Agent {
     this.uplink.start();
   }
 
-  private async heartbeat() {
-    const sys = await systemInfo(dirname(this.config.outbox.path));
-    const stats = this.outbox!.stats();
-    const commit = await gitCommit(APP_ROOT);
-    return {
-      agentVersion: AGENT_VERSION,
-      ...(commit ? { gitCommit: commit } : {}),
-      ...sys,
-      outboxDepth: Math.max(0, stats.depth),
-      outboxDropped: stats.dropped,
-      configVersion: String(this.config.version),
-      pollIntervalS: this.config.poll.intervalS,
-      ...(typeof this.reports?.clock.view.offsetMs === 'number'
-        ? { clockOffsetMs: this.reports.clock.view.offsetMs }
-        : {}),
-    };
+  private heartbeat() {
+    return heartbeatStatus(this);
   }
 
   /**
@@ -441,46 +425,7 @@ export class Agent {
   }
 
   status(): Record<string, unknown> {
-    const outbox = this.outbox?.stats();
-    const sources = [...(this.poller?.health.values() ?? [])];
-    return {
-      mode: this.mode,
-      agentVersion: AGENT_VERSION,
-      startedAt: this.startedAt,
-      node: this.identity ? { nodeId: this.identity.nodeId, siteId: this.identity.siteId } : null,
-      hub: this.config ? { url: this.config.hub.url, transport: this.config.hub.transport } : null,
-      outbox,
-      uplink: this.uplink?.status ?? null,
-      breaker: this.uplink?.breakerState ?? null,
-      controlConnected: this.control?.connected ?? false,
-      lastHeartbeatAt: this.control?.lastHeartbeatAt ?? null,
-      sources,
-      tunnel: this.tunnels?.current ?? null,
-      // This node's clock against the hub's (offsetMs = node − hub), and what waits for the hub.
-      clock: this.reports?.clock.view ?? null,
-      reports: this.reports?.status() ?? null,
-      alerts: currentAlerts({
-        now: Date.now(),
-        sources: [
-          ...sources,
-          ...this.sourceFailures.map((f) => ({
-            key: f.key,
-            type: '?',
-            lastOkAt: null,
-            lastError: f.error,
-            failingSince: this.appliedAt,
-            reads: 0,
-            errors: 1,
-          })),
-        ],
-        outbox,
-        maxBytes: this.config?.outbox.maxBytes,
-        uplink: this.uplink?.status,
-        controlConnected: this.control ? this.control.connected : undefined,
-        enrolled: Boolean(this.identity),
-        configProblems: this.problems.length,
-      }),
-    };
+    return agentStatus(this);
   }
 
   async stop(): Promise<void> {
