@@ -51,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
         identityPath,
         name: values.name,
         force: values.force,
+        ...(cfg.ok ? { pollIntervalS: cfg.config.poll.intervalS } : {}),
       });
       process.stdout.write(
         `enrolled as node ${id.nodeId} (site ${id.siteId}); identity in ${identityPath}\n`,

@@ -1,5 +1,6 @@
 // Node enrollment: a one-time code bound to a site is exchanged for a node identity.
 import Type, { type Static } from 'typebox';
+import { PollIntervalS } from './messages.ts';
 
 /** Ed25519 public key, raw 32 bytes, base64url without padding (JWK `x`). */
 export const PublicKey = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
@@ -10,6 +11,8 @@ export const EnrollRequest = Type.Object(
     publicKey: PublicKey,
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
+    /** The agent's poll interval, so completeness is judged against it from the first day. */
+    pollIntervalS: Type.Optional(PollIntervalS),
   },
   { additionalProperties: false },
 );

@@ -103,6 +103,40 @@ export const NodeEvent = Type.Object(
 );
 export type NodeEvent = Static<typeof NodeEvent>;
 
+/**
+ * Event kinds the agent emits and the hub's alert rules read (one list, so neither side can
+ * misspell the other). Other kinds are accepted and kept as history.
+ */
+export const EVENT_KINDS = {
+  /** `equipment` = the source key; data.failures = consecutive failed reads, data.error. */
+  equipmentUnreachable: 'equipment.unreachable',
+  equipmentReachable: 'equipment.reachable',
+  /** data.from / data.to = versions (tags); data.reason on failure. */
+  updateStarted: 'update.started',
+  updateSucceeded: 'update.succeeded',
+  updateFailed: 'update.failed',
+  updateRolledBack: 'update.rolled_back',
+  configRolledBack: 'config.rolled_back',
+  /** data.reason = crash | command | watchdog | os_reboot | update | stopped | first_start. */
+  agentRestarted: 'agent.restarted',
+  /** data.count = error log lines within data.windowS; data.samples = a few of them. */
+  errorBurst: 'log.error_burst',
+  /** data.offsetMs = node − hub clock. */
+  clockUnsynchronised: 'clock.unsynchronised',
+  clockSynchronised: 'clock.synchronised',
+} as const;
+
+export const RESTART_REASONS = [
+  'crash',
+  'command',
+  'watchdog',
+  'os_reboot',
+  'update',
+  'stopped',
+  'first_start',
+] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
+
 export const EventBatch = Type.Object(
   {
     batchId: BatchId,
@@ -111,6 +145,9 @@ export const EventBatch = Type.Object(
   { additionalProperties: false },
 );
 export type EventBatch = Static<typeof EventBatch>;
+
+/** Seconds between two reads of a node's equipment (the agent's poll.intervalS). */
+export const PollIntervalS = Type.Number({ minimum: 0.1, maximum: 86_400 });
 
 /** Heartbeat on nodes/{id}/status. The last will is the same shape with state 'offline'. */
 export const NodeStatus = Type.Object(
@@ -131,6 +168,10 @@ export const NodeStatus = Type.Object(
     outboxDepth: Type.Optional(Type.Integer({ minimum: 0 })),
     outboxDropped: Type.Optional(Type.Integer({ minimum: 0 })),
     configVersion: Type.Optional(DeviceText({ maxLength: 100 })),
+    /** How often the node reads its equipment: the hub's expectation for data completeness. */
+    pollIntervalS: Type.Optional(PollIntervalS),
+    /** The node's own estimate of its clock offset from the hub's (ms, node − hub), when it has one. */
+    clockOffsetMs: Type.Optional(Type.Integer({ minimum: -4_102_444_800_000, maximum: 4_102_444_800_000 })),
   },
   { additionalProperties: false },
 );

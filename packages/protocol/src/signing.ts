@@ -20,6 +20,12 @@ export const SIGNATURE_HEADERS = {
   signature: 'x-wf-signature',
 } as const;
 
+/**
+ * Every answer to a signed request carries the hub's clock (epoch ms) here, so a node can measure
+ * its own offset, and see why it is refused when it is outside the window.
+ */
+export const HUB_TIME_HEADER = 'x-wf-hub-time';
+
 /** Requests whose timestamp is further than this from the hub's clock are refused. */
 export const SIGNATURE_WINDOW_MS = 5 * 60_000;
 
@@ -82,11 +88,17 @@ export function signRequest(
   };
 }
 
+/** `offsetMs` = the request's timestamp − the hub's clock; with 'expired' the signature itself verified. */
 export type SignatureCheck =
-  | { ok: true }
-  | { ok: false; reason: 'missing' | 'expired' | 'invalid'; detail: string };
+  | { ok: true; offsetMs: number }
+  | { ok: false; reason: 'missing' | 'invalid'; detail: string }
+  | { ok: false; reason: 'expired'; detail: string; offsetMs: number };
 
-/** Checks format, window and signature; replay (nonce reuse) is the caller's job, it needs storage. */
+/**
+ * Checks format, signature, then window; replay (nonce reuse) is the caller's job, it needs storage.
+ * The signature is checked before the window so that 'expired' means "this node, with its clock
+ * off": the hub can then tell the node its time instead of just refusing it.
+ */
 export function verifySignature(
   key: KeyObject,
   method: string,
@@ -109,14 +121,6 @@ export function verifySignature(
     return { ok: false, reason: 'invalid', detail: 'x-wf-timestamp must be epoch ms' };
   if (!/^[0-9a-f]{16,64}$/.test(nonce))
     return { ok: false, reason: 'invalid', detail: 'x-wf-nonce must be hex' };
-  const skew = Math.abs(now - Number(ts));
-  if (skew > SIGNATURE_WINDOW_MS) {
-    return {
-      ok: false,
-      reason: 'expired',
-      detail: `timestamp is ${Math.round(skew / 1000)} s from hub time`,
-    };
-  }
   const data = canonicalString(method, path, ts, nonce, bodyDigest(body));
   let good = false;
   try {
@@ -124,7 +128,15 @@ export function verifySignature(
   } catch {
     good = false;
   }
-  return good
-    ? { ok: true }
-    : { ok: false, reason: 'invalid', detail: 'signature does not match the request' };
+  if (!good) return { ok: false, reason: 'invalid', detail: 'signature does not match the request' };
+  const offsetMs = Number(ts) - now;
+  if (Math.abs(offsetMs) > SIGNATURE_WINDOW_MS) {
+    return {
+      ok: false,
+      reason: 'expired',
+      detail: `timestamp is ${Math.round(Math.abs(offsetMs) / 1000)} s from hub time`,
+      offsetMs,
+    };
+  }
+  return { ok: true, offsetMs };
 }

@@ -97,17 +97,26 @@ describe('request signing', () => {
   const pub = publicKeyFromRaw(pair.publicKey);
   const body = Buffer.from('{"a":1}');
   it('verifies its own signature and refuses tampering', () => {
-    const h = signRequest(priv, 'n', 'POST', '/api/v1/ingest/telemetry', body);
-    assert.deepEqual(verifySignature(pub, 'POST', '/api/v1/ingest/telemetry', h, body), { ok: true });
+    const now = Date.now();
+    const h = signRequest(priv, 'n', 'POST', '/api/v1/ingest/telemetry', body, now);
+    assert.deepEqual(verifySignature(pub, 'POST', '/api/v1/ingest/telemetry', h, body, now + 40), {
+      ok: true,
+      offsetMs: -40,
+    });
     const bad = verifySignature(pub, 'POST', '/api/v1/ingest/telemetry', h, Buffer.from('{"a":2}'));
     assert.equal(bad.ok, false);
     const wrongPath = verifySignature(pub, 'POST', '/api/v1/ingest/daily', h, body);
     assert.equal(wrongPath.ok, false);
   });
   it('refuses timestamps outside the window', () => {
-    const h = signRequest(priv, 'n', 'POST', '/p', body, Date.now() - 6 * 60_000);
-    const r = verifySignature(pub, 'POST', '/p', h, body);
+    const now = Date.now();
+    const h = signRequest(priv, 'n', 'POST', '/p', body, now - 6 * 60_000);
+    const r = verifySignature(pub, 'POST', '/p', h, body, now);
     assert.equal(r.ok === false && r.reason, 'expired');
+    // 'expired' says the signature itself is good (the node's clock is off), with the offset.
+    assert.equal(r.ok === false && r.reason === 'expired' && r.offsetMs, -6 * 60_000);
+    const forged = verifySignature(pub, 'POST', '/p', h, Buffer.from('{"a":2}'), now);
+    assert.equal(forged.ok === false && forged.reason, 'invalid', 'a bad signature is never "expired"');
   });
 });
 

@@ -99,6 +99,17 @@ export const AgentConfig = Type.Object(
         strict,
       ),
     ),
+    /** When the agent tells the hub something is wrong (events the hub's alert rules read). */
+    health: Type.Object(
+      {
+        /** Consecutive failed reads before a source is reported unreachable. */
+        unreachableAfter: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+        /** This many error log lines within errorBurstWindowS make one error_burst event. */
+        errorBurstLines: Type.Integer({ minimum: 2, maximum: 10_000, default: 10 }),
+        errorBurstWindowS: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
+      },
+      section,
+    ),
     logging: Type.Object(
       {
         level: Type.Union(

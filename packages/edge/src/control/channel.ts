@@ -6,6 +6,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Dispatcher, Response } from './dispatcher.ts';
 
+const systemNow = () => Date.now();
+
 export interface ControlChannelOptions {
   url: string;
   nodeId: string;
@@ -17,6 +19,8 @@ export interface ControlChannelOptions {
   status: () => Promise<Omit<NodeStatus, 'state' | 'clock'>>;
   live?: () => LiveSnapshot | undefined;
   logger?: Logger;
+  /** The agent's wall clock (what the heartbeat's `clock` says, for the hub's drift check). */
+  now?: () => number;
 }
 
 export class ControlChannel {
@@ -26,7 +30,11 @@ export class ControlChannel {
   private dispatcher: Dispatcher | undefined;
   lastHeartbeatAt: number | null = null;
 
-  constructor(private readonly opts: ControlChannelOptions) {}
+  private readonly now: () => number;
+
+  constructor(private readonly opts: ControlChannelOptions) {
+    this.now = opts.now ?? systemNow;
+  }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -36,7 +44,7 @@ export class ControlChannel {
   async start(dispatcher: Dispatcher, waitMs = 10_000): Promise<void> {
     this.dispatcher = dispatcher;
     const { nodeId } = this.opts;
-    const offline: NodeStatus = { state: 'offline', clock: Date.now(), reason: 'connection lost' };
+    const offline: NodeStatus = { state: 'offline', clock: this.now(), reason: 'connection lost' };
     const client = mqtt.connect(this.opts.url, {
       clientId: nodeClientId(nodeId),
       username: this.opts.username,
@@ -91,7 +99,7 @@ export class ControlChannel {
   async sendHeartbeat(): Promise<void> {
     if (!this.client?.connected) return;
     try {
-      const status: NodeStatus = { ...(await this.opts.status()), state: 'online', clock: Date.now() };
+      const status: NodeStatus = { ...(await this.opts.status()), state: 'online', clock: this.now() };
       // Retained, so it replaces the retained last will once we are back.
       await this.client.publishAsync(topics.status(this.opts.nodeId), JSON.stringify(status), {
         qos: 1,
@@ -127,7 +135,7 @@ export class ControlChannel {
     if (!client) return;
     // A clean shutdown says so itself: the will only fires on an unexpected disconnect.
     if (client.connected) {
-      const bye: NodeStatus = { state: 'offline', clock: Date.now(), reason: 'agent stopped' };
+      const bye: NodeStatus = { state: 'offline', clock: this.now(), reason: 'agent stopped' };
       await client
         .publishAsync(topics.status(this.opts.nodeId), JSON.stringify(bye), { qos: 1, retain: true })
         .catch(() => {});

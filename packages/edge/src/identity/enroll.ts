@@ -14,6 +14,8 @@ export interface EnrollOptions {
   name?: string;
   /** Replace an existing identity (re-enrollment after a compromise). */
   force?: boolean;
+  /** The configured poll interval: the hub judges data completeness against it. */
+  pollIntervalS?: number;
 }
 
 export async function enroll(opts: EnrollOptions): Promise<NodeIdentity> {
@@ -30,6 +32,7 @@ export async function enroll(opts: EnrollOptions): Promise<NodeIdentity> {
       publicKey: keys.publicKey,
       agentVersion: AGENT_VERSION,
       ...(opts.name ? { name: opts.name } : {}),
+      ...(opts.pollIntervalS !== undefined ? { pollIntervalS: opts.pollIntervalS } : {}),
     }),
     timeoutMs: 30_000,
   });

@@ -11,6 +11,10 @@ export interface MetricsSource {
   sources?: () => SourceHealth[];
   controlConnected?: () => boolean;
   configValid: () => boolean;
+  /** This node's clock − the hub's (ms), as the last signed answer showed; undefined = not known. */
+  clockOffsetMs?: () => number | null | undefined;
+  /** Events and daily reports not yet acknowledged by the hub. */
+  reportsPending?: () => { events: number; daily: number } | undefined;
 }
 
 export function createMetrics(src: MetricsSource): { registry: Registry; readings: Counter } {
@@ -52,6 +56,25 @@ export function createMetrics(src: MetricsSource): { registry: Registry; reading
   );
   gauge('wattfleet_config_valid', '0 when the agent runs in config-error mode', (g) =>
     g.set(src.configValid() ? 1 : 0),
+  );
+  gauge(
+    'wattfleet_clock_offset_seconds',
+    "This node's clock minus the hub's, from the last signed answer",
+    (g) => {
+      const ms = src.clockOffsetMs?.();
+      if (typeof ms === 'number') g.set(ms / 1000);
+      else g.reset();
+    },
+  );
+  gauge(
+    'wattfleet_reports_pending',
+    'Events and daily reports waiting for the hub',
+    (g) => {
+      const p = src.reportsPending?.();
+      g.reset();
+      if (p) for (const [channel, n] of Object.entries(p)) g.set({ channel }, n);
+    },
+    ['channel'],
   );
   gauge(
     'wattfleet_source_up',

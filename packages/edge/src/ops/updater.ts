@@ -15,7 +15,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { CommandError } from '../control/errors.ts';
 import { run, tail } from './exec.ts';
@@ -188,6 +188,13 @@ export class Updater {
 
   pendingCommandId(): string | undefined {
     return this.readState()?.commandId;
+  }
+
+  /** The update a restarted process is finishing: from which release to which tag. */
+  pendingUpdate(): { from: string; to: string } | undefined {
+    const state = this.readState();
+    if (!state) return undefined;
+    return { from: state.previous ? basename(state.previous) : 'none', to: state.tag };
   }
 
   private readState(): UpdateState | undefined {

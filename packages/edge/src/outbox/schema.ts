@@ -49,6 +49,41 @@ const MIGRATIONS: string[] = [
     finished_at INTEGER
   );
   `,
+  // 2: events and daily reports for the hub (same durability as telemetry: a row is committed
+  // before anything is sent, a formed batch keeps its id and bytes until the hub has it), the
+  // agent's small persistent state (restart bookkeeping, equipment reachability, last daily
+  // report), and per-day energy from the counters.
+  `
+  CREATE TABLE reports (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL CHECK (channel IN ('events', 'daily')),
+    item TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    batch_id TEXT REFERENCES report_batches(id)
+  );
+  CREATE INDEX reports_unbatched ON reports(channel, batch_id, seq);
+  CREATE TABLE report_batches (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+  );
+  INSERT INTO counters(name, value) VALUES
+    ('reports_appended', 0), ('reports_acked', 0), ('reports_dropped', 0), ('reports_poisoned', 0);
+  CREATE TABLE agent_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE counter_last (
+    equipment TEXT NOT NULL, metric TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (equipment, metric)
+  );
+  CREATE TABLE daily_energy (
+    date TEXT NOT NULL, equipment TEXT NOT NULL, metric TEXT NOT NULL, wh REAL NOT NULL,
+    PRIMARY KEY (date, equipment, metric)
+  );
+  `,
 ];
 
 /** Applies pending schema migrations; `user_version` records how far this file has come. */

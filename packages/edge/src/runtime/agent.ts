@@ -1,7 +1,6 @@
 // The agent runtime: wires config, outbox, sources, uplink, control channel and dashboard, and
 // owns their lifecycle (start, reload for CONFIG_PUSH, stop). Each part lives in its own folder;
 // this file only decides who talks to whom.
-import { dirname } from 'node:path';
 import type { Problem } from '@wattfleet/protocol';
 import type { Logger } from 'pino';
 import pino from 'pino';
@@ -14,29 +13,31 @@ import { restartResumer } from '../control/handlers/restart.ts';
 import { selfUpdateResumer } from '../control/handlers/self-update.ts';
 import { fallbackDashboard } from '../dashboard/fallback.ts';
 import { buildDashboard, type Dashboard } from '../dashboard/server.ts';
+import { ErrorBurst } from '../events/error-burst.ts';
+import { currentBootId } from '../events/restart.ts';
 import { loadIdentity, type NodeIdentity, signingKey } from '../identity/identity.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import { type Supervisor, SystemdSupervisor } from '../ops/supervisor.ts';
-import { gitCommit, systemInfo } from '../ops/system-info.ts';
 import { TunnelManager } from '../ops/tunnel.ts';
 import { Updater } from '../ops/updater.ts';
 import { Watchdog } from '../ops/watchdog.ts';
 import { LocalHistory } from '../outbox/history.ts';
 import { Outbox } from '../outbox/outbox.ts';
-import { APP_ROOT } from '../paths.ts';
 import type { Source } from '../sources/types.ts';
-import { HttpTransport } from '../uplink/http-transport.ts';
+import { type Clock, clockFromEnv } from '../time/clock.ts';
+import { HttpTransport, INGEST_PATHS } from '../uplink/http-transport.ts';
 import { MqttTransport } from '../uplink/mqtt-transport.ts';
 import type { HubClient } from '../uplink/signed-http.ts';
 import type { TelemetryTransport } from '../uplink/transport.ts';
 import { Uplink } from '../uplink/uplink.ts';
 import { AGENT_VERSION } from '../version.ts';
-import { currentAlerts } from './alerts.ts';
 import { commandHandlers } from './handlers.ts';
 import { LiveState } from './live-state.ts';
 import { createLogger } from './logger.ts';
 import { Poller } from './poller.ts';
+import { AgentReports } from './reports.ts';
 import { buildSources, closeSources, sourceRules } from './sources.ts';
+import { agentStatus, heartbeatStatus } from './status.ts';
 
 export interface AgentOptions {
   configPath: string;
@@ -49,6 +50,10 @@ export interface AgentOptions {
   /** Self-test argv run inside a new release before it goes live. */
   selfTest?: readonly string[];
   heartbeatMs?: number;
+  /** The wall clock (default: the system's, shifted by WATTFLEET_CLOCK_OFFSET_MS if set). */
+  clock?: Clock;
+  /** This boot's id (default /proc/sys/kernel/random/boot_id): tells an OS reboot from a restart. */
+  bootId?: string;
 }
 
 /** Run in a new release by SELF_UPDATE: builds the bundle systemd runs (see deploy/agent). */
@@ -80,15 +85,31 @@ export class Agent {
   updater: Updater | undefined;
   dashboard: Dashboard | undefined;
   dashboardUrl = '';
+  readonly clock: Clock;
+  reports: AgentReports | undefined;
   private timers: NodeJS.Timeout[] = [];
   private watchdog: Watchdog | undefined;
-  private readonly startedAt = Date.now();
-  private appliedAt = Date.now();
+  readonly startedAt = Date.now();
+  /** When the running config was applied (start or CONFIG_PUSH): health counts from here. */
+  appliedAt = Date.now();
   private readonly supervisor: Supervisor;
 
   private constructor(private readonly opts: AgentOptions) {
     this.logger = opts.logger ?? pino({ level: 'info' });
     this.supervisor = opts.supervisor ?? new SystemdSupervisor();
+    this.clock = opts.clock ?? clockFromEnv();
+  }
+
+  /** The service manager, told first that this restart is on purpose (see events/restart.ts). */
+  private requestedRestart(kind: 'command' | 'update'): Supervisor {
+    const { supervisor } = this;
+    return {
+      name: supervisor.name,
+      restart: async (reason) => {
+        this.reports?.restarts.requested(kind, reason);
+        await supervisor.restart(reason);
+      },
+    };
   }
 
   /** Starts the agent, or only the dashboard with the errors when the config is invalid. */
@@ -136,18 +157,35 @@ export class Agent {
 
   private async startRunning(config: AgentConfig, migrations: string[]): Promise<void> {
     this.config = config;
+    const burst = new ErrorBurst(config.health.errorBurstLines, config.health.errorBurstWindowS);
     if (!this.opts.logger)
-      this.logger = createLogger({ level: config.logging.level, file: config.logging.file });
+      this.logger = createLogger({
+        level: config.logging.level,
+        file: config.logging.file,
+        onError: (message) => burst.record(message),
+      });
     if (migrations.length) this.logger.warn({ migrations }, 'config migrated in memory; update the file');
     const outbox = Outbox.open(config.outbox.path, {
       maxBytes: config.outbox.maxBytes,
-      onAppend: (readings) => this.history?.record(readings),
+      onAppend: (readings) => {
+        this.history?.record(readings);
+        this.reports?.record(readings);
+      },
       // A full file gives up local raw history older than the dashboard's day before any reading
       // the hub has not got yet.
       reclaim: (bytes) => this.history?.reclaim(bytes, Date.now() - 86_400_000) ?? false,
     });
     this.outbox = outbox;
     this.history = new LocalHistory(outbox.db, config.site.timezone);
+    this.reports = new AgentReports({
+      db: outbox.db,
+      config,
+      clock: this.clock,
+      logger: this.logger,
+      bootId: this.opts.bootId ?? currentBootId(),
+      startedAt: this.startedAt,
+      burst,
+    });
     this.identity = loadIdentity(config.identity.path);
     if (!this.identity)
       this.logger.warn('not enrolled: readings are kept locally until `wattfleet-agent enroll`');
@@ -159,8 +197,11 @@ export class Agent {
       sources: () => [...(this.poller?.health.values() ?? [])],
       controlConnected: () => this.control?.connected ?? false,
       configValid: () => true,
+      clockOffsetMs: () => this.reports?.clock.view.offsetMs,
+      reportsPending: () => this.reports?.pending(),
     });
     await this.startSourcesAndPoller(config);
+    this.reports.begin(config.sources.map((s) => s.key));
     this.poller!.onReadings = (r) => {
       metrics.readings.inc(r.length);
       this.uplink?.nudge();
@@ -199,15 +240,17 @@ export class Agent {
     };
     retention();
     this.timers.push(setInterval(retention, 3_600_000));
-    this.watchdog = new Watchdog(
-      () => Date.now() - (this.poller?.lastCycleAt ?? 0) < 5 * 60_000,
-      this.logger,
-    );
+    this.watchdog = new Watchdog(() => {
+      const alive = Date.now() - (this.poller?.lastCycleAt ?? 0) < 5 * 60_000;
+      // Kept on record: if systemd now kills us, the next start knows it was the watchdog.
+      this.reports?.restarts.watchdogWithheld(!alive);
+      return alive;
+    }, this.logger);
     await this.watchdog.start();
     // Commands cut short by the previous process (RESTART, SELF_UPDATE do that on purpose).
     await this.dispatcher?.resumeInterrupted({
       RESTART: restartResumer(this.startedAt),
-      SELF_UPDATE: selfUpdateResumer(this.updater),
+      SELF_UPDATE: selfUpdateResumer(this.updater, () => this.reports?.journal),
     });
   }
 
@@ -219,14 +262,23 @@ export class Agent {
     this.poller = new Poller(() => this.sources, this.outbox!, this.live, {
       intervalMs: config.poll.intervalS * 1000,
       logger: this.logger,
+      clock: this.clock,
     });
     this.poller.onReadings = onReadings;
+    this.poller.onSourceResult = (key, error) =>
+      error === null ? this.reports?.reachability.ok(key) : this.reports?.reachability.failed(key, error);
     this.poller.start();
   }
 
   private hubClient(): HubClient {
     if (!this.identity) throw new Error('not enrolled');
-    return { hubUrl: this.config.hub.url, nodeId: this.identity.nodeId, key: signingKey(this.identity) };
+    return {
+      hubUrl: this.config.hub.url,
+      nodeId: this.identity.nodeId,
+      key: signingKey(this.identity),
+      clock: this.clock,
+      onHubTime: (offsetMs, hubTime) => this.reports?.clock.observe(offsetMs, hubTime),
+    };
   }
 
   /** Command handlers read the agent's current parts through getters, so a reload needs no rewiring. */
@@ -238,7 +290,7 @@ export class Agent {
       config: () => this.config,
       configPath: this.opts.configPath,
       parse: (text) => parseConfigText(text, configRules),
-      supervisor: this.supervisor,
+      supervisor: this.requestedRestart('command'),
       tunnels: this.tunnels,
       updater: () => this.updater,
       sources: () => this.sources,
@@ -246,6 +298,7 @@ export class Agent {
       hub: () => this.hubClient(),
       reload: (c) => this.reload(c),
       healthCheck: (timeoutMs) => this.healthCheck(timeoutMs),
+      journal: () => this.reports?.journal,
     });
     // Replies go through whichever control channel is current when they are sent.
     this.dispatcher = new Dispatcher(
@@ -263,7 +316,7 @@ export class Agent {
     return new Updater({
       releasesDir: config.update.releasesDir,
       repo: config.update.repo,
-      supervisor: this.supervisor,
+      supervisor: this.requestedRestart('update'),
       build: this.opts.build ?? DEFAULT_BUILD,
       selfTest: this.opts.selfTest ?? DEFAULT_SELF_TEST,
       healthCheck: () => this.healthCheck(60_000),
@@ -293,6 +346,7 @@ export class Agent {
       live: () => this.live.snapshot(),
       status: () => this.heartbeat(),
       logger: this.logger,
+      now: () => this.clock.now(),
     });
     this.control = control;
     await control.start(this.dispatcher, 5000);
@@ -300,10 +354,20 @@ export class Agent {
 
   private startUplink(config: AgentConfig): void {
     if (!this.identity) return;
-    let transport: TelemetryTransport;
-    if (config.hub.transport === 'mqtt' && this.control?.client) {
-      transport = new MqttTransport(this.control.client, this.identity.nodeId);
-    } else transport = new HttpTransport(this.hubClient());
+    const { client } = this.control ?? {};
+    const nodeId = this.identity.nodeId;
+    const viaMqtt = config.hub.transport === 'mqtt' && client !== undefined;
+    const transport: TelemetryTransport = viaMqtt
+      ? new MqttTransport(client, nodeId)
+      : new HttpTransport(this.hubClient());
+    // Events and daily reports travel the same way as telemetry.
+    this.reports?.startUplinks(
+      (channel) =>
+        viaMqtt
+          ? new MqttTransport(client, nodeId, 15_000, channel)
+          : new HttpTransport(this.hubClient(), INGEST_PATHS[channel]),
+      config,
+    );
     this.uplink = new Uplink(this.outbox!, transport, {
       batchMaxSamples: config.uplink.batchMaxSamples,
       batchMaxAgeMs: config.uplink.batchMaxAgeMs,
@@ -312,18 +376,8 @@ export class Agent {
     this.uplink.start();
   }
 
-  private async heartbeat() {
-    const sys = await systemInfo(dirname(this.config.outbox.path));
-    const stats = this.outbox!.stats();
-    const commit = await gitCommit(APP_ROOT);
-    return {
-      agentVersion: AGENT_VERSION,
-      ...(commit ? { gitCommit: commit } : {}),
-      ...sys,
-      outboxDepth: Math.max(0, stats.depth),
-      outboxDropped: stats.dropped,
-      configVersion: String(this.config.version),
-    };
+  private heartbeat() {
+    return heartbeatStatus(this);
   }
 
   /**
@@ -336,11 +390,16 @@ export class Agent {
     this.poller?.stop();
     await closeSources(this.sources);
     await this.uplink?.stop();
+    await this.reports?.stopUplinks();
     this.config = config;
     this.appliedAt = Date.now();
     if (this.tunnels && !this.tunnels.current) this.tunnels.cfg = config.tunnel;
     this.updater = this.buildUpdater(config);
     await this.startSourcesAndPoller(config);
+    this.reports?.reload(
+      config,
+      config.sources.map((s) => s.key),
+    );
     if (this.mqttUrl(previous) !== this.mqttUrl(config)) {
       await this.control?.stop();
       this.control = undefined;
@@ -374,55 +433,23 @@ export class Agent {
   }
 
   status(): Record<string, unknown> {
-    const outbox = this.outbox?.stats();
-    const sources = [...(this.poller?.health.values() ?? [])];
-    return {
-      mode: this.mode,
-      agentVersion: AGENT_VERSION,
-      startedAt: this.startedAt,
-      node: this.identity ? { nodeId: this.identity.nodeId, siteId: this.identity.siteId } : null,
-      hub: this.config ? { url: this.config.hub.url, transport: this.config.hub.transport } : null,
-      outbox,
-      uplink: this.uplink?.status ?? null,
-      breaker: this.uplink?.breakerState ?? null,
-      controlConnected: this.control?.connected ?? false,
-      lastHeartbeatAt: this.control?.lastHeartbeatAt ?? null,
-      sources,
-      tunnel: this.tunnels?.current ?? null,
-      alerts: currentAlerts({
-        now: Date.now(),
-        sources: [
-          ...sources,
-          ...this.sourceFailures.map((f) => ({
-            key: f.key,
-            type: '?',
-            lastOkAt: null,
-            lastError: f.error,
-            failingSince: this.appliedAt,
-            reads: 0,
-            errors: 1,
-          })),
-        ],
-        outbox,
-        maxBytes: this.config?.outbox.maxBytes,
-        uplink: this.uplink?.status,
-        controlConnected: this.control ? this.control.connected : undefined,
-        enrolled: Boolean(this.identity),
-        configProblems: this.problems.length,
-      }),
-    };
+    return agentStatus(this);
   }
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.watchdog?.stop();
     this.poller?.stop();
+    this.reports?.stop();
     await this.uplink?.stop();
+    await this.reports?.stopUplinks();
     await this.dispatcher?.idle().catch(() => {});
     await this.control?.stop();
     await this.tunnels?.close();
     await closeSources(this.sources);
     await this.dashboard?.close();
+    // Last: everything before this finished, so the next start can call this a clean stop.
+    if (this.outbox?.db.open) this.reports?.restarts.clean();
     this.outbox?.close();
   }
 }

@@ -1,5 +1,6 @@
 // Local alerts for the dashboard: what an installer standing next to the box should look at.
 // Derived from current state each time, so they clear themselves when the cause goes away.
+import { CLOCK_UNSYNC_MS } from '../events/clock-monitor.ts';
 import type { OutboxStats } from '../outbox/outbox.ts';
 import type { UplinkStatus } from '../uplink/uplink.ts';
 import type { SourceHealth } from './poller.ts';
@@ -19,6 +20,8 @@ export function currentAlerts(s: {
   controlConnected?: boolean;
   enrolled: boolean;
   configProblems?: number;
+  /** This node's clock − the hub's, from the last signed answer. */
+  clockOffsetMs?: number | null;
 }): LocalAlert[] {
   const alerts: LocalAlert[] = [];
   if (s.configProblems) {
@@ -68,6 +71,14 @@ export function currentAlerts(s: {
       severity: s.uplink.state === 'open' ? 'error' : 'warning',
       kind: 'uplink.failing',
       message: `${s.uplink.lastError} (${since})`,
+    });
+  }
+  if (typeof s.clockOffsetMs === 'number' && Math.abs(s.clockOffsetMs) > CLOCK_UNSYNC_MS) {
+    alerts.push({
+      // Past the hub's signature window (5 min) nothing is accepted over HTTP: the data waits here.
+      severity: Math.abs(s.clockOffsetMs) > 5 * 60_000 ? 'error' : 'warning',
+      kind: 'clock.unsynchronised',
+      message: `clock is ${Math.round(s.clockOffsetMs / 1000)} s off the hub's (fix NTP on this box)`,
     });
   }
   if (s.enrolled && s.controlConnected === false) {

@@ -1,5 +1,7 @@
 // The command lookup table of a running agent. Every handler reads the agent's parts through
 // getters, so a CONFIG_PUSH reload swaps sources, updater or hub without rewiring anything.
+
+import { EVENT_KINDS } from '@wattfleet/protocol';
 import { type ConfigResult, parseConfigText } from '../config/load.ts';
 import type { AgentConfig } from '../config/schema.ts';
 import type { HandlerTable } from '../control/dispatcher.ts';
@@ -10,6 +12,7 @@ import { openTunnelHandler } from '../control/handlers/open-tunnel.ts';
 import { relaySetHandler } from '../control/handlers/relay-set.ts';
 import { restartHandler } from '../control/handlers/restart.ts';
 import { selfUpdateHandler } from '../control/handlers/self-update.ts';
+import type { EventJournal } from '../events/journal.ts';
 import { FileLogSource, JournalLogSource, type LogSource } from '../ops/logs.ts';
 import type { Supervisor } from '../ops/supervisor.ts';
 import type { TunnelManager } from '../ops/tunnel.ts';
@@ -30,6 +33,7 @@ export interface HandlerDeps {
   hub: () => HubClient;
   reload: (config: AgentConfig) => Promise<void>;
   healthCheck: (timeoutMs: number) => Promise<{ ok: boolean; detail: string }>;
+  journal?: () => EventJournal | undefined;
 }
 
 /** The log file when configured, else the unit's journal under systemd, else nothing to send. */
@@ -47,8 +51,12 @@ export function commandHandlers(d: HandlerDeps): HandlerTable {
       parse: d.parse ?? ((text) => parseConfigText(text)),
       apply: d.reload,
       healthCheck: (_c, timeoutMs) => d.healthCheck(timeoutMs),
+      rolledBack: (detail) =>
+        d.journal?.()?.emit(EVENT_KINDS.configRolledBack, 'error', `config push rolled back: ${detail}`, {
+          data: { reason: detail.slice(0, 1000) },
+        }),
     }),
-    SELF_UPDATE: selfUpdateHandler(d.updater),
+    SELF_UPDATE: selfUpdateHandler(d.updater, d.journal),
     OPEN_TUNNEL: openTunnelHandler(d.tunnels),
     RELAY_SET: relaySetHandler(d.sources),
     DIAGNOSTICS: diagnosticsHandler({

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Outbox } from '../outbox/outbox.ts';
 import type { Reading, Source } from '../sources/types.ts';
+import type { Clock } from '../time/clock.ts';
 import type { LiveState } from './live-state.ts';
 
 export interface SourceHealth {
@@ -21,12 +22,14 @@ export class Poller {
   private busy = false;
   lastCycleAt = 0;
   onReadings: ((readings: Reading[]) => void) | undefined;
+  /** Every read's outcome, per source (reachability events). */
+  onSourceResult: ((key: string, error: string | null) => void) | undefined;
 
   constructor(
     private readonly sources: () => ReadonlyMap<string, Source>,
     private readonly outbox: Outbox,
     private readonly live: LiveState,
-    private readonly opts: { intervalMs: number; timeoutMs?: number; logger?: Logger },
+    private readonly opts: { intervalMs: number; timeoutMs?: number; logger?: Logger; clock?: Clock },
   ) {}
 
   start(): void {
@@ -41,7 +44,7 @@ export class Poller {
   }
 
   /** One round: read all sources in parallel, append everything in one transaction. */
-  async cycle(now = Date.now()): Promise<Reading[]> {
+  async cycle(now = this.opts.clock?.now() ?? Date.now()): Promise<Reading[]> {
     if (this.busy) return []; // a previous round is still waiting on a slow device
     this.busy = true;
     try {
@@ -87,6 +90,7 @@ export class Poller {
       h.lastOkAt = Date.now();
       h.lastError = null;
       h.failingSince = null;
+      this.onSourceResult?.(key, null);
       // A reading without equipment is the node's own (e.g. a whole-site meter): kept as given.
       return readings;
     } catch (err) {
@@ -94,6 +98,7 @@ export class Poller {
       h.lastError = (err as Error).message;
       h.failingSince ??= Date.now();
       this.opts.logger?.warn({ source: key, err: h.lastError }, 'source read failed');
+      this.onSourceResult?.(key, h.lastError);
       return [];
     } finally {
       clearTimeout(timer);

@@ -196,3 +196,21 @@ export function parsePosixTz(spec: string): (t: number) => number {
     return inDst ? dst : std;
   };
 }
+
+/** The calendar date `days` after `date` (YYYY-MM-DD). */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The instant local midnight begins `date` in `timezone` (twice round: the offset may change that day). */
+export function localDayStart(timezone: string, date: string): number {
+  const wall = Date.parse(`${date}T00:00:00Z`);
+  let t = wall - zoneOffset(timezone, wall);
+  t = wall - zoneOffset(timezone, t);
+  return t;
+}
+
+/** The first local midnight after instant `ts`. */
+export function nextLocalMidnight(timezone: string, ts: number): number {
+  return localDayStart(timezone, addDays(localDate(timezone, ts), 1));
+}

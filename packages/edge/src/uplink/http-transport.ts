@@ -1,5 +1,7 @@
-// Telemetry over signed HTTP(S) to POST /api/v1/ingest/telemetry. The status code decides the
-// batch's fate: 200 done, 400 poison (never retried), 429 wait as told, anything else retry.
+// Batches over signed HTTP(S) to POST /api/v1/ingest/telemetry (or …/events, …/daily: same
+// answers). The status code decides the batch's fate: 200 done, 400 poison (never retried), 429
+// wait as told, anything else retry — a 401 for the node's clock included: the data stays here
+// until the clock is right.
 import type { FormedBatch } from '../outbox/outbox.ts';
 import { parseRetryAfter } from './backoff.ts';
 import type { HttpAnswer } from './http-request.ts';
@@ -7,21 +9,29 @@ import { type HubClient, signedPostJson } from './signed-http.ts';
 import type { SendResult, TelemetryTransport } from './transport.ts';
 
 export const INGEST_PATH = '/api/v1/ingest/telemetry';
+export const INGEST_PATHS = {
+  telemetry: INGEST_PATH,
+  events: '/api/v1/ingest/events',
+  daily: '/api/v1/ingest/daily',
+} as const;
 
 export class HttpTransport implements TelemetryTransport {
   readonly name = 'http';
-  constructor(private readonly client: HubClient) {}
+  constructor(
+    private readonly client: HubClient,
+    private readonly path: string = INGEST_PATH,
+  ) {}
 
   async send(batch: FormedBatch): Promise<SendResult> {
     let res: HttpAnswer;
     try {
-      res = await signedPostJson(this.client, INGEST_PATH, batch.body);
+      res = await signedPostJson(this.client, this.path, batch.body);
     } catch (err) {
       return { kind: 'retry', reason: `network: ${(err as Error).cause ?? (err as Error).message}` };
     }
     const text = await res.text().catch(() => '');
     const json = safeJson(text) as
-      | { status?: string; batchId?: string; code?: string; message?: string }
+      | { status?: string; batchId?: string; code?: string; message?: string; offsetMs?: number }
       | undefined;
     if (res.status === 200 && (json?.status === 'stored' || json?.status === 'duplicate')) {
       if (json.batchId && json.batchId !== batch.id) {
@@ -44,6 +54,10 @@ export class HttpTransport implements TelemetryTransport {
         busy: true,
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       };
+    }
+    if (json?.code === 'WF_SIGNATURE_EXPIRED') {
+      const off = typeof json.offsetMs === 'number' ? `${Math.round(json.offsetMs / 1000)} s` : 'too far';
+      return { kind: 'retry', reason: `401 WF_SIGNATURE_EXPIRED: this node's clock is ${off} off the hub's` };
     }
     const retryAfterMs = res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
     return {

@@ -2,10 +2,9 @@
 // holds readings in memory — the outbox is the queue — so a crash or an outage loses nothing,
 // and after an outage the backlog drains in recorded order while new readings keep arriving.
 import type { Logger } from 'pino';
-import type { Outbox } from '../outbox/outbox.ts';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker } from './breaker.ts';
-import type { TelemetryTransport } from './transport.ts';
+import type { BatchQueue, TelemetryTransport } from './transport.ts';
 
 export interface UplinkOptions {
   batchMaxSamples: number;
@@ -40,7 +39,7 @@ export class Uplink {
   readonly status: UplinkStatus;
 
   constructor(
-    private readonly outbox: Outbox,
+    private readonly outbox: BatchQueue,
     private transport: TelemetryTransport,
     private readonly opts: UplinkOptions,
   ) {

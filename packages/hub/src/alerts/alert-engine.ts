@@ -92,6 +92,8 @@ export async function evaluateSite(
       'status',
       'status_reason',
       'clock_offset_ms',
+      'clock_skew_at',
+      'clock_skew_ms',
       'last_status',
       'created_at',
     ])
@@ -101,6 +103,7 @@ export async function evaluateSite(
   for (const n of nodes) {
     if (typeof n.last_status === 'string') n.last_status = JSON.parse(n.last_status);
     if (n.last_seen_at && !(n.last_seen_at instanceof Date)) n.last_seen_at = new Date(n.last_seen_at);
+    if (n.clock_skew_at && !(n.clock_skew_at instanceof Date)) n.clock_skew_at = new Date(n.clock_skew_at);
   }
   const settingRows = (await hub.db
     .selectFrom('alert_rule_settings')

@@ -1,6 +1,8 @@
 // The rule catalogue. A rule looks at one site and says, per target, whether its condition holds
 // (firing), has clearly gone away (clearing: past the threshold by the hysteresis margin), or sits
 // in between (neither: nothing changes). Duration, repeat, mutes and state live in the engine.
+
+import { EVENT_KINDS } from '@wattfleet/protocol';
 import { type Kysely, sql } from 'kysely';
 import SunCalc from 'suncalc';
 import type { DB } from '../storage/schema.ts';
@@ -29,6 +31,9 @@ export interface NodeInfo {
   status: string;
   status_reason: string | null;
   clock_offset_ms: number | null;
+  /** Last signed request refused for its timestamp (node clock outside the window). */
+  clock_skew_at: Date | null;
+  clock_skew_ms: number | null;
   last_status: Record<string, unknown> | null;
   created_at: Date;
 }
@@ -139,15 +144,15 @@ export const RULES: RuleDefinition[] = [
     async evaluate(ctx) {
       const events = await latestEvents(
         ctx,
-        ['equipment.unreachable', 'equipment.reachable'],
+        [EVENT_KINDS.equipmentUnreachable, EVENT_KINDS.equipmentReachable],
         ctx.params.lookbackS!,
       );
       return events.map((e) => ({
         targetType: 'equipment' as const,
         targetId: `${e.node_id}/${e.equipment ?? ''}`,
         nodeId: e.node_id,
-        firing: e.kind === 'equipment.unreachable',
-        clearing: e.kind === 'equipment.reachable',
+        firing: e.kind === EVENT_KINDS.equipmentUnreachable,
+        clearing: e.kind === EVENT_KINDS.equipmentReachable,
         value: null,
         message: `Equipment ${e.equipment ?? '?'} not responding: ${e.message}`,
       }));
@@ -290,17 +295,14 @@ export const RULES: RuleDefinition[] = [
       params: { lookbackS: 7 * 86_400 },
     },
     async evaluate(ctx) {
-      const events = await latestEvents(ctx, ['update.failed', 'update.succeeded'], ctx.params.lookbackS!);
+      // A rollback is a failed update too; a later success clears either.
+      const failed: string[] = [EVENT_KINDS.updateFailed, EVENT_KINDS.updateRolledBack];
+      const events = await latestEvents(ctx, [...failed, EVENT_KINDS.updateSucceeded], ctx.params.lookbackS!);
       const byNode = new Map(events.map((e) => [e.node_id, e]));
       return ctx.nodes.map((n) => {
         const e = byNode.get(n.id);
-        return nodeObs(
-          n,
-          e?.kind === 'update.failed',
-          e?.kind !== 'update.failed',
-          null,
-          `Update failed on ${n.name}: ${e?.message ?? ''}`,
-        );
+        const isFailed = e !== undefined && failed.includes(e.kind);
+        return nodeObs(n, isFailed, !isFailed, null, `Update failed on ${n.name}: ${e?.message ?? ''}`);
       });
     },
   },
@@ -309,8 +311,12 @@ export const RULES: RuleDefinition[] = [
     description: 'Too many error events from a node within an hour',
     defaults: { enabled: true, severity: 'warning', durationS: 0, repeatS: 0, params: { maxPerHour: 10 } },
     async evaluate(ctx) {
+      // An agent's error-log burst arrives as one event that says how many lines it stands for.
       const { rows } = await sql<{ node_id: string; n: number }>`
-        SELECT node_id, count(*)::int AS n FROM node_events
+        SELECT node_id,
+          sum(CASE WHEN kind = ${EVENT_KINDS.errorBurst} AND jsonb_typeof(data->'count') = 'number'
+                   THEN greatest(1, least((data->>'count')::numeric, 100000)) ELSE 1 END)::int AS n
+        FROM node_events
         WHERE site_id = ${ctx.site.id} AND severity IN ('error', 'critical') AND ts >= ${new Date(ctx.now - 3_600_000)}
         GROUP BY node_id`.execute(ctx.db);
       const counts = new Map(rows.map((r) => [r.node_id, Number(r.n)]));
@@ -349,6 +355,25 @@ export const RULES: RuleDefinition[] = [
             `Clock of ${n.name} is off by ${Math.round(n.clock_offset_ms / 1000)} s`,
           ),
         ];
+      });
+    },
+  },
+  {
+    name: 'clock_skew',
+    description: "A node's signed requests are refused: its clock is outside the signature window",
+    defaults: { enabled: true, severity: 'critical', durationS: 0, repeatS: 0, params: {} },
+    async evaluate(ctx) {
+      // Recorded by node-auth on each refusal and cleared by the first request inside the window,
+      // so this holds exactly while the node cannot deliver over HTTP.
+      return ctx.nodes.map((n) => {
+        const skewS = n.clock_skew_ms === null ? null : Math.round(n.clock_skew_ms / 1000);
+        return nodeObs(
+          n,
+          n.clock_skew_at !== null,
+          n.clock_skew_at === null,
+          n.clock_skew_ms,
+          `Node ${n.name} is refused by the hub: its clock is ${skewS ?? '?'} s off (data kept on the node)`,
+        );
       });
     },
   },

@@ -134,7 +134,8 @@ export class HeartbeatService {
       WITH u AS (
         SELECT id, to_timestamp(seen / 1000.0) AS seen, "offset" AS offset_ms, status,
                status->>'agentVersion' AS agent_version, status->>'gitCommit' AS git_commit,
-               status->>'osVersion' AS os_version
+               status->>'osVersion' AS os_version,
+               (status->>'pollIntervalS')::float8 AS poll_interval_s
         FROM json_to_recordset(${doc}::json) AS u(id uuid, seen float8, "offset" int, status jsonb)
       ), old AS (
         SELECT n.id, n.site_id, n.status, n.clock_offset_ms,
@@ -167,6 +168,7 @@ export class HeartbeatService {
           agent_version = COALESCE(u.agent_version, n.agent_version),
           git_commit = COALESCE(u.git_commit, n.git_commit),
           os_version = COALESCE(u.os_version, n.os_version),
+          sample_interval_s = COALESCE(u.poll_interval_s, n.sample_interval_s),
           last_status = u.status
         FROM u JOIN old ON old.id = u.id
         WHERE n.id = u.id

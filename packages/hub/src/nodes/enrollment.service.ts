@@ -97,6 +97,7 @@ export async function enrollNode(
           credentials_rotated_at: sql<Date>`now()`,
           active: true,
           deactivated_at: null,
+          ...(request.pollIntervalS !== undefined ? { sample_interval_s: request.pollIntervalS } : {}),
         })
         .where('id', '=', code.node_id)
         .execute();
@@ -110,6 +111,8 @@ export async function enrollNode(
           public_key: request.publicKey,
           mqtt_password_hash: passwordHash,
           agent_version: request.agentVersion ?? null,
+          // What completeness is measured against from the first day (heartbeats keep it current).
+          sample_interval_s: request.pollIntervalS ?? null,
         })
         .returning('id')
         .executeTakeFirstOrThrow();

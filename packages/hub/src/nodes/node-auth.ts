@@ -1,10 +1,19 @@
 // Authentication of node HTTP requests by Ed25519 signature, with a ±5 min window and nonce
 // replay protection. Applied to a route scope whose bodies arrive as raw bytes (the signature
 // covers the exact bytes sent, gzip included), then decoded here before schema validation.
+// Every answer carries the hub's clock; a request signed correctly but outside the window is
+// still refused, and also recorded on the node (clock_skew alert), so a node with a wrong clock
+// is seen instead of being refused forever in silence.
 
 import type { KeyObject } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { publicKeyFromRaw, SIGNATURE_HEADERS, verifySignature, WattfleetError } from '@wattfleet/protocol';
+import {
+  HUB_TIME_HEADER,
+  publicKeyFromRaw,
+  SIGNATURE_HEADERS,
+  verifySignature,
+  WattfleetError,
+} from '@wattfleet/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HubContext } from '../context.ts';
 import type { NonceLedger } from './nonce-ledger.ts';
@@ -15,6 +24,8 @@ interface CachedNode {
   key: KeyObject;
   siteId: string;
   active: boolean;
+  /** A refusal for clock skew is on record (cleared by the next request inside the window). */
+  skewed: boolean;
   at: number;
 }
 
@@ -30,7 +41,7 @@ export class NodeKeyCache {
     if (hit && Date.now() - hit.at < KEY_CACHE_MS) return hit;
     const row = await this.hub.db
       .selectFrom('nodes')
-      .select(['public_key', 'site_id', 'active'])
+      .select(['public_key', 'site_id', 'active', 'clock_skew_at'])
       .where('id', '=', nodeId)
       .executeTakeFirst();
     if (!row?.public_key) {
@@ -41,6 +52,7 @@ export class NodeKeyCache {
       key: publicKeyFromRaw(row.public_key),
       siteId: row.site_id,
       active: row.active,
+      skewed: row.clock_skew_at !== null,
       at: Date.now(),
     };
     this.entries.set(nodeId, entry);
@@ -68,12 +80,116 @@ export function useNodeSignatures(scope: FastifyInstance, maxBodyBytes: number):
   scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_req, body, done) => {
     done(null, body);
   });
+  const clocks = new NodeClocks(scope);
   scope.addHook('preValidation', async (request) => {
-    await authenticateNodeRequest(scope, request, maxBodyBytes);
+    await authenticateNodeRequest(scope, clocks, request, maxBodyBytes);
+  });
+  // Refusals included: a node whose clock is off learns the hub's time from the answer.
+  scope.addHook('onSend', async (_request, reply) => {
+    reply.header(HUB_TIME_HEADER, String(Date.now()));
   });
 }
 
-async function authenticateNodeRequest(app: FastifyInstance, request: FastifyRequest, maxBodyBytes: number) {
+/** int4 column: a clock decades off still fits (as in the heartbeat's clock_offset_ms). */
+const clampMs = (ms: number) => Math.max(-2_000_000_000, Math.min(2_000_000_000, Math.round(ms)));
+/** A node's offset measured over HTTP is written at most this often (the heartbeat does it too). */
+const OFFSET_WRITE_MS = 60_000;
+/** Repeated refusals of the same skewed node refresh its record at most this often. */
+const SKEW_WRITE_MS = 60_000;
+
+/**
+ * Clock offsets seen on signed requests. Written sparingly (the uplink signs a request a second),
+ * as nodes.clock_offset_ms (the clock_drift rule) and, for refusals, clock_skew_at/_ms plus a node
+ * event that wakes the alert rules (clock_skew).
+ */
+class NodeClocks {
+  private readonly offsetWrittenAt = new Map<string, number>();
+  constructor(private readonly app: FastifyInstance) {}
+
+  private get hub(): HubContext {
+    return this.app.hub;
+  }
+
+  async measured(nodeId: string, siteId: string, offsetMs: number, skewed: boolean): Promise<void> {
+    const now = Date.now();
+    if (skewed) {
+      // The skew record is what clears the clock_skew alert: clear it on the first good request.
+      const cleared = await this.hub.db
+        .updateTable('nodes')
+        .set({ clock_skew_at: null, clock_skew_ms: null, clock_offset_ms: clampMs(offsetMs) })
+        .where('id', '=', nodeId)
+        .where('clock_skew_at', 'is not', null)
+        .returning('id')
+        .executeTakeFirst();
+      this.app.nodeKeys.invalidate(nodeId);
+      if (cleared) await this.event(nodeId, siteId, now, 'node.clock_ok', 'info', offsetMs);
+      this.offsetWrittenAt.set(nodeId, now);
+      return;
+    }
+    if (now - (this.offsetWrittenAt.get(nodeId) ?? 0) < OFFSET_WRITE_MS) return;
+    this.offsetWrittenAt.set(nodeId, now);
+    await this.hub.db
+      .updateTable('nodes')
+      .set({ clock_offset_ms: clampMs(offsetMs) })
+      .where('id', '=', nodeId)
+      .execute();
+  }
+
+  async refused(nodeId: string, siteId: string, offsetMs: number): Promise<void> {
+    const now = Date.now();
+    // One row update decides, across hubs, whether this refusal is news (first, or a minute later).
+    const row = await this.hub.db
+      .updateTable('nodes')
+      .set({
+        clock_skew_at: new Date(now),
+        clock_skew_ms: clampMs(offsetMs),
+        clock_offset_ms: clampMs(offsetMs),
+      })
+      .where('id', '=', nodeId)
+      .where((eb) =>
+        eb.or([eb('clock_skew_at', 'is', null), eb('clock_skew_at', '<', new Date(now - SKEW_WRITE_MS))]),
+      )
+      .returning('id')
+      .executeTakeFirst();
+    this.app.nodeKeys.invalidate(nodeId);
+    if (row) await this.event(nodeId, siteId, now, 'node.clock_skew', 'warning', offsetMs);
+  }
+
+  private async event(
+    nodeId: string,
+    siteId: string,
+    now: number,
+    kind: string,
+    severity: 'info' | 'warning',
+    offsetMs: number,
+  ): Promise<void> {
+    await this.hub.db
+      .insertInto('node_events')
+      .values({
+        node_id: nodeId,
+        site_id: siteId,
+        ts: new Date(now),
+        kind,
+        severity,
+        equipment: null,
+        message:
+          kind === 'node.clock_skew'
+            ? `Signed request refused: node clock is ${Math.round(offsetMs / 1000)} s off the hub's`
+            : 'Node clock back inside the signature window',
+        data: JSON.stringify({ offsetMs }),
+        batch_id: `hub:${kind}:${now}`,
+      })
+      .execute();
+    this.hub.bus.emitEvent('node.events', { nodeId, siteId, count: 1 });
+  }
+}
+
+async function authenticateNodeRequest(
+  app: FastifyInstance,
+  clocks: NodeClocks,
+  request: FastifyRequest,
+  maxBodyBytes: number,
+) {
   const nodeId = request.headers[SIGNATURE_HEADERS.node];
   if (typeof nodeId !== 'string' || !UUID_RE.test(nodeId)) {
     throw new WattfleetError('WF_SIGNATURE_MISSING', 'x-wf-node header with the node id is required');
@@ -83,18 +199,26 @@ async function authenticateNodeRequest(app: FastifyInstance, request: FastifyReq
   if (!node) throw new WattfleetError('WF_SIGNATURE_INVALID', 'Unknown node or node without a key');
   const check = verifySignature(node.key, request.method, request.url, request.headers, raw);
   if (!check.ok) {
-    const code =
-      check.reason === 'missing'
-        ? 'WF_SIGNATURE_MISSING'
-        : check.reason === 'expired'
-          ? 'WF_SIGNATURE_EXPIRED'
-          : 'WF_SIGNATURE_INVALID';
-    throw new WattfleetError(code, check.detail);
+    if (check.reason === 'expired') {
+      // Authentic, only late or early: this node's clock is off. Refused (a replay window is only
+      // as good as its bound), but recorded, and answered with the hub's time.
+      if (node.active) await clocks.refused(nodeId, node.siteId, check.offsetMs);
+      throw new WattfleetError('WF_SIGNATURE_EXPIRED', check.detail, undefined, {
+        hubTime: Date.now(),
+        offsetMs: check.offsetMs,
+      });
+    }
+    throw new WattfleetError(
+      check.reason === 'missing' ? 'WF_SIGNATURE_MISSING' : 'WF_SIGNATURE_INVALID',
+      check.detail,
+    );
   }
   if (!node.active) throw new WattfleetError('WF_NODE_INACTIVE');
   // Replay: the nonce may be used once within the window.
   const nonce = request.headers[SIGNATURE_HEADERS.nonce] as string;
   if (!(await app.nonces.use(nodeId, nonce))) throw new WattfleetError('WF_SIGNATURE_REPLAYED');
+  // Drift on HTTP too (not only from MQTT heartbeats): a node that never speaks MQTT is watched.
+  await clocks.measured(nodeId, node.siteId, check.offsetMs, node.skewed);
 
   request.actor = { kind: 'node', nodeId, siteId: node.siteId };
   request.body = await decodeBody(request, raw, maxBodyBytes);

@@ -37,12 +37,16 @@ export interface NodesTable {
   created_at: CreatedAt;
   deactivated_at: Timestamp | null;
   credentials_rotated_at: Timestamp | null;
-  sample_interval_s: Generated<number>;
+  /** Seconds between reads, as the node reported it; null = not reported. */
+  sample_interval_s: number | null;
   status: Generated<'unknown' | 'online' | 'offline'>;
   status_reason: string | null;
   status_changed_at: Timestamp | null;
   last_seen_at: Timestamp | null;
   clock_offset_ms: number | null;
+  /** Last signed request refused because the node's clock was outside the window, and by how much. */
+  clock_skew_at: Timestamp | null;
+  clock_skew_ms: number | null;
   agent_version: string | null;
   git_commit: string | null;
   os_version: string | null;

@@ -13,6 +13,8 @@ export interface ConfigTarget {
   /** After apply: is the agent working with it? */
   healthCheck(config: AgentConfig, timeoutMs: number): Promise<{ ok: boolean; detail: string }>;
   parse?: (text: string) => ConfigResult;
+  /** After a rollback (the hub hears of it as a config.rolled_back event, not only as a reply). */
+  rolledBack?: (detail: string) => void;
 }
 
 export function configPushHandler(target: ConfigTarget): Handler<'CONFIG_PUSH'> {
@@ -50,6 +52,7 @@ export function configPushHandler(target: ConfigTarget): Handler<'CONFIG_PUSH'> 
         rollback += `, but re-applying it failed: ${(err as Error).message}`;
       }
     }
+    target.rolledBack?.(`${failure}; ${rollback}`);
     throw new CommandError('ROLLED_BACK', `${failure}; ${rollback}`, { rolledBack: true });
   };
 }

@@ -11,11 +11,13 @@ import * as m013 from './013_org_scoped_admins.ts';
 import * as m014 from './014_login_throttle.ts';
 import * as m020 from './020_control_plane.ts';
 import * as m021 from './021_control_plane_rls.ts';
+import * as m022 from './022_node_poll_interval.ts';
 import * as m030 from './030_analytics.ts';
 import * as m031 from './031_alerts.ts';
 import * as m032 from './032_notifications.ts';
 import * as m033 from './033_analytics_alerts_rls.ts';
 import * as m034 from './034_rollup_gap_buckets.ts';
+import * as m036 from './036_clock_skew.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_spine': m001,
@@ -28,9 +30,11 @@ export const migrations: Record<string, Migration> = {
   '014_login_throttle': m014,
   '020_control_plane': m020,
   '021_control_plane_rls': m021,
+  '022_node_poll_interval': m022,
   '030_analytics': m030,
   '031_alerts': m031,
   '032_notifications': m032,
   '033_analytics_alerts_rls': m033,
   '034_rollup_gap_buckets': m034,
+  '036_clock_skew': m036,
 };
