@@ -82,6 +82,8 @@ for (const _engine of engines) {
       async function deliver(url: string, batch: unknown): Promise<void> {
         const body = Buffer.from(JSON.stringify(batch));
         for (;;) {
+          // Before the fix the process died at the first drop: say so instead of retrying forever.
+          assert.equal(exited, undefined, `the hub exited: ${hub.output}`);
           try {
             const res = await fetch(`${hub.url}${url}`, {
               method: 'POST',
@@ -186,10 +188,14 @@ for (const _engine of engines) {
           await sleep(30);
         }
       })();
-      await Promise.all([terminations, ingest]);
-      stop = true;
-      await Promise.all([heartbeats, realtime]);
-      await killer.end();
+      try {
+        await Promise.all([terminations, ingest]);
+      } finally {
+        stop = true;
+        await Promise.all([heartbeats, realtime]);
+        await killer.end();
+        if (exited !== undefined) node.end(true);
+      }
 
       assert.equal(exited, undefined, `the hub exited: ${hub.output}`);
       assert.ok(terminated >= TERMINATIONS, `only ${terminated} backends terminated`);
