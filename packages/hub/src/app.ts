@@ -62,6 +62,9 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
     trustProxy: opts.config.trustProxy,
     genReqId: () => crypto.randomUUID(),
     ajv: undefined,
+    // Fastify's 10 s default is too short when PGlite shares the event loop on a busy 2-core box
+    // (a Pi, or CI): plugins such as swagger-ui then fail to start for no fault of their own.
+    pluginTimeout: 60_000,
   });
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
