@@ -18,6 +18,8 @@ export function isSafeText(s: string): boolean {
   return true;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const wellFormed = (s: string) => s.replace(LONE_SURROGATE, '\ufffd');
 const escapePointer = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
 
 /**
@@ -37,7 +39,9 @@ export function unsafeTextProblems(value: unknown, basePath = '', max = 100): Pr
       for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
     } else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
       for (const [k, child] of Object.entries(v)) {
-        const p = `${path}/${escapePointer(isSafeText(k) ? k : encodeURIComponent(k.replaceAll('\0', '')))}`;
+        // The offending key is shown made safe (NUL as "\0", lone surrogates as U+FFFD): the path
+        // goes into the JSON answer, which must not carry the very characters it refuses.
+        const p = `${path}/${escapePointer(isSafeText(k) ? k : wellFormed(k.replaceAll('\0', '\\0')))}`;
         if (!isSafeText(k)) problems.push({ path: p, message: `key ${message}` });
         stack.push([child, p]);
       }

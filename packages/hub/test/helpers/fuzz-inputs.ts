@@ -157,16 +157,24 @@ export function validFor(
       case 'string':
         return stringFor(schema, ids);
       case 'integer':
-        return fc.integer({
-          min: Math.max(schema.minimum ?? 0, -1_000_000),
-          max: Math.min(schema.maximum ?? 1000, 1_000_000),
-        });
-      case 'number':
-        return fc.double({
-          min: Math.max(schema.minimum ?? -1000, -1e9),
-          max: Math.min(schema.maximum ?? 1000, 1e9),
-          noNaN: true,
-        });
+      case 'number': {
+        const min = Math.max(schema.minimum ?? Math.min(0, schema.maximum ?? 0), -1e9);
+        const max = Math.max(min, Math.min(schema.maximum ?? min + 1000, 1e12));
+        const inRange =
+          type === 'integer'
+            ? fc.integer({
+                min: Math.ceil(min),
+                max: Math.max(Math.ceil(min), Math.min(Math.floor(max), 2_147_483_647)),
+              })
+            : fc.double({ min, max, noNaN: true });
+        // Unbounded integers are mostly epoch ms here: offer "now" so timestamps can be accepted.
+        return schema.maximum === undefined && min <= Date.now()
+          ? fc.oneof(
+              inRange,
+              fc.integer({ min: -600_000, max: 600_000 }).map((d) => Date.now() + d),
+            )
+          : inRange;
+      }
       case 'boolean':
         return fc.boolean();
       case 'null':

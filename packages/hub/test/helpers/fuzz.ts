@@ -118,7 +118,10 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
   };
   let seq = 0;
   /** Replaces each MARK with a marker unique to this input; records how the input was judged. */
-  const mark = (text: string, id = `FZ${++seq}Q`) => ({ id, text: text.replaceAll(MARK, id) });
+  const mark = (text: string, id = `FZ${++seq}Q`) => ({
+    id,
+    text: text.replaceAll(MARK, id).replaceAll(encodeURIComponent(MARK), id),
+  });
   const count = (surface: string, status: number | string) => {
     const key = `${surface} ${typeof status === 'number' ? `${Math.floor(status / 100)}xx` : status}`;
     report.statuses.set(key, (report.statuses.get(key) ?? 0) + 1);
