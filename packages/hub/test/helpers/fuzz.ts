@@ -446,7 +446,7 @@ async function openapiSurface(target: FuzzTarget, f: Fixture, opts: FuzzOptions,
       fc.asyncProperty(arb, async ({ params: values, query: q, body }) => {
         let url = path;
         params.forEach((p, i) => {
-          url = url.replace(`{${p.name}}`, encodeURIComponent(String(values[i])));
+          url = url.replace(`{${p.name}}`, encodeSegment(String(values[i])));
         });
         if (q) url += `?${toQuery(q)}`;
         await http(
@@ -462,9 +462,27 @@ async function openapiSurface(target: FuzzTarget, f: Fixture, opts: FuzzOptions,
   }
 }
 
+/** Percent-encodes a path segment; a lone surrogate goes as its (invalid) UTF-8 bytes. */
+function encodeSegment(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const next = s.charCodeAt(i + 1);
+    if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      out += encodeURIComponent(s.slice(i, i + 2));
+      i++;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
+    } else out += encodeURIComponent(s[i]!);
+  }
+  return out;
+}
+
 function toQuery(q: Mutated): string {
   const search = new URLSearchParams();
-  if (q.kind === 'raw') return encodeURIComponent(q.text).slice(0, 4000);
+  if (q.kind === 'raw') return encodeSegment(q.text).slice(0, 4000);
   const value = q.value;
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) {
