@@ -13,6 +13,7 @@ import { registerAuthentication } from './auth/authenticate.ts';
 import type { HubConfig } from './config.ts';
 import { HubBus, type HubContext } from './context.ts';
 import { registerErrorHandling } from './http/errors.ts';
+import { registerInputGuard } from './http/input-guard.ts';
 import { identityPlugin } from './identity/identity.plugin.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { Scheduler } from './jobs/scheduler.ts';
@@ -85,6 +86,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   app.addHook('onClose', async () => hub.metrics.close());
   registerErrorHandling(app);
   registerRequestLog(app);
+  registerInputGuard(app);
   registerAuthentication(app, opts.config.adminToken);
 
   await app.register(swagger, {
@@ -94,9 +96,10 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
-  // Limits are per route (config.rateLimit); evaluated after authentication so a node's limit is
-  // keyed on its verified identity.
-  await app.register(rateLimit, { global: false, hook: 'preHandler' });
+  // Limits are per route (config.rateLimit) and run first (onRequest), before the body is parsed
+  // or validated, so malformed requests are limited too. Routes keyed on a verified node identity
+  // set hook: 'preValidation' (after the signature check, still before body validation).
+  await app.register(rateLimit, { global: false, hook: 'onRequest' });
   await app.register(identityPlugin);
 
   await app.register(observabilityPlugin); // /healthz, /readyz, /metrics (token-protected)

@@ -3,6 +3,8 @@ import type { Static, TSchema } from 'typebox';
 import { Compile, type Validator } from 'typebox/compile';
 import { Settings } from 'typebox/system';
 import type { Problem } from './errors.ts';
+// Registers the strict formats before anything here compiles a schema.
+import './formats.ts';
 
 // TypeBox stops after 8 errors by default; we promise every problem at once. The bound still
 // protects against pathological inputs (a 5,000-sample batch of garbage lists its first 1,000).

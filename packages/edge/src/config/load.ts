@@ -4,9 +4,12 @@ import { readFileSync } from 'node:fs';
 import { checker, type Problem } from '@wattfleet/protocol';
 import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
-import { LineCounter, parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { migrateConfig } from './migrations.ts';
 import { AgentConfig, CONFIG_VERSION } from './schema.ts';
+import { MAX_ALIAS_EXPANSION, SAFE_YAML_OPTIONS, yamlLimitProblems } from './yaml-limits.ts';
+
+export { CONFIG_LIMITS, SAFE_YAML_OPTIONS, yamlLimitProblems } from './yaml-limits.ts';
 
 export type ConfigResult =
   | { ok: true; config: AgentConfig; migrations: string[] }
@@ -40,8 +43,17 @@ export const builtinRules: ConfigRule[] = [
 ];
 
 export function parseConfigText(text: string, rules: ConfigRule[] = builtinRules): ConfigResult {
+  // Bounded before the parser sees it (size, depth, values, anchors, aliases): see yaml-limits.ts.
+  const limited = yamlLimitProblems(text);
+  if (limited.length > 0) {
+    return {
+      ok: false,
+      migrations: [],
+      problems: limited.map((p) => ({ ...p, message: `YAML: ${p.message}` })),
+    };
+  }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
+  const doc = parseDocument(text, { ...SAFE_YAML_OPTIONS, lineCounter });
   if (doc.errors.length > 0) {
     return {
       ok: false,
@@ -52,7 +64,20 @@ export function parseConfigText(text: string, rules: ConfigRule[] = builtinRules
       })),
     };
   }
-  const raw: unknown = doc.toJS();
+  const keyProblems = mappingKeyProblems(doc, lineCounter);
+  if (keyProblems.length > 0) return { ok: false, migrations: [], problems: keyProblems };
+  let raw: unknown;
+  try {
+    // Aliases expand to at most MAX_ALIAS_EXPANSION nodes (no "billion laughs").
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch (err) {
+    // An alias to an undefined anchor, or an expansion past the bound.
+    return {
+      ok: false,
+      migrations: [],
+      problems: [{ path: '', message: `YAML: ${(err as Error).message}` }],
+    };
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return {
       ok: false,
@@ -84,6 +109,43 @@ export function parseConfigText(text: string, rules: ConfigRule[] = builtinRules
   const ruleProblems = rules.flatMap((r) => r(config));
   if (ruleProblems.length > 0) return { ok: false, problems: ruleProblems, migrations: applied };
   return { ok: true, config, migrations: applied };
+}
+
+/**
+ * Keys must be plain values (a collection as a key has no meaning in a config and costs the
+ * parser dearly to stringify) and unique per mapping. Found in one pass over the document,
+ * iteratively; duplicates are checked here because the parser's own check is quadratic.
+ */
+function mappingKeyProblems(doc: Document, lineCounter: LineCounter): Problem[] {
+  const problems: Problem[] = [];
+  const at = (node: Node | null | undefined) => {
+    const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return `line ${line}:${col}`;
+  };
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0 && problems.length < 100) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = pair.key as Node | null;
+        if (key !== null && !isScalar(key)) {
+          problems.push({
+            path: at(key),
+            message: 'YAML: a key must be a plain value, not a collection or alias',
+          });
+          continue;
+        }
+        const name = String(key?.value ?? '');
+        if (seen.has(name)) problems.push({ path: at(key), message: `YAML: duplicate key "${name}"` });
+        seen.add(name);
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(item);
+    }
+  }
+  return problems;
 }
 
 export function loadConfigFile(path: string, rules?: ConfigRule[]): ConfigResult {

@@ -13,6 +13,7 @@ import { RULES, RULES_BY_NAME } from './alert-rules.ts';
 import './alerts.schema.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
+const RuleName = Type.String({ minLength: 1, maxLength: 64 });
 const SeverityT = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]);
 const StateT = Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('resolved')]);
 const NoteBody = Type.Object(
@@ -71,7 +72,7 @@ export async function alertRoutes(app: FastifyInstance): Promise<void> {
             siteId: Type.Optional(Uuid),
             state: Type.Optional(Type.Union([StateT, Type.Literal('active')])),
             severity: Type.Optional(SeverityT),
-            rule: Type.Optional(Type.String()),
+            rule: Type.Optional(RuleName),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
           },
           { additionalProperties: false },
@@ -167,7 +168,7 @@ export async function alertRoutes(app: FastifyInstance): Promise<void> {
         tags: ['alerts'],
         params: Type.Object({ id: Uuid }),
         body: Type.Object(
-          { rule: Type.String(), until: Type.String({ format: 'date-time' }) },
+          { rule: RuleName, until: Type.String({ format: 'date-time' }) },
           { additionalProperties: false },
         ),
       },
@@ -206,7 +207,7 @@ export async function alertRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['alerts'],
-        params: Type.Object({ org: Uuid, rule: Type.String() }),
+        params: Type.Object({ org: Uuid, rule: RuleName }),
         body: SettingsBody,
       },
       preHandler: app.requireActor,
@@ -217,6 +218,9 @@ export async function alertRoutes(app: FastifyInstance): Promise<void> {
       const actor = actorOf(request);
       assertOrgAdmin(actor, org);
       checkRule(rule, body.params);
+      // An unknown org is a 404 here, not a foreign-key failure inside the upsert.
+      const known = await hub.db.selectFrom('orgs').select('id').where('id', '=', org).executeTakeFirst();
+      if (!known) throw new WattfleetError('WF_NOT_FOUND', 'Org not found');
       await upsertSettings({ org_id: org, site_id: null }, rule, body);
       await audit(hub.db, actor, {
         action: 'alert.rule.update',
@@ -234,7 +238,7 @@ export async function alertRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['alerts'],
-        params: Type.Object({ id: Uuid, rule: Type.String() }),
+        params: Type.Object({ id: Uuid, rule: RuleName }),
         body: SettingsBody,
       },
       preHandler: app.requireActor,

@@ -1,7 +1,7 @@
 // Read side of analytics: daily and monthly site summaries, period comparison, installer fleet
 // totals, data completeness and reconciliation. Every route is scoped by the caller's grants in
 // code, and reads its data as the tenant (withTenant: row-level security as the second fence).
-import { WattfleetError } from '@wattfleet/protocol';
+import { MONTH_PATTERN, WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import Type from 'typebox';
@@ -18,8 +18,9 @@ import { nodeCompleteness } from './completeness.service.ts';
 import { aggregateDays } from './energy-day.ts';
 import { processDirtyDays, recomputeSiteDay } from './site-day.service.ts';
 
-const DATE = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
-const MONTH = Type.String({ pattern: '^\\d{4}-\\d{2}$' });
+// Strict calendar formats from the protocol: `2024-02-30` or `0000-01-01` never reach SQL.
+const DATE = Type.String({ format: 'date' });
+const MONTH = Type.String({ pattern: MONTH_PATTERN });
 const SiteParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const Range = Type.Object({ from: DATE, to: DATE }, { additionalProperties: false });
 const MAX_DAYS = 366;

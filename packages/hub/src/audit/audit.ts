@@ -1,5 +1,5 @@
 // Append-only audit trail: who did what to which target, when, with what result, from where.
-import type { Kysely } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Actor } from '../auth/actor.ts';
 import type { DB } from '../storage/schema.ts';
 
@@ -29,4 +29,19 @@ export async function audit(db: Kysely<DB>, actor: Actor | undefined, entry: Aud
       details: entry.details ? JSON.stringify(entry.details) : null,
     })
     .execute();
+}
+
+/**
+ * Writes the audit entry inside the transaction of the change it records, so the change and its
+ * entry commit together or not at all. The entry is written as the table owner (RESET ROLE): the
+ * tenant role may change a row whose audit entry belongs to another org (an installer editing a
+ * customer's site), which its insert policy would refuse. Call it last in the transaction.
+ */
+export async function auditInTransaction(
+  trx: Transaction<DB>,
+  actor: Actor | undefined,
+  entry: AuditEntry,
+): Promise<void> {
+  await sql`RESET ROLE`.execute(trx);
+  await audit(trx, actor, entry);
 }

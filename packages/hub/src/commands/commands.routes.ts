@@ -9,6 +9,7 @@ import {
   CommandArgs,
   type CommandType,
   checker,
+  Int4,
   LogUpload,
   WattfleetError,
 } from '@wattfleet/protocol';
@@ -48,7 +49,7 @@ const ListQuery = Type.Object(
     state: Type.Optional(Type.Union(COMMAND_STATES.map((s) => Type.Literal(s)))),
     type: Type.Optional(Type.Union(COMMAND_TYPES.map((t) => Type.Literal(t)))),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    offset: Type.Optional(Int4({ minimum: 0, default: 0 })),
   },
   { additionalProperties: false },
 );

@@ -3,7 +3,7 @@
 // problem located on a YAML line; and the config a node last accepted, from its newest succeeded
 // CONFIG_PUSH command.
 
-import { builtinRules, parseConfigText } from '@wattfleet/edge/config';
+import { builtinRules, CONFIG_LIMITS, parseConfigText, SAFE_YAML_OPTIONS } from '@wattfleet/edge/config';
 import { sourceRules } from '@wattfleet/edge/config-rules';
 import { type Problem, WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
@@ -15,7 +15,7 @@ import { actorOf } from '../auth/authenticate.ts';
 import { withTenant } from '../identity/tenant.ts';
 
 const ValidateBody = Type.Object(
-  { config: Type.String({ maxLength: 262144 }) },
+  { config: Type.String({ maxLength: CONFIG_LIMITS.maxChars }) },
   { additionalProperties: false },
 );
 
@@ -35,11 +35,18 @@ function assertConfigEditor(actor: Actor): void {
  * path (a missing property is reported on its parent mapping).
  */
 export function locate(text: string, problems: Problem[]): LocatedProblem[] {
+  // Parsed only when a problem needs a pointer resolved: a document refused by the YAML limits
+  // (its problems already carry a line) is never handed to the parser.
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
+  let parsed: ReturnType<typeof parseDocument> | undefined;
+  const parse = () => {
+    parsed ??= parseDocument(text, { ...SAFE_YAML_OPTIONS, lineCounter });
+    return parsed;
+  };
   return problems.map((p) => {
     const yamlPos = /^line (\d+):/.exec(p.path);
     if (yamlPos) return { ...p, line: Number(yamlPos[1]) };
+    const doc = parse();
     const parts = p.path
       .split('/')
       .slice(1)

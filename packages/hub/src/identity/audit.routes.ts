@@ -1,5 +1,6 @@
 // The audit trail for admins: filter by actor, action (exact, or a prefix with ".*"), target and
 // time; newest first, paged by id cursor so inserts during paging never shift pages.
+import { SafeInteger } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { requireAdmin } from './guards.ts';
@@ -16,7 +17,7 @@ const AuditQuery = Type.Object(
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-    cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+    cursor: Type.Optional(SafeInteger({ minimum: 1 })),
   },
   { additionalProperties: false },
 );

@@ -222,7 +222,8 @@ export function authRoutes(limits: AuthLimits) {
       '/auth/password',
       {
         schema: { tags: ['auth'], body: PasswordBody, security: [{ bearer: [] }] },
-        preHandler: [app.requireActor, perUser],
+        // Authenticated and limited before body validation: malformed attempts count too.
+        preValidation: [app.requireActor, perUser],
       },
       async (request, reply) => {
         const actor = userOnly(actorOf(request));

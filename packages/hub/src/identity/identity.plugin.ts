@@ -43,10 +43,37 @@ export interface IdentityPluginOptions {
 }
 
 export function corsOriginsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  return (env.CORS_ORIGINS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  return checkCorsOrigins(
+    (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+}
+
+/**
+ * The API answers browsers with credentials (Access-Control-Allow-Credentials: true), so every
+ * allowed origin must be named: a wildcard (or `null`, which sandboxed pages send) would let any web
+ * page call the API as the logged-in user. Such a configuration stops the hub at start.
+ */
+export function checkCorsOrigins(origins: string[]): string[] {
+  for (const origin of origins) {
+    let ok = false;
+    try {
+      const url = new URL(origin);
+      ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin;
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new Error(
+        `CORS_ORIGINS: "${origin}" is not allowed. The hub sends credentials to the origins it ` +
+          'allows, so each must be named exactly as scheme://host[:port] (no wildcard, no path), ' +
+          'e.g. CORS_ORIGINS=https://portal.example.com,http://localhost:5173',
+      );
+    }
+  }
+  return origins;
 }
 
 async function identityPlugin(app: FastifyInstance, opts: IdentityPluginOptions = {}): Promise<void> {
@@ -65,9 +92,9 @@ async function identityPlugin(app: FastifyInstance, opts: IdentityPluginOptions 
       },
     },
   });
-  const origins = opts.corsOrigins ?? corsOriginsFromEnv();
+  const origins = opts.corsOrigins ? checkCorsOrigins(opts.corsOrigins) : corsOriginsFromEnv();
   await app.register(cors, {
-    origin: origins.length === 0 ? false : origins.includes('*') ? true : origins,
+    origin: origins.length === 0 ? false : origins,
     credentials: true,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     maxAge: 600,

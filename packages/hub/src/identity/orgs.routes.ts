@@ -3,7 +3,7 @@
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { audit } from '../audit/audit.ts';
+import { auditInTransaction } from '../audit/audit.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { requireAdmin } from './guards.ts';
@@ -81,24 +81,28 @@ export async function orgRoutes(app: FastifyInstance): Promise<void> {
             'This org has fleet-wide admins; make them org_admin (or move them) before changing its kind',
           );
       }
+      // The audit entry commits with the change or not at all.
       const org = await withTenant(
         hub,
         actor,
-        (trx) =>
-          Object.keys(body).length > 0
+        async (trx) => {
+          const row = await (Object.keys(body).length > 0
             ? trx.updateTable('orgs').set(body).where('id', '=', id).returningAll().executeTakeFirst()
-            : trx.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst(),
+            : trx.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst());
+          if (!row) return undefined;
+          await auditInTransaction(trx, actor, {
+            action: 'org.update',
+            targetType: 'org',
+            targetId: id,
+            orgId: id,
+            sourceIp: request.ip,
+            details: body,
+          });
+          return row;
+        },
         'write',
       );
       if (!org) throw new WattfleetError('WF_NOT_FOUND', 'Org not found');
-      await audit(hub.db, actor, {
-        action: 'org.update',
-        targetType: 'org',
-        targetId: id,
-        orgId: id,
-        sourceIp: request.ip,
-        details: body,
-      });
       return org;
     },
   );

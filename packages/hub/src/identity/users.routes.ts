@@ -6,7 +6,7 @@
 import { ROLES, type Role, WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { audit } from '../audit/audit.ts';
+import { audit, auditInTransaction } from '../audit/audit.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { requireUserManager } from './guards.ts';
@@ -161,7 +161,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
             .where('email', '=', email)
             .executeTakeFirst();
           if (exists) throw new WattfleetError('WF_CONFLICT', 'A user with this email exists');
-          return trx
+          const created = await trx
             .insertInto('users')
             .values({
               org_id: body.orgId,
@@ -174,17 +174,18 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
             })
             .returning(USER_COLUMNS)
             .executeTakeFirstOrThrow();
+          await auditInTransaction(trx, actor, {
+            action: 'user.create',
+            targetType: 'user',
+            targetId: created.id,
+            orgId: created.org_id,
+            sourceIp: request.ip,
+            details: { email, role: body.role },
+          });
+          return created;
         },
         'write',
       );
-      await audit(hub.db, actor, {
-        action: 'user.create',
-        targetType: 'user',
-        targetId: user.id,
-        orgId: user.org_id,
-        sourceIp: request.ip,
-        details: { email, role: body.role },
-      });
       reply.status(201);
       return { ...publicUser(user), ...(body.password === undefined ? { temporaryPassword: password } : {}) };
     },
@@ -218,34 +219,42 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       if (body.name !== undefined) patch.name = body.name;
       if (body.role !== undefined) patch.role = body.role;
       if (body.disabled !== undefined) patch.disabled_at = body.disabled ? new Date() : null;
+      // The audit entry commits with the change or not at all.
       const user = await withTenant(
         hub,
         actor,
-        (trx) =>
-          Object.keys(patch).length > 0
+        async (trx) => {
+          const row = await (Object.keys(patch).length > 0
             ? trx
                 .updateTable('users')
                 .set(patch)
                 .where('id', '=', id)
                 .returning(USER_COLUMNS)
                 .executeTakeFirst()
-            : trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst(),
+            : trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst());
+          if (!row) return undefined;
+          await auditInTransaction(trx, actor, {
+            action:
+              body.disabled === true
+                ? 'user.disable'
+                : body.disabled === false
+                  ? 'user.enable'
+                  : 'user.update',
+            targetType: 'user',
+            targetId: id,
+            orgId: row.org_id,
+            sourceIp: request.ip,
+            details: {
+              ...(body.role ? { role: body.role } : {}),
+              ...(body.name !== undefined ? { name: body.name } : {}),
+            },
+          });
+          return row;
+        },
         'write',
       );
       if (!user) throw new WattfleetError('WF_NOT_FOUND', 'User not found');
       if (body.disabled === true) await hub.identity?.revokeUserSessions(id, 'disabled');
-      await audit(hub.db, actor, {
-        action:
-          body.disabled === true ? 'user.disable' : body.disabled === false ? 'user.enable' : 'user.update',
-        targetType: 'user',
-        targetId: id,
-        orgId: user.org_id,
-        sourceIp: request.ip,
-        details: {
-          ...(body.role ? { role: body.role } : {}),
-          ...(body.name !== undefined ? { name: body.name } : {}),
-        },
-      });
       return publicUser(user);
     },
   );

@@ -35,8 +35,10 @@ export async function ingestRoutes(app: FastifyInstance): Promise<void> {
     if (request.url.startsWith('/api/v1/ingest/telemetry')) hub.metrics.countIngestError('http', err);
   });
 
-  // Per-node limit; keyed on the signed node id (set by the preValidation hook before this runs).
+  // Per-node limit keyed on the signed node id: it runs in preValidation right after the scope's
+  // signature check and before body validation, so malformed batches are limited as well.
   const rateLimit = {
+    hook: 'preValidation' as const,
     max: hub.config.ingest.nodeRatePerMinute,
     timeWindow: '1 minute',
     keyGenerator: (request: FastifyRequest) => `node:${String(request.headers['x-wf-node'] ?? request.ip)}`,

@@ -4,12 +4,14 @@
 // scope, which a new site never is.
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
 import Type from 'typebox';
-import { audit } from '../audit/audit.ts';
+import { audit, auditInTransaction } from '../audit/audit.ts';
 import { assertSiteAccess } from '../auth/access.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { withTenant } from '../identity/tenant.ts';
+import type { DB } from '../storage/schema.ts';
 import { isValidTimezone } from './timezone.ts';
 
 export const OrgBody = Type.Object(
@@ -48,6 +50,32 @@ export const SitePatch = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Refuses references to orgs that do not exist with a 400 that
+ * names the field, instead of letting the foreign key fail inside the insert.
+ */
+async function assertOrgsExist(
+  db: Kysely<DB>,
+  refs: { id: string | null | undefined; path: string }[],
+): Promise<void> {
+  const wanted = refs.filter((r): r is { id: string; path: string } => !!r.id);
+  if (wanted.length === 0) return;
+  const rows = await db
+    .selectFrom('orgs')
+    .select('id')
+    .where(
+      'id',
+      'in',
+      wanted.map((r) => r.id),
+    )
+    .execute();
+  const known = new Set(rows.map((r) => r.id));
+  const problems = wanted
+    .filter((r) => !known.has(r.id))
+    .map((r) => ({ path: r.path, message: 'unknown org' }));
+  if (problems.length) throw new WattfleetError('WF_VALIDATION', undefined, problems);
+}
+
 export async function siteRoutes(app: FastifyInstance): Promise<void> {
   const hub = app.hub;
 
@@ -61,15 +89,18 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
       const org = await withTenant(
         hub,
         actor,
-        (trx) => trx.insertInto('orgs').values(body).returningAll().executeTakeFirstOrThrow(),
+        async (trx) => {
+          const created = await trx.insertInto('orgs').values(body).returningAll().executeTakeFirstOrThrow();
+          await auditInTransaction(trx, actor, {
+            action: 'org.create',
+            targetType: 'org',
+            targetId: created.id,
+            sourceIp: request.ip,
+          });
+          return created;
+        },
         'write',
       );
-      await audit(hub.db, actor, {
-        action: 'org.create',
-        targetType: 'org',
-        targetId: org.id,
-        sourceIp: request.ip,
-      });
       reply.status(201);
       return org;
     },
@@ -100,24 +131,31 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
           { path: '/body/timezone', message: `Unknown IANA time zone "${body.timezone}"` },
         ]);
       }
-      const site = await hub.db
-        .insertInto('sites')
-        .values({
-          org_id: body.orgId,
-          installer_org_id: body.installerOrgId ?? null,
-          name: body.name,
-          timezone: body.timezone,
-          latitude: body.latitude ?? null,
-          longitude: body.longitude ?? null,
-          system_kw: body.systemKw ?? null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await audit(hub.db, actor, {
-        action: 'site.create',
-        targetType: 'site',
-        targetId: site.id,
-        sourceIp: request.ip,
+      await assertOrgsExist(hub.db, [
+        { id: body.orgId, path: '/body/orgId' },
+        { id: body.installerOrgId, path: '/body/installerOrgId' },
+      ]);
+      const site = await hub.db.transaction().execute(async (trx) => {
+        const created = await trx
+          .insertInto('sites')
+          .values({
+            org_id: body.orgId,
+            installer_org_id: body.installerOrgId ?? null,
+            name: body.name,
+            timezone: body.timezone,
+            latitude: body.latitude ?? null,
+            longitude: body.longitude ?? null,
+            system_kw: body.systemKw ?? null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await audit(trx, actor, {
+          action: 'site.create',
+          targetType: 'site',
+          targetId: created.id,
+          sourceIp: request.ip,
+        });
+        return created;
       });
       reply.status(201);
       return site;
@@ -188,6 +226,7 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
           { path: '/body/timezone', message: `Unknown IANA time zone "${body.timezone}"` },
         ]);
       }
+      await assertOrgsExist(hub.db, [{ id: body.installerOrgId, path: '/body/installerOrgId' }]);
       const patch = {
         ...(body.installerOrgId !== undefined ? { installer_org_id: body.installerOrgId } : {}),
         ...(body.name !== undefined ? { name: body.name } : {}),
@@ -198,24 +237,28 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
         ...(body.status !== undefined ? { status: body.status } : {}),
       };
       // The change itself runs as the tenant with write scope: row-level security refuses it too.
+      // The audit entry commits with the change or not at all.
       const updated = await withTenant(
         hub,
         actor,
-        (trx) =>
-          Object.keys(patch).length > 0
+        async (trx) => {
+          const row = await (Object.keys(patch).length > 0
             ? trx.updateTable('sites').set(patch).where('id', '=', id).returningAll().executeTakeFirst()
-            : trx.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirst(),
+            : trx.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirst());
+          if (!row) return undefined;
+          await auditInTransaction(trx, actor, {
+            action: 'site.update',
+            targetType: 'site',
+            targetId: id,
+            orgId: row.org_id,
+            sourceIp: request.ip,
+            details: body,
+          });
+          return row;
+        },
         'write',
       );
       if (!updated) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
-      await audit(hub.db, actor, {
-        action: 'site.update',
-        targetType: 'site',
-        targetId: id,
-        orgId: updated.org_id,
-        sourceIp: request.ip,
-        details: body,
-      });
       return updated;
     },
   );

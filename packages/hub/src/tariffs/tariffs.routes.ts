@@ -14,7 +14,8 @@ import { localDate } from '../time/zoned.ts';
 import { TariffDefinition } from './tariff-cost.ts';
 import { insertTariff, listTariffs } from './tariffs.repository.ts';
 
-const DATE = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
+// The protocol's strict calendar date: 2024-02-30 and year 0000 never reach SQL.
+const DATE = Type.String({ format: 'date' });
 const SiteParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const TariffBody = Type.Object(
   { validFrom: DATE, name: Type.Optional(Type.String({ maxLength: 200 })), definition: TariffDefinition },

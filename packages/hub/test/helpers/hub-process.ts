@@ -8,6 +8,8 @@ const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export class HubProcess {
   child: ChildProcess | undefined;
   url = '';
+  /** How long start() waits for "running at" (a fresh PGlite on a busy machine takes a while). */
+  startTimeoutMs = 60_000;
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     /** Extra node flags, e.g. --cpu-prof for profiling a benchmark. */
@@ -22,7 +24,7 @@ export class HubProcess {
     this.child = child;
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}`)), this.startTimeoutMs);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         this.keepTail(d);

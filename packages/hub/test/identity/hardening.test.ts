@@ -2,7 +2,10 @@
 // leaving as a generic 500 with a correlation id.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startTestHub } from '../helpers/hub.ts';
+import { buildHub } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openTestDatabase } from '../helpers/engines.ts';
+import { ADMIN_TOKEN, startTestHub } from '../helpers/hub.ts';
 
 describe('hardening', () => {
   test('security headers are set on API answers', async () => {
@@ -60,6 +63,26 @@ describe('hardening', () => {
     } finally {
       await hub.close();
       if (saved !== undefined) process.env.CORS_ORIGINS = saved;
+    }
+  });
+
+  test('CORS_ORIGINS=* (or any entry that is not an exact origin) stops the hub at start', async () => {
+    const saved = process.env.CORS_ORIGINS;
+    const tdb = await openTestDatabase('pglite');
+    const config = loadConfig({}, { adminToken: ADMIN_TOKEN, logLevel: 'warn' });
+    try {
+      for (const bad of ['*', 'https://portal.example.test,*', 'null', 'https://portal.example.test/app']) {
+        process.env.CORS_ORIGINS = bad;
+        await assert.rejects(buildHub({ config, database: tdb.database, logger: false }), (err: Error) => {
+          assert.match(err.message, /CORS_ORIGINS: .* is not allowed/);
+          assert.match(err.message, /no wildcard/);
+          return true;
+        });
+      }
+    } finally {
+      await tdb.drop();
+      if (saved === undefined) delete process.env.CORS_ORIGINS;
+      else process.env.CORS_ORIGINS = saved;
     }
   });
 });
