@@ -8,6 +8,9 @@
 // node while no hub is connected (rolling restart, crash) and hands them over when the same
 // connection returns. With a clean session it would discard them: a loss window. Each hub must
 // have its own HUB_ID — two hubs under one id would take each other's sessions over.
+// Limit: Mosquitto 2.0 drops $share messages while no member of the group is connected, so with
+// shared subscriptions the window stays open for the moments when every hub is away; plain
+// subscriptions (MQTT_SHARED_SUBSCRIPTIONS=0) are queued (docs/hub-configuration.md).
 import { type NodeChannel, parseNodeTopic, topics } from '@wattfleet/protocol';
 import mqtt, { type IConnackPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
 import type { ControlBroker, InboundMessage, MessageHandler, PublishOptions } from './broker.ts';
