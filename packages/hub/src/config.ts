@@ -26,6 +26,12 @@ export interface HubConfig {
   dataDir: string;
   /** mqtt://… of an external broker; undefined starts the embedded aedes broker. */
   mqttUrl: string | undefined;
+  /**
+   * The broker address handed to nodes at enrollment (MQTT_PUBLIC_URL), when it differs from the
+   * one the hub itself uses (MQTT_URL is often loopback). Unset: the embedded broker on the host
+   * the enrolling request reached, or MQTT_URL when a node can reach it (see enrollment.service.ts).
+   */
+  mqttPublicUrl: string | undefined;
   mqttPort: number;
   /** MQTT_PORT was given: a busy port is then an error, not a reason to pick another. */
   mqttPortExplicit: boolean;
@@ -65,6 +71,18 @@ function logFormat(raw: string | undefined): HubConfig['logFormat'] {
   throw new Error(`LOG_FORMAT must be auto, pretty or json, got "${raw}"`);
 }
 
+function brokerUrl(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {}
+  if (!url || !['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol) || !url.hostname)
+    throw new Error(`${name} must be an mqtt://, mqtts://, ws:// or wss:// URL with a host, got "${raw}"`);
+  return raw;
+}
+
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<HubConfig> = {},
@@ -83,6 +101,7 @@ export function loadConfig(
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.WATTFLEET_DATA_DIR ?? './data'),
     mqttUrl: env.MQTT_URL || undefined,
+    mqttPublicUrl: brokerUrl('MQTT_PUBLIC_URL', env),
     mqttPort: int('MQTT_PORT', 1883, env),
     mqttPortExplicit: Boolean(env.MQTT_PORT),
     adminToken: env.WATTFLEET_ADMIN_TOKEN || undefined,

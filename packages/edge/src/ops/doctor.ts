@@ -54,7 +54,8 @@ export async function doctor(configPath: string): Promise<number> {
   if (typeof hub.clockOffsetMs === 'number') {
     add('clock', Math.abs(hub.clockOffsetMs) < 60_000, `offset to hub ${hub.clockOffsetMs} ms`);
   }
-  const mqttUrl = identity?.mqtt.url ?? c.hub.mqttUrl;
+  // The same choice as the agent: an explicit local hub.mqttUrl wins over the enrollment answer.
+  const mqttUrl = c.hub.mqttUrl ?? identity?.mqtt.url;
   if (identity && mqttUrl)
     add('broker', ...(await probeBroker(mqttUrl, identity.mqtt.username, identity.mqtt.password)));
   try {

@@ -324,8 +324,13 @@ export class Agent {
     });
   }
 
+  /**
+   * An explicit hub.mqttUrl in the local config wins: the installer knows the network this node
+   * sits in (a VPN, a LAN name) better than the hub does. Otherwise the address the hub handed out
+   * at enrollment.
+   */
   private mqttUrl(config: AgentConfig): string | undefined {
-    return this.identity?.mqtt.url ?? config.hub.mqttUrl;
+    return config.hub.mqttUrl ?? this.identity?.mqtt.url;
   }
 
   private async connectControl(config: AgentConfig): Promise<void> {

@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { appSiteScope } from '../auth/access.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { withTenant } from '../identity/tenant.ts';
+import { controlPlaneConfig } from '../mqtt/config.ts';
+import { controlChannel } from '../nodes/control-channel.ts';
 import { type FleetHealth, fleetHealth, OFFLINE_RULE, type Severity, worstSeverity } from './fleet-health.ts';
 
 export interface FleetSiteRow {
@@ -16,7 +18,14 @@ export interface FleetSiteRow {
   orgId: string;
   installerOrg: { id: string; name: string } | null;
   nodes: { online: number; offline: number; unknown: number; total: number };
-  nodeList: { id: string; name: string; status: string; active: boolean; agentVersion: string | null }[];
+  nodeList: {
+    id: string;
+    name: string;
+    status: string;
+    active: boolean;
+    agentVersion: string | null;
+    controlChannel: boolean;
+  }[];
   lastCommunication: string | null;
   openAlerts: number;
   worstSeverity: Severity | null;
@@ -51,7 +60,16 @@ export async function fleetRoutes(app: FastifyInstance): Promise<void> {
           .orderBy('sites.name');
         let nodesQ = trx
           .selectFrom('nodes')
-          .select(['id', 'site_id', 'name', 'status', 'active', 'last_seen_at', 'agent_version'])
+          .select([
+            'id',
+            'site_id',
+            'name',
+            'status',
+            'active',
+            'last_seen_at',
+            'agent_version',
+            controlChannel(controlPlaneConfig(hub.config).offlineAfterS).as('control_channel'),
+          ])
           .orderBy('name');
         let alertsQ = trx
           .selectFrom('alerts')
@@ -109,6 +127,8 @@ export async function fleetRoutes(app: FastifyInstance): Promise<void> {
             status: n.status,
             active: n.active,
             agentVersion: n.agent_version,
+            // False for a node that may look alive (HTTP uploads) but has no MQTT session.
+            controlChannel: Boolean(n.control_channel),
           })),
           lastCommunication: last ? last.toISOString() : null,
           openAlerts: a.count,

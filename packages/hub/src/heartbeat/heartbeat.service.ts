@@ -161,6 +161,7 @@ export class HeartbeatService {
       ), updated AS (
         UPDATE nodes n SET
           last_seen_at = GREATEST(u.seen, n.last_seen_at),
+          mqtt_seen_at = GREATEST(u.seen, n.mqtt_seen_at),
           status = 'online',
           status_reason = CASE WHEN old.status = 'online' THEN n.status_reason ELSE 'heartbeat' END,
           status_changed_at = CASE WHEN old.status = 'online' THEN n.status_changed_at ELSE u.seen END,
@@ -237,7 +238,7 @@ export class HeartbeatService {
     this.buffer.delete(nodeId);
     const row = await this.hub.db
       .updateTable('nodes')
-      .set({ status: 'offline', status_reason: reason, status_changed_at: new Date() })
+      .set({ status: 'offline', status_reason: reason, status_changed_at: new Date(), mqtt_seen_at: null })
       .where('id', '=', nodeId)
       .where('status', '!=', 'offline')
       .returning(['id', 'site_id'])

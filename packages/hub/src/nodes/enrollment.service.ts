@@ -60,10 +60,41 @@ export async function createEnrollmentCode(
   return { code, siteId: input.siteId, nodeId: input.nodeId ?? null, expiresAt: expiresAt.toISOString() };
 }
 
+/** Where the enrolling request came in, and the embedded broker's own address if it runs. */
+export interface EnrollmentOrigin {
+  /** Host name (or IP) the request was addressed to (Host header), without the port. */
+  requestHost: string | undefined;
+  /** mqtt://host:port of the embedded broker when this hub runs one (aedes); else undefined. */
+  embeddedBrokerUrl: string | undefined;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?)$/i;
+
+/**
+ * The broker address a node is told to use. The hub's own MQTT_URL is often loopback (the
+ * documented Mosquitto layout), so it is handed out only to a node that reached the hub on
+ * loopback too; MQTT_PUBLIC_URL says it outright; the embedded broker is on the host the node
+ * already reached. undefined: none a node could use (the node keeps its own hub.mqttUrl).
+ */
+export function brokerUrlForNodes(hub: HubContext, origin: EnrollmentOrigin): string | undefined {
+  const { config } = hub;
+  if (config.mqttPublicUrl) return config.mqttPublicUrl;
+  const host = origin.requestHost;
+  if (!config.mqttUrl) {
+    if (!origin.embeddedBrokerUrl || !host) return undefined;
+    const { port } = new URL(origin.embeddedBrokerUrl);
+    const bare = host.replace(/^\[|\]$/g, '');
+    return `mqtt://${bare.includes(':') ? `[${bare}]` : bare}:${port || 1883}`;
+  }
+  const internal = LOOPBACK.test(new URL(config.mqttUrl).hostname);
+  return !internal || (host && LOOPBACK.test(host)) ? config.mqttUrl : undefined;
+}
+
 export async function enrollNode(
   hub: HubContext,
   request: EnrollRequest,
   sourceIp: string | undefined,
+  origin: EnrollmentOrigin = { requestHost: undefined, embeddedBrokerUrl: undefined },
 ): Promise<EnrollResponse> {
   const codeHash = hashEnrollmentCode(request.code);
   const password = newMqttPassword();
@@ -136,6 +167,7 @@ export async function enrollNode(
     });
     throw new WattfleetError('WF_ENROLLMENT_INVALID', `Enrollment refused: ${result.error}`);
   }
+  const brokerUrl = brokerUrlForNodes(hub, origin);
   const actor: Actor = { kind: 'node', nodeId: result.nodeId, siteId: result.siteId };
   await audit(hub.db, actor, {
     action: 'node.enroll',
@@ -146,7 +178,7 @@ export async function enrollNode(
   return {
     nodeId: result.nodeId,
     siteId: result.siteId,
-    mqtt: { username: result.nodeId, password, ...(hub.config.mqttUrl ? { url: hub.config.mqttUrl } : {}) },
+    mqtt: { username: result.nodeId, password, ...(brokerUrl ? { url: brokerUrl } : {}) },
     hubTime: Date.now(),
   };
 }

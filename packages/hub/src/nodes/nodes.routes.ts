@@ -5,6 +5,8 @@ import { assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { withTenant } from '../identity/tenant.ts';
+import { controlPlaneConfig } from '../mqtt/config.ts';
+import { controlChannel } from './control-channel.ts';
 import {
   createEnrollmentCode,
   enrollNode,
@@ -32,6 +34,7 @@ const CodeAnswer = Type.Object({
 
 export async function nodeRoutes(app: FastifyInstance): Promise<void> {
   const hub = app.hub;
+  const { offlineAfterS } = controlPlaneConfig(hub.config);
 
   app.post(
     '/nodes/enroll',
@@ -39,7 +42,11 @@ export async function nodeRoutes(app: FastifyInstance): Promise<void> {
       schema: { tags: ['nodes'], body: EnrollRequest, response: { 200: EnrollResponse } },
       config: { rateLimit: { max: 20, timeWindow: '1 minute' } },
     },
-    async (request) => enrollNode(hub, request.body as EnrollRequest, request.ip),
+    async (request) =>
+      enrollNode(hub, request.body as EnrollRequest, request.ip, {
+        requestHost: request.hostname,
+        embeddedBrokerUrl: hub.config.mqttUrl ? undefined : app.controlPlane.brokerUrl,
+      }),
   );
 
   app.post(
@@ -152,6 +159,7 @@ export async function nodeRoutes(app: FastifyInstance): Promise<void> {
             'os_version',
             'created_at',
             'sample_interval_s',
+            controlChannel(offlineAfterS).as('control_channel'),
           ])
           .where('id', '=', id)
           .executeTakeFirst(),

@@ -11,6 +11,8 @@ import { assertSiteAccess } from '../auth/access.ts';
 import { isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { withTenant } from '../identity/tenant.ts';
+import { controlPlaneConfig } from '../mqtt/config.ts';
+import { controlChannel } from '../nodes/control-channel.ts';
 import type { DB } from '../storage/schema.ts';
 import { isValidTimezone } from './timezone.ts';
 
@@ -278,7 +280,16 @@ export async function siteRoutes(app: FastifyInstance): Promise<void> {
         if (!site) return undefined;
         const nodes = await trx
           .selectFrom('nodes')
-          .select(['id', 'name', 'kind', 'active', 'status', 'last_seen_at', 'agent_version'])
+          .select([
+            'id',
+            'name',
+            'kind',
+            'active',
+            'status',
+            'last_seen_at',
+            'agent_version',
+            controlChannel(controlPlaneConfig(hub.config).offlineAfterS).as('control_channel'),
+          ])
           .where('site_id', '=', id)
           .orderBy('name')
           .execute();

@@ -43,6 +43,8 @@ export interface NodesTable {
   status_reason: string | null;
   status_changed_at: Timestamp | null;
   last_seen_at: Timestamp | null;
+  /** Last heartbeat over MQTT (status topic); null after its offline status or last will. */
+  mqtt_seen_at: Timestamp | null;
   clock_offset_ms: number | null;
   /** Last signed request refused because the node's clock was outside the window, and by how much. */
   clock_skew_at: Timestamp | null;

@@ -10,6 +10,8 @@ export interface FleetNode {
   status: 'unknown' | 'online' | 'offline';
   active: boolean;
   agentVersion: string | null;
+  /** The node has a live MQTT session (current heartbeats): commands can reach it. */
+  controlChannel: boolean;
 }
 
 export interface FleetSite {

@@ -16,6 +16,8 @@ export interface NodeInfo {
   os_version: string | null;
   created_at: string;
   sample_interval_s: number;
+  /** The node has a live MQTT session (current heartbeats): commands can reach it. */
+  control_channel: boolean;
 }
 
 export interface LatestValue {

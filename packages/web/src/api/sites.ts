@@ -31,6 +31,8 @@ export interface SiteNodeSummary {
   status: 'unknown' | 'online' | 'offline';
   last_seen_at: string | null;
   agent_version: string | null;
+  /** The node has a live MQTT session (current heartbeats): commands can reach it. */
+  control_channel: boolean;
 }
 
 export interface SiteDetail extends Site {

@@ -25,6 +25,19 @@ function nodeOffline(n: SiteNodeSummary, now: number, dataAt?: Record<string, nu
   return !seen || now - seen > STALE_MS;
 }
 
+/**
+ * Alive (it uploads) but without an MQTT session: no command reaches it, e.g. an agent that was
+ * handed no broker address it can reach. Shown on the node, so "online" is not taken to mean
+ * "manageable".
+ */
+export function lacksControlChannel(
+  n: SiteNodeSummary,
+  now = Date.now(),
+  dataAt?: Record<string, number>,
+): boolean {
+  return n.active && !n.control_channel && !nodeOffline(n, now, dataAt);
+}
+
 export function siteHealth(
   nodes: SiteNodeSummary[],
   alerts: Alert[],

@@ -13,7 +13,7 @@ import { StatusBadge } from '../components/StatusBadge.tsx';
 import { downloadText, seriesToCsv } from '../lib/csv.ts';
 import { readingsFromLatest } from '../lib/flow.ts';
 import { dateTime, metricUnit, relativeTime } from '../lib/format.ts';
-import { siteHealth } from '../lib/status.ts';
+import { lacksControlChannel, siteHealth } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { useLiveValues } from '../lib/use-live.ts';
 import { Link } from '../router.tsx';
@@ -143,6 +143,15 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
               <header>
                 <strong>{n.name}</strong> <span className={`state state-${n.status}`}>{n.status}</span>
                 {!n.active && <span className="state state-offline">deactivated</span>}
+                {lacksControlChannel(n) && (
+                  <span
+                    className="state state-nochannel"
+                    data-testid="no-control-channel"
+                    title="The node is sending data but has no MQTT session with the broker: commands cannot reach it. Check the broker address it was given (MQTT_PUBLIC_URL) or its hub.mqttUrl."
+                  >
+                    no control channel
+                  </span>
+                )}
                 <span className="muted"> · last seen {relativeTime(n.last_seen_at)}</span>
                 {n.agent_version && <span className="muted"> · v{n.agent_version}</span>}
               </header>

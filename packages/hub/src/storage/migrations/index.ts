@@ -4,6 +4,7 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_spine.ts';
 import * as m002 from './002_enrollment_revocation.ts';
 import * as m003 from './003_ingest_batch_kind.ts';
+import * as m004 from './004_node_mqtt_session.ts';
 import * as m010 from './010_identity.ts';
 import * as m011 from './011_row_level_security.ts';
 import * as m012 from './012_rls_helper.ts';
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '001_spine': m001,
   '002_enrollment_revocation': m002,
   '003_ingest_batch_kind': m003,
+  '004_node_mqtt_session': m004,
   '010_identity': m010,
   '011_row_level_security': m011,
   '012_rls_helper': m012,
