@@ -28,12 +28,6 @@ export interface ControlBroker {
   /** True while the hub can exchange messages with the broker (for /readyz and metrics). */
   readonly connected: boolean;
   start(): Promise<void>;
-  /**
-   * Names the handler of a channel before start(): a resumed persistent session is handed what
-   * was queued for it right after connecting, before any subscribeNodes call. Optional (brokers
-   * whose sessions start empty need nothing); subscribeNodes still subscribes.
-   */
-  prepare?(channel: NodeChannel, handler: MessageHandler): void;
   /** Receives one channel of every node; load-shared between hubs where the broker can. */
   subscribeNodes(channel: NodeChannel, handler: MessageHandler): Promise<void>;
   publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void>;

@@ -24,14 +24,6 @@ export interface ControlPlaneConfig {
   sharedSubscriptions: boolean;
   /** Connections per hub that take telemetry/events/daily from the shared subscription (≥ 1). */
   ingestConnections: number;
-  /**
-   * This hub's stable identity at an external broker (HUB_ID, default host:port): its MQTT
-   * sessions are persistent under client ids derived from it, so what nodes publish while the hub
-   * is down waits at the broker. Unique per hub; the same across restarts of one hub.
-   */
-  hubId: string;
-  /** How long the broker keeps this hub's sessions and their queues while it is away. */
-  sessionExpiryS: number;
   /** Hub credentials at an external broker. */
   username: string | undefined;
   password: string | undefined;
@@ -58,14 +50,6 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return n;
 }
 
-/**
- * Client ids are built from the hub id (HUB_ID, default host:port, see config.ts): kept to
- * characters every broker accepts, so the same HUB_ID always gives the same ids.
- */
-function clientIdSafe(raw: string): string {
-  return raw.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64);
-}
-
 export function controlPlaneConfig(
   config: HubConfig,
   env: NodeJS.ProcessEnv = process.env,
@@ -80,8 +64,6 @@ export function controlPlaneConfig(
     sharedGroup: env.MQTT_SHARED_GROUP || 'hub',
     sharedSubscriptions: env.MQTT_SHARED_SUBSCRIPTIONS !== '0',
     ingestConnections: Math.max(1, num(env, 'MQTT_INGEST_CONNECTIONS', 16)),
-    hubId: clientIdSafe(config.hubId),
-    sessionExpiryS: num(env, 'MQTT_SESSION_EXPIRY_S', 7 * 86_400),
     username: env.MQTT_USERNAME || undefined,
     password: env.MQTT_PASSWORD || undefined,
     mosquitto:

@@ -42,8 +42,6 @@ import { NodeDirectory } from './node-directory.ts';
 
 const CHANNELS: NodeChannel[] = ['status', 'telemetry', 'responses', 'events', 'daily', 'live'];
 const NODE_CACHE_MS = 5_000;
-/** Durable batches: stored exactly once, never acknowledged unless stored (or refused as invalid). */
-const BATCH_CHANNELS = new Set<NodeChannel>(['telemetry', 'events', 'daily']);
 const DONE = Promise.resolve();
 /** How old a cached node entry may be for the heartbeat fast path (see heartbeatAtOnce). */
 const HEARTBEAT_TRUST_MS = 10 * 60_000;
@@ -131,8 +129,6 @@ export class ControlPlane {
         sharedGroup: cp.sharedGroup,
         sharedSubscriptions: cp.sharedSubscriptions,
         ingestConnections: cp.ingestConnections,
-        hubId: cp.hubId,
-        sessionExpiryS: cp.sessionExpiryS,
         log: this.log,
         onReconnect: () => this.hub.metrics.mqttReconnects.inc(),
       });
@@ -145,15 +141,6 @@ export class ControlPlane {
         log: this.log,
       });
     }
-    // An external broker keeps a batch the hub failed to store (unacknowledged, handed over
-    // again); the embedded one has nobody to keep it for, so failures end here as before.
-    const keepsFailures = broker.kind === 'external';
-    const handlerOf = (channel: NodeChannel) => (m: InboundMessage) => {
-      const handled = this.hub.metrics.trackMqtt(channel, () => this.handle(channel, m));
-      return keepsFailures ? handled : handled.catch(() => {});
-    };
-    // Before connecting: a resumed session's queue arrives at once.
-    for (const channel of CHANNELS) broker.prepare?.(channel, handlerOf(channel));
     await broker.start();
     this.broker = broker;
     try {
@@ -162,7 +149,11 @@ export class ControlPlane {
           .markOffline(nodeId, 'clean_disconnect')
           .catch((err) => this.log.error({ err }, 'offline failed'));
       });
-      for (const channel of CHANNELS) await broker.subscribeNodes(channel, handlerOf(channel));
+      for (const channel of CHANNELS) {
+        await broker.subscribeNodes(channel, (m) =>
+          this.hub.metrics.trackMqtt(channel, () => this.handle(channel, m)),
+        );
+      }
       this.unbridge = await bridgeCluster(this.hub, broker, this.log);
     } catch (err) {
       await this.stop();
@@ -282,10 +273,7 @@ export class ControlPlane {
     return true;
   }
 
-  /**
-   * One inbound message. A bad payload is counted and logged, and the hub goes on; a batch that
-   * could not be stored for another reason rejects, so the broker keeps it (see BATCH_CHANNELS).
-   */
+  /** One inbound message. Never throws: a bad payload is counted and logged, and the hub goes on. */
   private async handleNow(channel: NodeChannel, message: InboundMessage): Promise<void> {
     const stats = this.stats[channel];
     stats.received++;
@@ -364,9 +352,6 @@ export class ControlPlane {
       } else {
         stats.failed++;
         this.log.error({ err, nodeId, channel }, 'mqtt message failed');
-        // Not stored for a reason that may pass (database away, hub shutting down): rejecting
-        // keeps the batch unacknowledged at the broker instead of acknowledging it into nowhere.
-        if (BATCH_CHANNELS.has(channel)) throw err;
       }
     }
   }

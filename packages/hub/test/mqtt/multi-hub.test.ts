@@ -35,8 +35,7 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
     tdb = await openTestDatabase('postgres');
     second = await openDatabase({ databaseUrl: tdb.url, poolSize: 4 });
     const { dir, files } = mosquittoFiles();
-    // Each hub has its own HUB_ID: their persistent MQTT sessions must not take each other over.
-    const config = (mqttUrl: string, hubId: string) =>
+    const config = (mqttUrl: string) =>
       loadConfig(
         {},
         {
@@ -44,7 +43,6 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
           logLevel: 'warn',
           mqttUrl,
           controlPlane: {
-            hubId,
             username: HUB_USER.username,
             password: HUB_USER.password,
             mosquitto: files,
@@ -55,7 +53,7 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
         },
       );
     const first = await buildHub({
-      config: config('mqtt://127.0.0.1:1', 'hub-a'),
+      config: config('mqtt://127.0.0.1:1'),
       database: tdb.database,
       logger: false,
     });
@@ -64,7 +62,7 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
     await first.controlPlane.syncMosquitto();
     broker = await startMosquitto(dir, files);
     first.hub.config.mqttUrl = broker.url;
-    const other = await buildHub({ config: config(broker.url, 'hub-b'), database: second, logger: false });
+    const other = await buildHub({ config: config(broker.url), database: second, logger: false });
     await other.ready();
     apps.push(other);
     for (const app of apps) await startControlPlane(app);
