@@ -8,6 +8,12 @@ import { redactUrl } from '../http/log-redaction.ts';
 
 export function registerRequestLog(app: FastifyInstance): void {
   const { config, metrics } = app.hub;
+  // A WebSocket upgrade never reaches onResponse (the socket is handed over): logged when it comes.
+  app.addHook('onRequest', async (request) => {
+    if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
+    const route = request.routeOptions.url ?? 'unmatched';
+    request.log.debug({ method: request.method, url: redactUrl(request.url), route }, 'websocket upgrade');
+  });
   app.addHook('onResponse', async (request, reply) => {
     const ms = Math.round(reply.elapsedTime);
     const status = reply.statusCode;
