@@ -74,6 +74,9 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
   net.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
+    // A client that dies mid-connection (an agent SIGKILLed) resets it: that is the client's
+    // business, not a crash of the device.
+    s.on('error', () => {});
   });
   const server = new jsmodbus.server.TCP(net, { holding, input });
   server.on('preReadHoldingRegisters', refresh);
