@@ -1,6 +1,6 @@
 // Owner energy figures from the hub's analytics: the last 7 days and the last 12 months
-// (production, consumption, self-consumption, solar offset, savings), in the site's time zone.
-import { analyticsApi, type EnergySummary as Summary, solarOffsetPct } from '../api/analytics.ts';
+// (production, consumption, self-consumption, self-sufficiency, savings), in the site's time zone.
+import { analyticsApi, type EnergySummary as Summary } from '../api/analytics.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 
@@ -30,7 +30,7 @@ function Rows({ rows, label }: { rows: (Summary & { key: string })[]; label: str
             <th>Import kWh</th>
             <th>Export kWh</th>
             <th>Self-consumption</th>
-            <th>Solar offset</th>
+            <th>Self-sufficiency</th>
             <th>Savings</th>
           </tr>
         </thead>
@@ -43,7 +43,7 @@ function Rows({ rows, label }: { rows: (Summary & { key: string })[]; label: str
               <td>{num(r.importKwh)}</td>
               <td>{num(r.exportKwh)}</td>
               <td>{r.selfConsumptionPct === null ? '–' : `${num(r.selfConsumptionPct, 0)} %`}</td>
-              <td>{solarOffsetPct(r) === null ? '–' : `${num(solarOffsetPct(r), 0)} %`}</td>
+              <td>{r.selfSufficiencyPct === null ? '–' : `${num(r.selfSufficiencyPct, 0)} %`}</td>
               <td>{money(r)}</td>
             </tr>
           ))}

@@ -87,8 +87,10 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
           </ul>
         )}
       </section>
-      {siteId && <SiteChart siteId={siteId} refreshKey={Math.floor(at / 300_000)} />}
-      {siteId && <AlertList siteId={siteId} canAck={false} />}
+      {siteId && site.data && (
+        <SiteChart siteId={siteId} timeZone={site.data.timezone} refreshKey={Math.floor(at / 300_000)} />
+      )}
+      {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}
       {siteId && site.data && <EnergySummary siteId={siteId} timeZone={site.data.timezone} />}
     </div>
   );

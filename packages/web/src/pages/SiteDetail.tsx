@@ -13,21 +13,17 @@ import { StatusBadge } from '../components/StatusBadge.tsx';
 import { downloadText, seriesToCsv } from '../lib/csv.ts';
 import { readingsFromLatest } from '../lib/flow.ts';
 import { dateTime, metricUnit, relativeTime } from '../lib/format.ts';
+import { wallTime, wallTimeToUtc, zoneLabel } from '../lib/site-time.ts';
 import { siteHealth } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { useLiveValues } from '../lib/use-live.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 
-/** Value for <input type="datetime-local"> in the browser's zone. */
-function localInput(d: Date): string {
-  const off = d.getTimezoneOffset() * 60_000;
-  return new Date(d.getTime() - off).toISOString().slice(0, 16);
-}
-
-function CsvExport({ siteId, siteName }: { siteId: string; siteName: string }) {
-  const [from, setFrom] = useState(() => localInput(new Date(Date.now() - 86_400_000)));
-  const [to, setTo] = useState(() => localInput(new Date()));
+/** From / to are wall-clock times at the site (its zone), like every time on a site's pages. */
+function CsvExport({ siteId, siteName, timeZone }: { siteId: string; siteName: string; timeZone: string }) {
+  const [from, setFrom] = useState(() => wallTime(Date.now() - 86_400_000, timeZone));
+  const [to, setTo] = useState(() => wallTime(Date.now(), timeZone));
   const [error, setError] = useState<Error>();
   const [note, setNote] = useState('');
   const submit = async (e: FormEvent) => {
@@ -35,8 +31,8 @@ function CsvExport({ siteId, siteName }: { siteId: string; siteName: string }) {
     setError(undefined);
     try {
       const answer = await telemetryApi.site(siteId, {
-        from: new Date(from),
-        to: new Date(to),
+        from: new Date(wallTimeToUtc(from, timeZone)),
+        to: new Date(wallTimeToUtc(to, timeZone)),
         step: 'auto',
       });
       const csv = seriesToCsv(answer.series);
@@ -50,6 +46,7 @@ function CsvExport({ siteId, siteName }: { siteId: string; siteName: string }) {
   return (
     <form className="card csv" onSubmit={submit} aria-labelledby="csv-title">
       <h2 id="csv-title">Export CSV</h2>
+      <p className="muted">Times in {zoneLabel(timeZone, Date.now())}</p>
       <label>
         From <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} required />
       </label>
@@ -176,10 +173,10 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
           ))}
         </section>
       </div>
-      <AlertList siteId={siteId} canAck={canManage} />
-      <SiteChart siteId={siteId} />
+      <AlertList siteId={siteId} canAck={canManage} timeZone={site.data.timezone} />
+      <SiteChart siteId={siteId} timeZone={site.data.timezone} />
       <div className="grid-2">
-        <CsvExport siteId={siteId} siteName={site.data.name} />
+        <CsvExport siteId={siteId} siteName={site.data.name} timeZone={site.data.timezone} />
         {canManage && <EnrollmentForm siteId={siteId} onCreated={() => {}} />}
       </div>
     </div>
