@@ -12,11 +12,12 @@ import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { downloadText, seriesToCsv } from '../lib/csv.ts';
 import { readingsFromLatest } from '../lib/flow.ts';
-import { dateTime, metricUnit, relativeTime } from '../lib/format.ts';
+import { dateTime, metricName, metricValue, relativeTime } from '../lib/format.ts';
 import { wallTime, wallTimeToUtc, zoneLabel } from '../lib/site-time.ts';
-import { siteHealth } from '../lib/status.ts';
+import { isStale } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { useLiveValues } from '../lib/use-live.ts';
+import { useLiveFleet } from '../lib/use-live-fleet.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 
@@ -104,6 +105,13 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
     siteId,
     nodes.map((n) => n.id),
   );
+  const fleetRow = useLiveFleet(siteId);
+  const row = fleetRow.data?.find((s) => s.id === siteId);
+  const newestData = Math.max(
+    0,
+    ...Object.values(latest).flatMap((values) => values.map((v) => Date.parse(v.ts))),
+  );
+  const stale = isStale(row?.health, newestData, fleetRow.now);
   const canManage = user?.role === 'admin' || user?.role === 'installer';
   const toggle = async (id: string, active: boolean) => {
     await (active ? nodesApi.deactivate(id) : nodesApi.activate(id));
@@ -115,7 +123,7 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
     <div>
       <div className="page-head">
         <h1>{site.data.name}</h1>
-        <StatusBadge health={siteHealth(nodes, [])} />
+        <StatusBadge health={row?.health} />
       </div>
       <p className="muted">
         {site.data.timezone} · {site.data.status}
@@ -130,7 +138,15 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
       <div className="grid-2">
         <section className="card">
           <h2>Now</h2>
-          <PowerFlow readings={readingsFromLatest(Object.values(latest).flat())} />
+          <PowerFlow
+            readings={readingsFromLatest(Object.values(latest).flat())}
+            staleSince={
+              stale
+                ? (row?.lastCommunication ?? (newestData ? new Date(newestData).toISOString() : null))
+                : undefined
+            }
+            now={fleetRow.now}
+          />
         </section>
         <section className="card" aria-labelledby="nodes-title">
           <h2 id="nodes-title">Nodes</h2>
@@ -147,13 +163,11 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
                 <tbody>
                   {(latest[n.id] ?? []).map((v) => (
                     <tr key={`${v.metric}|${v.equipment}`}>
-                      <th scope="row">
-                        {v.metric}
+                      <th scope="row" title={v.metric}>
+                        {metricName(v.metric)}
                         {v.equipment ? <span className="muted"> ({v.equipment})</span> : null}
                       </th>
-                      <td>
-                        {Number.isInteger(v.value) ? v.value : v.value.toFixed(2)} {metricUnit(v.metric)}
-                      </td>
+                      <td data-metric={v.metric}>{metricValue(v.metric, v.value)}</td>
                       <td className="muted">{relativeTime(v.ts)}</td>
                     </tr>
                   ))}
