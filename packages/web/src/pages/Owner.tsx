@@ -8,6 +8,7 @@ import { ErrorNote } from '../components/ErrorNote.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
+import { TodayTiles } from '../components/TodayTiles.tsx';
 import { readingsFromLatest } from '../lib/flow.ts';
 import { relativeTime } from '../lib/format.ts';
 import { isStale } from '../lib/status.ts';
@@ -75,6 +76,9 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
         </label>
       )}
       <ErrorNote error={site.error} />
+      {siteId && site.data && (
+        <TodayTiles siteId={siteId} timeZone={site.data.timezone} refreshKey={Math.floor(at / 300_000)} />
+      )}
       <section className="card" aria-labelledby="live-title">
         <div className="card-head">
           <h2 id="live-title">Now</h2>
