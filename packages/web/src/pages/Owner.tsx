@@ -86,7 +86,11 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
             Last communication {relativeTime(lastSeen, fleetRow.now)}
           </span>
         </div>
-        <PowerFlow readings={readings} staleSince={stale ? lastSeen : undefined} now={fleetRow.now} />
+        <PowerFlow
+          readings={readings}
+          staleSince={stale ? (newestData ? new Date(newestData).toISOString() : null) : undefined}
+          now={fleetRow.now}
+        />
         {(alerts.data ?? []).filter((a) => a.state === 'open').length > 0 && (
           <ul className="alerts">
             {(alerts.data ?? []).map((a) => (

@@ -140,11 +140,7 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
           <h2>Now</h2>
           <PowerFlow
             readings={readingsFromLatest(Object.values(latest).flat())}
-            staleSince={
-              stale
-                ? (row?.lastCommunication ?? (newestData ? new Date(newestData).toISOString() : null))
-                : undefined
-            }
+            staleSince={stale ? (newestData ? new Date(newestData).toISOString() : null) : undefined}
             now={fleetRow.now}
           />
         </section>
