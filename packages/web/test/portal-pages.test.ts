@@ -49,6 +49,7 @@ describe('every page: fits a phone, cards, accessibility', () => {
       role: 'admin',
       orgId: operator.json().id,
       password: PASSWORD,
+      mustChangePassword: false,
     });
     assert.equal(res.statusCode, 201, res.body);
     base = await listen(hub.app);

@@ -79,7 +79,13 @@ describe('human states, one status vocabulary, phone and accessibility', () => {
       ['admin@example.org', 'admin', operator.json().id],
       ['owner@example.org', 'owner', live.orgId],
     ] as const) {
-      const res = await hub.admin('POST', '/api/v1/users', { email, role, orgId, password: PASSWORD });
+      const res = await hub.admin('POST', '/api/v1/users', {
+        email,
+        role,
+        orgId,
+        password: PASSWORD,
+        mustChangePassword: false,
+      });
       assert.equal(res.statusCode, 201, res.body);
     }
     base = await listen(hub.app);

@@ -70,6 +70,7 @@ describe('site-time charts seen from a browser in another zone', () => {
       role: 'owner',
       orgId: site.orgId,
       password: PASSWORD,
+      mustChangePassword: false,
     });
     assert.equal(user.statusCode, 201, user.body);
     base = await listen(hub.app);

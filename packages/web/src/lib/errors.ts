@@ -24,6 +24,12 @@ const SENTENCES: Record<ErrorCode, string> = {
   WF_SIGNATURE_REPLAYED: 'The node sent the same request twice. It will retry on its own.',
   WF_NODE_INACTIVE: 'This node is deactivated. Activate it on its site page first.',
   WF_FORBIDDEN: 'Your role does not allow this. Ask an administrator if you need it.',
+  WF_PASSWORD_CHANGE_REQUIRED:
+    'Choose your own password first: your current one was set by an administrator.',
+  WF_TARGET_REFUSED:
+    'This address is not allowed as a notification target (it points inside the network). Use a public address.',
+  WF_TOKEN_IN_URL:
+    'A sign-in token was put in a link, which is not allowed. Sign in again instead of using that link.',
   WF_USER_DISABLED: 'This account is disabled. Ask an administrator to enable it.',
   WF_NOT_FOUND: 'This does not exist or you do not have access to it. Check the link, or go back.',
   WF_CONFLICT: 'Someone changed this meanwhile. Reload the page and try again.',
