@@ -238,7 +238,10 @@ describe('admin flows in a browser against a real hub', () => {
     await victim.getByLabel('Email').fill('victim@example.org');
     await victim.getByLabel('Password').fill(PASSWORD);
     await victim.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await victim.getByRole('alert').filter({ hasText: 'WF_USER_DISABLED' }).waitFor();
+    // A sentence saying what to do, the code only as data: never "WF_USER_DISABLED" on screen.
+    const refused = victim.locator('[role="alert"][data-code="WF_USER_DISABLED"]');
+    await refused.filter({ hasText: 'This account is disabled. Ask an administrator' }).waitFor();
+    assert.doesNotMatch((await refused.textContent()) ?? '', /WF_/);
     await victim.screenshot({ path: join(SCREENSHOTS, 'login-disabled.png'), fullPage: true });
 
     await users.getByRole('button', { name: 'Enable victim@example.org' }).click();

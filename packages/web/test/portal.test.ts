@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { localDayStart } from '@wattfleet/protocol/zoned';
 import type { Browser, Page } from 'playwright-core';
 import {
   ADMIN_TOKEN,
@@ -12,25 +13,27 @@ import {
   type TestHub,
   TestNode,
 } from '../../hub/test/helpers/hub.ts';
-import { ensureBuilt, launchBrowser, SCREENSHOTS } from './helpers/portal.ts';
+import { ensureBuilt, launchBrowser, pinClock, SCREENSHOTS, testNow } from './helpers/portal.ts';
 
 describe('portal in a browser against a real hub', () => {
   let hub: TestHub;
   let browser: Browser;
   let base: string;
   let siteId: string;
+  const SITE_TZ = 'Europe/Berlin';
+  // The browser's clock is pinned here (WATTFLEET_TEST_NOW moves it to the site's day edges).
+  const now = testNow(SITE_TZ);
+  const sampleTimes = Array.from({ length: 30 }, (_, i) => now - (30 - i) * 10_000);
 
   before(async () => {
     ensureBuilt();
     hub = await startTestHub('pglite');
-    const site = await createSite(hub, { name: 'Sunny Roof' });
+    const site = await createSite(hub, { name: 'Sunny Roof', timezone: SITE_TZ });
     siteId = site.siteId;
     const node = await TestNode.enroll(hub, siteId);
     // Midday: 3.2 kW solar, home uses 1.2 kW, battery charges 0.5 kW, 1.5 kW exported.
-    const now = Date.now();
     const samples = [];
-    for (let i = 0; i < 30; i++) {
-      const ts = now - (30 - i) * 10_000;
+    for (const ts of sampleTimes) {
       samples.push(
         { metric: 'solar_w', ts, value: 3200 },
         { metric: 'load_w', ts, value: 1200 },
@@ -65,6 +68,7 @@ describe('portal in a browser against a real hub', () => {
   });
 
   async function signIn(page: Page): Promise<void> {
+    await pinClock(page, now);
     await page.goto(`${base}/`);
     await page.getByRole('button', { name: 'Sign in with an admin token' }).click();
     await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
@@ -108,12 +112,11 @@ describe('portal in a browser against a real hub', () => {
     assert.match((await page.getByTestId('fact-grid').textContent()) ?? '', /exporting 1\.50 kW/);
     assert.equal(await page.getByTestId('flow-grid').getAttribute('data-direction'), 'out');
     assert.equal(await page.getByTestId('status-badge').textContent(), 'OK');
-    // The chart settles to a plot or to an explicit "no data" note (today at hourly resolution
-    // depends on the hub's rollups; see the report).
-    await page
-      .locator('.chart canvas, [data-testid="chart-empty"]:not(:has-text("Loading"))')
-      .first()
-      .waitFor();
+    // The day chart plots exactly the raw samples since the site's midnight (none yet just after
+    // midnight: then it says so).
+    const sinceMidnight = sampleTimes.filter((ts) => ts >= localDayStart(now, SITE_TZ)).length;
+    if (sinceMidnight > 0) await page.locator(`.chart[data-points="${sinceMidnight}"] canvas`).waitFor();
+    else await page.getByTestId('chart-empty').waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'owner-day.png'), fullPage: true });
     await page.close();
   });

@@ -7,14 +7,24 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CommandEnvelope, topics } from '@wattfleet/protocol';
+import { localDayStart } from '@wattfleet/protocol/zoned';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { drainRollups } from '../../hub/src/rollups/rollup.job.ts';
 import { batchId, createSite, type Fixture, TestNode } from '../../hub/test/helpers/hub.ts';
 import { connectNode, type MqttTestHub, startMqttHub, status } from '../../hub/test/mqtt/mqtt-helpers.ts';
-import { accessTokenOf, ensureBuilt, launchBrowser, SCREENSHOTS, signInAs } from './helpers/portal.ts';
+import {
+  accessTokenOf,
+  ensureBuilt,
+  launchBrowser,
+  SCREENSHOTS,
+  signInAs,
+  siteWallTime,
+  testNow,
+} from './helpers/portal.ts';
 
 const PASSWORD = 'correct horse battery staple 42';
+const SITE_TZ = 'Europe/Berlin';
 
 describe('each role in a browser against a real hub with MQTT', () => {
   let hub: MqttTestHub;
@@ -26,11 +36,13 @@ describe('each role in a browser against a real hub with MQTT', () => {
   let otherNode: TestNode;
   let client: MqttClient;
   const envelopes: CommandEnvelope[] = [];
+  const now = testNow(SITE_TZ);
+  const sampleTimes = Array.from({ length: 40 }, (_, i) => now - (40 - i) * 60_000);
 
   before(async () => {
     ensureBuilt();
     hub = await startMqttHub('pglite');
-    mine = await createSite(hub, { name: 'Alpha Roof' });
+    mine = await createSite(hub, { name: 'Alpha Roof', timezone: SITE_TZ });
     other = await createSite(hub, { name: 'Beta Barn' });
     node = await TestNode.enroll(hub, mine.siteId);
     otherNode = await TestNode.enroll(hub, other.siteId);
@@ -57,11 +69,11 @@ describe('each role in a browser against a real hub with MQTT', () => {
       });
       assert.equal(res.statusCode, 201, res.body);
     }
-    // Samples since midnight so today's chart and the CSV have rows; rollups drained for the rest.
-    const now = Date.now();
+    // Forty minutes of samples before "now", across the site's midnight when now is 00:05; the
+    // browser's clock is pinned at now, so "today" is the site's day of now at any real hour.
     const samples = [];
     for (let i = 0; i < 40; i++) {
-      const ts = now - (40 - i) * 60_000;
+      const ts = sampleTimes[i]!;
       samples.push({ metric: 'solar_w', ts, value: 2000 + i }, { metric: 'load_w', ts, value: 800 });
     }
     const res = await node.send('/api/v1/ingest/telemetry', { batchId: batchId(), samples });
@@ -97,7 +109,7 @@ describe('each role in a browser against a real hub with MQTT', () => {
   });
 
   const signIn = (email: string, landing: string): Promise<Page> =>
-    signInAs(browser, base, email, PASSWORD, landing);
+    signInAs(browser, base, email, PASSWORD, landing, { now });
 
   it('admin: fleet filters, invalid config refused with every problem, users and rollout pages', async () => {
     const page = await signIn('admin@example.org', 'Fleet');
@@ -157,12 +169,8 @@ describe('each role in a browser against a real hub with MQTT', () => {
       'the node received the command over MQTT',
     );
 
-    // The last hour: short enough for raw samples (24 h would come back hourly).
-    const from = await page.evaluate(() => {
-      const d = new Date(Date.now() - 3_600_000);
-      return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
-    });
-    await page.getByLabel('From').fill(from);
+    // The last hour, on the site's clock: short enough for raw samples (24 h would come back hourly).
+    await page.getByLabel('From').fill(siteWallTime(now - 3_600_000, SITE_TZ));
     const downloading = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Download CSV' }).click();
     const download = await downloading;
@@ -196,7 +204,12 @@ describe('each role in a browser against a real hub with MQTT', () => {
     await page.getByTestId('fact-solar').filter({ hasText: 'producing 1.23 kW' }).waitFor();
     const chart = page.locator('.chart');
     await chart.locator('canvas').waitFor();
-    assert.ok(Number(await chart.getAttribute('data-points')) >= 40, 'today plots the raw samples');
+    const sinceMidnight = sampleTimes.filter((ts) => ts >= localDayStart(now, SITE_TZ)).length;
+    assert.equal(
+      Number(await chart.getAttribute('data-points')),
+      sinceMidnight,
+      "the site's today: raw samples",
+    );
     await page.getByTestId('energy-daily').waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'owner-home.png'), fullPage: true });
 

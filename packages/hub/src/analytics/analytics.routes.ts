@@ -143,6 +143,8 @@ function periodView(rows: DayRow[]) {
   const priced = rows.filter((r) => r.cost !== null);
   return {
     days: agg.days,
+    // Days with any measurement: a month before the install is "no data", not 0.0 kWh.
+    daysWithData: rows.filter((r) => r.coverage > 0).length,
     solarKwh: kwh(agg.solarWh),
     loadKwh: kwh(agg.loadWh),
     importKwh: kwh(agg.importWh),

@@ -77,7 +77,14 @@ export async function agentConfigRoutes(app: FastifyInstance): Promise<void> {
       assertConfigEditor(actorOf(request));
       const { config } = request.body as { config: string };
       const result = parseConfigText(config, [...builtinRules, sourceRules]);
-      if (result.ok) return { ok: true, problems: [], migrations: result.migrations };
+      // What the editor must confirm before a push: a node with no source, or sent to another hub.
+      if (result.ok)
+        return {
+          ok: true,
+          problems: [],
+          migrations: result.migrations,
+          summary: { hubUrl: result.config.hub.url, sources: result.config.sources.length },
+        };
       return { ok: false, problems: locate(config, result.problems), migrations: result.migrations };
     },
   );

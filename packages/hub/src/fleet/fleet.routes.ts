@@ -3,6 +3,7 @@
 // call per site. Scope comes from hub.siteScope (grants included) and is applied in SQL, and the
 // queries run as the tenant so row-level security filters them a second time.
 import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
 import { appSiteScope } from '../auth/access.ts';
 import { actorOf } from '../auth/authenticate.ts';
 import { withTenant } from '../identity/tenant.ts';
@@ -37,12 +38,23 @@ export async function fleetRoutes(app: FastifyInstance): Promise<void> {
   app.get(
     '/fleet/sites',
     {
-      schema: { tags: ['fleet'], security: [{ bearer: [] }], summary: 'Every visible site with its health' },
+      schema: {
+        tags: ['fleet'],
+        security: [{ bearer: [] }],
+        summary: 'Every visible site with its health',
+        // One site's row (its page shows the same health word as the fleet table, from this rule).
+        querystring: Type.Object(
+          { site: Type.Optional(Type.String({ format: 'uuid' })) },
+          { additionalProperties: false },
+        ),
+      },
       preHandler: app.requireActor,
     },
     async (request): Promise<FleetSiteRow[]> => {
       const actor = actorOf(request);
-      const scope = await appSiteScope(hub, actor, 'read');
+      const { site } = request.query as { site?: string };
+      const visible = await appSiteScope(hub, actor, 'read');
+      const scope = site ? (visible === 'all' || visible.includes(site) ? [site] : []) : visible;
       if (scope !== 'all' && scope.length === 0) return [];
       const [sites, nodes, alerts] = await withTenant(hub, actor, async (trx) => {
         let sitesQ = trx

@@ -10,10 +10,14 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { assertSiteAccess } from '../../src/auth/access.ts';
 import type { Actor } from '../../src/auth/actor.ts';
+import { localDate, localDayStart } from '../../src/time/zoned.ts';
+import { testNow } from '../helpers/clock.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { batchId, createSite, startTestHub, type TestHub, TestNode } from '../helpers/hub.ts';
 import { waitFor } from '../mqtt/mqtt-helpers.ts';
 import { as, createOrg, createUser, login } from './helpers.ts';
+
+const SITE_TZ = 'Europe/Berlin';
 
 for (const engine of ENGINES) {
   describe(`read routes under row-level security on ${engine}`, () => {
@@ -30,10 +34,13 @@ for (const engine of ENGINES) {
     let nodeA: TestNode;
     let nodeB: TestNode;
     const cmd = {} as Record<'A' | 'B', string>;
-    const now = Date.now();
+    // "Today" is the site's (createSite: Europe/Berlin), and the sample lies inside it even a
+    // minute after midnight: the day queries below must find it at any hour (testNow pins one).
+    const now = testNow(SITE_TZ);
+    const sampleAt = Math.max(now - 60_000, localDayStart(now, SITE_TZ));
     const from = new Date(now - 3_600_000).toISOString();
     const to = new Date(now + 60_000).toISOString();
-    const today = new Date(now).toISOString().slice(0, 10);
+    const today = localDate(now, SITE_TZ);
     const month = today.slice(0, 7);
 
     const get = (url: string) => as(hub, token, 'GET', url);
@@ -43,8 +50,8 @@ for (const engine of ENGINES) {
 
     before(async () => {
       hub = await startTestHub(engine);
-      const a = await createSite(hub, { name: 'A' });
-      const b = await createSite(hub, { name: 'B' });
+      const a = await createSite(hub, { name: 'A', timezone: SITE_TZ });
+      const b = await createSite(hub, { name: 'B', timezone: SITE_TZ });
       orgA = a.orgId;
       orgB = b.orgId;
       siteA = a.siteId;
@@ -67,7 +74,7 @@ for (const engine of ENGINES) {
         assert.equal(up.statusCode, 200, up.body);
         const ingest = await node.send('/api/v1/ingest/telemetry', {
           batchId: batchId(),
-          samples: [{ metric: 'solar_w', ts: now - 60_000, value: 1000 }],
+          samples: [{ metric: 'solar_w', ts: sampleAt, value: 1000 }],
         });
         assert.equal(ingest.statusCode, 200, ingest.body);
         // A device report for today: reconciled against the hub's figure.

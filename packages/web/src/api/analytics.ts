@@ -10,16 +10,23 @@ export interface EnergySummary {
   batteryDischargeKwh: number | null;
   selfConsumptionPct: number | null;
   selfSufficiencyPct: number | null;
+  /** Highest 15-minute average import of the period, kW. */
+  peakDemandKw: number | null;
+  cost: number | null;
   savings: number | null;
   currency: string | null;
 }
 
 export interface DayRow extends EnergySummary {
   day: string;
+  /** Share of the day the hub has measurements for (0 = no data at all). */
+  coverage: number;
 }
 
 export interface MonthRow extends EnergySummary {
   month: string;
+  /** Days of the month with any measurement: 0 for months before the install. */
+  daysWithData: number;
 }
 
 const sid = (siteId: string) => encodeURIComponent(siteId);
@@ -32,9 +39,3 @@ export const analyticsApi = {
   monthly: (siteId: string, from: string, to: string) =>
     request<MonthRow[]>(`/sites/${sid(siteId)}/monthly`, { query: { from, to } }),
 };
-
-/** Share of the home's consumption that solar production covers (kWh / kWh), or null. */
-export function solarOffsetPct(s: EnergySummary): number | null {
-  if (s.solarKwh === null || !s.loadKwh) return null;
-  return Math.min(100, (s.solarKwh / s.loadKwh) * 100);
-}

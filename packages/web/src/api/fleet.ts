@@ -49,9 +49,20 @@ export interface EnrollmentCodeInfo {
 }
 
 export const fleetApi = {
-  sites: (signal?: AbortSignal) => request<FleetSite[]>('/fleet/sites', signal ? { signal } : {}),
+  /** Every visible site, or only `site` (its page shows the fleet table's health word). */
+  sites: (signal?: AbortSignal, site?: string) =>
+    request<FleetSite[]>('/fleet/sites', {
+      ...(signal ? { signal } : {}),
+      ...(site ? { query: { site } } : {}),
+    }),
   validateConfig: (config: string) =>
-    request<{ ok: boolean; problems: ConfigProblem[]; migrations: string[] }>('/agent-config/validate', {
+    request<{
+      ok: boolean;
+      problems: ConfigProblem[];
+      migrations: string[];
+      /** Valid configs only: where the node will connect and how many sources it will read. */
+      summary?: { hubUrl: string; sources: number };
+    }>('/agent-config/validate', {
       body: { config },
     }),
   enrollmentCodes: (query: { siteId?: string; state?: 'pending' | 'used' | 'expired' | 'all' } = {}) =>

@@ -7,7 +7,16 @@ import { useAsync } from '../lib/use-async.ts';
 import { realtime } from '../realtime/client.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 
-export function AlertList({ siteId, canAck }: { siteId?: string; canAck: boolean }) {
+/** timeZone: the site's, so "since when" reads in the site's time like its charts. */
+export function AlertList({
+  siteId,
+  canAck,
+  timeZone,
+}: {
+  siteId?: string;
+  canAck: boolean;
+  timeZone?: string;
+}) {
   const alerts = useAsync(() => alertsApi.list({ siteId, state: 'active' }), [siteId]);
   const { reload } = alerts;
   const [error, setError] = useState<Error>();
@@ -41,7 +50,7 @@ export function AlertList({ siteId, canAck }: { siteId?: string; canAck: boolean
           <li key={a.id} className={`alert-${a.severity}`} data-state={a.state} data-rule={a.rule}>
             <strong>{a.severity}</strong> {a.message || a.rule}{' '}
             <span className="muted">
-              · {a.state} · {dateTime(a.openedAt)}
+              · {a.state} · {dateTime(a.openedAt, timeZone)}
             </span>
             {canAck && a.state === 'open' && (
               <button

@@ -1,6 +1,6 @@
 // Owner energy figures from the hub's analytics: the last 7 days and the last 12 months
-// (production, consumption, self-consumption, solar offset, savings), in the site's time zone.
-import { analyticsApi, type EnergySummary as Summary, solarOffsetPct } from '../api/analytics.ts';
+// (production, consumption, self-consumption, self-sufficiency, savings), in the site's time zone.
+import { analyticsApi, type EnergySummary as Summary } from '../api/analytics.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 
@@ -18,7 +18,9 @@ const num = (v: number | null | undefined, digits = 1) =>
 const money = (s: Summary) =>
   s.savings === null ? '–' : `${s.savings.toFixed(2)} ${s.currency ?? ''}`.trim();
 
-function Rows({ rows, label }: { rows: (Summary & { key: string })[]; label: string }) {
+type Row = Summary & { key: string; coverage?: number; daysWithData?: number };
+
+function Rows({ rows, label }: { rows: Row[]; label: string }) {
   return (
     <div className="table-wrap">
       <table data-testid={`energy-${label}`}>
@@ -30,23 +32,33 @@ function Rows({ rows, label }: { rows: (Summary & { key: string })[]; label: str
             <th>Import kWh</th>
             <th>Export kWh</th>
             <th>Self-consumption</th>
-            <th>Solar offset</th>
+            <th>Self-sufficiency</th>
             <th>Savings</th>
           </tr>
         </thead>
         <tbody>
-          {rows.map((r) => (
-            <tr key={r.key}>
-              <td>{r.key}</td>
-              <td>{num(r.solarKwh)}</td>
-              <td>{num(r.loadKwh)}</td>
-              <td>{num(r.importKwh)}</td>
-              <td>{num(r.exportKwh)}</td>
-              <td>{r.selfConsumptionPct === null ? '–' : `${num(r.selfConsumptionPct, 0)} %`}</td>
-              <td>{solarOffsetPct(r) === null ? '–' : `${num(solarOffsetPct(r), 0)} %`}</td>
-              <td>{money(r)}</td>
-            </tr>
-          ))}
+          {rows.map((r) =>
+            // A day or month without any measurement (before the install) reads "no data", not 0.0.
+            ('coverage' in r && r.coverage === 0) || ('daysWithData' in r && r.daysWithData === 0) ? (
+              <tr key={r.key} data-empty="true">
+                <td>{r.key}</td>
+                <td colSpan={7} className="muted">
+                  no data
+                </td>
+              </tr>
+            ) : (
+              <tr key={r.key}>
+                <td>{r.key}</td>
+                <td>{num(r.solarKwh)}</td>
+                <td>{num(r.loadKwh)}</td>
+                <td>{num(r.importKwh)}</td>
+                <td>{num(r.exportKwh)}</td>
+                <td>{r.selfConsumptionPct === null ? '–' : `${num(r.selfConsumptionPct, 0)} %`}</td>
+                <td>{r.selfSufficiencyPct === null ? '–' : `${num(r.selfSufficiencyPct, 0)} %`}</td>
+                <td>{money(r)}</td>
+              </tr>
+            ),
+          )}
         </tbody>
       </table>
     </div>

@@ -1,11 +1,16 @@
-import type { Health } from '../lib/status.ts';
+import { type FleetHealth, HEALTH_LABEL } from '../lib/status.ts';
 
-const LABEL: Record<Health, string> = { ok: 'OK', warning: 'Warning', error: 'Error' };
-
-export function StatusBadge({ health, title }: { health: Health; title?: string }) {
+/** The hub's health word for a site; while it is still loading, a neutral "Checking…". */
+export function StatusBadge({ health, title }: { health: FleetHealth | undefined; title?: string }) {
+  const state = health?.toLowerCase() ?? 'loading';
   return (
-    <span className={`badge badge-${health}`} data-testid="status-badge" title={title}>
-      {LABEL[health]}
+    <span
+      className={`badge state state-${state}`}
+      data-testid="status-badge"
+      data-state={state}
+      title={title}
+    >
+      {health ? HEALTH_LABEL[health] : 'Checking…'}
     </span>
   );
 }

@@ -1,104 +1,117 @@
-// Turns telemetry answers into uPlot's aligned columns. Several nodes may report the same metric
-// (two inverters): their values are summed per timestamp, which is what a site total means.
+// Turns hub answers into uPlot's aligned columns. A day is power (kW) from raw samples; week,
+// month and year are the hub's own energy figures (kWh per site-local day or month from
+// /daily and /monthly), never an average power scaled up. Several nodes reporting the same metric
+// (two inverters) are summed per timestamp, which is what a site total means.
+import type { DayRow, MonthRow } from '../api/analytics.ts';
 import type { Series, TelemetryAnswer } from '../api/telemetry.ts';
-
-export type RangeKey = 'today' | 'week' | 'month' | 'year';
+import { localDate, localDayBounds, type Period } from './site-time.ts';
 
 export const POWER_METRICS = ['solar_w', 'load_w', 'grid_w', 'battery_w'] as const;
 
 export const METRIC_STYLE: Record<string, { label: string; color: string }> = {
-  solar_w: { label: 'Solar', color: '#e0a800' },
+  solar_w: { label: 'Solar', color: '#c99400' },
   load_w: { label: 'Home', color: '#3b6fd8' },
   grid_w: { label: 'Grid (+import)', color: '#7a7a7a' },
   battery_w: { label: 'Battery (+discharge)', color: '#2e9d5b' },
 };
 
-export function rangeBounds(
-  range: RangeKey,
-  now = new Date(),
-): { from: Date; to: Date; step: 'raw' | 'day' } {
-  const midnight = new Date(now);
-  midnight.setHours(0, 0, 0, 0);
-  const daysBack = (n: number) => new Date(midnight.getTime() - n * 86_400_000);
-  switch (range) {
-    case 'today':
-      // Raw samples (the hub caps them at ~2,000 points): hourly rollups lag behind the present.
-      return { from: midnight, to: now, step: 'raw' };
-    case 'week':
-      return { from: daysBack(6), to: now, step: 'day' };
-    case 'month':
-      return { from: daysBack(29), to: now, step: 'day' };
-    case 'year':
-      return { from: daysBack(364), to: now, step: 'day' };
-  }
-}
+/** Energy flows drawn as grouped bars, in legend order. */
+export const ENERGY_FLOWS = [
+  { key: 'solarKwh', label: 'Solar', color: '#c99400' },
+  { key: 'loadKwh', label: 'Home', color: '#3b6fd8' },
+  { key: 'importKwh', label: 'Import', color: '#7a7a7a' },
+  { key: 'exportKwh', label: 'Export', color: '#a05ac8' },
+  { key: 'batteryChargeKwh', label: 'Battery in', color: '#2e9d5b' },
+  { key: 'batteryDischargeKwh', label: 'Battery out', color: '#7cc59a' },
+] as const;
 
 export interface Aligned {
+  /** Seconds since epoch (uPlot's convention): sample times, or the start of each bar's bucket. */
   xs: number[];
-  columns: { metric: string; values: (number | null)[] }[];
+  /** For bars: the end of each bucket (next local midnight / first of next month), seconds. */
+  ends?: number[];
+  columns: { key: string; label: string; color: string; values: (number | null)[] }[];
 }
 
-function align(byMetric: Map<string, Map<number, number>>, scale: (v: number) => number): Aligned {
-  const xsSet = new Set<number>();
-  for (const m of byMetric.values()) for (const ts of m.keys()) xsSet.add(ts);
-  const xsMs = [...xsSet].sort((a, b) => a - b);
-  const columns = [...byMetric.entries()].map(([metric, m]) => ({
-    metric,
-    values: xsMs.map((ts) => {
-      const v = m.get(ts);
-      return v === undefined ? null : scale(v);
-    }),
-  }));
-  return { xs: xsMs.map((ms) => ms / 1000), columns };
-}
-
-function sumInto(target: Map<string, Map<number, number>>, s: Series, value: (i: number) => number | null) {
+function sumInto(target: Map<string, Map<number, number>>, s: Series) {
   let m = target.get(s.metric);
   if (!m) {
     m = new Map();
     target.set(s.metric, m);
   }
-  s.points.forEach(([ts], i) => {
-    const v = value(i);
-    if (v !== null) m.set(ts, (m.get(ts) ?? 0) + v);
-  });
+  for (const [ts, v] of s.points) m.set(ts, (m.get(ts) ?? 0) + v);
 }
 
-/** Today: power in kW as measured (raw or hourly averages). */
+/** A day: power in kW as measured. */
 export function powerColumns(answer: TelemetryAnswer): Aligned {
   const byMetric = new Map<string, Map<number, number>>();
   for (const metric of POWER_METRICS) {
-    for (const s of answer.series) if (s.metric === metric) sumInto(byMetric, s, (i) => s.points[i]![1]);
+    for (const s of answer.series) if (s.metric === metric) sumInto(byMetric, s);
   }
-  return align(byMetric, (w) => w / 1000);
+  const xsSet = new Set<number>();
+  for (const m of byMetric.values()) for (const ts of m.keys()) xsSet.add(ts);
+  const xsMs = [...xsSet].sort((a, b) => a - b);
+  return {
+    xs: xsMs.map((ms) => ms / 1000),
+    columns: [...byMetric.entries()].map(([metric, m]) => ({
+      key: metric,
+      label: METRIC_STYLE[metric]?.label ?? metric,
+      color: METRIC_STYLE[metric]?.color ?? '#888',
+      values: xsMs.map((ts) => {
+        const v = m.get(ts);
+        return v === undefined ? null : v / 1000;
+      }),
+    })),
+  };
 }
 
+type Flows = Pick<DayRow, (typeof ENERGY_FLOWS)[number]['key']>;
+
 /**
- * Week / month / year: energy per day (or per month for a year) in kWh, from the hub's daily
- * rollups: the integral of power when present, else average W × 24 h.
+ * One bar group per bucket; a bucket with no measurement is null (drawn as a gap, read as "no
+ * data"), not 0. Battery flows are left out for sites that never had a battery in the period.
  */
-export function energyColumns(answer: TelemetryAnswer, perMonth: boolean): Aligned {
-  const byMetric = new Map<string, Map<number, number>>();
-  for (const metric of POWER_METRICS) {
-    for (const s of answer.series) {
-      if (s.metric !== metric) continue;
-      const energy = s.energyWh;
-      sumInto(byMetric, s, (i) => {
-        const e = Array.isArray(energy) ? energy[i] : undefined;
-        return e ?? s.points[i]![1] * 24;
-      });
-    }
+function energyColumns(buckets: { start: number; end: number; flows: Flows | null }[]): Aligned {
+  const flows = ENERGY_FLOWS.filter(
+    (f) => !f.key.startsWith('battery') || buckets.some((b) => (b.flows?.[f.key] ?? 0) > 0),
+  );
+  return {
+    xs: buckets.map((b) => b.start / 1000),
+    ends: buckets.map((b) => b.end / 1000),
+    columns: flows.map((f) => ({
+      key: f.key,
+      label: f.label,
+      color: f.color,
+      values: buckets.map((b) => (b.flows ? (b.flows[f.key] ?? null) : null)),
+    })),
+  };
+}
+
+/** Week and month: one bucket per local day of the period, in the site's zone. */
+export function dailyEnergy(rows: DayRow[], period: Period, timeZone: string): Aligned {
+  const byDay = new Map(rows.map((r) => [r.day, r]));
+  const buckets = [];
+  for (let start = period.start; start < period.end; ) {
+    const day = localDate(start, timeZone);
+    const [s, e] = localDayBounds(day, timeZone);
+    const row = byDay.get(day);
+    buckets.push({ start: s, end: e, flows: row && row.coverage > 0 ? row : null });
+    start = e;
   }
-  if (perMonth) {
-    for (const [metric, m] of byMetric) {
-      const months = new Map<number, number>();
-      for (const [ts, wh] of m) {
-        const d = new Date(ts);
-        const key = new Date(d.getFullYear(), d.getMonth(), 1).getTime();
-        months.set(key, (months.get(key) ?? 0) + wh);
-      }
-      byMetric.set(metric, months);
-    }
-  }
-  return align(byMetric, (wh) => wh / 1000);
+  return energyColumns(buckets);
+}
+
+/** Year: one bucket per calendar month of the site. */
+export function monthlyEnergy(rows: MonthRow[], timeZone: string): Aligned {
+  return energyColumns(
+    rows.map((r) => {
+      const [y, m] = r.month.split('-').map(Number) as [number, number];
+      const next = new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 10);
+      return {
+        start: localDayBounds(`${r.month}-01`, timeZone)[0],
+        end: localDayBounds(next, timeZone)[0],
+        flows: r.daysWithData > 0 ? r : null,
+      };
+    }),
+  );
 }

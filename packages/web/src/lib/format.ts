@@ -1,4 +1,5 @@
 // Display helpers: one place for units and relative times so every page reads the same.
+import { metricDefinition } from '@wattfleet/protocol/metrics';
 
 export function kw(watts: number | undefined): string {
   if (watts === undefined || !Number.isFinite(watts)) return '–';
@@ -28,14 +29,21 @@ export function dateTime(iso: string | null | undefined, timeZone?: string): str
   return new Date(iso).toLocaleString(undefined, timeZone ? { timeZone } : {});
 }
 
-/** Unit of a metric from its name suffix (the catalogue's convention). */
-export function metricUnit(metric: string): string {
-  if (metric.endsWith('_wh')) return 'Wh';
-  if (metric.endsWith('_w')) return 'W';
-  if (metric.endsWith('_soc')) return '%';
-  if (metric.startsWith('voltage') || metric.endsWith('_v')) return 'V';
-  if (metric.startsWith('current') || metric.endsWith('_a')) return 'A';
-  if (metric.endsWith('_hz')) return 'Hz';
-  if (metric.endsWith('_c')) return '°C';
-  return '';
+/**
+ * A metric as people read it, from the protocol's catalogue: its description as the name
+ * ("Grid import counter", not grid_import_wh) and its value in the unit people use (kW, kWh,
+ * %), so every page shows one metric the same way.
+ */
+export function metricName(metric: string): string {
+  return metricDefinition(metric)?.description ?? metric;
+}
+
+export function metricValue(metric: string, value: number): string {
+  const unit = metricDefinition(metric)?.unit ?? '';
+  if (unit === 'W') return kw(value);
+  if (unit === 'Wh') return kwh(value);
+  const digits = Math.abs(value) >= 100 || Number.isInteger(value) ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  const n = value.toFixed(digits);
+  if (!unit) return n;
+  return unit === '%' ? `${n} %` : `${n} ${unit}`;
 }

@@ -1,11 +1,20 @@
-// Health classification for the owner status badge; the fleet table's buckets are the hub's rule (fleet-health.ts).
-import type { Alert } from '../api/alerts.ts';
+// One status vocabulary for every page: the hub computes a site's health (fleet/fleet-health.ts:
+// Alerting, Offline, Commissioning, Healthy) and the fleet table, the site page and the owner's
+// home all show that word; nothing here re-derives it. What the browser adds is only whether the
+// values on screen are still live.
+import type { FleetHealth } from '../api/fleet.ts';
 import type { SiteNodeSummary } from '../api/sites.ts';
 
-export type Health = 'ok' | 'warning' | 'error';
-export type FleetState = 'alerting' | 'offline' | 'commissioning' | 'healthy';
+export type { FleetHealth };
 
-/** A node silent this long is offline even before the hub's sweep marks it. */
+export const HEALTH_LABEL: Record<FleetHealth, string> = {
+  Alerting: 'Alerting',
+  Offline: 'Offline',
+  Commissioning: 'Commissioning',
+  Healthy: 'Healthy',
+};
+
+/** Values older than this are not shown as live (the hub's offline sweep may not have run yet). */
 export const STALE_MS = 5 * 60_000;
 
 export function lastCommunication(nodes: SiteNodeSummary[]): string | null {
@@ -38,15 +47,7 @@ export function lacksControlChannel(
   return n.active && !n.control_channel && !nodeOffline(n, now, dataAt);
 }
 
-export function siteHealth(
-  nodes: SiteNodeSummary[],
-  alerts: Alert[],
-  now = Date.now(),
-  dataAt?: Record<string, number>,
-): Health {
-  const open = alerts.filter((a) => a.state !== 'resolved');
-  if (open.some((a) => a.severity === 'critical') || nodes.some((n) => nodeOffline(n, now, dataAt)))
-    return 'error';
-  if (open.length > 0 || nodes.length === 0) return 'warning';
-  return 'ok';
+/** Power values are stale when the site is offline or the newest of them is older than STALE_MS. */
+export function isStale(health: FleetHealth | undefined, newestDataMs: number, now: number): boolean {
+  return health === 'Offline' || !newestDataMs || now - newestDataMs > STALE_MS;
 }

@@ -16,7 +16,8 @@ const TICK_MS = 5_000;
 /** The hub accepts at most 1000 subscriptions per socket; a larger fleet is polled instead. */
 export const MAX_LIVE_SITES = 900;
 
-export function useLiveFleet(): {
+/** siteId: one site's row only (a site page), same rule and same live updates. */
+export function useLiveFleet(siteId?: string): {
   data: LiveFleetSite[] | undefined;
   error: Error | undefined;
   loading: boolean;
@@ -24,7 +25,7 @@ export function useLiveFleet(): {
   /** Re-rendered every few seconds so relative times ("12s ago") keep moving. */
   now: number;
 } {
-  const fleet = useAsync((signal) => fleetApi.sites(signal), []);
+  const fleet = useAsync((signal) => fleetApi.sites(signal, siteId), [siteId]);
   const { reload } = fleet;
   const [lastSeen, setLastSeen] = useState<Record<string, string>>({});
   const [now, setNow] = useState(() => Date.now());

@@ -1,6 +1,9 @@
 // Agent config editor (admin, installer): YAML checked by the hub with the agent's own parser
 // and rules (every problem with its line), a line diff against what the node last accepted, and
-// a CONFIG_PUSH whose lifecycle is watched live.
+// a CONFIG_PUSH whose lifecycle is watched live. The editor starts from the config the node last
+// accepted from the hub; with none known it starts empty (a placeholder that validates could be
+// pushed and cut the node off). A push that leaves the node without any source, or points it at
+// another hub, needs an explicit confirmation.
 import { useEffect, useMemo, useState } from 'react';
 import { commandsApi } from '../api/commands.ts';
 import { type ConfigProblem, fleetApi } from '../api/fleet.ts';
@@ -13,28 +16,43 @@ import { useAsync } from '../lib/use-async.ts';
 import { useWatchedCommands } from '../lib/use-commands.ts';
 import { Link } from '../router.tsx';
 
-const STARTER = `version: 2
-hub:
-  url: https://hub.example.org
-site:
-  lat: 0
-  lon: 0
-  timezone: UTC
-sources: []
-`;
+type Summary = { hubUrl: string; sources: number };
+
+/** What in a valid config could cut the node off, against what it runs now (or this hub). */
+function risks(next: Summary, current: Summary | undefined): string[] {
+  const out: string[] = [];
+  if (next.sources === 0) out.push('it removes every source: the node will read nothing');
+  const hubUrl = current?.hubUrl ?? location.origin;
+  if (next.hubUrl.replace(/\/+$/, '') !== hubUrl.replace(/\/+$/, ''))
+    out.push(`it points the node at ${next.hubUrl} instead of ${hubUrl}: this hub may lose it`);
+  return out;
+}
 
 export function ConfigEditorPage({ nodeId }: { nodeId: string }) {
   const node = useAsync(() => nodesApi.get(nodeId), [nodeId]);
   const current = useAsync(() => fleetApi.nodeConfig(nodeId), [nodeId]);
   const [text, setText] = useState<string>();
-  const [checked, setChecked] = useState<{ text: string; ok: boolean; problems: ConfigProblem[] }>();
+  const [checked, setChecked] = useState<{
+    text: string;
+    ok: boolean;
+    problems: ConfigProblem[];
+    summary?: Summary | undefined;
+  }>();
+  const [confirmed, setConfirmed] = useState('');
   const [error, setError] = useState<Error>();
   const { commands, track } = useWatchedCommands();
   const base = current.data?.config ?? '';
-  const value = text ?? (current.loading ? '' : base || STARTER);
+  const value = text ?? (current.loading ? '' : base);
+  // The running config's summary (hub URL, sources), to compare a new one against.
+  const baseSummary = useAsync(
+    async () => (base ? (await fleetApi.validateConfig(base)).summary : undefined),
+    [base],
+  );
   const diff = useMemo(() => lineDiff(base, value), [base, value]);
   const changed = diff.some((d) => d.kind !== 'same');
   const valid = checked?.text === value && checked.ok;
+  const dangers = valid && checked.summary ? risks(checked.summary, baseSummary.data) : [];
+  const mayPush = valid && (dangers.length === 0 || confirmed === value);
   // Once the node reports a push applied, that config is the new "current" to diff against.
   const applied = commands.find((c) => c.type === 'CONFIG_PUSH' && c.state === 'succeeded')?.id;
   const reloadCurrent = current.reload;
@@ -46,7 +64,7 @@ export function ConfigEditorPage({ nodeId }: { nodeId: string }) {
     setError(undefined);
     try {
       const r = await fleetApi.validateConfig(value);
-      setChecked({ text: value, ok: r.ok, problems: r.problems });
+      setChecked({ text: value, ok: r.ok, problems: r.problems, summary: r.summary });
     } catch (err) {
       setError(err as Error);
     }
@@ -90,15 +108,41 @@ export function ConfigEditorPage({ nodeId }: { nodeId: string }) {
             <button type="button" onClick={() => void validate()}>
               Validate
             </button>
-            <button type="button" className="primary" disabled={!valid} onClick={() => void push()}>
+            <button type="button" className="primary" disabled={!mayPush} onClick={() => void push()}>
               Push to node
             </button>
           </div>
+          {!current.loading && !base && text === undefined && (
+            <p className="muted" data-testid="config-unknown">
+              The hub has no configuration of this node yet (none was pushed from here). Paste the node's
+              current configuration (its agent.yaml) to edit it.
+            </p>
+          )}
           {checked?.text === value &&
             (checked.ok ? (
-              <p className="ok" data-testid="config-valid">
-                Valid: the agent will accept this configuration.
-              </p>
+              <>
+                <p className="ok" data-testid="config-valid">
+                  Valid: the agent will accept this configuration.
+                </p>
+                {dangers.length > 0 && (
+                  <div className="warning" data-testid="config-risks">
+                    <p>Pushing this could cut the node off:</p>
+                    <ul>
+                      {dangers.map((d) => (
+                        <li key={d}>{d}</li>
+                      ))}
+                    </ul>
+                    <label className="inline">
+                      <input
+                        type="checkbox"
+                        checked={confirmed === value}
+                        onChange={(e) => setConfirmed(e.target.checked ? value : '')}
+                      />{' '}
+                      I understand, push it anyway
+                    </label>
+                  </div>
+                )}
+              </>
             ) : (
               <div role="alert">
                 <p className="error">{checked.problems.length} problem(s); nothing can be pushed:</p>

@@ -85,6 +85,18 @@ export function GrantsPage() {
         </label>
         {site && <Link href={`/sites/${site.id}`}>Open {site.name}</Link>}
       </div>
+      {site && (
+        <p className="card" data-testid="site-installer">
+          {site.installer_org_id ? (
+            <>
+              <strong>{orgName(site.installer_org_id)}</strong> installs this site and manages it without a
+              grant (change it on the site itself). Grants below give access to other installer organisations.
+            </>
+          ) : (
+            <>No installer organisation installs this site; only the grants below give installers access.</>
+          )}
+        </p>
+      )}
       {siteId && (
         <form className="card toolbar" onSubmit={grant} aria-labelledby="grant-title">
           <h2 id="grant-title">Grant access</h2>
@@ -153,7 +165,9 @@ export function GrantsPage() {
             {grants.data?.length === 0 && (
               <tr>
                 <td colSpan={5} className="muted">
-                  No installer has access to this site.
+                  {site?.installer_org_id
+                    ? `No other installer has been granted access; ${orgName(site.installer_org_id)} manages it as its installer.`
+                    : 'No installer has access to this site.'}
                 </td>
               </tr>
             )}

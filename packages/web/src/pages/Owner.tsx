@@ -8,11 +8,13 @@ import { ErrorNote } from '../components/ErrorNote.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
+import { TodayTiles } from '../components/TodayTiles.tsx';
 import { readingsFromLatest } from '../lib/flow.ts';
 import { relativeTime } from '../lib/format.ts';
-import { lastCommunication, siteHealth } from '../lib/status.ts';
+import { isStale } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { useLiveValues } from '../lib/use-live.ts';
+import { useLiveFleet } from '../lib/use-live-fleet.ts';
 
 export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
   const sites = useAsync((signal) => sitesApi.list(signal), []);
@@ -28,6 +30,9 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
   );
   const nodeIds = useMemo(() => site.data?.nodes.filter((n) => n.active).map((n) => n.id) ?? [], [site.data]);
   const { latest, at } = useLiveValues(siteId, nodeIds);
+  // The hub's health word for this site (the fleet table's rule), kept live; `now` ticks.
+  const fleetRow = useLiveFleet(siteId);
+  const row = fleetRow.data?.find((s) => s.id === siteId);
   const readings = useMemo(() => readingsFromLatest(Object.values(latest).flat()), [latest]);
 
   if (sites.error) return <ErrorNote error={sites.error} />;
@@ -40,21 +45,23 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
       </div>
     );
   if (sites.data && sites.data.length === 0) return <p>No site is linked to your account yet.</p>;
-  const nodes = site.data?.nodes ?? [];
-  // Newest stored sample per node: evidence of communication even without a heartbeat.
-  const dataAt = Object.fromEntries(
-    Object.entries(latest).map(([id, values]) => [id, Math.max(0, ...values.map((v) => Date.parse(v.ts)))]),
+  // Newest value on screen: the power flow shows it as live only while it is recent.
+  const newestData = Math.max(
+    0,
+    ...Object.values(latest).flatMap((values) => values.map((v) => Date.parse(v.ts))),
   );
-  const health = siteHealth(nodes, alerts.data ?? [], Date.now(), dataAt);
-  const newestData = Math.max(0, ...Object.values(dataAt));
-  const seen = lastCommunication(nodes);
+  const seen = row?.lastCommunication ?? null;
   const lastSeen =
     newestData && (!seen || newestData > Date.parse(seen)) ? new Date(newestData).toISOString() : seen;
+  const stale = isStale(row?.health, newestData, fleetRow.now);
   return (
     <div className="owner">
       <div className="page-head">
         <h1>{site.data?.name ?? 'My home'}</h1>
-        <StatusBadge health={health} title={`Last communication ${relativeTime(lastSeen)}`} />
+        <StatusBadge
+          health={row?.health}
+          title={`Last communication ${relativeTime(lastSeen, fleetRow.now)}`}
+        />
       </div>
       {sites.data && sites.data.length > 1 && !wanted && (
         <label className="inline">
@@ -69,14 +76,21 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
         </label>
       )}
       <ErrorNote error={site.error} />
+      {siteId && site.data && (
+        <TodayTiles siteId={siteId} timeZone={site.data.timezone} refreshKey={Math.floor(at / 300_000)} />
+      )}
       <section className="card" aria-labelledby="live-title">
         <div className="card-head">
           <h2 id="live-title">Now</h2>
           <span className="muted" data-testid="last-communication">
-            Last communication {relativeTime(lastSeen)}
+            Last communication {relativeTime(lastSeen, fleetRow.now)}
           </span>
         </div>
-        <PowerFlow readings={readings} />
+        <PowerFlow
+          readings={readings}
+          staleSince={stale ? (newestData ? new Date(newestData).toISOString() : null) : undefined}
+          now={fleetRow.now}
+        />
         {(alerts.data ?? []).filter((a) => a.state === 'open').length > 0 && (
           <ul className="alerts">
             {(alerts.data ?? []).map((a) => (
@@ -87,8 +101,10 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
           </ul>
         )}
       </section>
-      {siteId && <SiteChart siteId={siteId} refreshKey={Math.floor(at / 300_000)} />}
-      {siteId && <AlertList siteId={siteId} canAck={false} />}
+      {siteId && site.data && (
+        <SiteChart siteId={siteId} timeZone={site.data.timezone} refreshKey={Math.floor(at / 300_000)} />
+      )}
+      {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}
       {siteId && site.data && <EnergySummary siteId={siteId} timeZone={site.data.timezone} />}
     </div>
   );

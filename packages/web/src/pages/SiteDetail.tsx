@@ -12,22 +12,19 @@ import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { downloadText, seriesToCsv } from '../lib/csv.ts';
 import { readingsFromLatest } from '../lib/flow.ts';
-import { dateTime, metricUnit, relativeTime } from '../lib/format.ts';
-import { lacksControlChannel, siteHealth } from '../lib/status.ts';
+import { dateTime, metricName, metricValue, relativeTime } from '../lib/format.ts';
+import { wallTime, wallTimeToUtc, zoneLabel } from '../lib/site-time.ts';
+import { isStale, lacksControlChannel } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { useLiveValues } from '../lib/use-live.ts';
+import { useLiveFleet } from '../lib/use-live-fleet.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 
-/** Value for <input type="datetime-local"> in the browser's zone. */
-function localInput(d: Date): string {
-  const off = d.getTimezoneOffset() * 60_000;
-  return new Date(d.getTime() - off).toISOString().slice(0, 16);
-}
-
-function CsvExport({ siteId, siteName }: { siteId: string; siteName: string }) {
-  const [from, setFrom] = useState(() => localInput(new Date(Date.now() - 86_400_000)));
-  const [to, setTo] = useState(() => localInput(new Date()));
+/** From / to are wall-clock times at the site (its zone), like every time on a site's pages. */
+function CsvExport({ siteId, siteName, timeZone }: { siteId: string; siteName: string; timeZone: string }) {
+  const [from, setFrom] = useState(() => wallTime(Date.now() - 86_400_000, timeZone));
+  const [to, setTo] = useState(() => wallTime(Date.now(), timeZone));
   const [error, setError] = useState<Error>();
   const [note, setNote] = useState('');
   const submit = async (e: FormEvent) => {
@@ -35,8 +32,8 @@ function CsvExport({ siteId, siteName }: { siteId: string; siteName: string }) {
     setError(undefined);
     try {
       const answer = await telemetryApi.site(siteId, {
-        from: new Date(from),
-        to: new Date(to),
+        from: new Date(wallTimeToUtc(from, timeZone)),
+        to: new Date(wallTimeToUtc(to, timeZone)),
         step: 'auto',
       });
       const csv = seriesToCsv(answer.series);
@@ -50,6 +47,7 @@ function CsvExport({ siteId, siteName }: { siteId: string; siteName: string }) {
   return (
     <form className="card csv" onSubmit={submit} aria-labelledby="csv-title">
       <h2 id="csv-title">Export CSV</h2>
+      <p className="muted">Times in {zoneLabel(timeZone, Date.now())}</p>
       <label>
         From <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} required />
       </label>
@@ -107,6 +105,13 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
     siteId,
     nodes.map((n) => n.id),
   );
+  const fleetRow = useLiveFleet(siteId);
+  const row = fleetRow.data?.find((s) => s.id === siteId);
+  const newestData = Math.max(
+    0,
+    ...Object.values(latest).flatMap((values) => values.map((v) => Date.parse(v.ts))),
+  );
+  const stale = isStale(row?.health, newestData, fleetRow.now);
   const canManage = user?.role === 'admin' || user?.role === 'installer';
   const toggle = async (id: string, active: boolean) => {
     await (active ? nodesApi.deactivate(id) : nodesApi.activate(id));
@@ -118,7 +123,7 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
     <div>
       <div className="page-head">
         <h1>{site.data.name}</h1>
-        <StatusBadge health={siteHealth(nodes, [])} />
+        <StatusBadge health={row?.health} />
       </div>
       <p className="muted">
         {site.data.timezone} · {site.data.status}
@@ -133,7 +138,11 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
       <div className="grid-2">
         <section className="card">
           <h2>Now</h2>
-          <PowerFlow readings={readingsFromLatest(Object.values(latest).flat())} />
+          <PowerFlow
+            readings={readingsFromLatest(Object.values(latest).flat())}
+            staleSince={stale ? (newestData ? new Date(newestData).toISOString() : null) : undefined}
+            now={fleetRow.now}
+          />
         </section>
         <section className="card" aria-labelledby="nodes-title">
           <h2 id="nodes-title">Nodes</h2>
@@ -159,13 +168,11 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
                 <tbody>
                   {(latest[n.id] ?? []).map((v) => (
                     <tr key={`${v.metric}|${v.equipment}`}>
-                      <th scope="row">
-                        {v.metric}
+                      <th scope="row" title={v.metric}>
+                        {metricName(v.metric)}
                         {v.equipment ? <span className="muted"> ({v.equipment})</span> : null}
                       </th>
-                      <td>
-                        {Number.isInteger(v.value) ? v.value : v.value.toFixed(2)} {metricUnit(v.metric)}
-                      </td>
+                      <td data-metric={v.metric}>{metricValue(v.metric, v.value)}</td>
                       <td className="muted">{relativeTime(v.ts)}</td>
                     </tr>
                   ))}
@@ -185,10 +192,10 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
           ))}
         </section>
       </div>
-      <AlertList siteId={siteId} canAck={canManage} />
-      <SiteChart siteId={siteId} />
+      <AlertList siteId={siteId} canAck={canManage} timeZone={site.data.timezone} />
+      <SiteChart siteId={siteId} timeZone={site.data.timezone} />
       <div className="grid-2">
-        <CsvExport siteId={siteId} siteName={site.data.name} />
+        <CsvExport siteId={siteId} siteName={site.data.name} timeZone={site.data.timezone} />
         {canManage && <EnrollmentForm siteId={siteId} onCreated={() => {}} />}
       </div>
     </div>

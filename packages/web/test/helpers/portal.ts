@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -119,6 +120,18 @@ export async function refreshCookieOf(page: Page): Promise<string | undefined> {
   return (await page.context().cookies()).find((c) => c.name === 'wf_refresh')?.value;
 }
 
+export interface BrowserSetup {
+  viewport?: { width: number; height: number };
+  /** The browser's own zone, e.g. one far from the site's, to prove charts use the site's. */
+  timezoneId?: string;
+  colorScheme?: 'light' | 'dark';
+  /** Pins the page's clock (see pinClock). */
+  now?: number;
+
+  /** false for a user who is not let through to live updates (a temporary password). */
+  live?: boolean;
+}
+
 /**
  * A fresh browser context (own storage, so own session) signed in with email and password.
  * `live: false` for a user who is not let through to live updates (a temporary password).
@@ -129,17 +142,23 @@ export async function signInAs(
   email: string,
   password: string,
   landing: string,
-  opts: { live?: boolean } = {},
+  setup: BrowserSetup = {},
 ): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const context = await browser.newContext({
+    viewport: setup.viewport ?? { width: 1280, height: 900 },
+    acceptDownloads: true,
+    ...(setup.timezoneId ? { timezoneId: setup.timezoneId } : {}),
+    ...(setup.colorScheme ? { colorScheme: setup.colorScheme } : {}),
+  });
   const page = await context.newPage();
   recordAccessTokens(page);
+  if (setup.now !== undefined) await pinClock(page, setup.now);
   await page.goto(`${base}/`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: landing }).first().waitFor();
-  if (opts.live !== false) await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
+  if (setup.live !== false) await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
   return page;
 }
 
@@ -164,6 +183,24 @@ export async function apiGet<T = unknown>(
   return { status: res.status, body: (await res.json().catch(() => null)) as T };
 }
 
+/** A datetime-local value ("YYYY-MM-DDTHH:MM") for an instant on a site's clock, by Intl. */
+export function siteWallTime(ms: number, timeZone: string): string {
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+    })
+      .formatToParts(ms)
+      .map((x) => [x.type, x.value]),
+  );
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
 /** A datetime-local value for an instant, in the browser's own zone (to the second if asked). */
 export function localInput(page: Page, ms: number, seconds = false): Promise<string> {
   return page.evaluate(
@@ -173,4 +210,36 @@ export function localInput(page: Page, ms: number, seconds = false): Promise<str
     },
     [ms, seconds] as const,
   );
+}
+
+export { testNow } from '../../../hub/test/helpers/clock.ts';
+
+/**
+ * Pins the page's clock (Date.now / new Date) at `ms` before any script runs, timers still real:
+ * the portal's "today" and its period navigation then start from the test's "now".
+ */
+export async function pinClock(page: Page, ms: number): Promise<void> {
+  await page.clock.setFixedTime(ms);
+}
+
+/** The two layouts every browser test of issue 14 runs in: desktop light and phone dark. */
+export const LAYOUTS = [
+  { name: 'desktop-light', viewport: { width: 1440, height: 900 }, colorScheme: 'light' as const },
+  { name: 'phone-dark', viewport: { width: 390, height: 844 }, colorScheme: 'dark' as const },
+];
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** Serious and critical axe-core violations of the page as it is now. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document) => Promise<unknown> } }).axe;
+    return (await axe.run(document)) as {
+      violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[];
+    };
+  });
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
