@@ -62,6 +62,7 @@ for (const engine of ENGINES) {
     });
 
     after(async () => {
+      cloud.delayMs = 0;
       await hub.close();
       await cloud.stop();
     });
@@ -209,6 +210,7 @@ for (const engine of ENGINES) {
       const normal = await poll(accountId, now);
       assert.equal(normal?.outcome, 'ok');
       cloud.delayMs = 2_000;
+      cloud.clock = () => now + 60_000;
       const slow = await poll(accountId, now + 60_000);
       assert.equal(slow?.outcome, 'slow');
       assert.ok(slow!.stored > 0);
