@@ -59,13 +59,17 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      console.error(`unknown command "${command}"; use: start [--demo] | migrate | rotate-secrets-key [--force]`);
+      console.error(
+        `unknown command "${command}"; use: start [--demo] | migrate | rotate-secrets-key [--force]`,
+      );
       process.exit(2);
   }
 }
 
 main(process.argv.slice(2)).catch((err) => {
   // A wrong or missing secrets key is an operator's mistake, not a crash: say it plainly.
-  console.error(err instanceof Error && err.name === 'SecretsKeyError' ? `wattfleet-hub: ${err.message}` : err);
+  console.error(
+    err instanceof Error && err.name === 'SecretsKeyError' ? `wattfleet-hub: ${err.message}` : err,
+  );
   process.exit(1);
 });

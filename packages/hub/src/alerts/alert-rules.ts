@@ -6,8 +6,8 @@ import { EVENT_KINDS } from '@wattfleet/protocol';
 import { type Kysely, sql } from 'kysely';
 import SunCalc from 'suncalc';
 import type { DB } from '../storage/schema.ts';
-import type { Severity } from './alerts.schema.ts';
 import { VENDOR_RULES } from '../vendors/vendor-alert-rules.ts';
+import type { Severity } from './alerts.schema.ts';
 
 export interface RuleSettings {
   enabled: boolean;

@@ -7,12 +7,27 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { sql } from 'kysely';
 import type { HubConfig } from '../config.ts';
 import { openDatabase } from '../storage/database.ts';
-import { keyId, loadMasterKey, type MasterKey, newKeyText, parseKey, SecretsKeyError, writeKeyFile } from './master-key.ts';
+import {
+  keyId,
+  loadMasterKey,
+  type MasterKey,
+  newKeyText,
+  parseKey,
+  SecretsKeyError,
+  writeKeyFile,
+} from './master-key.ts';
 import { rotateSecrets } from './vault.ts';
 
-export async function rotateSecretsKeyCommand(config: HubConfig, env: NodeJS.ProcessEnv, force: boolean): Promise<string> {
+export async function rotateSecretsKeyCommand(
+  config: HubConfig,
+  env: NodeJS.ProcessEnv,
+  force: boolean,
+): Promise<string> {
   const current = loadMasterKey(config.secrets);
-  if (!current) throw new SecretsKeyError('No current secrets key: set WATTFLEET_SECRETS_KEY or WATTFLEET_SECRETS_KEY_FILE');
+  if (!current)
+    throw new SecretsKeyError(
+      'No current secrets key: set WATTFLEET_SECRETS_KEY or WATTFLEET_SECRETS_KEY_FILE',
+    );
   const givenNew = env.WATTFLEET_NEW_SECRETS_KEY;
   if (current.source === 'env' && !givenNew) {
     throw new SecretsKeyError(

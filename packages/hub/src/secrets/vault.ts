@@ -50,7 +50,8 @@ export class Vault {
   }
 
   async replace(db: Kysely<DB>, id: string, value: unknown): Promise<void> {
-    if (!(await updateSealed(db, seal(this.master.key, id, value)))) throw new Error(`secret ${id} not found`);
+    if (!(await updateSealed(db, seal(this.master.key, id, value))))
+      throw new Error(`secret ${id} not found`);
   }
 
   async get<T>(db: Kysely<DB>, id: string): Promise<T> {

@@ -1,8 +1,9 @@
 // A per-account request budget (calls per minute and per calendar month, UTC), kept in the
 // account row so it survives restarts and lease moves. Charged before each request: a call the
 // budget cannot pay is never made (VendorError 'budget'), so the vendor never sees us over plan.
-import { VendorError } from './adapters/adapter.ts';
+
 import type { RequestBudget } from './adapters/adapter.ts';
+import { VendorError } from './adapters/adapter.ts';
 
 export interface BudgetState {
   minuteStart: number;
@@ -37,7 +38,8 @@ export class Budget implements RequestBudget {
 
   private roll(): void {
     const now = this.clock();
-    if (now - this.state.minuteStart >= 60_000) this.state = { ...this.state, minuteStart: now, minuteCount: 0 };
+    if (now - this.state.minuteStart >= 60_000)
+      this.state = { ...this.state, minuteStart: now, minuteCount: 0 };
     if (monthOf(now) !== this.state.month) this.state = { ...this.state, month: monthOf(now), monthCount: 0 };
   }
 

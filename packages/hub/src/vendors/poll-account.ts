@@ -9,9 +9,22 @@ import { type PollResult, VendorError, type VendorErrorKind } from './adapters/a
 import { vendorHttp } from './adapters/http.ts';
 import { ADAPTERS } from './adapters/index.ts';
 import { Budget } from './budget.ts';
-import { backoffMs, BREAKER_OPEN_MS, breakerAfter, breakerAllows, MINUTE_MS, nextSlot } from './poll-policy.ts';
+import {
+  BREAKER_OPEN_MS,
+  backoffMs,
+  breakerAfter,
+  breakerAllows,
+  MINUTE_MS,
+  nextSlot,
+} from './poll-policy.ts';
 import type { VendorsConfig } from './vendors.config.ts';
-import { type AccountRow, insertLog, markNodeOnline, type PollState, savePollState } from './vendors.repository.ts';
+import {
+  type AccountRow,
+  insertLog,
+  markNodeOnline,
+  type PollState,
+  savePollState,
+} from './vendors.repository.ts';
 
 export type Outcome = 'ok' | 'slow' | VendorErrorKind;
 
@@ -71,7 +84,13 @@ export async function pollAccount(
   };
   const gate = breakerAllows(view, now);
   if (!gate.allowed) {
-    return { outcome: 'skipped', nextAt: gate.retryAt ?? now + BREAKER_OPEN_MS, stored: 0, row: acc, slowStreak: mem.slowStreak };
+    return {
+      outcome: 'skipped',
+      nextAt: gate.retryAt ?? now + BREAKER_OPEN_MS,
+      stored: 0,
+      row: acc,
+      slowStreak: mem.slowStreak,
+    };
   }
   const budget = new Budget(acc.budget, adapter?.quota?.(config), Date.now);
   const http = vendorHttp({ timeoutMs: policy.timeoutMs, charge: () => budget.charge() });
@@ -106,7 +125,8 @@ export async function pollAccount(
     if (http.trace.slowest > policy.slowMs) outcome = 'slow';
   } catch (err) {
     if (err instanceof VendorError) error = err;
-    else if (err instanceof WattfleetError) error = new VendorError('protocol', `the hub refused the vendor's data: ${err.message}`);
+    else if (err instanceof WattfleetError)
+      error = new VendorError('protocol', `the hub refused the vendor's data: ${err.message}`);
     else {
       deps.log.error({ err, accountId: acc.id }, 'vendor poll failed unexpectedly');
       error = new VendorError('unavailable', 'internal error while polling');
@@ -117,7 +137,9 @@ export async function pollAccount(
   const ok = outcome === 'ok' || outcome === 'slow';
   // Maintenance and our own budget say nothing about the vendor's health: the breaker ignores them.
   const neutral = outcome === 'maintenance' || outcome === 'budget';
-  const after = neutral ? view : breakerAfter(gate.state === 'half_open' ? { ...view, breaker: 'half_open' } : view, ok, now);
+  const after = neutral
+    ? view
+    : breakerAfter(gate.state === 'half_open' ? { ...view, breaker: 'half_open' } : view, ok, now);
   const slowStreak = outcome === 'slow' ? mem.slowStreak + 1 : ok ? 0 : mem.slowStreak;
 
   let nextAt: number;
@@ -126,7 +148,10 @@ export async function pollAccount(
     const gap = slowStreak > 0 ? backoffMs(slowStreak + 1, policy.minIntervalMs) : policy.minIntervalMs / 2;
     nextAt = Math.max(nextSlot(acc.id, now, gap, config.jitterMs), now + (result?.nextIntervalMs ?? 0));
   } else if (neutral) {
-    nextAt = Math.max(nextSlot(acc.id, now, policy.minIntervalMs / 2, config.jitterMs), error?.opts.retryAt ?? 0);
+    nextAt = Math.max(
+      nextSlot(acc.id, now, policy.minIntervalMs / 2, config.jitterMs),
+      error?.opts.retryAt ?? 0,
+    );
   } else if (after.breaker === 'open') {
     nextAt = (after.openedAt ?? now) + BREAKER_OPEN_MS;
   } else {
@@ -134,11 +159,7 @@ export async function pollAccount(
   }
 
   const rejected = outcome === 'credentials' || outcome === 'reauthorise';
-  const failingSince = ok
-    ? null
-    : neutral
-      ? acc.failing_since
-      : (acc.failing_since ?? new Date(now));
+  const failingSince = ok ? null : neutral ? acc.failing_since : (acc.failing_since ?? new Date(now));
   const notices = { ...acc.notices };
   for (const [k, v] of Object.entries(result?.notices ?? {})) {
     if (v) notices[k] = notices[k] ?? v;
@@ -156,7 +177,10 @@ export async function pollAccount(
     budget: { ...budget.state },
     notices,
     ...(rejected
-      ? { status: outcome === 'credentials' ? 'credentials_rejected' : 'reauthorise', status_message: error?.message ?? null }
+      ? {
+          status: outcome === 'credentials' ? 'credentials_rejected' : 'reauthorise',
+          status_message: error?.message ?? null,
+        }
       : {}),
   };
   const held = await savePollState(hub.db, acc.id, config.hubId, state);
@@ -174,7 +198,8 @@ export async function pollAccount(
   ]);
   if (ok) await markNodeOnline(hub.db, acc.node_id, now);
   // Alerts are evaluated at once when an account's health changes (credentials: "at once").
-  const changed = rejected || (ok && acc.failing_since !== null) || (!ok && !neutral && acc.failing_since === null);
+  const changed =
+    rejected || (ok && acc.failing_since !== null) || (!ok && !neutral && acc.failing_since === null);
   if (changed) {
     hub.bus.emitEvent('node.status', {
       nodeId: acc.node_id,

@@ -20,7 +20,13 @@ export function slotOffset(accountId: string): number {
 }
 
 /** The account's next slot at least `minGapMs` after `now`, plus jitter in [0, jitterMs). */
-export function nextSlot(accountId: string, now: number, minGapMs: number, jitterMs: number, rand = Math.random): number {
+export function nextSlot(
+  accountId: string,
+  now: number,
+  minGapMs: number,
+  jitterMs: number,
+  rand = Math.random,
+): number {
   const offset = slotOffset(accountId);
   const earliest = now + minGapMs;
   let t = Math.floor(earliest / MINUTE_MS) * MINUTE_MS + offset;
@@ -41,7 +47,10 @@ export interface BreakerView {
 }
 
 /** Whether a poll may run now, and in which breaker state it runs. */
-export function breakerAllows(b: BreakerView, now: number): { allowed: boolean; state: BreakerState; retryAt?: number } {
+export function breakerAllows(
+  b: BreakerView,
+  now: number,
+): { allowed: boolean; state: BreakerState; retryAt?: number } {
   if (b.breaker !== 'open') return { allowed: true, state: b.breaker };
   const until = (b.openedAt ?? now) + BREAKER_OPEN_MS;
   if (now >= until) return { allowed: true, state: 'half_open' };
@@ -52,6 +61,7 @@ export function breakerAllows(b: BreakerView, now: number): { allowed: boolean; 
 export function breakerAfter(b: BreakerView, ok: boolean, now: number): BreakerView {
   if (ok) return { breaker: 'closed', openedAt: null, failures: 0 };
   const failures = b.failures + 1;
-  if (b.breaker === 'half_open' || failures >= BREAKER_THRESHOLD) return { breaker: 'open', openedAt: now, failures };
+  if (b.breaker === 'half_open' || failures >= BREAKER_THRESHOLD)
+    return { breaker: 'open', openedAt: now, failures };
   return { breaker: b.breaker, openedAt: b.openedAt, failures };
 }

@@ -2,8 +2,9 @@
 // a dead hub's accounts move to another once its lease runs out), keeps each account's next due
 // time in memory, and runs due polls with bounded concurrency. Polls are spread over the minute
 // by each account's fixed slot plus jitter (poll-policy.ts).
-import { nextSlot } from './poll-policy.ts';
+import { ADAPTERS } from './adapters/index.ts';
 import { type PollDeps, type PollReport, pollAccount } from './poll-account.ts';
+import { MINUTE_MS, nextSlot } from './poll-policy.ts';
 import { type AccountRow, claimLeases, releaseLeases } from './vendors.repository.ts';
 
 interface Tracked {
@@ -75,10 +76,17 @@ export class VendorPoller {
           seen.add(row.id);
           const t = this.tracked.get(row.id);
           if (!t) {
-            // A new account (or one taken over): its first poll at its slot, at most a minute away.
+            // A new account polls at once; one taken over from another hub keeps its cadence: its
+            // next slot after the last poll, or at once when that is already past.
+            const min =
+              ADAPTERS.get(row.vendor as never)?.policy(this.deps.config).minIntervalMs ?? MINUTE_MS;
+            const last = row.last_poll_at ? new Date(row.last_poll_at).getTime() : undefined;
             this.tracked.set(row.id, {
               row,
-              dueAt: nextSlot(row.id, now, 0, this.deps.config.jitterMs),
+              dueAt:
+                last === undefined
+                  ? now
+                  : Math.max(now, nextSlot(row.id, last, min / 2, this.deps.config.jitterMs)),
               slowStreak: 0,
               running: false,
             });
@@ -86,7 +94,8 @@ export class VendorPoller {
             t.row = row;
           }
         }
-        for (const id of [...this.tracked.keys()]) if (!seen.has(id) && !this.tracked.get(id)?.running) this.tracked.delete(id);
+        for (const id of [...this.tracked.keys()])
+          if (!seen.has(id) && !this.tracked.get(id)?.running) this.tracked.delete(id);
       } catch (err) {
         this.deps.log.warn({ err }, 'vendor lease claim failed');
       } finally {

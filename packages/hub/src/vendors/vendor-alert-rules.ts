@@ -61,7 +61,11 @@ export const VENDOR_RULES: RuleDefinition[] = [
       return (await accountsForAlerts(ctx.db, ctx.site.id)).map((a) => {
         const notices = Object.values(a.notices) as { message?: string }[];
         const firing = a.status !== 'removed' && notices.length > 0;
-        return obs(a, firing, firing ? notices.map((n) => n.message).join('; ') : `Signs of "${a.name}" agree with its counters`);
+        return obs(
+          a,
+          firing,
+          firing ? notices.map((n) => n.message).join('; ') : `Signs of "${a.name}" agree with its counters`,
+        );
       });
     },
   },

@@ -60,7 +60,8 @@ export async function vendorsPlugin(app: FastifyInstance): Promise<void> {
     publishLive: (nodeId, siteId, snapshot) => {
       // Through the broker like an agent's snapshot (the hub's own subscription fans it out to
       // browsers); without a running broker, straight onto the bus.
-      if (!app.controlPlane?.publishLive(nodeId, snapshot)) hub.bus.emitEvent('node.live', { nodeId, siteId, snapshot });
+      if (!app.controlPlane?.publishLive(nodeId, snapshot))
+        hub.bus.emitEvent('node.live', { nodeId, siteId, snapshot });
     },
     log: app.log,
   });

@@ -49,7 +49,14 @@ export async function insertVirtualNode(db: Kysely<DB>, siteId: string, name: st
   const r = await db
     .insertInto('nodes')
     // A virtual node has no key pair and no MQTT password: nothing outside the hub speaks as it.
-    .values({ site_id: siteId, name, kind: 'virtual', public_key: null, mqtt_password_hash: null, sample_interval_s: 60 })
+    .values({
+      site_id: siteId,
+      name,
+      kind: 'virtual',
+      public_key: null,
+      mqtt_password_hash: null,
+      sample_interval_s: 60,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return r.id;
@@ -62,7 +69,14 @@ export async function insertEquipment(
 ): Promise<void> {
   await db
     .insertInto('equipment')
-    .values({ node_id: nodeId, key: 'inverter', kind: 'inverter', vendor: e.vendor, model: e.model, serial: e.serial })
+    .values({
+      node_id: nodeId,
+      key: 'inverter',
+      kind: 'inverter',
+      vendor: e.vendor,
+      model: e.model,
+      serial: e.serial,
+    })
     .execute();
 }
 
@@ -148,7 +162,11 @@ export async function updateAccount(
 }
 
 export async function deactivateNode(db: Kysely<DB>, nodeId: string): Promise<void> {
-  await db.updateTable('nodes').set({ active: false, deactivated_at: new Date() }).where('id', '=', nodeId).execute();
+  await db
+    .updateTable('nodes')
+    .set({ active: false, deactivated_at: new Date() })
+    .where('id', '=', nodeId)
+    .execute();
 }
 
 /**
@@ -190,7 +208,12 @@ export interface PollState {
 }
 
 /** Writes poll state only while this hub still holds the lease (a hub that lost it writes nothing). */
-export async function savePollState(db: Kysely<DB>, id: string, hubId: string, s: PollState): Promise<boolean> {
+export async function savePollState(
+  db: Kysely<DB>,
+  id: string,
+  hubId: string,
+  s: PollState,
+): Promise<boolean> {
   const { cursor, budget, notices, ...plain } = s;
   const r = await db
     .updateTable('vendor_accounts')
@@ -239,7 +262,9 @@ export async function uptimeCounts(db: Kysely<DB>, accountId: string, since: Dat
     .selectFrom('vendor_connection_log')
     .select([
       sql<number>`count(*) FILTER (WHERE outcome IN ('ok', 'slow'))`.as('ok'),
-      sql<number>`count(*) FILTER (WHERE outcome NOT IN ('ok', 'slow', 'maintenance', 'budget'))`.as('failed'),
+      sql<number>`count(*) FILTER (WHERE outcome NOT IN ('ok', 'slow', 'maintenance', 'budget'))`.as(
+        'failed',
+      ),
     ])
     .where('account_id', '=', accountId)
     .where('at', '>=', since)
@@ -258,7 +283,17 @@ export async function accountsForAlerts(db: Kysely<DB>, siteId: string) {
   return (
     await db
       .selectFrom('vendor_accounts')
-      .select(['id', 'node_id', 'name', 'vendor', 'status', 'status_message', 'failing_since', 'last_error', 'notices'])
+      .select([
+        'id',
+        'node_id',
+        'name',
+        'vendor',
+        'status',
+        'status_message',
+        'failing_since',
+        'last_error',
+        'notices',
+      ])
       .where('site_id', '=', siteId)
       // Removed accounts too: their open alerts must resolve.
       .execute()

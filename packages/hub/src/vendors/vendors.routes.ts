@@ -2,7 +2,6 @@
 // query, body and every response). Logic and access checks are in vendors.service.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf } from '../auth/authenticate.ts';
-import type { VendorService } from './vendors.service.ts';
 import {
   Account,
   AccountList,
@@ -17,6 +16,7 @@ import {
   SystemInfo,
   VendorList,
 } from './vendors.schema.ts';
+import type { VendorService } from './vendors.service.ts';
 
 const tags = ['vendors'];
 
@@ -25,11 +25,16 @@ export const vendorRoutes =
   async (app) => {
     const auth = { preHandler: app.requireActor };
 
-    app.get('/vendors', { ...auth, schema: { tags, response: { 200: VendorList } } }, async () => service.listVendors());
+    app.get('/vendors', { ...auth, schema: { tags, response: { 200: VendorList } } }, async () =>
+      service.listVendors(),
+    );
 
     app.post(
       '/sites/:siteId/vendor-accounts/test',
-      { ...auth, schema: { tags, params: SiteParams, body: ConnectionRequest, response: { 200: SystemInfo } } },
+      {
+        ...auth,
+        schema: { tags, params: SiteParams, body: ConnectionRequest, response: { 200: SystemInfo } },
+      },
       async (request) => service.testConnection(actorOf(request), request.params.siteId, request.body),
     );
 
@@ -68,13 +73,19 @@ export const vendorRoutes =
 
     app.patch(
       '/vendor-accounts/:id',
-      { ...auth, schema: { tags, params: AccountParams, body: PatchAccountBody, response: { 200: Account } } },
+      {
+        ...auth,
+        schema: { tags, params: AccountParams, body: PatchAccountBody, response: { 200: Account } },
+      },
       async (request) => service.patch(actorOf(request), request.params.id, request.body, request.ip),
     );
 
     app.put(
       '/vendor-accounts/:id/credentials',
-      { ...auth, schema: { tags, params: AccountParams, body: RotateCredentialsBody, response: { 200: Account } } },
+      {
+        ...auth,
+        schema: { tags, params: AccountParams, body: RotateCredentialsBody, response: { 200: Account } },
+      },
       async (request) =>
         service.rotateCredentials(actorOf(request), request.params.id, request.body.credentials, request.ip),
     );

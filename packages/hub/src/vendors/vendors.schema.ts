@@ -5,18 +5,37 @@ import Type, { type Static } from 'typebox';
 import { BlueprintCredentials } from './adapters/blueprint.ts';
 import { SelectLiveCredentials } from './adapters/select-live.ts';
 
-export const VendorName = Type.Union([Type.Literal('select_live'), Type.Literal('enphase'), Type.Literal('blueprint')]);
+export const VendorName = Type.Union([
+  Type.Literal('select_live'),
+  Type.Literal('enphase'),
+  Type.Literal('blueprint'),
+]);
 
 export const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 export const AccountParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-export const LogQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) });
+export const LogQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+});
 
-const ExternalId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$', description: "The vendor's system number / id" });
+const ExternalId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9._-]+$',
+  description: "The vendor's system number / id",
+});
 
 export const SelectLiveSettings = Type.Object(
   {
-    gridImportSign: Type.Optional(Type.Union([Type.Literal('negative'), Type.Literal('positive')], { description: "Sign of select.live's grid_w while importing (measured: negative)" })),
-    batteryChargeSign: Type.Optional(Type.Union([Type.Literal('negative'), Type.Literal('positive')], { description: "Sign of select.live's battery_w while charging (measured: negative)" })),
+    gridImportSign: Type.Optional(
+      Type.Union([Type.Literal('negative'), Type.Literal('positive')], {
+        description: "Sign of select.live's grid_w while importing (measured: negative)",
+      }),
+    ),
+    batteryChargeSign: Type.Optional(
+      Type.Union([Type.Literal('negative'), Type.Literal('positive')], {
+        description: "Sign of select.live's battery_w while charging (measured: negative)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -49,14 +68,22 @@ export const CreateAccountBody = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
-    { vendor: Type.Literal('blueprint'), externalId: ExternalId, credentials: BlueprintCredentials, name: Name },
+    {
+      vendor: Type.Literal('blueprint'),
+      externalId: ExternalId,
+      credentials: BlueprintCredentials,
+      name: Name,
+    },
     { additionalProperties: false },
   ),
 ]);
 export type CreateAccountBody = Static<typeof CreateAccountBody>;
 
 export const PatchAccountBody = Type.Object(
-  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), settings: Type.Optional(SelectLiveSettings) },
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    settings: Type.Optional(SelectLiveSettings),
+  },
   { additionalProperties: false },
 );
 export type PatchAccountBody = Static<typeof PatchAccountBody>;
@@ -84,15 +111,24 @@ const Stamp = Type.String({ format: 'date-time' });
 export const Account = Type.Object({
   id: Type.String({ format: 'uuid' }),
   siteId: Type.String({ format: 'uuid' }),
-  nodeId: Type.String({ format: 'uuid', description: 'The virtual node that carries this account\'s data' }),
+  nodeId: Type.String({ format: 'uuid', description: "The virtual node that carries this account's data" }),
   vendor: VendorName,
   name: Type.String(),
   externalId: Type.String(),
-  status: Type.Union([Type.Literal('active'), Type.Literal('credentials_rejected'), Type.Literal('reauthorise')]),
+  status: Type.Union([
+    Type.Literal('active'),
+    Type.Literal('credentials_rejected'),
+    Type.Literal('reauthorise'),
+  ]),
   statusMessage: Nullable(Type.String()),
   settings: Type.Record(Type.String(), Type.Unknown()),
   systemInfo: SystemInfo,
-  health: Type.Union([Type.Literal('ok'), Type.Literal('failing'), Type.Literal('rejected'), Type.Literal('new')]),
+  health: Type.Union([
+    Type.Literal('ok'),
+    Type.Literal('failing'),
+    Type.Literal('rejected'),
+    Type.Literal('new'),
+  ]),
   breaker: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half_open')]),
   consecutiveFailures: Type.Integer(),
   lastPollAt: Nullable(Stamp),
@@ -101,7 +137,9 @@ export const Account = Type.Object({
   lastError: Nullable(Type.String()),
   notices: Type.Array(Type.Object({ name: Type.String(), message: Type.String(), since: Type.Number() })),
   uptime: Type.Object({
-    dayPct: Nullable(Type.Number({ description: 'Share of polls answered in the last 24 h (maintenance excluded)' })),
+    dayPct: Nullable(
+      Type.Number({ description: 'Share of polls answered in the last 24 h (maintenance excluded)' }),
+    ),
     weekPct: Nullable(Type.Number()),
   }),
   createdAt: Stamp,
@@ -112,7 +150,10 @@ export const AccountList = Type.Array(Account);
 
 export const LogEntry = Type.Object({
   at: Stamp,
-  outcome: Type.String({ description: 'ok, slow, maintenance, budget, rate_limited, unavailable, protocol, credentials, reauthorise' }),
+  outcome: Type.String({
+    description:
+      'ok, slow, maintenance, budget, rate_limited, unavailable, protocol, credentials, reauthorise',
+  }),
   httpStatus: Nullable(Type.Integer()),
   error: Nullable(Type.String()),
   responseMs: Nullable(Type.Integer()),

@@ -8,7 +8,7 @@ import { type Actor, actorId } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { withTenant } from '../identity/tenant.ts';
 import type { Vault } from '../secrets/vault.ts';
-import { type SystemInfo as AdapterSystemInfo, VendorError, type VendorAdapter } from './adapters/adapter.ts';
+import { type SystemInfo as AdapterSystemInfo, type VendorAdapter, VendorError } from './adapters/adapter.ts';
 import { vendorHttp } from './adapters/http.ts';
 import { ADAPTERS } from './adapters/index.ts';
 import type { VendorsConfig } from './vendors.config.ts';
@@ -24,7 +24,13 @@ import {
   updateAccount,
   uptimeCounts,
 } from './vendors.repository.ts';
-import type { Account, ConnectionRequest, CreateAccountBody, PatchAccountBody, SystemInfo } from './vendors.schema.ts';
+import type {
+  Account,
+  ConnectionRequest,
+  CreateAccountBody,
+  PatchAccountBody,
+  SystemInfo,
+} from './vendors.schema.ts';
 
 const DAY_MS = 86_400_000;
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
@@ -63,7 +69,11 @@ export class VendorService {
     return this.connect(this.adapter(req.vendor), req.externalId, req.credentials);
   }
 
-  private async connect(adapter: VendorAdapter, externalId: string, credentials: unknown): Promise<AdapterSystemInfo> {
+  private async connect(
+    adapter: VendorAdapter,
+    externalId: string,
+    credentials: unknown,
+  ): Promise<AdapterSystemInfo> {
     const policy = adapter.policy(this.config);
     try {
       return await adapter.connect(
@@ -103,7 +113,11 @@ export class VendorService {
         async (trx) => {
           const name = body.name ?? info.name ?? `${adapter.label} ${body.externalId}`;
           const nodeId = await insertVirtualNode(trx, siteId, name);
-          await insertEquipment(trx, nodeId, { vendor: adapter.label, model: info.model ?? null, serial: info.serial ?? null });
+          await insertEquipment(trx, nodeId, {
+            vendor: adapter.label,
+            model: info.model ?? null,
+            serial: info.serial ?? null,
+          });
           return insertAccount(trx, {
             siteId,
             nodeId,
@@ -151,7 +165,8 @@ export class VendorService {
   /** The account if the actor may see (or, for 'write', change) it; 404 otherwise, like sites. */
   private async visible(actor: Actor, id: string, mode: 'read' | 'write' = 'read'): Promise<AccountRow> {
     const sys = await getAccount(this.hub.db, id);
-    if (!sys || sys.status === 'removed') throw new WattfleetError('WF_NOT_FOUND', 'Vendor account not found');
+    if (!sys || sys.status === 'removed')
+      throw new WattfleetError('WF_NOT_FOUND', 'Vendor account not found');
     await assertSiteAccess(this.hub, actor, sys.site_id, mode);
     const row = await withTenant(this.hub, actor, (trx) => getAccount(trx, id), mode);
     if (!row) throw new WattfleetError('WF_NOT_FOUND', 'Vendor account not found');
@@ -187,18 +202,33 @@ export class VendorService {
       'write',
     );
     if (!updated) throw new WattfleetError('WF_NOT_FOUND', 'Vendor account not found');
-    await audit(this.hub.db, actor, { action: 'vendor_account.update', targetType: 'vendor_account', targetId: id, sourceIp, details: { settings: body.settings ?? null } });
+    await audit(this.hub.db, actor, {
+      action: 'vendor_account.update',
+      targetType: 'vendor_account',
+      targetId: id,
+      sourceIp,
+      details: { settings: body.settings ?? null },
+    });
     return this.view(updated);
   }
 
   /** New credentials: tested first, then sealed over the old ones; the account polls again. */
-  async rotateCredentials(actor: Actor, id: string, credentials: Record<string, string>, sourceIp: string): Promise<Account> {
+  async rotateCredentials(
+    actor: Actor,
+    id: string,
+    credentials: Record<string, string>,
+    sourceIp: string,
+  ): Promise<Account> {
     const row = await this.visible(actor, id, 'write');
     const vault = this.requireVault();
     const adapter = this.adapter(row.vendor);
     const check = checker(adapter.credentials);
     if (!check.check(credentials)) {
-      throw new WattfleetError('WF_VALIDATION', 'The credentials do not fit this vendor', check.problems(credentials, '/body/credentials'));
+      throw new WattfleetError(
+        'WF_VALIDATION',
+        'The credentials do not fit this vendor',
+        check.problems(credentials, '/body/credentials'),
+      );
     }
     const info = await this.connect(adapter, row.external_id, credentials);
     await vault.replace(this.hub.db, row.secret_id, credentials);
@@ -217,8 +247,18 @@ export class VendorService {
         }),
       'write',
     );
-    await audit(this.hub.db, actor, { action: 'vendor_account.rotate_credentials', targetType: 'vendor_account', targetId: id, sourceIp });
-    this.hub.bus.emitEvent('node.status', { nodeId: row.node_id, siteId: row.site_id, status: 'online', reason: 'vendor_credentials_rotated' });
+    await audit(this.hub.db, actor, {
+      action: 'vendor_account.rotate_credentials',
+      targetType: 'vendor_account',
+      targetId: id,
+      sourceIp,
+    });
+    this.hub.bus.emitEvent('node.status', {
+      nodeId: row.node_id,
+      siteId: row.site_id,
+      status: 'online',
+      reason: 'vendor_credentials_rotated',
+    });
     return this.view(updated ?? row);
   }
 
@@ -229,7 +269,12 @@ export class VendorService {
       this.hub,
       actor,
       async (trx) => {
-        await updateAccount(trx, id, { status: 'removed', removed_at: new Date(), lease_owner: null, lease_until: null });
+        await updateAccount(trx, id, {
+          status: 'removed',
+          removed_at: new Date(),
+          lease_owner: null,
+          lease_until: null,
+        });
         await deactivateNode(trx, row.node_id);
       },
       'write',
@@ -238,8 +283,18 @@ export class VendorService {
     // tombstone (the removed account still references it, so it is not deleted).
     const vault = this.vault();
     if (vault) await vault.replace(this.hub.db, row.secret_id, { removed: true });
-    await audit(this.hub.db, actor, { action: 'vendor_account.remove', targetType: 'vendor_account', targetId: id, sourceIp });
-    this.hub.bus.emitEvent('node.status', { nodeId: row.node_id, siteId: row.site_id, status: 'removed', reason: 'vendor_account_removed' });
+    await audit(this.hub.db, actor, {
+      action: 'vendor_account.remove',
+      targetType: 'vendor_account',
+      targetId: id,
+      sourceIp,
+    });
+    this.hub.bus.emitEvent('node.status', {
+      nodeId: row.node_id,
+      siteId: row.site_id,
+      status: 'removed',
+      reason: 'vendor_account_removed',
+    });
   }
 
   private async view(r: AccountRow): Promise<Account> {
@@ -270,7 +325,10 @@ export class VendorService {
       lastSuccessAt: iso(r.last_success_at),
       failingSince: iso(r.failing_since),
       lastError: r.last_error,
-      notices: Object.entries(r.notices).map(([name, n]) => ({ name, ...(n as { message: string; since: number }) })),
+      notices: Object.entries(r.notices).map(([name, n]) => ({
+        name,
+        ...(n as { message: string; since: number }),
+      })),
       uptime: { dayPct: pct(day), weekPct: pct(week) },
       createdAt: new Date(r.created_at).toISOString(),
     };

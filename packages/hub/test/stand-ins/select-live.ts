@@ -45,6 +45,8 @@ export class SelectLiveStandIn {
   /** 503 in minutes 48–52 when true (the stand-in's clock decides the minute). */
   maintenance = true;
   url = '';
+  /** Called when an hfdata request arrives, before any delay (tests time a hub kill on it). */
+  onHfdata: ((systemNumber: string) => void) | undefined;
 
   addUser(email: string, password: string): void {
     this.users.set(email, password);
@@ -89,14 +91,27 @@ export class SelectLiveStandIn {
     this.server = undefined;
   }
 
-  private reply(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
-    this.requests.push({ method: req.method ?? '', path: (req.url ?? '').split('?')[0]!, status, at: this.clock() });
+  private reply(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ) {
+    this.requests.push({
+      method: req.method ?? '',
+      path: (req.url ?? '').split('?')[0]!,
+      status,
+      at: this.clock(),
+    });
     res.writeHead(status, headers);
     res.end(body);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '').split('?')[0]!;
+    const hf = /^\/dashboard\/hfdata\/([^/]+)$/.exec(path);
+    if (hf) this.onHfdata?.(decodeURIComponent(hf[1]!));
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (req.method === 'POST' && path === '/login') {
       let raw = '';
@@ -111,9 +126,15 @@ export class SelectLiveStandIn {
           'set-cookie': `mojolicious=${sid}; Path=/; HttpOnly; SameSite=Lax`,
         });
       }
-      return this.reply(req, res, 200, '<html><body><p class="error">Bad email address or password</p></body></html>', {
-        'content-type': 'text/html',
-      });
+      return this.reply(
+        req,
+        res,
+        200,
+        '<html><body><p class="error">Bad email address or password</p></body></html>',
+        {
+          'content-type': 'text/html',
+        },
+      );
     }
     const m = /^\/dashboard\/hfdata\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && m) {
@@ -121,14 +142,17 @@ export class SelectLiveStandIn {
       const email = sid ? this.sessions.get(sid) : undefined;
       if (!email) return this.reply(req, res, 401, 'Unauthorized');
       const minute = new Date(this.clock()).getUTCMinutes();
-      if (this.maintenance && minute >= 48 && minute <= 52) return this.reply(req, res, 503, 'Service Unavailable');
+      if (this.maintenance && minute >= 48 && minute <= 52)
+        return this.reply(req, res, 503, 'Service Unavailable');
       if (this.failWith !== undefined && this.failCount > 0) {
         this.failCount--;
         return this.reply(req, res, this.failWith, this.failWith === 429 ? 'Too Many Requests' : 'error');
       }
       const system = this.systems.get(decodeURIComponent(m[1]!));
       if (!system || system.owner !== email) return this.reply(req, res, 404, 'Not Found');
-      return this.reply(req, res, 200, JSON.stringify({ items: this.read(system) }), { 'content-type': 'application/json' });
+      return this.reply(req, res, 200, JSON.stringify({ items: this.read(system) }), {
+        'content-type': 'application/json',
+      });
     }
     return this.reply(req, res, 404, 'Not Found');
   }

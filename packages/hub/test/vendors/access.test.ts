@@ -58,7 +58,10 @@ for (const engine of ENGINES) {
       assert.equal(r.statusCode, 201, r.body);
       accountA = r.json().id;
       const mine = await as(hub, owner, 'GET', '/api/v1/vendor-accounts');
-      assert.deepEqual(mine.json().map((x: { id: string }) => x.id), [accountA]);
+      assert.deepEqual(
+        mine.json().map((x: { id: string }) => x.id),
+        [accountA],
+      );
       assert.equal((await as(hub, owner, 'GET', `/api/v1/vendor-accounts/${accountA}/log`)).statusCode, 200);
       assert.equal((await as(hub, viewer, 'GET', `/api/v1/vendor-accounts/${accountA}`)).statusCode, 200);
     });
@@ -70,7 +73,10 @@ for (const engine of ENGINES) {
         credentials: creds('pw-x'),
       });
       assert.equal(add.statusCode, 404);
-      assert.equal((await as(hub, viewer, 'PATCH', `/api/v1/vendor-accounts/${accountA}`, { name: 'x' })).statusCode, 404);
+      assert.equal(
+        (await as(hub, viewer, 'PATCH', `/api/v1/vendor-accounts/${accountA}`, { name: 'x' })).statusCode,
+        404,
+      );
       assert.equal((await as(hub, viewer, 'DELETE', `/api/v1/vendor-accounts/${accountA}`)).statusCode, 404);
     });
 
@@ -79,12 +85,19 @@ for (const engine of ENGINES) {
         hub.app.hub.testOnlyBypassAppScoping = fence !== 'code checks';
         try {
           const list = await as(hub, owner, 'GET', '/api/v1/vendor-accounts');
-          assert.deepEqual(list.json().map((x: { id: string }) => x.id), [accountA]);
+          assert.deepEqual(
+            list.json().map((x: { id: string }) => x.id),
+            [accountA],
+          );
           for (const [method, url, body] of [
             ['GET', `/api/v1/vendor-accounts/${accountB}`],
             ['GET', `/api/v1/vendor-accounts/${accountB}/log`],
             ['PATCH', `/api/v1/vendor-accounts/${accountB}`, { name: 'mine now' }],
-            ['PUT', `/api/v1/vendor-accounts/${accountB}/credentials`, { credentials: { email: 'b@example.test', password: 'pw-b-secret' } }],
+            [
+              'PUT',
+              `/api/v1/vendor-accounts/${accountB}/credentials`,
+              { credentials: { email: 'b@example.test', password: 'pw-b-secret' } },
+            ],
             ['DELETE', `/api/v1/vendor-accounts/${accountB}`],
           ] as const) {
             const r = await as(hub, owner, method, url, body);

@@ -8,7 +8,10 @@ import { startTestHub, type TestHub } from '../helpers/hub.ts';
 
 export const SECRETS_KEY = randomBytes(32).toString('base64');
 
-export function vendorTestConfig(urls: { selectLive?: string; enphase?: string }, key = SECRETS_KEY): Partial<HubConfig> {
+export function vendorTestConfig(
+  urls: { selectLive?: string; enphase?: string },
+  key = SECRETS_KEY,
+): Partial<HubConfig> {
   const base = vendorsConfig({});
   return {
     secrets: { key, keyFile: undefined, generate: false },
@@ -18,12 +21,23 @@ export function vendorTestConfig(urls: { selectLive?: string; enphase?: string }
       jitterMs: 0,
       hubId: `test-hub-${randomBytes(3).toString('hex')}`,
       selectLive: { baseUrl: urls.selectLive ?? 'http://127.0.0.1:9', timeoutMs: 4_000, slowMs: 1_500 },
-      enphase: { ...base.enphase, baseUrl: urls.enphase ?? 'http://127.0.0.1:9', apiKey: 'test-api-key', clientId: 'cid', clientSecret: 'csecret', redirectUri: 'http://127.0.0.1/cb' },
+      enphase: {
+        ...base.enphase,
+        baseUrl: urls.enphase ?? 'http://127.0.0.1:9',
+        apiKey: 'test-api-key',
+        clientId: 'cid',
+        clientSecret: 'csecret',
+        redirectUri: 'http://127.0.0.1/cb',
+      },
     },
   };
 }
 
-export async function startVendorHub(engine: Engine, urls: { selectLive?: string; enphase?: string }, extra: Partial<HubConfig> = {}): Promise<TestHub> {
+export async function startVendorHub(
+  engine: Engine,
+  urls: { selectLive?: string; enphase?: string },
+  extra: Partial<HubConfig> = {},
+): Promise<TestHub> {
   return startTestHub(engine, { ...vendorTestConfig(urls), ...extra });
 }
 

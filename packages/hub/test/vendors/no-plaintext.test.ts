@@ -38,13 +38,23 @@ for (const engine of ENGINES) {
           cb();
         },
       });
-      const config = loadConfig({}, { adminToken: ADMIN_TOKEN, ...vendorTestConfig({ selectLive: cloud.url }) });
+      const config = loadConfig(
+        {},
+        { adminToken: ADMIN_TOKEN, ...vendorTestConfig({ selectLive: cloud.url }) },
+      );
       const app = await buildHub({ config, database: tdb.database, logger: { level: 'trace', stream } });
       const call = (method: string, url: string, body?: unknown) =>
-        app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, ...(body ? { payload: body as object } : {}) });
+        app.inject({
+          method: method as 'GET',
+          url,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          ...(body ? { payload: body as object } : {}),
+        });
       try {
         const org = (await call('POST', '/api/v1/orgs', { name: 'H', kind: 'household' })).json();
-        const site = (await call('POST', '/api/v1/sites', { orgId: org.id, name: 'S', timezone: 'UTC' })).json();
+        const site = (
+          await call('POST', '/api/v1/sites', { orgId: org.id, name: 'S', timezone: 'UTC' })
+        ).json();
         const bad = await call('POST', `/api/v1/sites/${site.id}/vendor-accounts/test`, {
           vendor: 'select_live',
           externalId: '777',
@@ -64,7 +74,14 @@ for (const engine of ENGINES) {
           assert.equal((await app.vendors.poller.pollNow(id, atMinute(m)))?.outcome, 'ok');
         }
         cloud.addUser(secrets[3]!, secrets[1]!);
-        assert.equal((await call('PUT', `/api/v1/vendor-accounts/${id}/credentials`, { credentials: { email: secrets[3], password: secrets[1] } })).statusCode, 200);
+        assert.equal(
+          (
+            await call('PUT', `/api/v1/vendor-accounts/${id}/credentials`, {
+              credentials: { email: secrets[3], password: secrets[1] },
+            })
+          ).statusCode,
+          200,
+        );
         assert.equal((await call('GET', `/api/v1/vendor-accounts/${id}/log`)).statusCode, 200);
         assert.equal((await call('DELETE', `/api/v1/vendor-accounts/${id}`)).statusCode, 204);
       } finally {

@@ -230,7 +230,10 @@ for (const engine of ENGINES) {
         assert.equal((await poll(accountId, now))?.outcome, 'ok');
       }
       const inv = await account(invertedId);
-      assert.deepEqual(inv.notices.map((n: { name: string }) => n.name), ['battery_sign']);
+      assert.deepEqual(
+        inv.notices.map((n: { name: string }) => n.name),
+        ['battery_sign'],
+      );
       assert.match(inv.notices[0].message, /Battery power sign looks inverted/);
       assert.deepEqual((await account(accountId)).notices, [], 'the correctly signed account raises nothing');
       await evaluateSite(hub.app.hub, siteId);
@@ -239,9 +242,14 @@ for (const engine of ENGINES) {
         .select(['node_id', 'state'])
         .where('rule', '=', 'vendor_sign_inverted')
         .execute();
-      assert.deepEqual(alerts.map((a) => a.node_id), [inv.nodeId]);
+      assert.deepEqual(
+        alerts.map((a) => a.node_id),
+        [inv.nodeId],
+      );
       // The owner flips the setting: readings now agree and the notice clears.
-      const fix = await hub.admin('PATCH', `/api/v1/vendor-accounts/${invertedId}`, { settings: { batteryChargeSign: 'positive' } });
+      const fix = await hub.admin('PATCH', `/api/v1/vendor-accounts/${invertedId}`, {
+        settings: { batteryChargeSign: 'positive' },
+      });
       assert.equal(fix.statusCode, 200, fix.body);
       for (let m = 27; m <= 31; m++) {
         const now = atMinute(m);

@@ -50,7 +50,11 @@ for (const engine of ENGINES) {
         assert.ok(!Buffer.from(r.ciphertext).includes('hunter2'));
       }
       // Row b's ciphertext pasted onto row a does not open: the row id is authenticated.
-      await db.updateTable('secrets').set({ nonce: rows[1]!.nonce, ciphertext: rows[1]!.ciphertext }).where('id', '=', rows[0]!.id).execute();
+      await db
+        .updateTable('secrets')
+        .set({ nonce: rows[1]!.nonce, ciphertext: rows[1]!.ciphertext })
+        .where('id', '=', rows[0]!.id)
+        .execute();
       await assert.rejects(vaultA.get(db, rows[0]!.id), /unable to authenticate|Unsupported state/);
       await vaultA.replace(db, rows[0]!.id, secret);
       assert.deepEqual(await vaultA.get(db, rows[0]!.id), secret);
@@ -60,7 +64,10 @@ for (const engine of ENGINES) {
       const db = tdb.database.db;
       const make = (key: string | undefined) =>
         buildHub({
-          config: loadConfig({}, { secrets: { key, keyFile: undefined, generate: false }, logLevel: 'silent' }),
+          config: loadConfig(
+            {},
+            { secrets: { key, keyFile: undefined, generate: false }, logLevel: 'silent' },
+          ),
           database: tdb.database,
           logger: false,
         });
@@ -106,7 +113,10 @@ describe('rotate-secrets-key and the start refusal through the real CLI', () => 
       const oldText = readFileSync(first.path!, 'utf8');
 
       const env = { ...process.env, WATTFLEET_DATA_DIR: dir, DATABASE_URL: '', WATTFLEET_SECRETS_KEY: '' };
-      const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'rotate-secrets-key'], { env, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'rotate-secrets-key'], {
+        env,
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /re-encrypted 1 secret\(s\)/);
       const rotated = loadMasterKey(cfg.secrets)!;
@@ -118,7 +128,13 @@ describe('rotate-secrets-key and the start refusal through the real CLI', () => 
 
       // The old key given explicitly: `start` refuses with the message, not a stack trace.
       const start = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'start'], {
-        env: { ...env, WATTFLEET_SECRETS_KEY: oldText.trim(), PORT: '0', MQTT_PORT: '0', WATTFLEET_DEMO: '0' },
+        env: {
+          ...env,
+          WATTFLEET_SECRETS_KEY: oldText.trim(),
+          PORT: '0',
+          MQTT_PORT: '0',
+          WATTFLEET_DEMO: '0',
+        },
         encoding: 'utf8',
         timeout: 120_000,
       });

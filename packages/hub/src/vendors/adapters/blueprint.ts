@@ -30,15 +30,20 @@ const Latest = checker(
 );
 
 async function fetchLatest(ctx: AdapterContext<Credentials>, id: string) {
-  const res = await ctx.http.request(`${ctx.credentials.endpoint}/v1/systems/${encodeURIComponent(id)}/latest`, {
-    headers: { authorization: `Bearer ${ctx.credentials.token}` },
-  });
+  const res = await ctx.http.request(
+    `${ctx.credentials.endpoint}/v1/systems/${encodeURIComponent(id)}/latest`,
+    {
+      headers: { authorization: `Bearer ${ctx.credentials.token}` },
+    },
+  );
   if (res.status === 401 || res.status === 403) {
     throw new VendorError('credentials', 'the token was refused', { httpStatus: res.status });
   }
   if (res.status === 429) throw new VendorError('rate_limited', 'too many requests', { httpStatus: 429 });
-  if (res.status >= 500) throw new VendorError('unavailable', `HTTP ${res.status}`, { httpStatus: res.status });
-  if (res.status !== 200) throw new VendorError('protocol', `unexpected HTTP ${res.status}`, { httpStatus: res.status });
+  if (res.status >= 500)
+    throw new VendorError('unavailable', `HTTP ${res.status}`, { httpStatus: res.status });
+  if (res.status !== 200)
+    throw new VendorError('protocol', `unexpected HTTP ${res.status}`, { httpStatus: res.status });
   const body = parseJson(res, 'latest');
   if (!Latest.check(body)) throw new VendorError('protocol', 'latest: unexpected shape', { httpStatus: 200 });
   return body;

@@ -18,7 +18,10 @@ import { parseJson } from './http.ts';
 import { checkSigns, type SignEvidence } from './sign-check.ts';
 
 export const SelectLiveCredentials = Type.Object(
-  { email: Type.String({ minLength: 3, maxLength: 200 }), password: Type.String({ minLength: 1, maxLength: 200 }) },
+  {
+    email: Type.String({ minLength: 3, maxLength: 200 }),
+    password: Type.String({ minLength: 1, maxLength: 200 }),
+  },
   { additionalProperties: false },
 );
 export type SelectLiveCredentials = { email: string; password: string };
@@ -70,7 +73,10 @@ export interface SelectLiveSettings {
   /** Sign of select.live's battery_w while charging (measured: negative). */
   batteryChargeSign: 'negative' | 'positive';
 }
-export const SELECT_LIVE_DEFAULTS: SelectLiveSettings = { gridImportSign: 'negative', batteryChargeSign: 'negative' };
+export const SELECT_LIVE_DEFAULTS: SelectLiveSettings = {
+  gridImportSign: 'negative',
+  batteryChargeSign: 'negative',
+};
 
 const MAINTENANCE_MINUTES = [48, 52] as const;
 const COOKIE = 'mojolicious';
@@ -124,22 +130,28 @@ async function login(ctx: AdapterContext<SelectLiveCredentials>): Promise<string
       .getSetCookie()
       .map((c) => c.split(';')[0]!)
       .find((c) => c.startsWith(`${COOKIE}=`));
-    if (!cookie) throw new VendorError('protocol', 'login redirected without a session cookie', { httpStatus: 302 });
+    if (!cookie)
+      throw new VendorError('protocol', 'login redirected without a session cookie', { httpStatus: 302 });
     ctx.session.set('cookie', cookie);
     return cookie;
   }
   if (res.status === 200 && res.text.includes('Bad email address or password')) {
     ctx.session.delete('cookie');
-    throw new VendorError('credentials', 'select.live rejected the email address or password', { httpStatus: 200 });
+    throw new VendorError('credentials', 'select.live rejected the email address or password', {
+      httpStatus: 200,
+    });
   }
   throw statusError(res.status, 'login', ctx.now);
 }
 
 function statusError(status: number, what: string, now: number): VendorError {
   if ((status === 500 || status === 503) && inMaintenanceWindow(now)) {
-    return new VendorError('maintenance', `${what}: ${status} during the hourly maintenance window`, { httpStatus: status });
+    return new VendorError('maintenance', `${what}: ${status} during the hourly maintenance window`, {
+      httpStatus: status,
+    });
   }
-  if (status === 429) return new VendorError('rate_limited', `${what}: 429 Too Many Requests`, { httpStatus: status });
+  if (status === 429)
+    return new VendorError('rate_limited', `${what}: 429 Too Many Requests`, { httpStatus: status });
   if (status >= 500) return new VendorError('unavailable', `${what}: HTTP ${status}`, { httpStatus: status });
   return new VendorError('protocol', `${what}: unexpected HTTP ${status}`, { httpStatus: status });
 }
@@ -152,7 +164,8 @@ async function readLatest(ctx: AdapterContext<SelectLiveCredentials>, system: st
     if (res.status === 401) {
       ctx.session.delete('cookie');
       // The session expired: log in again once; a second 401 right after a fresh login is a failure.
-      if (attempt > 0) throw new VendorError('unavailable', 'hfdata: 401 right after a fresh login', { httpStatus: 401 });
+      if (attempt > 0)
+        throw new VendorError('unavailable', 'hfdata: 401 right after a fresh login', { httpStatus: 401 });
       cookie = await login(ctx);
       continue;
     }
@@ -160,7 +173,9 @@ async function readLatest(ctx: AdapterContext<SelectLiveCredentials>, system: st
     const body = parseJson(res, 'hfdata');
     if (!hfData.check(body)) {
       const first = hfData.problems(body)[0];
-      throw new VendorError('protocol', `hfdata: unexpected shape (${first?.path} ${first?.message})`, { httpStatus: 200 });
+      throw new VendorError('protocol', `hfdata: unexpected shape (${first?.path} ${first?.message})`, {
+        httpStatus: 200,
+      });
     }
     return body.items as HfItems;
   }
@@ -181,7 +196,12 @@ export const selectLiveAdapter: VendorAdapter<SelectLiveCredentials> = {
     // Logging in and reading the system once proves both the credentials and the system number.
     await readLatest(ctx, externalId);
     // hfdata carries no model, serial or size; what select.live identifies is the SP PRO by number.
-    return { externalId, name: `select.live system ${externalId}`, model: 'Selectronic SP PRO', serial: externalId };
+    return {
+      externalId,
+      name: `select.live system ${externalId}`,
+      model: 'Selectronic SP PRO',
+      serial: externalId,
+    };
   },
 
   async poll(ctx: PollContext<SelectLiveCredentials>): Promise<PollResult> {

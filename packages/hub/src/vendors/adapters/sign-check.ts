@@ -36,13 +36,15 @@ function step(
   inSign: 1 | -1,
   ts: number,
 ): Pair {
-  if (!pair) return { inAt: counterIn, outAt: counterOut, sum: 0, n: 0, agree: 0, disagree: 0, inverted: false };
+  if (!pair)
+    return { inAt: counterIn, outAt: counterOut, sum: 0, n: 0, agree: 0, disagree: 0, inverted: false };
   const p = { ...pair, sum: pair.sum + power, n: pair.n + 1 };
   const dIn = counterIn - p.inAt;
   const dOut = counterOut - p.outAt;
   if (dIn === 0 && dOut === 0) return p;
   // A counter reset (new inverter, vendor fix) is no evidence either way.
-  if (dIn < 0 || dOut < 0 || dIn * dOut !== 0) return { ...p, inAt: counterIn, outAt: counterOut, sum: 0, n: 0 };
+  if (dIn < 0 || dOut < 0 || dIn * dOut !== 0)
+    return { ...p, inAt: counterIn, outAt: counterOut, sum: 0, n: 0 };
   const mean = p.sum / p.n;
   const next = { ...p, inAt: counterIn, outAt: counterOut, sum: 0, n: 0 };
   if (Math.abs(mean) < MIN_W) return next;
