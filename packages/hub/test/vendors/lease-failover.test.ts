@@ -75,7 +75,9 @@ describe('vendor lease failover between two hub processes (postgres)', () => {
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
-    const org = await (await api('POST', '/api/v1/orgs', { name: 'H', kind: 'household' })).json();
+    const org = (await (await api('POST', '/api/v1/orgs', { name: 'H', kind: 'household' })).json()) as {
+      id: string;
+    };
     const site = await (
       await api('POST', '/api/v1/sites', { orgId: org.id, name: 'S', timezone: 'UTC' })
     ).json();
