@@ -78,9 +78,8 @@ describe('vendor lease failover between two hub processes (postgres)', () => {
     const org = (await (await api('POST', '/api/v1/orgs', { name: 'H', kind: 'household' })).json()) as {
       id: string;
     };
-    const site = await (
-      await api('POST', '/api/v1/sites', { orgId: org.id, name: 'S', timezone: 'UTC' })
-    ).json();
+    const siteRes = await api('POST', '/api/v1/sites', { orgId: org.id, name: 'S', timezone: 'UTC' });
+    const site = (await siteRes.json()) as { id: string };
     for (let i = 1; i <= ACCOUNTS; i++) {
       cloud.addUser(`u${i}@example.test`, `pw${i}`);
       cloud.addSystem(String(i), `u${i}@example.test`);
