@@ -1,4 +1,4 @@
-// wattfleet-hub start | migrate
+// wattfleet-hub start | migrate | rotate-secrets-key
 import { type HubConfig, loadConfig } from './config.ts';
 import { startHub } from './server.ts';
 import { openDatabase } from './storage/database.ts';
@@ -53,13 +53,23 @@ async function main(argv: string[]): Promise<void> {
       }
       return;
     }
+    case 'rotate-secrets-key': {
+      const { rotateSecretsKeyCommand } = await import('./secrets/rotate.command.ts');
+      console.log(await rotateSecretsKeyCommand(config, process.env, rest.includes('--force')));
+      return;
+    }
     default:
-      console.error(`unknown command "${command}"; use: start [--demo] | migrate`);
+      console.error(
+        `unknown command "${command}"; use: start [--demo] | migrate | rotate-secrets-key [--force]`,
+      );
       process.exit(2);
   }
 }
 
 main(process.argv.slice(2)).catch((err) => {
-  console.error(err);
+  // A wrong or missing secrets key is an operator's mistake, not a crash: say it plainly.
+  console.error(
+    err instanceof Error && err.name === 'SecretsKeyError' ? `wattfleet-hub: ${err.message}` : err,
+  );
   process.exit(1);
 });

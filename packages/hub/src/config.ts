@@ -1,6 +1,8 @@
 // Hub configuration from the environment. Absence of DATABASE_URL / MQTT_URL means embedded mode.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { type SecretsConfig, secretsConfig } from './secrets/master-key.ts';
+import { type VendorsConfig, vendorsConfig } from './vendors/vendors.config.ts';
 
 export interface HubConfig {
   /** HTTP bind address. Loopback unless HOST says otherwise: a demo must not face the network. */
@@ -55,6 +57,9 @@ export interface HubConfig {
   demo: boolean;
   /** Trust X-Forwarded-For (only behind a reverse proxy you run; else clients could spoof their IP). */
   trustProxy: boolean;
+  /** The vault's master key (secrets/master-key.ts). */
+  secrets: SecretsConfig;
+  vendors: VendorsConfig;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -121,6 +126,8 @@ export function loadConfig(
     logLevel: env.LOG_LEVEL ?? 'info',
     demo: env.WATTFLEET_DEMO === '1',
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    secrets: secretsConfig(env, resolve(env.WATTFLEET_DATA_DIR ?? './data')),
+    vendors: vendorsConfig(env),
     ...overrides,
   };
   if (config.ingest.writers < 1) throw new Error('INGEST_WRITERS must be at least 1');

@@ -4,7 +4,8 @@ import type { HubConfig } from './config.ts';
 import { demoStartHook } from './demo/demo.plugin.ts';
 import { firstAdminStartHook } from './identity/first-admin.ts';
 import type { StartHook } from './server.ts';
+import { secretsStartHook } from './vendors/vendors.plugin.ts';
 
 export function startHooks(config: HubConfig): StartHook[] {
-  return [...(config.demo ? [demoStartHook] : []), firstAdminStartHook];
+  return [...(config.demo ? [demoStartHook] : []), firstAdminStartHook, secretsStartHook];
 }

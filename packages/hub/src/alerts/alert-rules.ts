@@ -6,6 +6,7 @@ import { EVENT_KINDS } from '@wattfleet/protocol';
 import { type Kysely, sql } from 'kysely';
 import SunCalc from 'suncalc';
 import type { DB } from '../storage/schema.ts';
+import { VENDOR_RULES } from '../vendors/vendor-alert-rules.ts';
 import type { Severity } from './alerts.schema.ts';
 
 export interface RuleSettings {
@@ -418,6 +419,7 @@ export const RULES: RuleDefinition[] = [
       });
     },
   },
+  ...VENDOR_RULES,
 ];
 
 export const RULES_BY_NAME = new Map(RULES.map((r) => [r.name, r]));

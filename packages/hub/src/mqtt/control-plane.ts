@@ -214,6 +214,16 @@ export class ControlPlane {
     return true;
   }
 
+  /** A virtual node's live snapshot, published like an agent's (QoS 0); false without a broker. */
+  publishLive(nodeId: string, snapshot: unknown): boolean {
+    const broker = this.broker;
+    if (!broker) return false;
+    broker.publish(topics.live(nodeId), JSON.stringify(snapshot), { qos: 0 }).catch((err) => {
+      this.log.warn({ err, nodeId }, 'live publish failed');
+    });
+    return true;
+  }
+
   private every(ms: number, fn: () => Promise<unknown>): void {
     let busy = false;
     const t = setInterval(() => {

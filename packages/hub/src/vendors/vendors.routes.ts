@@ -1,0 +1,101 @@
+// Vendor account routes: thin, typed by the TypeBox provider from vendors.schema.ts (params,
+// query, body and every response). Logic and access checks are in vendors.service.ts.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { actorOf } from '../auth/authenticate.ts';
+import {
+  Account,
+  AccountList,
+  AccountParams,
+  ConnectionRequest,
+  CreateAccountBody,
+  LogList,
+  LogQuery,
+  PatchAccountBody,
+  RotateCredentialsBody,
+  SiteParams,
+  SystemInfo,
+  VendorList,
+} from './vendors.schema.ts';
+import type { VendorService } from './vendors.service.ts';
+
+const tags = ['vendors'];
+
+export const vendorRoutes =
+  (service: VendorService): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const auth = { preHandler: app.requireActor };
+
+    app.get('/vendors', { ...auth, schema: { tags, response: { 200: VendorList } } }, async () =>
+      service.listVendors(),
+    );
+
+    app.post(
+      '/sites/:siteId/vendor-accounts/test',
+      {
+        ...auth,
+        schema: { tags, params: SiteParams, body: ConnectionRequest, response: { 200: SystemInfo } },
+      },
+      async (request) => service.testConnection(actorOf(request), request.params.siteId, request.body),
+    );
+
+    app.post(
+      '/sites/:siteId/vendor-accounts',
+      { ...auth, schema: { tags, params: SiteParams, body: CreateAccountBody, response: { 201: Account } } },
+      async (request, reply) => {
+        reply.status(201);
+        return service.create(actorOf(request), request.params.siteId, request.body, request.ip);
+      },
+    );
+
+    app.get(
+      '/sites/:siteId/vendor-accounts',
+      { ...auth, schema: { tags, params: SiteParams, response: { 200: AccountList } } },
+      async (request) => service.listForSite(actorOf(request), request.params.siteId),
+    );
+
+    app.get(
+      '/vendor-accounts',
+      { ...auth, schema: { tags, response: { 200: AccountList } } },
+      async (request) => service.listAll(actorOf(request)),
+    );
+
+    app.get(
+      '/vendor-accounts/:id',
+      { ...auth, schema: { tags, params: AccountParams, response: { 200: Account } } },
+      async (request) => service.get(actorOf(request), request.params.id),
+    );
+
+    app.get(
+      '/vendor-accounts/:id/log',
+      { ...auth, schema: { tags, params: AccountParams, querystring: LogQuery, response: { 200: LogList } } },
+      async (request) => service.log(actorOf(request), request.params.id, request.query.limit ?? 100),
+    );
+
+    app.patch(
+      '/vendor-accounts/:id',
+      {
+        ...auth,
+        schema: { tags, params: AccountParams, body: PatchAccountBody, response: { 200: Account } },
+      },
+      async (request) => service.patch(actorOf(request), request.params.id, request.body, request.ip),
+    );
+
+    app.put(
+      '/vendor-accounts/:id/credentials',
+      {
+        ...auth,
+        schema: { tags, params: AccountParams, body: RotateCredentialsBody, response: { 200: Account } },
+      },
+      async (request) =>
+        service.rotateCredentials(actorOf(request), request.params.id, request.body.credentials, request.ip),
+    );
+
+    app.delete(
+      '/vendor-accounts/:id',
+      { ...auth, schema: { tags, params: AccountParams } },
+      async (request, reply) => {
+        await service.remove(actorOf(request), request.params.id, request.ip);
+        reply.status(204);
+      },
+    );
+  };

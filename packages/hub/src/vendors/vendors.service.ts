@@ -1,0 +1,336 @@
+// Vendor accounts as users see them: access checks (code first, row-level security again in the
+// tenant transactions), test-connection before anything is saved, the vault for credentials, and
+// the shape the API answers with. Routes stay thin; SQL is in vendors.repository.ts.
+import { checker, WattfleetError } from '@wattfleet/protocol';
+import { audit } from '../audit/audit.ts';
+import { appSiteScope, assertSiteAccess } from '../auth/access.ts';
+import { type Actor, actorId } from '../auth/actor.ts';
+import type { HubContext } from '../context.ts';
+import { withTenant } from '../identity/tenant.ts';
+import type { Vault } from '../secrets/vault.ts';
+import { type SystemInfo as AdapterSystemInfo, type VendorAdapter, VendorError } from './adapters/adapter.ts';
+import { vendorHttp } from './adapters/http.ts';
+import { ADAPTERS } from './adapters/index.ts';
+import type { VendorsConfig } from './vendors.config.ts';
+import {
+  type AccountRow,
+  deactivateNode,
+  getAccount,
+  insertAccount,
+  insertEquipment,
+  insertVirtualNode,
+  listAccounts,
+  listLog,
+  updateAccount,
+  uptimeCounts,
+} from './vendors.repository.ts';
+import type {
+  Account,
+  ConnectionRequest,
+  CreateAccountBody,
+  PatchAccountBody,
+  SystemInfo,
+} from './vendors.schema.ts';
+
+const DAY_MS = 86_400_000;
+const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+
+export class VendorService {
+  constructor(
+    private readonly hub: HubContext,
+    private readonly config: VendorsConfig,
+    private readonly vault: () => Vault | undefined,
+  ) {}
+
+  private requireVault(): Vault {
+    const v = this.vault();
+    if (!v) {
+      throw new WattfleetError(
+        'WF_UNAVAILABLE',
+        'Vendor accounts need the secrets key: set WATTFLEET_SECRETS_KEY or WATTFLEET_SECRETS_KEY_FILE',
+      );
+    }
+    return v;
+  }
+
+  private adapter(vendor: string): VendorAdapter {
+    const a = ADAPTERS.get(vendor as never);
+    if (!a) throw new WattfleetError('WF_VALIDATION', `Unknown vendor "${vendor}"`);
+    return a;
+  }
+
+  listVendors() {
+    return [...ADAPTERS.values()].map((a) => ({ vendor: a.vendor, label: a.label }));
+  }
+
+  /** Logs in with the given credentials and describes the system; stores nothing. */
+  async testConnection(actor: Actor, siteId: string, req: ConnectionRequest): Promise<SystemInfo> {
+    await assertSiteAccess(this.hub, actor, siteId, 'write');
+    return this.connect(this.adapter(req.vendor), req.externalId, req.credentials);
+  }
+
+  private async connect(
+    adapter: VendorAdapter,
+    externalId: string,
+    credentials: unknown,
+  ): Promise<AdapterSystemInfo> {
+    const policy = adapter.policy(this.config);
+    try {
+      return await adapter.connect(
+        {
+          config: this.config,
+          http: vendorHttp({ timeoutMs: policy.timeoutMs }),
+          credentials: credentials as Record<string, unknown>,
+          saveCredentials: async () => {},
+          session: new Map(),
+          now: Date.now(),
+        },
+        externalId,
+      );
+    } catch (err) {
+      if (!(err instanceof VendorError)) throw err;
+      if (err.kind === 'credentials' || err.kind === 'reauthorise' || err.kind === 'protocol') {
+        throw new WattfleetError('WF_VALIDATION', `Connection test failed: ${err.message}`, [
+          { path: '/body/credentials', message: err.message },
+        ]);
+      }
+      throw new WattfleetError('WF_UNAVAILABLE', `Connection test failed: ${err.message}`);
+    }
+  }
+
+  async create(actor: Actor, siteId: string, body: CreateAccountBody, sourceIp: string): Promise<Account> {
+    await assertSiteAccess(this.hub, actor, siteId, 'write');
+    const vault = this.requireVault();
+    const adapter = this.adapter(body.vendor);
+    // Test connection before saving: an account that cannot log in is never stored.
+    const info = await this.connect(adapter, body.externalId, body.credentials);
+    const secretId = await vault.put(this.hub.db, body.credentials);
+    let row: AccountRow;
+    try {
+      row = await withTenant(
+        this.hub,
+        actor,
+        async (trx) => {
+          const name = body.name ?? info.name ?? `${adapter.label} ${body.externalId}`;
+          const nodeId = await insertVirtualNode(trx, siteId, name);
+          await insertEquipment(trx, nodeId, {
+            vendor: adapter.label,
+            model: info.model ?? null,
+            serial: info.serial ?? null,
+          });
+          return insertAccount(trx, {
+            siteId,
+            nodeId,
+            vendor: body.vendor,
+            name,
+            externalId: body.externalId,
+            secretId,
+            settings: { ...adapter.defaultSettings, ...('settings' in body ? body.settings : {}) },
+            systemInfo: { ...info },
+            createdBy: actorId(actor),
+          });
+        },
+        'write',
+      );
+    } catch (err) {
+      await vault.remove(this.hub.db, secretId);
+      if ((err as { code?: string }).code === '23505') {
+        throw new WattfleetError('WF_CONFLICT', 'This vendor system is already connected to the site');
+      }
+      throw err;
+    }
+    await audit(this.hub.db, actor, {
+      action: 'vendor_account.create',
+      targetType: 'vendor_account',
+      targetId: row.id,
+      sourceIp,
+      details: { siteId, vendor: body.vendor, externalId: body.externalId },
+    });
+    return this.view(row);
+  }
+
+  async listForSite(actor: Actor, siteId: string): Promise<Account[]> {
+    await assertSiteAccess(this.hub, actor, siteId);
+    const rows = await withTenant(this.hub, actor, (trx) => listAccounts(trx, { siteId }));
+    return Promise.all(rows.map((r) => this.view(r)));
+  }
+
+  /** Fleet-wide for admins; everyone else sees the accounts of the sites they may see. */
+  async listAll(actor: Actor): Promise<Account[]> {
+    const scope = await appSiteScope(this.hub, actor);
+    const rows = await withTenant(this.hub, actor, (trx) => listAccounts(trx, { siteIds: scope }));
+    return Promise.all(rows.map((r) => this.view(r)));
+  }
+
+  /** The account if the actor may see (or, for 'write', change) it; 404 otherwise, like sites. */
+  private async visible(actor: Actor, id: string, mode: 'read' | 'write' = 'read'): Promise<AccountRow> {
+    const sys = await getAccount(this.hub.db, id);
+    if (!sys || sys.status === 'removed')
+      throw new WattfleetError('WF_NOT_FOUND', 'Vendor account not found');
+    await assertSiteAccess(this.hub, actor, sys.site_id, mode);
+    const row = await withTenant(this.hub, actor, (trx) => getAccount(trx, id), mode);
+    if (!row) throw new WattfleetError('WF_NOT_FOUND', 'Vendor account not found');
+    return row;
+  }
+
+  async get(actor: Actor, id: string): Promise<Account> {
+    return this.view(await this.visible(actor, id));
+  }
+
+  async log(actor: Actor, id: string, limit: number) {
+    await this.visible(actor, id);
+    const rows = await withTenant(this.hub, actor, (trx) => listLog(trx, id, limit));
+    return rows.map((r) => ({
+      at: new Date(r.at).toISOString(),
+      outcome: r.outcome,
+      httpStatus: r.http_status,
+      error: r.error,
+      responseMs: r.response_ms,
+    }));
+  }
+
+  async patch(actor: Actor, id: string, body: PatchAccountBody, sourceIp: string): Promise<Account> {
+    const row = await this.visible(actor, id, 'write');
+    const updated = await withTenant(
+      this.hub,
+      actor,
+      (trx) =>
+        updateAccount(trx, id, {
+          ...(body.name ? { name: body.name } : {}),
+          ...(body.settings ? { settings: { ...row.settings, ...body.settings } } : {}),
+        }),
+      'write',
+    );
+    if (!updated) throw new WattfleetError('WF_NOT_FOUND', 'Vendor account not found');
+    await audit(this.hub.db, actor, {
+      action: 'vendor_account.update',
+      targetType: 'vendor_account',
+      targetId: id,
+      sourceIp,
+      details: { settings: body.settings ?? null },
+    });
+    return this.view(updated);
+  }
+
+  /** New credentials: tested first, then sealed over the old ones; the account polls again. */
+  async rotateCredentials(
+    actor: Actor,
+    id: string,
+    credentials: Record<string, string>,
+    sourceIp: string,
+  ): Promise<Account> {
+    const row = await this.visible(actor, id, 'write');
+    const vault = this.requireVault();
+    const adapter = this.adapter(row.vendor);
+    const check = checker(adapter.credentials);
+    if (!check.check(credentials)) {
+      throw new WattfleetError(
+        'WF_VALIDATION',
+        'The credentials do not fit this vendor',
+        check.problems(credentials, '/body/credentials'),
+      );
+    }
+    const info = await this.connect(adapter, row.external_id, credentials);
+    await vault.replace(this.hub.db, row.secret_id, credentials);
+    const updated = await withTenant(
+      this.hub,
+      actor,
+      (trx) =>
+        updateAccount(trx, id, {
+          status: 'active',
+          status_message: null,
+          system_info: { ...row.system_info, ...info },
+          consecutive_failures: 0,
+          breaker: 'closed',
+          breaker_opened_at: null,
+          failing_since: null,
+        }),
+      'write',
+    );
+    await audit(this.hub.db, actor, {
+      action: 'vendor_account.rotate_credentials',
+      targetType: 'vendor_account',
+      targetId: id,
+      sourceIp,
+    });
+    this.hub.bus.emitEvent('node.status', {
+      nodeId: row.node_id,
+      siteId: row.site_id,
+      status: 'online',
+      reason: 'vendor_credentials_rotated',
+    });
+    return this.view(updated ?? row);
+  }
+
+  /** Removes the account and its credentials; its virtual node is deactivated and its data stays. */
+  async remove(actor: Actor, id: string, sourceIp: string): Promise<void> {
+    const row = await this.visible(actor, id, 'write');
+    await withTenant(
+      this.hub,
+      actor,
+      async (trx) => {
+        await updateAccount(trx, id, {
+          status: 'removed',
+          removed_at: new Date(),
+          lease_owner: null,
+          lease_until: null,
+        });
+        await deactivateNode(trx, row.node_id);
+      },
+      'write',
+    );
+    // Credentials of a removed account have no use left: the sealed row is overwritten with a
+    // tombstone (the removed account still references it, so it is not deleted).
+    const vault = this.vault();
+    if (vault) await vault.replace(this.hub.db, row.secret_id, { removed: true });
+    await audit(this.hub.db, actor, {
+      action: 'vendor_account.remove',
+      targetType: 'vendor_account',
+      targetId: id,
+      sourceIp,
+    });
+    this.hub.bus.emitEvent('node.status', {
+      nodeId: row.node_id,
+      siteId: row.site_id,
+      status: 'removed',
+      reason: 'vendor_account_removed',
+    });
+  }
+
+  private async view(r: AccountRow): Promise<Account> {
+    const now = Date.now();
+    const pct = (c: { ok: number; failed: number }) =>
+      c.ok + c.failed === 0 ? null : Math.round((1000 * c.ok) / (c.ok + c.failed)) / 10;
+    const [day, week] = await Promise.all([
+      uptimeCounts(this.hub.db, r.id, new Date(now - DAY_MS)),
+      uptimeCounts(this.hub.db, r.id, new Date(now - 7 * DAY_MS)),
+    ]);
+    const rejected = r.status === 'credentials_rejected' || r.status === 'reauthorise';
+    const info = r.system_info as SystemInfo;
+    return {
+      id: r.id,
+      siteId: r.site_id,
+      nodeId: r.node_id,
+      vendor: r.vendor as Account['vendor'],
+      name: r.name,
+      externalId: r.external_id,
+      status: r.status === 'removed' ? 'active' : r.status,
+      statusMessage: r.status_message,
+      settings: r.settings,
+      systemInfo: { ...info, externalId: info.externalId ?? r.external_id },
+      health: rejected ? 'rejected' : r.failing_since ? 'failing' : r.last_success_at ? 'ok' : 'new',
+      breaker: r.breaker,
+      consecutiveFailures: r.consecutive_failures,
+      lastPollAt: iso(r.last_poll_at),
+      lastSuccessAt: iso(r.last_success_at),
+      failingSince: iso(r.failing_since),
+      lastError: r.last_error,
+      notices: Object.entries(r.notices).map(([name, n]) => ({
+        name,
+        ...(n as { message: string; since: number }),
+      })),
+      uptime: { dayPct: pct(day), weekPct: pct(week) },
+      createdAt: new Date(r.created_at).toISOString(),
+    };
+  }
+}

@@ -1,0 +1,104 @@
+// Secrets never leak: after a full workflow through the API and the poller (add with test
+// connection, a failed connection test, polls, a session expiry and re-login, credential
+// rotation, removal) neither the hub's log output (at trace level) nor a dump of the database
+// contains a password, an email used as a login, or a vendor session cookie.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { buildHub } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { ENGINES, openTestDatabase, type TestDatabase } from '../helpers/engines.ts';
+import { ADMIN_TOKEN } from '../helpers/hub.ts';
+import { SelectLiveStandIn } from '../stand-ins/select-live.ts';
+import { atMinute, vendorTestConfig } from './helpers.ts';
+
+for (const engine of ENGINES) {
+  describe(`no plaintext secrets on ${engine}`, () => {
+    const cloud = new SelectLiveStandIn();
+    let tdb: TestDatabase;
+    let logs = '';
+    const secrets = ['Pw-Firstpass-91', 'Pw-Second-47', 'Wrong-Guess-33', 'login.person@select.example'];
+    before(async () => {
+      cloud.clock = () => atMinute(5);
+      await cloud.start();
+      cloud.addUser(secrets[3]!, secrets[0]!);
+      cloud.addSystem('777', secrets[3]!);
+      tdb = await openTestDatabase(engine);
+    });
+    after(async () => {
+      await tdb.drop();
+      await cloud.stop();
+    });
+
+    test('log output and database dump hold no credential after a full workflow', async () => {
+      const stream = new Writable({
+        write(chunk, _enc, cb) {
+          logs += chunk.toString();
+          cb();
+        },
+      });
+      const config = loadConfig(
+        {},
+        { adminToken: ADMIN_TOKEN, ...vendorTestConfig({ selectLive: cloud.url }) },
+      );
+      const app = await buildHub({ config, database: tdb.database, logger: { level: 'trace', stream } });
+      const call = (method: string, url: string, body?: unknown) =>
+        app.inject({
+          method: method as 'GET',
+          url,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          ...(body ? { payload: body as object } : {}),
+        });
+      try {
+        const org = (await call('POST', '/api/v1/orgs', { name: 'H', kind: 'household' })).json();
+        const site = (
+          await call('POST', '/api/v1/sites', { orgId: org.id, name: 'S', timezone: 'UTC' })
+        ).json();
+        const bad = await call('POST', `/api/v1/sites/${site.id}/vendor-accounts/test`, {
+          vendor: 'select_live',
+          externalId: '777',
+          credentials: { email: secrets[3], password: secrets[2] },
+        });
+        assert.equal(bad.statusCode, 400);
+        const created = await call('POST', `/api/v1/sites/${site.id}/vendor-accounts`, {
+          vendor: 'select_live',
+          externalId: '777',
+          credentials: { email: secrets[3], password: secrets[0] },
+        });
+        assert.equal(created.statusCode, 201, created.body);
+        const id = created.json().id;
+        for (let m = 6; m <= 8; m++) {
+          cloud.clock = () => atMinute(m);
+          if (m === 7) cloud.expireSessions();
+          assert.equal((await app.vendors.poller.pollNow(id, atMinute(m)))?.outcome, 'ok');
+        }
+        cloud.addUser(secrets[3]!, secrets[1]!);
+        assert.equal(
+          (
+            await call('PUT', `/api/v1/vendor-accounts/${id}/credentials`, {
+              credentials: { email: secrets[3], password: secrets[1] },
+            })
+          ).statusCode,
+          200,
+        );
+        assert.equal((await call('GET', `/api/v1/vendor-accounts/${id}/log`)).statusCode, 200);
+        assert.equal((await call('DELETE', `/api/v1/vendor-accounts/${id}`)).statusCode, 204);
+      } finally {
+        await app.close();
+      }
+      assert.ok(logs.length > 1000, 'the hub did log (at trace level)');
+      const sessionIds = [...logs.matchAll(/mojolicious=([\w-]+)/g)].map((m) => m[1]);
+      assert.deepEqual(sessionIds, [], 'no session cookie in the logs');
+      let dump: Buffer;
+      if (tdb.url) dump = execFileSync('pg_dump', ['--no-owner', tdb.url], { maxBuffer: 1 << 28 });
+      else dump = Buffer.from(await (await tdb.database.pglite!.dumpDataDir('none')).arrayBuffer());
+      assert.ok(dump.length > 10_000);
+      assert.ok(dump.includes('vendor_accounts'), 'the dump holds the vendor tables');
+      for (const s of secrets) {
+        assert.ok(!logs.includes(s), `log output contains ${s}`);
+        assert.ok(!dump.includes(s), `database dump contains ${s}`);
+      }
+    });
+  });
+}
