@@ -5,9 +5,11 @@ import Type, { type Static } from 'typebox';
 import { BlueprintCredentials } from './adapters/blueprint.ts';
 import { SelectLiveCredentials } from './adapters/select-live.ts';
 
-// Only vendors with a registered adapter: Enphase is not built yet (its settings in
-// vendors.config.ts wait for the adapter), so the API does not offer it.
-export const VendorName = Type.Union([Type.Literal('select_live'), Type.Literal('blueprint')]);
+export const VendorName = Type.Union([
+  Type.Literal('select_live'),
+  Type.Literal('enphase'),
+  Type.Literal('blueprint'),
+]);
 
 export const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 export const AccountParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
