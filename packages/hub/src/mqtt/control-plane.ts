@@ -32,6 +32,7 @@ import { ingestDaily, ingestEvents } from '../ingest/reports.service.ts';
 import { TelemetryIngest } from '../ingest/telemetry.service.ts';
 import { runExclusive } from '../jobs/lock.ts';
 import { realtimeRoutes } from '../realtime/realtime.routes.ts';
+import { retryWhileConnectionLost } from '../storage/database.ts';
 import { AedesBroker } from './aedes-broker.ts';
 import type { ControlBroker, InboundMessage } from './broker.ts';
 import { bridgeCluster } from './cluster-bridge.ts';
@@ -301,7 +302,7 @@ export class ControlPlane {
       return;
     }
     try {
-      const node = await this.nodes.get(nodeId);
+      const node = await retryWhileConnectionLost(() => this.nodes.get(nodeId));
       // The broker let it in, but the node may have been deactivated since (files lag a little).
       if (!node?.active) {
         stats.invalid++;
@@ -329,19 +330,25 @@ export class ControlPlane {
         }
         case 'telemetry':
           // Validated inside (the same checks as HTTP); a duplicate batch id changes nothing.
-          await this.hub.metrics.observeIngest('mqtt', () => this.ingest.ingest(ref, body));
+          // Durable channels retry a lost database connection before returning: the broker
+          // acknowledges the node's QoS 1 publish only once this handler is done.
+          await retryWhileConnectionLost(() =>
+            this.hub.metrics.observeIngest('mqtt', () => this.ingest.ingest(ref, body)),
+          );
           break;
         case 'events':
           if (!valid(checks.events)) return;
-          await ingestEvents(this.hub, ref, body as EventBatch);
+          await retryWhileConnectionLost(() => ingestEvents(this.hub, ref, body as EventBatch));
           break;
         case 'daily':
           if (!valid(checks.daily)) return;
-          await ingestDaily(this.hub, ref, body as DailyBatch);
+          await retryWhileConnectionLost(() => ingestDaily(this.hub, ref, body as DailyBatch));
           break;
         case 'responses':
           if (!valid(checks.responses)) return;
-          await this.commands.applyNodeResponse(nodeId, node.siteId, body as CommandResponse);
+          await retryWhileConnectionLost(() =>
+            this.commands.applyNodeResponse(nodeId, node.siteId, body as CommandResponse),
+          );
           break;
         case 'live':
           if (!valid(checks.live)) return;

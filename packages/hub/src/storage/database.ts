@@ -29,6 +29,24 @@ export function isConnectionLost(err: unknown): boolean {
   );
 }
 
+/**
+ * Runs `work` again while it fails only because the database connection went away (up to
+ * `attempts` tries, 100 ms doubling to 5 s between them: about 20 s in all). For work whose
+ * acknowledgement waits for it (an MQTT QoS 1 batch is acknowledged once its handler returns), so a
+ * short database outage delays the acknowledgement instead of acknowledging a batch never stored.
+ * Any other error, and the last connection error, is thrown as it came.
+ */
+export async function retryWhileConnectionLost<T>(work: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (i >= attempts || !isConnectionLost(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** (i - 1))));
+    }
+  }
+}
+
 export interface Database {
   readonly engine: Engine;
   readonly db: Kysely<DB>;
