@@ -77,6 +77,8 @@ logging: { level: info, file: ${join(dir, `${name}.log`)} }
       role: 'admin',
       orgId: operator.json().id,
       password: PASSWORD,
+      // An admin-set password is temporary by default and would send this user to the change form.
+      mustChangePassword: false,
     });
     assert.equal(user.statusCode, 201, user.body);
     base = await listen(hub.app);
