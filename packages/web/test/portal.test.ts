@@ -111,7 +111,8 @@ describe('portal in a browser against a real hub', () => {
     assert.match((await page.getByTestId('fact-battery').textContent()) ?? '', /charging 0\.50 kW \(64 %\)/);
     assert.match((await page.getByTestId('fact-grid').textContent()) ?? '', /exporting 1\.50 kW/);
     assert.equal(await page.getByTestId('flow-grid').getAttribute('data-direction'), 'out');
-    assert.equal(await page.getByTestId('status-badge').textContent(), 'OK');
+    // The hub's one health word: its nodes upload but have sent no heartbeat yet.
+    assert.equal(await page.getByTestId('status-badge').textContent(), 'Commissioning');
     // The day chart plots exactly the raw samples since the site's midnight (none yet just after
     // midnight: then it says so).
     const sinceMidnight = sampleTimes.filter((ts) => ts >= localDayStart(now, SITE_TZ)).length;
