@@ -18,6 +18,7 @@ import { identityPlugin } from './identity/identity.plugin.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import { controlPlane } from './mqtt/control-plane.ts';
+import { registerStandardResponses } from './http/responses.ts';
 import { NodeKeyCache } from './nodes/node-auth.ts';
 import { nodeRoutes } from './nodes/nodes.routes.ts';
 import { NonceLedger } from './nodes/nonce-ledger.ts';
@@ -88,6 +89,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   registerRequestLog(app);
   registerInputGuard(app);
   registerAuthentication(app, opts.config.adminToken);
+  registerStandardResponses(app);
 
   await app.register(swagger, {
     openapi: {
