@@ -53,6 +53,13 @@ export interface Database {
   readonly pool: pg.Pool;
   /** Set in embedded mode; bulk writes go through it directly. */
   readonly pglite: PGlite | undefined;
+  /**
+   * PostgreSQL only: one connection of its own for session-level advisory locks (jobs/lock.ts).
+   * A lock held on a connection from the work pool while the job's queries need more connections
+   * from that same pool deadlocks once the others are all busy; here holding a lock costs no
+   * pool connection. Never closed for idleness: closing it would silently drop the locks it holds.
+   */
+  readonly lockPool?: pg.Pool | undefined;
   close(): Promise<void>;
 }
 
@@ -85,8 +92,23 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     });
     // An idle client lost its connection; the pool replaces it on next use.
     pool.on('error', lost);
+    const lockPool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1, idleTimeoutMillis: 0 });
+    lockPool.on('connect', (client) => {
+      client.on('error', lost);
+    });
+    lockPool.on('error', lost);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return { engine: 'postgres', db, pool, pglite: undefined, close: () => db.destroy() };
+    return {
+      engine: 'postgres',
+      db,
+      pool,
+      pglite: undefined,
+      lockPool,
+      close: async () => {
+        await db.destroy();
+        await lockPool.end();
+      },
+    };
   }
   const dataDir = opts.dataDir ?? 'memory://';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
