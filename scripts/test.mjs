@@ -30,9 +30,11 @@ function findTests(dir, out = []) {
   return out;
 }
 
+// The workspace packages (root package.json); bench is type-checked too but has no tests.
+const packages = ['packages/protocol', 'packages/devices', 'packages/hub', 'packages/edge', 'packages/web'];
 const tsc = join(root, 'node_modules/.bin/tsc');
 if (!only || only === 'typecheck') {
-  for (const p of ['packages/protocol', 'packages/hub', 'packages/edge', 'packages/web', 'bench']) {
+  for (const p of [...packages, 'bench']) {
     if (existsSync(join(root, p, 'tsconfig.json'))) run(`typecheck ${p}`, tsc, ['-p', p]);
   }
 }
@@ -41,9 +43,7 @@ if ((!only || only === 'drift') && existsSync(join(root, 'packages/hub/scripts/o
   run('openapi drift', process.execPath, ['--import', 'tsx', 'packages/hub/scripts/openapi.ts', '--check']);
 }
 if (!only || only === 'tests') {
-  const all = ['packages/protocol', 'packages/hub', 'packages/edge', 'packages/web'].flatMap((p) =>
-    findTests(join(root, p, 'test')),
-  );
+  const all = packages.flatMap((p) => findTests(join(root, p, 'test')));
   const files = filters.length ? all.filter((f) => filters.some((x) => f.includes(x))) : all;
   if (files.length === 0) {
     console.error('no test files found');

@@ -3,10 +3,10 @@
 // a counter is shared between the local days it spans in proportion to time, and a counter that
 // goes backwards restarted (what it shows is what it counted since): the same rules the hub
 // applies to the same samples, so the device's daily report and the hub's figure can be compared.
+import { localDate, nextLocalMidnight } from '@wattfleet/devices/zone';
 import type Database from 'better-sqlite3';
 import { prepared } from '../outbox/prepared.ts';
 import type { Reading } from '../sources/types.ts';
-import { localDate, nextLocalMidnight } from '../time/zone.ts';
 
 /** Counter metric → the DailyValues field it reports as (kWh). */
 export const COUNTER_REPORTS: Record<string, string> = {

@@ -4,12 +4,12 @@
 // must not hold the report back forever). Days are reported once, oldest first, through the
 // durable report queue; the last reported date is kept in the state file, so a restart neither
 // repeats nor skips one. A node that was off over midnight reports the missed days when it runs.
+import { addDays, localDate, localDayStart } from '@wattfleet/devices/zone';
 import type { DailySummary } from '@wattfleet/protocol';
 import type { Logger } from 'pino';
 import type { AgentState } from '../outbox/agent-state.ts';
 import type { ReportQueue } from '../outbox/reports.ts';
 import type { Clock } from '../time/clock.ts';
-import { addDays, localDate, localDayStart } from '../time/zone.ts';
 import type { DailyEnergy } from './energy.ts';
 
 const KEY = 'daily.lastReported';

@@ -1,8 +1,9 @@
 // Local history for the dashboard, independent of the hub: raw readings for a few days and daily
 // per-metric summaries for a year. Written in the outbox's append transaction (see Outbox.onAppend).
+
+import { localDate } from '@wattfleet/devices/zone';
 import type Database from 'better-sqlite3';
 import type { Reading } from '../sources/types.ts';
-import { localDate } from '../time/zone.ts';
 import { prepared } from './prepared.ts';
 
 export interface HistoryPoint {

@@ -1,11 +1,11 @@
 // The agent runtime: wires config, outbox, sources, uplink, control channel and dashboard, and
 // owns their lifecycle (start, reload for CONFIG_PUSH, stop). Each part lives in its own folder;
 // this file only decides who talks to whom.
+import type { AgentConfig } from '@wattfleet/devices/config';
 import type { Problem } from '@wattfleet/protocol';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { builtinRules, type ConfigResult, loadConfigFile, parseConfigText } from '../config/load.ts';
-import type { AgentConfig } from '../config/schema.ts';
 import { ControlChannel } from '../control/channel.ts';
 import { CommandLog } from '../control/command-log.ts';
 import { Dispatcher } from '../control/dispatcher.ts';

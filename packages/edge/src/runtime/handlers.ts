@@ -1,9 +1,8 @@
 // The command lookup table of a running agent. Every handler reads the agent's parts through
 // getters, so a CONFIG_PUSH reload swaps sources, updater or hub without rewiring anything.
 
+import { type AgentConfig, type ConfigResult, parseConfigText } from '@wattfleet/devices/config';
 import { EVENT_KINDS } from '@wattfleet/protocol';
-import { type ConfigResult, parseConfigText } from '../config/load.ts';
-import type { AgentConfig } from '../config/schema.ts';
 import type { HandlerTable } from '../control/dispatcher.ts';
 import { configPushHandler } from '../control/handlers/config-push.ts';
 import { diagnosticsHandler } from '../control/handlers/diagnostics.ts';

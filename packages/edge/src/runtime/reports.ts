@@ -3,9 +3,9 @@
 // day. Both go through durable queues in the state file and their own uplinks, over the same
 // transport as telemetry (signed HTTP to /ingest/events and /ingest/daily, or MQTT QoS 1 on the
 // events and daily topics); the hub claims batch ids, so each arrives exactly once.
+import type { AgentConfig } from '@wattfleet/devices/config';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { AgentConfig } from '../config/schema.ts';
 import { DailyEnergy } from '../daily/energy.ts';
 import { DailyReporter } from '../daily/reporter.ts';
 import { ClockMonitor } from '../events/clock-monitor.ts';

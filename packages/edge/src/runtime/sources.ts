@@ -1,19 +1,14 @@
 // Builds the configured sources through the registry. A source that cannot be built is reported
 // and skipped: one broken device must not take the whole agent down.
-import type { Problem } from '@wattfleet/protocol';
+import type { AgentConfig, ConfigRule } from '@wattfleet/devices/config';
+import { sourceRulesFor } from '@wattfleet/devices/sources';
 import type { Logger } from 'pino';
-import type { ConfigRule } from '../config/load.ts';
-import type { AgentConfig } from '../config/schema.ts';
 import { BUILTIN_TEMPLATES_DIR } from '../sources/modbus/source.ts';
 import { createSource, sourceRegistry } from '../sources/registry.ts';
 import type { Source } from '../sources/types.ts';
 
 /** The registry validates each source section with its factory's schema; `type` is ours. */
-export const sourceRules: ConfigRule = (config) =>
-  config.sources.flatMap((section, i): Problem[] => {
-    const { type, ...rest } = section;
-    return sourceRegistry.problems(type, rest, `/sources/${i}`);
-  });
+export const sourceRules: ConfigRule = sourceRulesFor(sourceRegistry);
 
 export async function buildSources(
   config: AgentConfig,

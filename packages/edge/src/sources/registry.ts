@@ -1,38 +1,27 @@
 // Sources register `type → factory`; the agent builds each configured source through here, so a
 // config section is always validated against its factory's schema (every problem listed) first.
-import { type Checker, checker, type Problem, WattfleetError } from '@wattfleet/protocol';
-import type { TSchema } from 'typebox';
+import { SourceSchemas } from '@wattfleet/devices/sources';
+import { type Problem, WattfleetError } from '@wattfleet/protocol';
 import { builtinSources } from './builtins.ts';
 import type { Source, SourceContext, SourceFactory } from './types.ts';
 
 export class SourceRegistry {
-  readonly #factories = new Map<string, { factory: SourceFactory; check: Checker<TSchema> }>();
+  readonly #factories = new Map<string, SourceFactory>();
+  /** The sections' checks, the same code the hub's config validator runs (@wattfleet/devices). */
+  readonly #schemas = new SourceSchemas();
 
   register<C>(factory: SourceFactory<C>): void {
-    if (this.#factories.has(factory.type))
-      throw new Error(`source type "${factory.type}" is already registered`);
-    this.#factories.set(factory.type, {
-      factory: factory as SourceFactory,
-      check: checker(factory.configSchema),
-    });
+    this.#schemas.register(factory.type, factory.configSchema);
+    this.#factories.set(factory.type, factory as SourceFactory);
   }
 
   types(): string[] {
-    return [...this.#factories.keys()].sort();
+    return this.#schemas.types();
   }
 
   /** Every problem in a config section, without building anything (for config pages and dry runs). */
   problems(type: string, config: unknown, basePath = ''): Problem[] {
-    const entry = this.#factories.get(type);
-    if (!entry) {
-      return [
-        {
-          path: `${basePath}/type`,
-          message: `unknown source type "${type}" (known: ${this.types().join(', ')})`,
-        },
-      ];
-    }
-    return entry.check.problems(config, basePath);
+    return this.#schemas.problems(type, config, basePath);
   }
 
   async create(type: string, config: unknown, context: SourceContext): Promise<Source> {
@@ -40,7 +29,7 @@ export class SourceRegistry {
     if (problems.length > 0) {
       throw new WattfleetError('WF_VALIDATION', `invalid config for source type "${type}"`, problems);
     }
-    return await this.#factories.get(type)!.factory.create(config, context);
+    return await this.#factories.get(type)!.create(config, context);
   }
 }
 

@@ -7,7 +7,7 @@ import {
   simulateAt,
   simulatorModel,
   simulatorOrigin,
-} from '@wattfleet/edge/sources';
+} from '@wattfleet/devices/simulator';
 import type { FastifyInstance } from 'fastify';
 import type { TelemetryIngest } from '../ingest/telemetry.service.ts';
 import type { DemoNode } from './demo.seed.ts';

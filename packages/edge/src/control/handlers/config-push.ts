@@ -1,8 +1,7 @@
 // CONFIG_PUSH: validate → back up config.yaml to config.yaml.bak → write → apply → health check →
 // on failure restore the backup, apply it again, and say why. A bad push never strands a node.
 import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { type ConfigResult, parseConfigText } from '../../config/load.ts';
-import type { AgentConfig } from '../../config/schema.ts';
+import { type AgentConfig, type ConfigResult, parseConfigText } from '@wattfleet/devices/config';
 import type { Handler } from '../dispatcher.ts';
 import { CommandError } from '../errors.ts';
 

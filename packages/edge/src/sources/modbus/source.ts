@@ -2,8 +2,8 @@
 // described by several templates (SunSpec common model + inverter model); their registers are
 // read in as few requests as possible and decoded by the pure decoder.
 import { join } from 'node:path';
+import { ModbusTcpConfig } from '@wattfleet/devices/sources';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
-import Type, { type Static } from 'typebox';
 import { EDGE_ROOT } from '../../paths.ts';
 import type {
   EquipmentInfo,
@@ -17,7 +17,7 @@ import type {
   SourceFactory,
 } from '../types.ts';
 import { bankFromBlocks, decodeRegisters, planReads, type ReadBlock } from './decode.ts';
-import { EquipmentKindSchema, loadTemplate, type RegisterEntry, type Template } from './template.ts';
+import { loadTemplate, type RegisterEntry, type Template } from './template.ts';
 
 // Loaded on first connect, not at start: modbus-serial pulls in serialport and its native
 // bindings (several MB of resident memory), which an agent reading only the simulator never needs.
@@ -32,25 +32,8 @@ function loadModbusClient(): Promise<new () => ModbusClient> {
 /** Templates shipped with the agent. */
 export const BUILTIN_TEMPLATES_DIR = join(EDGE_ROOT, 'templates');
 
-export const ModbusTcpConfig = Type.Object(
-  {
-    key: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
-    host: Type.String({ minLength: 1, maxLength: 253 }),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-    unitId: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
-    /** Template names (files in the templates directory), read together from this one device. */
-    templates: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }), {
-      minItems: 1,
-      maxItems: 8,
-    }),
-    /** Added to every template address: e.g. -1 for devices that count registers from 1. */
-    addressOffset: Type.Optional(Type.Integer({ minimum: -65535, maximum: 65535 })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
-    kind: Type.Optional(EquipmentKindSchema),
-  },
-  { additionalProperties: false },
-);
-export type ModbusTcpConfig = Static<typeof ModbusTcpConfig>;
+/** Its config section (in @wattfleet/devices: the hub validates configs with it too). */
+export { ModbusTcpConfig };
 
 class ModbusTcpSource implements Source, ProbeCapability {
   readonly type = 'modbus-tcp';

@@ -3,6 +3,7 @@
 // metric names, overlaps), and every problem is listed at once.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EquipmentKindSchema } from '@wattfleet/devices/sources';
 import {
   checker,
   isAcceptedMetric,
@@ -15,16 +16,8 @@ import { LineCounter, parseDocument } from 'yaml';
 
 const strict = { additionalProperties: false } as const;
 
-export const EquipmentKindSchema = Type.Enum([
-  'inverter',
-  'meter',
-  'ct',
-  'battery',
-  'relay',
-  'plug',
-  'sensor',
-  'ev_charger',
-]);
+export { EquipmentKindSchema };
+
 const Name = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' });
 
 // Enums rather than unions of literals: a wrong value then gives one problem, not one per option.

@@ -1,8 +1,16 @@
 // A simulated site as a value provider for the Modbus stand-in: metric values at any instant,
 // and a relay that a Modbus write can switch.
+import {
+  createSimState,
+  type SimState,
+  type SimulatorConfig,
+  simulateAt,
+  simulatorModel,
+  simulatorOrigin,
+  snapshotMetrics,
+  withRelay,
+} from '@wattfleet/devices/simulator';
 import type { SourceContext } from '../types.ts';
-import { createSimState, type SimState, simulateAt, snapshotMetrics, withRelay } from './model.ts';
-import { type SimulatorConfig, simulatorModel, simulatorOrigin } from './source.ts';
 
 export interface SimulatedDevice {
   values(now: number): Record<string, number>;

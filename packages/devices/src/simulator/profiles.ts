@@ -1,7 +1,7 @@
 // The shapes behind the simulator: sun → PV, time of day → household load, grid voltage.
 // Each is a pure function of time and seed, so any instant can be computed without history.
 import * as SunCalcModule from 'suncalc';
-import { zoneOffset } from '../../time/zone.ts';
+import { zoneOffset } from '../time/zone.ts';
 import { hash01, valueNoise } from './noise.ts';
 
 // suncalc sets module.exports at run time, which Node's ESM loader cannot list as named exports:

@@ -1,0 +1,10 @@
+// Config sections of the source types, and the rule that checks an agent config's sources.
+export {
+  BUILTIN_SOURCE_SCHEMAS,
+  builtinSourceSchemas,
+  SourceSchemas,
+  sourceRules,
+  sourceRulesFor,
+} from './catalog.ts';
+export { EquipmentKindSchema } from './equipment.ts';
+export { ModbusTcpConfig } from './modbus-tcp.ts';
