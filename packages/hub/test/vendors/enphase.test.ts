@@ -95,6 +95,8 @@ for (const engine of ENGINES) {
       cloud.addUser('thrifty');
       cloud.addSystem('700200', 'thrifty');
       cloud.addUser('watt-plan', { perMonth: 6 });
+      cloud.addUser('metered');
+      cloud.addSystem('700400', 'metered', 'meter');
       cloud.addSystem('700300', 'watt-plan');
       hub = await startVendorHub(engine, { enphase: cloud.url });
       siteId = (await createSite(hub)).siteId;
@@ -252,6 +254,22 @@ for (const engine of ENGINES) {
       // The new pair holds: the next poll needs no refresh.
       assert.equal((await poll(accountId, at + 15 * MIN))?.outcome, 'ok');
       assert.equal(cloud.count('refresh_token'), refreshes + 1);
+    });
+
+    test('a system measured by a revenue-grade meter is read from production_meter (15-min wh_del)', async () => {
+      const m = await addAccount('metered', '700400');
+      const r = await poll(m.id, T0);
+      assert.equal(r?.outcome, 'ok');
+      assert.ok(cloud.requests.some((q) => q.path === '/api/v4/systems/700400/telemetry/production_meter'));
+      assert.ok(!cloud.requests.some((q) => q.path === '/api/v4/systems/700400/telemetry/production_micro'));
+      const e = (START + DAY) / 1000 + 12 * 3600;
+      const whDel = solarEnwh(e - 600) + solarEnwh(e - 300) + solarEnwh(e);
+      const at = async (metric: string) =>
+        (await samples(m.nodeId, metric)).find((x) => new Date(x.ts).getTime() === e * 1000)?.value;
+      assert.equal(await at('solar_w'), whDel * 4, '15-min Wh → average W');
+      let wh = 0;
+      for (let t = (START + DAY) / 1000 + 300; t <= e; t += 300) wh += solarEnwh(t);
+      assert.equal(await at('solar_wh'), wh, 'the same daily energy as the microinverters report');
     });
 
     test('our monthly budget is never exceeded: polls thin out, then skip until the month ends', async () => {
