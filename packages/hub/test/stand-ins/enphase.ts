@@ -73,6 +73,8 @@ export class EnphaseStandIn {
   private readonly codes = new Map<string, { user: string; redirectUri: string }>();
   readonly access = new Map<string, Token>();
   readonly refresh = new Map<string, Token>();
+  /** Every token ever issued (tests scan for them where none may be). */
+  readonly issued: string[] = [];
   /** Every request: path, status, user (API requests), grant type (token requests). */
   readonly requests: { method: string; path: string; status: number; user?: string; grant?: string }[] = [];
 
@@ -147,6 +149,7 @@ export class EnphaseStandIn {
     const now = this.clock();
     const access = randomBytes(16).toString('hex');
     const refresh = randomBytes(16).toString('hex');
+    this.issued.push(access, refresh);
     this.access.set(access, { user, expiresAt: now + this.accessTtlS * 1000 });
     this.refresh.set(refresh, { user, expiresAt: now + this.refreshTtlS * 1000 });
     return {

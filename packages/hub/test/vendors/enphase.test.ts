@@ -7,6 +7,7 @@
 // Times are pinned (pollNow, the stand-in's clock) to 10:00 UTC two days ago, so nothing depends
 // on the time of day and every reading lies in the past.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { evaluateSite } from '../../src/alerts/alert-engine.ts';
 import type { EnphaseTokens } from '../../src/vendors/adapters/enphase.ts';
@@ -357,6 +358,18 @@ for (const engine of ENGINES) {
         .where('state', '<>', 'resolved')
         .execute();
       assert.equal(open.length, 0);
+    });
+
+    test('no token, client secret or API key is in the database dump or the connection log', async () => {
+      const { tdb } = hub;
+      const dump = tdb.url
+        ? execFileSync('pg_dump', ['--no-owner', tdb.url], { maxBuffer: 1 << 28 })
+        : Buffer.from(await (await tdb.database.pglite!.dumpDataDir('none')).arrayBuffer());
+      assert.ok(dump.includes('vendor_accounts'), 'the dump holds the vendor tables');
+      assert.ok(cloud.issued.length >= 10);
+      for (const s of [...cloud.issued, cloud.clientSecret, cloud.apiKey]) {
+        assert.ok(!dump.includes(s), `database dump contains ${s}`);
+      }
     });
   });
 }
