@@ -271,6 +271,18 @@ for (const engine of ENGINES) {
       let wh = 0;
       for (let t = (START + DAY) / 1000 + 300; t <= e; t += 300) wh += solarEnwh(t);
       assert.equal(await at('solar_wh'), wh, 'the same daily energy as the microinverters report');
+      // A cursor older than the backfill horizon (a long outage): read from the horizon, say so.
+      const cursor = { source: 'meter', production: { endAt: (T0 - 10 * DAY) / 1000 } };
+      await hub.app.hub.db
+        .updateTable('vendor_accounts')
+        .set({ cursor: JSON.stringify(cursor) })
+        .where('id', '=', m.id)
+        .execute();
+      const late = await poll(m.id, T0 + MIN);
+      assert.equal(late?.outcome, 'ok');
+      assert.equal(late?.stored, 0, 'the same intervals, the same values');
+      const log = (await hub.admin('GET', `/api/v1/vendor-accounts/${m.id}/log?limit=1`)).json();
+      assert.match(log[0].error, /production_meter: no data between .* and 7 days ago/);
     });
 
     test('our monthly budget is never exceeded: polls thin out, then skip until the month ends', async () => {

@@ -397,6 +397,8 @@ interface StreamRead {
   /** Stopped early because the request budget ran out (the rest is read next poll). */
   short: boolean;
   none: boolean;
+  /** The newest stored interval was older than the backfill horizon: what lies between is lost. */
+  gap: boolean;
 }
 
 async function readStream(
@@ -408,9 +410,10 @@ async function readStream(
   // Midnight (UTC) of the day BACKFILL_DAYS ago: a fixed start, so a repeated backfill reads the same.
   const backfillFrom = Math.floor((nowS - BACKFILL_DAYS * DAY_S) / DAY_S) * DAY_S;
   // Re-read from midnight of the newest stored interval's day (late data, day counters); a cursor
-  // older than the backfill horizon starts at the horizon (a gap the log will show).
+  // older than the backfill horizon starts at the horizon (a gap, which the log shows).
   const after = cursor.endAt ?? 0;
-  let start = cursor.endAt ? Math.max(dayOf(cursor.endAt) * DAY_S, backfillFrom) : backfillFrom;
+  const gap = cursor.endAt !== undefined && dayOf(cursor.endAt) * DAY_S < backfillFrom;
+  let start = cursor.endAt && !gap ? dayOf(cursor.endAt) * DAY_S : backfillFrom;
   const rows: IntervalRow[] = [];
   let requests = 0;
   let short = false;
@@ -454,6 +457,7 @@ async function readStream(
     requests,
     short,
     none,
+    gap,
   };
 }
 
@@ -541,6 +545,11 @@ export const enphaseAdapter: VendorAdapter<EnphaseTokens> = {
       }
       read++;
       short ||= r.short;
+      if (r.gap && c.endAt) {
+        notes.push(
+          `${stream}: no data between ${new Date(c.endAt * 1000).toISOString()} and ${BACKFILL_DAYS} days ago (beyond the backfill)`,
+        );
+      }
       if (r.none) {
         cursor[name] = { ...c, noneUntil: ctx.now + DAY_S * 1000 };
         continue;
