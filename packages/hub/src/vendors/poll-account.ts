@@ -92,7 +92,9 @@ export async function pollAccount(
       slowStreak: mem.slowStreak,
     };
   }
-  const budget = new Budget(acc.budget, adapter?.quota?.(config), Date.now);
+  // The poll's own time: the minute and the month a poll charges are the ones it runs in (and tests
+  // that pin the time get the budget of that time).
+  const budget = new Budget(acc.budget, adapter?.quota?.(config), () => now);
   const http = vendorHttp({ timeoutMs: policy.timeoutMs, charge: () => budget.charge() });
   let session = deps.sessions.get(acc.id);
   if (!session) {

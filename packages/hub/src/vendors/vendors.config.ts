@@ -22,6 +22,8 @@ export interface VendorsConfig {
     redirectUri: string | undefined;
     requestsPerMinute: number;
     requestsPerMonth: number;
+    /** Regular poll interval; the request budget may space polls further apart. */
+    pollIntervalS: number;
     timeoutMs: number;
   };
 }
@@ -54,6 +56,7 @@ export function vendorsConfig(env: NodeJS.ProcessEnv): VendorsConfig {
       redirectUri: env.ENPHASE_REDIRECT_URI || undefined,
       requestsPerMinute: num(env, 'ENPHASE_REQUESTS_PER_MINUTE', 10),
       requestsPerMonth: num(env, 'ENPHASE_REQUESTS_PER_MONTH', 1000),
+      pollIntervalS: Math.max(60, num(env, 'ENPHASE_POLL_INTERVAL_S', 900)),
       timeoutMs: num(env, 'ENPHASE_TIMEOUT_MS', 20_000),
     },
   };

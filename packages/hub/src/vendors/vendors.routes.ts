@@ -2,12 +2,17 @@
 // query, body and every response). Logic and access checks are in vendors.service.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf } from '../auth/authenticate.ts';
+import { errors } from '../http/responses.ts';
 import {
   Account,
   AccountList,
   AccountParams,
   ConnectionRequest,
   CreateAccountBody,
+  EnphaseAuthorizeBody,
+  EnphaseAuthorizeUrl,
+  EnphaseAuthorizeUrlQuery,
+  EnphaseGrant,
   LogList,
   LogQuery,
   PatchAccountBody,
@@ -36,6 +41,39 @@ export const vendorRoutes =
         schema: { tags, params: SiteParams, body: ConnectionRequest, response: { 200: SystemInfo } },
       },
       async (request) => service.testConnection(actorOf(request), request.params.siteId, request.body),
+    );
+
+    // Enphase OAuth, step 1: the page where the owner approves this application.
+    app.get(
+      '/vendors/enphase/authorize-url',
+      {
+        ...auth,
+        schema: {
+          tags,
+          querystring: EnphaseAuthorizeUrlQuery,
+          response: { 200: EnphaseAuthorizeUrl, ...errors('WF_VALIDATION', 'WF_UNAVAILABLE') },
+        },
+      },
+      async (request) => service.enphaseAuthorizeUrl(request.query.redirectUri),
+    );
+
+    // Step 2: the code Enphase handed back is exchanged once; the answer names a grant (tokens in
+    // the vault) and the systems it may read. Step 3 is an ordinary add with credentials.grant.
+    app.post(
+      '/sites/:siteId/vendor-accounts/enphase/authorize',
+      {
+        ...auth,
+        schema: {
+          tags,
+          params: SiteParams,
+          body: EnphaseAuthorizeBody,
+          response: {
+            200: EnphaseGrant,
+            ...errors('WF_VALIDATION', 'WF_NOT_FOUND', 'WF_FORBIDDEN', 'WF_UNAVAILABLE'),
+          },
+        },
+      },
+      async (request) => service.enphaseAuthorize(actorOf(request), request.params.siteId, request.body),
     );
 
     app.post(

@@ -3,6 +3,7 @@
 // Credentials appear only in request bodies; no response schema has a field that could carry one.
 import Type, { type Static } from 'typebox';
 import { BlueprintCredentials } from './adapters/blueprint.ts';
+import { EnphaseCredentials } from './adapters/enphase.ts';
 import { SelectLiveCredentials } from './adapters/select-live.ts';
 
 export const VendorName = Type.Union([
@@ -49,6 +50,10 @@ export const ConnectionRequest = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
+    { vendor: Type.Literal('enphase'), externalId: ExternalId, credentials: EnphaseCredentials },
+    { additionalProperties: false },
+  ),
+  Type.Object(
     { vendor: Type.Literal('blueprint'), externalId: ExternalId, credentials: BlueprintCredentials },
     { additionalProperties: false },
   ),
@@ -68,6 +73,10 @@ export const CreateAccountBody = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
+    { vendor: Type.Literal('enphase'), externalId: ExternalId, credentials: EnphaseCredentials, name: Name },
+    { additionalProperties: false },
+  ),
+  Type.Object(
     {
       vendor: Type.Literal('blueprint'),
       externalId: ExternalId,
@@ -78,6 +87,43 @@ export const CreateAccountBody = Type.Union([
   ),
 ]);
 export type CreateAccountBody = Static<typeof CreateAccountBody>;
+
+/** Enphase OAuth: where to send the owner, and the code the owner comes back with. */
+export const EnphaseAuthorizeUrlQuery = Type.Object({
+  redirectUri: Type.Optional(
+    Type.String({ format: 'uri', description: 'Defaults to the hub setting ENPHASE_REDIRECT_URI' }),
+  ),
+});
+export const EnphaseAuthorizeUrl = Type.Object({
+  url: Type.String({ description: "Enphase's authorisation page for this application" }),
+  redirectUri: Type.String(),
+});
+export const EnphaseAuthorizeBody = Type.Object(
+  {
+    code: Type.String({ minLength: 1, maxLength: 500, description: 'The code Enphase handed back' }),
+    redirectUri: Type.Optional(
+      Type.String({ format: 'uri', description: 'The redirect URI the code was issued for' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type EnphaseAuthorizeBody = Static<typeof EnphaseAuthorizeBody>;
+export const EnphaseGrant = Type.Object({
+  grant: Type.String({
+    format: 'uuid',
+    description:
+      'Pass as credentials.grant to add (or re-authorise) an account of this site; the tokens stay in the vault',
+  }),
+  systems: Type.Array(
+    Type.Object({
+      externalId: Type.String(),
+      name: Type.Optional(Type.String()),
+      timezone: Type.Optional(Type.String()),
+      status: Type.Optional(Type.String()),
+    }),
+  ),
+});
+export type EnphaseGrant = Static<typeof EnphaseGrant>;
 
 export const PatchAccountBody = Type.Object(
   {

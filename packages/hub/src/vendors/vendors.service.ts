@@ -9,6 +9,13 @@ import type { HubContext } from '../context.ts';
 import { withTenant } from '../identity/tenant.ts';
 import type { Vault } from '../secrets/vault.ts';
 import { type SystemInfo as AdapterSystemInfo, type VendorAdapter, VendorError } from './adapters/adapter.ts';
+import {
+  authorizeUrl,
+  type EnphaseTokens,
+  enphaseAdapter,
+  exchangeCode,
+  listSystems,
+} from './adapters/enphase.ts';
 import { vendorHttp } from './adapters/http.ts';
 import { ADAPTERS } from './adapters/index.ts';
 import type { VendorsConfig } from './vendors.config.ts';
@@ -28,6 +35,8 @@ import type {
   Account,
   ConnectionRequest,
   CreateAccountBody,
+  EnphaseAuthorizeBody,
+  EnphaseGrant,
   PatchAccountBody,
   SystemInfo,
 } from './vendors.schema.ts';
@@ -66,36 +75,130 @@ export class VendorService {
   /** Logs in with the given credentials and describes the system; stores nothing. */
   async testConnection(actor: Actor, siteId: string, req: ConnectionRequest): Promise<SystemInfo> {
     await assertSiteAccess(this.hub, actor, siteId, 'write');
-    return this.connect(this.adapter(req.vendor), req.externalId, req.credentials);
+    const adapter = this.adapter(req.vendor);
+    const given = await this.resolveCredentials(adapter, siteId, req.credentials);
+    const { info, credentials } = await this.connect(adapter, req.externalId, given.credentials);
+    // A grant's tokens may have been refreshed while testing (the old refresh token is dead now).
+    if (given.grantId && credentials !== given.credentials)
+      await this.requireVault().replace(this.hub.db, given.grantId, credentials);
+    return info;
+  }
+
+  /**
+   * Enphase: the owner approved the application and came back with a code. It is exchanged once,
+   * the tokens are sealed in the vault as a grant bound to this site, and the systems the grant
+   * may read are listed (the owner picks one to add; the grant id is the account's credentials).
+   */
+  async enphaseAuthorize(actor: Actor, siteId: string, body: EnphaseAuthorizeBody): Promise<EnphaseGrant> {
+    await assertSiteAccess(this.hub, actor, siteId, 'write');
+    const vault = this.requireVault();
+    const redirectUri = body.redirectUri ?? this.config.enphase.redirectUri;
+    if (!redirectUri) {
+      throw new WattfleetError(
+        'WF_VALIDATION',
+        'redirectUri is required (the hub has no ENPHASE_REDIRECT_URI)',
+        [{ path: '/body/redirectUri', message: 'required' }],
+      );
+    }
+    const policy = enphaseAdapter.policy(this.config);
+    const http = vendorHttp({ timeoutMs: policy.timeoutMs });
+    const now = Date.now();
+    try {
+      let tokens: EnphaseTokens = await exchangeCode(this.config, http, body.code, redirectUri, now);
+      tokens = { ...tokens, pendingSiteId: siteId };
+      const grant = await vault.put(this.hub.db, tokens);
+      const ctx = {
+        config: this.config,
+        http,
+        credentials: tokens,
+        saveCredentials: (next: EnphaseTokens) => vault.replace(this.hub.db, grant, next),
+        session: new Map(),
+        now,
+      };
+      return { grant, systems: await listSystems(ctx) };
+    } catch (err) {
+      throw this.connectionError(err);
+    }
+  }
+
+  enphaseAuthorizeUrl(redirectUri: string | undefined): { url: string; redirectUri: string } {
+    const uri = redirectUri ?? this.config.enphase.redirectUri;
+    if (!uri) {
+      throw new WattfleetError(
+        'WF_VALIDATION',
+        'redirectUri is required (the hub has no ENPHASE_REDIRECT_URI)',
+        [{ path: '/querystring/redirectUri', message: 'required' }],
+      );
+    }
+    try {
+      return { url: authorizeUrl(this.config, uri), redirectUri: uri };
+    } catch (err) {
+      throw this.connectionError(err);
+    }
+  }
+
+  /**
+   * What the adapter needs from what the owner entered. For an OAuth vendor that is a grant id:
+   * the sealed tokens it names, only for the site it was made for and only until it is used.
+   */
+  private async resolveCredentials(
+    adapter: VendorAdapter,
+    siteId: string,
+    entered: unknown,
+  ): Promise<{ credentials: Record<string, unknown>; grantId?: string }> {
+    if (adapter.vendor !== 'enphase') return { credentials: entered as Record<string, unknown> };
+    const grantId = (entered as { grant: string }).grant;
+    const refused = () =>
+      new WattfleetError('WF_VALIDATION', 'Unknown or already used Enphase grant: authorise again', [
+        { path: '/body/credentials/grant', message: 'unknown or used' },
+      ]);
+    let tokens: EnphaseTokens;
+    try {
+      tokens = await this.requireVault().get<EnphaseTokens>(this.hub.db, grantId);
+    } catch (err) {
+      if (err instanceof WattfleetError) throw err;
+      throw refused();
+    }
+    if (tokens.pendingSiteId !== siteId) throw refused();
+    return { credentials: tokens as unknown as Record<string, unknown>, grantId };
   }
 
   private async connect(
     adapter: VendorAdapter,
     externalId: string,
-    credentials: unknown,
-  ): Promise<AdapterSystemInfo> {
+    credentials: Record<string, unknown>,
+  ): Promise<{ info: AdapterSystemInfo; credentials: Record<string, unknown> }> {
     const policy = adapter.policy(this.config);
+    let latest = credentials;
     try {
-      return await adapter.connect(
+      const info = await adapter.connect(
         {
           config: this.config,
           http: vendorHttp({ timeoutMs: policy.timeoutMs }),
-          credentials: credentials as Record<string, unknown>,
-          saveCredentials: async () => {},
+          credentials,
+          // Tokens refreshed while connecting are kept: they are what gets sealed.
+          saveCredentials: async (next) => {
+            latest = next;
+          },
           session: new Map(),
           now: Date.now(),
         },
         externalId,
       );
+      return { info, credentials: latest };
     } catch (err) {
-      if (!(err instanceof VendorError)) throw err;
-      if (err.kind === 'credentials' || err.kind === 'reauthorise' || err.kind === 'protocol') {
-        throw new WattfleetError('WF_VALIDATION', `Connection test failed: ${err.message}`, [
-          { path: '/body/credentials', message: err.message },
-        ]);
-      }
-      throw new WattfleetError('WF_UNAVAILABLE', `Connection test failed: ${err.message}`);
+      throw this.connectionError(err);
     }
+  }
+
+  private connectionError(err: unknown): unknown {
+    if (!(err instanceof VendorError)) return err;
+    if (err.kind === 'credentials' || err.kind === 'reauthorise' || err.kind === 'protocol') {
+      return new WattfleetError('WF_VALIDATION', `Connection test failed: ${err.message}`, [
+        { path: '/body/credentials', message: err.message },
+      ]);
+    }
+    return new WattfleetError('WF_UNAVAILABLE', `Connection test failed: ${err.message}`);
   }
 
   async create(actor: Actor, siteId: string, body: CreateAccountBody, sourceIp: string): Promise<Account> {
@@ -103,8 +206,17 @@ export class VendorService {
     const vault = this.requireVault();
     const adapter = this.adapter(body.vendor);
     // Test connection before saving: an account that cannot log in is never stored.
-    const info = await this.connect(adapter, body.externalId, body.credentials);
-    const secretId = await vault.put(this.hub.db, body.credentials);
+    const given = await this.resolveCredentials(adapter, siteId, body.credentials);
+    const { info, credentials } = await this.connect(adapter, body.externalId, given.credentials);
+    let secretId: string;
+    if (given.grantId) {
+      // The grant becomes the account's secret: no longer pending, so it cannot be used twice.
+      const { pendingSiteId: _, ...tokens } = credentials as unknown as EnphaseTokens;
+      await vault.replace(this.hub.db, given.grantId, tokens);
+      secretId = given.grantId;
+    } else {
+      secretId = await vault.put(this.hub.db, credentials);
+    }
     let row: AccountRow;
     try {
       row = await withTenant(
@@ -230,8 +342,12 @@ export class VendorService {
         check.problems(credentials, '/body/credentials'),
       );
     }
-    const info = await this.connect(adapter, row.external_id, credentials);
-    await vault.replace(this.hub.db, row.secret_id, credentials);
+    const given = await this.resolveCredentials(adapter, row.site_id, credentials);
+    const { info, credentials: latest } = await this.connect(adapter, row.external_id, given.credentials);
+    const { pendingSiteId: _, ...sealed } = latest as Record<string, unknown> & { pendingSiteId?: string };
+    await vault.replace(this.hub.db, row.secret_id, sealed);
+    // A grant used to re-authorise is spent: its tokens now live under the account's secret.
+    if (given.grantId) await vault.remove(this.hub.db, given.grantId);
     const updated = await withTenant(
       this.hub,
       actor,

@@ -83,6 +83,8 @@ export interface RequestBudget {
   remaining(): { minute: number; month: number };
   /** Ms left until the month's quota resets (for spreading what is left). */
   monthRemainingMs(): number;
+  /** The vendor said 429 for this period: treat it as spent until it ends. */
+  exhausted?(period: 'minute' | 'month'): void;
 }
 
 export interface VendorAdapter<C = Record<string, unknown>> {

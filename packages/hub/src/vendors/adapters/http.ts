@@ -17,7 +17,7 @@ export interface HttpTrace {
 }
 
 export interface VendorHttp {
-  request(url: string, init?: RequestInit & { timeoutMs?: number }): Promise<HttpAnswer>;
+  request(url: string, init?: RequestInit & { timeoutMs?: number; uncharged?: boolean }): Promise<HttpAnswer>;
   readonly trace: HttpTrace;
 }
 
@@ -31,8 +31,9 @@ export function vendorHttp(opts: HttpOptions): VendorHttp {
   const trace: HttpTrace = { requests: 0, lastStatus: undefined, totalMs: 0, slowest: 0 };
   return {
     trace,
-    async request(url, init = {}) {
-      opts.charge?.();
+    async request(url, { uncharged, ...init } = {}) {
+      // An uncharged request (an OAuth token call) is not a hit of the vendor's plan.
+      if (!uncharged) opts.charge?.();
       const started = performance.now();
       trace.requests++;
       let res: Response;
