@@ -258,7 +258,7 @@ export class AutomationService {
     if (state && !(FINAL_COMMAND_STATES as readonly string[]).includes(state)) return;
     const db = this.hub.db;
     const cmd = await commandOf(db, commandId);
-    if (!cmd || cmd.type !== 'RELAY_SET') return;
+    if (cmd?.type !== 'RELAY_SET') return;
     if (!(FINAL_COMMAND_STATES as readonly string[]).includes(cmd.state)) return;
     const args = (typeof cmd.args === 'string' ? JSON.parse(cmd.args) : cmd.args) as {
       equipment?: string;
@@ -266,7 +266,7 @@ export class AutomationService {
     };
     if (!args.equipment) return;
     const ch = await findChannel(db, cmd.node_id, args.equipment, args.channel ?? '');
-    if (!ch || ch.status !== 'pending') return;
+    if (ch?.status !== 'pending') return;
     // Only the channel's latest switch decides (an older command finishing late is history only).
     if (ch.command_id !== null && ch.command_id !== cmd.id) return;
     if (ch.command_id === null && ch.desired_at && new Date(cmd.created_at) < ch.desired_at) return;
