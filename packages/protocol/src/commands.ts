@@ -2,6 +2,7 @@
 // schema and the roles that may send it. There is no arbitrary shell, by design.
 import Type, { type Static, type TSchema } from 'typebox';
 import { DeviceData, DeviceText } from './device-input.ts';
+import { ChannelName } from './equipment.ts';
 import { EquipmentKey } from './messages.ts';
 
 /**
@@ -45,6 +46,8 @@ export const CommandArgs = {
   RELAY_SET: Type.Object(
     {
       equipment: EquipmentKey,
+      /** One channel of a multi-channel device (a relay board's coil); absent = the device itself. */
+      channel: Type.Optional(ChannelName),
       state: Type.Union([Type.Literal('on'), Type.Literal('off'), Type.Literal('toggle')]),
     },
     { additionalProperties: false },

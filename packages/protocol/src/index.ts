@@ -2,6 +2,7 @@ export * from './client-id.ts';
 export * from './commands.ts';
 export * from './device-input.ts';
 export * from './enrollment.ts';
+export * from './equipment.ts';
 export * from './errors.ts';
 export * from './formats.ts';
 export * from './messages.ts';

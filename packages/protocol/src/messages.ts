@@ -111,6 +111,8 @@ export const EVENT_KINDS = {
   /** `equipment` = the source key; data.failures = consecutive failed reads, data.error. */
   equipmentUnreachable: 'equipment.unreachable',
   equipmentReachable: 'equipment.reachable',
+  /** data = ChannelInventory (equipment.ts): the switchable channels the node has, on start and reload */
+  channelInventory: 'channels.inventory',
   /** data.from / data.to = versions (tags); data.reason on failure. */
   updateStarted: 'update.started',
   updateSucceeded: 'update.succeeded',

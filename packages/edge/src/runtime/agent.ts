@@ -2,7 +2,7 @@
 // owns their lifecycle (start, reload for CONFIG_PUSH, stop). Each part lives in its own folder;
 // this file only decides who talks to whom.
 import type { AgentConfig } from '@wattfleet/devices/config';
-import type { Problem } from '@wattfleet/protocol';
+import { EVENT_KINDS, type Problem } from '@wattfleet/protocol';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { builtinRules, type ConfigResult, loadConfigFile, parseConfigText } from '../config/load.ts';
@@ -31,6 +31,7 @@ import type { HubClient } from '../uplink/signed-http.ts';
 import type { TelemetryTransport } from '../uplink/transport.ts';
 import { Uplink } from '../uplink/uplink.ts';
 import { AGENT_VERSION } from '../version.ts';
+import { channelInventory } from './channels.ts';
 import { commandHandlers } from './handlers.ts';
 import { LiveState } from './live-state.ts';
 import { createLogger } from './logger.ts';
@@ -202,6 +203,7 @@ export class Agent {
     });
     await this.startSourcesAndPoller(config);
     this.reports.begin(config.sources.map((s) => s.key));
+    this.announceChannels();
     this.poller!.onReadings = (r) => {
       metrics.readings.inc(r.length);
       this.uplink?.nudge();
@@ -252,6 +254,26 @@ export class Agent {
       RESTART: restartResumer(this.startedAt),
       SELF_UPDATE: selfUpdateResumer(this.updater, () => this.reports?.journal),
     });
+  }
+
+  /** Channels announced last time: a node whose relays all went away says so once, then stays quiet. */
+  private announcedChannels = 0;
+
+  /** Registers the switchable channels with the hub (a `channels.inventory` event via the outbox). */
+  private announceChannels(): void {
+    const sources = this.sources;
+    channelInventory(sources)
+      .then((inventory) => {
+        if (inventory.channels.length === 0 && this.announcedChannels === 0) return;
+        this.announcedChannels = inventory.channels.length;
+        this.reports?.journal.emit(
+          EVENT_KINDS.channelInventory,
+          'info',
+          `${inventory.channels.length} switchable channel(s)`,
+          { data: inventory },
+        );
+      })
+      .catch((err: Error) => this.logger.warn({ err: err.message }, 'channel inventory not sent'));
   }
 
   private async startSourcesAndPoller(config: AgentConfig): Promise<void> {
@@ -405,6 +427,7 @@ export class Agent {
       config,
       config.sources.map((s) => s.key),
     );
+    this.announceChannels();
     if (this.mqttUrl(previous) !== this.mqttUrl(config)) {
       await this.control?.stop();
       this.control = undefined;

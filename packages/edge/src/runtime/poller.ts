@@ -32,13 +32,18 @@ export class Poller {
     private readonly opts: { intervalMs: number; timeoutMs?: number; logger?: Logger; clock?: Clock },
   ) {}
 
+  /** Set by stop(): a round still waiting on a slow device then keeps its readings to itself. */
+  private stopped = false;
+
   start(): void {
     this.stop();
+    this.stopped = false;
     void this.cycle();
     this.timer = setInterval(() => void this.cycle(), this.opts.intervalMs);
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -50,6 +55,8 @@ export class Poller {
     try {
       const results = await Promise.all([...this.sources()].map(([key, s]) => this.readOne(key, s, now)));
       const readings = results.flat();
+      // Stopped meanwhile (a reload or shutdown closes the sources and then the outbox).
+      if (this.stopped) return [];
       if (readings.length > 0) {
         const { dropped } = this.outbox.append(readings);
         if (dropped > 0) this.opts.logger?.warn({ dropped }, 'outbox full: oldest samples dropped');

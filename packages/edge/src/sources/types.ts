@@ -39,9 +39,21 @@ export interface Source {
 
 export type RelayState = 'on' | 'off';
 
+/** One switchable channel of a multi-channel device (a relay board's coil). */
+export interface RelayChannel {
+  channel: string;
+  label?: string;
+}
+
+/**
+ * Switching. `channel` names one channel of a multi-channel device; single-channel devices have
+ * no relayChannels() (or an empty list) and ignore it. Both answer with the state read back from
+ * the device after the write, never with the state asked for.
+ */
 export interface RelayCapability {
-  setRelay(state: RelayState): Promise<RelayState>;
-  getRelay(): Promise<RelayState>;
+  setRelay(state: RelayState, channel?: string): Promise<RelayState>;
+  getRelay(channel?: string): Promise<RelayState>;
+  relayChannels?(): readonly RelayChannel[];
 }
 
 export interface ProbeCapability {

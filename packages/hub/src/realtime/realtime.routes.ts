@@ -51,13 +51,20 @@ const ClientMessage = Type.Union([
 ]);
 const clientMessage = checker(ClientMessage);
 
-type FannedEvent = 'node.live' | 'node.status' | 'command.updated' | 'alert.updated' | 'node.clock_drift';
+type FannedEvent =
+  | 'node.live'
+  | 'node.status'
+  | 'command.updated'
+  | 'alert.updated'
+  | 'node.clock_drift'
+  | 'equipment.updated';
 const FANNED: FannedEvent[] = [
   'node.live',
   'node.status',
   'command.updated',
   'alert.updated',
   'node.clock_drift',
+  'equipment.updated',
 ];
 
 export interface RealtimeStats {

@@ -3,6 +3,7 @@ import { useMemo, useState } from 'react';
 import { alertsApi } from '../api/alerts.ts';
 import { sitesApi } from '../api/sites.ts';
 import { AlertList } from '../components/AlertList.tsx';
+import { ChannelControls } from '../components/ChannelControls.tsx';
 import { EnergySummary } from '../components/EnergySummary.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
@@ -104,6 +105,7 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
       {siteId && site.data && (
         <SiteChart siteId={siteId} timeZone={site.data.timezone} refreshKey={Math.floor(at / 300_000)} />
       )}
+      {siteId && <ChannelControls siteId={siteId} />}
       {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}
       {siteId && site.data && <EnergySummary siteId={siteId} timeZone={site.data.timezone} />}
     </div>

@@ -5,6 +5,7 @@ import { nodesApi } from '../api/nodes.ts';
 import { type EnrollmentCode, sitesApi } from '../api/sites.ts';
 import { telemetryApi } from '../api/telemetry.ts';
 import { AlertList } from '../components/AlertList.tsx';
+import { ChannelControls } from '../components/ChannelControls.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { NodeTools } from '../components/NodeTools.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
@@ -192,6 +193,7 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
           ))}
         </section>
       </div>
+      <ChannelControls siteId={siteId} />
       <AlertList siteId={siteId} canAck={canManage} timeZone={site.data.timezone} />
       <SiteChart siteId={siteId} timeZone={site.data.timezone} />
       <div className="grid-2">

@@ -25,6 +25,15 @@ export interface HubEventData {
   'command.updated': { commandId: string; nodeId: string; siteId: string; state: string };
   'alert.updated': { alertId: string; siteId: string | null; state: string };
   'node.clock_drift': { nodeId: string; siteId: string; [key: string]: unknown };
+  'equipment.updated': {
+    siteId: string;
+    nodeId: string;
+    channelId?: string;
+    status?: string;
+    desiredState?: string | null;
+    reportedState?: string | null;
+    failureReason?: string | null;
+  };
 }
 export type HubEventName = keyof HubEventData;
 export type ConnectionState = 'connecting' | 'open' | 'closed';

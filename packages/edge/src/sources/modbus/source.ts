@@ -11,13 +11,20 @@ import type {
   ProbeCapability,
   Reading,
   RelayCapability,
+  RelayChannel,
   RelayState,
   Source,
   SourceContext,
   SourceFactory,
 } from '../types.ts';
 import { bankFromBlocks, decodeRegisters, planReads, type ReadBlock } from './decode.ts';
-import { loadTemplate, type RegisterEntry, type Template } from './template.ts';
+import {
+  EquipmentKindSchema,
+  loadTemplate,
+  type RegisterEntry,
+  type RelayEntry,
+  type Template,
+} from './template.ts';
 
 // Loaded on first connect, not at start: modbus-serial pulls in serialport and its native
 // bindings (several MB of resident memory), which an agent reading only the simulator never needs.
@@ -123,7 +130,12 @@ class ModbusTcpSource implements Source, ProbeCapability {
   async probe(): Promise<{ ok: boolean; latencyMs: number; detail: string }> {
     const started = performance.now();
     try {
-      const first = this.#plan[0]!;
+      const first = this.#plan[0];
+      if (!first) {
+        // A pure relay board: reading its channels is the "are you there".
+        const detail = await this.probeWithoutRegisters();
+        return { ok: true, latencyMs: performance.now() - started, detail };
+      }
       await this.exclusive((c) =>
         first.function === 'holding'
           ? c.readHoldingRegisters(first.address + this.#offset, first.length)
@@ -138,6 +150,11 @@ class ModbusTcpSource implements Source, ProbeCapability {
     } catch (err) {
       return { ok: false, latencyMs: performance.now() - started, detail: (err as Error).message };
     }
+  }
+
+  /** A template without metered registers (a relay board) answers the probe its own way. */
+  protected async probeWithoutRegisters(): Promise<string> {
+    return 'no registers to read';
   }
 
   async close(): Promise<void> {
@@ -177,6 +194,82 @@ class ModbusTcpRelaySource extends ModbusTcpSource implements RelayCapability {
   }
 }
 
+/** The template relays of a multi-channel board, offset applied, by channel name. */
+function relayChannelsOf(templates: readonly Template[]): RelayEntry[] {
+  return templates.flatMap((t) => t.relays ?? []);
+}
+
+/**
+ * A multi-channel relay board (N coils or registers, template `relays`). Every switch is written,
+ * then read back from the device: the state it answers with is what the agent reports.
+ */
+class ModbusTcpRelayBoard extends ModbusTcpSource implements RelayCapability {
+  readonly #relays: ReadonlyMap<string, RelayEntry>;
+
+  constructor(config: ModbusTcpConfig, templates: readonly Template[], relays: readonly RelayEntry[]) {
+    super(config, templates);
+    this.#relays = new Map(relays.map((r) => [r.channel, r]));
+  }
+
+  relayChannels(): RelayChannel[] {
+    return [...this.#relays.values()].map((r) => ({
+      channel: r.channel,
+      ...(r.label ? { label: r.label } : {}),
+    }));
+  }
+
+  #entry(channel: string | undefined): RelayEntry {
+    const r = channel === undefined ? undefined : this.#relays.get(channel);
+    if (!r) throw new Error(`${this.key}: no relay channel "${channel ?? ''}"`);
+    return r;
+  }
+
+  async #readState(c: ModbusClient, r: RelayEntry): Promise<RelayState> {
+    const at = r.address + (this.config.addressOffset ?? 0);
+    if (r.function === 'coil') return (await c.readCoils(at, 1)).data[0] ? 'on' : 'off';
+    return (await c.readHoldingRegisters(at, 1)).data[0] === 0 ? 'off' : 'on';
+  }
+
+  async setRelay(state: RelayState, channel?: string): Promise<RelayState> {
+    const r = this.#entry(channel);
+    const at = r.address + (this.config.addressOffset ?? 0);
+    return this.exclusive(async (c) => {
+      if (r.function === 'coil') await c.writeCoil(at, state === 'on');
+      else await c.writeRegister(at, state === 'on' ? 1 : 0);
+      return this.#readState(c, r);
+    });
+  }
+
+  async getRelay(channel?: string): Promise<RelayState> {
+    const r = this.#entry(channel);
+    return this.exclusive((c) => this.#readState(c, r));
+  }
+
+  override async read(now: number): Promise<Reading[]> {
+    const readings = this.templates.some((t) => t.registers.length > 0) ? await super.read(now) : [];
+    const states = await this.exclusive(async (c) => {
+      const out: [string, RelayState][] = [];
+      for (const r of this.#relays.values()) out.push([r.channel, await this.#readState(c, r)]);
+      return out;
+    });
+    for (const [channel, state] of states) {
+      readings.push({
+        metric: 'relay_state',
+        value: state === 'on' ? 1 : 0,
+        ts: now,
+        equipment: `${this.key}.${channel}`,
+      });
+    }
+    return readings;
+  }
+
+  protected override async probeWithoutRegisters(): Promise<string> {
+    const first = this.#relays.values().next().value as RelayEntry;
+    await this.getRelay(first.channel);
+    return `read relay ${first.channel}`;
+  }
+}
+
 export const modbusTcpSource: SourceFactory<ModbusTcpConfig> = {
   type: 'modbus-tcp',
   configSchema: ModbusTcpConfig,
@@ -184,6 +277,8 @@ export const modbusTcpSource: SourceFactory<ModbusTcpConfig> = {
     const templates = await Promise.all(
       config.templates.map((name) => loadTemplate(context.templatesDir, name)),
     );
+    const board = relayChannelsOf(templates);
+    if (board.length > 0) return new ModbusTcpRelayBoard(config, templates, board);
     const relay = relayRegister(templates);
     return relay
       ? new ModbusTcpRelaySource(config, templates, relay)

@@ -16,6 +16,11 @@ export interface StandInOptions {
   addressOffset?: number;
   /** Called after a client writes a register the template marks writable. */
   onWrite?: (write: { template: string; register: string; metric?: string; value: number }) => void;
+  /**
+   * A stuck relay: writes to a relay channel are acknowledged but do not switch it (what a
+   * welded contact or a board in manual mode does). Read-back then shows the old state.
+   */
+  ignoreWrites?: boolean;
   clock?: () => number;
   host?: string;
   port?: number;
@@ -26,6 +31,8 @@ export interface StandIn {
   readonly port: number;
   /** Number of read requests served (to check that reads are grouped). */
   readonly requests: number;
+  /** The physical state of a relay channel of the template's `relays`. */
+  relayState(channel: string): 'on' | 'off' | undefined;
   close(): Promise<void>;
 }
 
@@ -69,6 +76,22 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
     }
   }
 
+  // Relay channels (template `relays`): coils in their own bit buffer, or holding registers that
+  // no template register covers (so refresh never overwrites them).
+  const coils = Buffer.alloc(REGISTERS / 8);
+  const relays = new Map<string, { function: 'coil' | 'holding'; at: number; template: string }>();
+  for (const t of opts.templates) {
+    for (const r of t.relays ?? [])
+      relays.set(r.channel, { function: r.function, at: r.address + offset, template: t.template });
+  }
+  const coilAt = (at: number) => ((coils[Math.floor(at / 8)] ?? 0) >> (at % 8)) & 1;
+  const setCoil = (at: number, on: boolean) => {
+    const i = Math.floor(at / 8);
+    coils[i] = on ? (coils[i] ?? 0) | (1 << (at % 8)) : (coils[i] ?? 0) & ~(1 << (at % 8));
+  };
+  const relayAt = (fn: 'coil' | 'holding', at: number) =>
+    [...relays].find(([, r]) => r.function === fn && r.at === at);
+
   const net = createServer();
   const sockets = new Set<Socket>();
   net.on('connection', (s) => {
@@ -78,13 +101,39 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
     // business, not a crash of the device.
     s.on('error', () => {});
   });
-  const server = new jsmodbus.server.TCP(net, { holding, input });
+  const server = new jsmodbus.server.TCP(net, { holding, input, coils });
+  let before: number | undefined;
+  server.on('preWriteSingleCoil', (request) => {
+    const body = request.body as unknown as { address: number };
+    before = coilAt(body.address);
+  });
+  server.on('postWriteSingleCoil', (request) => {
+    const body = request.body as unknown as { address: number; value: number };
+    const hit = relayAt('coil', body.address);
+    if (!hit) return;
+    if (opts.ignoreWrites && before !== undefined) setCoil(body.address, before === 1);
+    opts.onWrite?.({
+      template: hit[1].template,
+      register: `relay ${hit[0]}`,
+      value: body.value === 0xff00 ? 1 : 0,
+    });
+  });
+  let beforeWord: number | undefined;
+  server.on('preWriteSingleRegister', (request) => {
+    const body = request.body as unknown as { address: number };
+    beforeWord = holding.readUInt16BE(body.address * 2);
+  });
   server.on('preReadHoldingRegisters', refresh);
   server.on('preReadInputRegisters', refresh);
   server.on('postWriteSingleRegister', (request) => {
     const body = request.body as unknown as { address: number; value: number };
     const target = writable.get(body.address);
     if (target) opts.onWrite?.({ ...target, value: body.value });
+    const hit = relayAt('holding', body.address);
+    if (hit) {
+      if (opts.ignoreWrites && beforeWord !== undefined) holding.writeUInt16BE(beforeWord, body.address * 2);
+      opts.onWrite?.({ template: hit[1].template, register: `relay ${hit[0]}`, value: body.value });
+    }
   });
 
   const host = opts.host ?? '127.0.0.1';
@@ -103,6 +152,12 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
     port,
     get requests() {
       return requests;
+    },
+    relayState(channel) {
+      const r = relays.get(channel);
+      if (!r) return undefined;
+      const on = r.function === 'coil' ? coilAt(r.at) === 1 : holding.readUInt16BE(r.at * 2) !== 0;
+      return on ? 'on' : 'off';
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -67,6 +67,21 @@ export const RegisterEntry = Type.Object(
 );
 export type RegisterEntry = Static<typeof RegisterEntry>;
 
+/**
+ * One switchable channel of a relay board: a coil (function 5 write, 1 read: most boards) or a
+ * 16-bit holding register (1 = on, 0 = off). The agent writes it and reads it back to confirm.
+ */
+export const RelayEntry = Type.Object(
+  {
+    channel: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' }),
+    function: Type.Enum(['coil', 'holding']),
+    address: Type.Integer({ minimum: 0, maximum: 65535 }),
+    label: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  strict,
+);
+export type RelayEntry = Static<typeof RelayEntry>;
+
 /** A metric computed from others, e.g. load = PV + battery + grid when no meter measures it. */
 export const DerivedEntry = Type.Object(
   {
@@ -92,7 +107,10 @@ export const Template = Type.Object(
     wordOrder: Type.Optional(WordOrder),
     /** Unused registers a single read may span to merge two blocks (0 = contiguous only). */
     maxGap: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-    registers: Type.Array(RegisterEntry, { minItems: 1, maxItems: 500 }),
+    /** Metered registers; a pure relay board may have none (its channels are in `relays`). */
+    registers: Type.Array(RegisterEntry, { maxItems: 500 }),
+    /** Switchable channels of a multi-channel relay board. */
+    relays: Type.Optional(Type.Array(RelayEntry, { minItems: 1, maxItems: 64 })),
     derived: Type.Optional(Type.Array(DerivedEntry, { maxItems: 32 })),
   },
   strict,
@@ -167,6 +185,28 @@ function meaningProblems(t: Template): Problem[] {
       used.set(`${fn}:${a}`, r.name);
     }
   });
+  if (t.registers.length === 0 && !t.relays)
+    problems.push({ path: '/registers', message: 'a template needs registers or relays' });
+  const channels = new Set<string>();
+  t.relays?.forEach((r, i) => {
+    const at = `/relays/${i}`;
+    if (channels.has(r.channel))
+      problems.push({ path: `${at}/channel`, message: `duplicate channel "${r.channel}"` });
+    channels.add(r.channel);
+    const other = used.get(`${r.function}:${r.address}`);
+    if (other !== undefined) {
+      problems.push({
+        path: `${at}/address`,
+        message: `${r.function} ${r.address} is already used by "${other}"`,
+      });
+    }
+    used.set(`${r.function}:${r.address}`, `relay ${r.channel}`);
+  });
+  if (t.relays && t.registers.some((r) => r.writable && r.metric === 'relay_state'))
+    problems.push({
+      path: '/relays',
+      message: 'a template switches either through relays or a relay_state register',
+    });
   const metrics = new Set(t.registers.flatMap((r) => (r.metric ? [r.metric] : [])));
   t.derived?.forEach((d, i) => {
     const at = `/derived/${i}`;

@@ -21,6 +21,8 @@ import * as m034 from './034_rollup_gap_buckets.ts';
 import * as m036 from './036_clock_skew.ts';
 import * as m050 from './050_vendors.ts';
 import * as m051 from './051_vendors_rls.ts';
+import * as m060 from './060_equipment_channels.ts';
+import * as m061 from './061_equipment_channels_rls.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_spine': m001,
@@ -43,4 +45,6 @@ export const migrations: Record<string, Migration> = {
   '036_clock_skew': m036,
   '050_vendors': m050,
   '051_vendors_rls': m051,
+  '060_equipment_channels': m060,
+  '061_equipment_channels_rls': m061,
 };

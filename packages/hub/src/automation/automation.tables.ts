@@ -1,0 +1,40 @@
+// Kysely types of the switchable-equipment tables (migration 060).
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export type ChannelStatus = 'unknown' | 'pending' | 'confirmed' | 'failed';
+export type OnOff = 'on' | 'off';
+
+export interface EquipmentChannelsTable {
+  id: Generated<string>;
+  equipment_id: string;
+  node_id: string;
+  site_id: string;
+  channel: Generated<string>;
+  label: string | null;
+  capabilities: JSONColumnType<{ switch: boolean; readBack: boolean }, string | undefined, string>;
+  present: Generated<boolean>;
+  desired_state: OnOff | null;
+  desired_at: Date | null;
+  desired_by: string | null;
+  command_id: string | null;
+  reported_state: OnOff | null;
+  reported_at: Date | null;
+  status: Generated<ChannelStatus>;
+  failure_reason: string | null;
+  updated_at: Stamp;
+}
+
+export interface OrgControlSettingsTable {
+  org_id: string;
+  owner_control: Generated<boolean>;
+  updated_at: Stamp;
+}
+
+declare module '../storage/schema.ts' {
+  interface DB {
+    equipment_channels: EquipmentChannelsTable;
+    org_control_settings: OrgControlSettingsTable;
+  }
+}
