@@ -19,9 +19,10 @@ import { identityPlugin } from './identity/identity.plugin.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import { controlPlane } from './mqtt/control-plane.ts';
-import { NodeKeyCache } from './nodes/node-auth.ts';
+import { NODE_SIGNATURE_SCHEME, NodeKeyCache } from './nodes/node-auth.ts';
 import { nodeRoutes } from './nodes/nodes.routes.ts';
 import { NonceLedger } from './nodes/nonce-ledger.ts';
+import { NODE_AUTH_MARKDOWN, NODE_SIGNATURE_SECURITY_SCHEME } from './nodes/signing-docs.ts';
 import { registerCollectors } from './observability/collectors.ts';
 import { createHubLogger } from './observability/logger.ts';
 import { HubMetrics } from './observability/metrics.ts';
@@ -93,8 +94,13 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Wattfleet hub API', version: '1' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      info: { title: 'Wattfleet hub API', version: '1', description: NODE_AUTH_MARKDOWN },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          [NODE_SIGNATURE_SCHEME]: NODE_SIGNATURE_SECURITY_SCHEME,
+        },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });

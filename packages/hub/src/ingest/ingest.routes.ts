@@ -1,17 +1,15 @@
-// Node → hub ingest over HTTP. Bodies are signed raw bytes (gzip accepted); see node-auth.ts.
-import { DailyBatch, EventBatch, TelemetryBatch, WattfleetError } from '@wattfleet/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import Type from 'typebox';
+// Node → hub ingest over HTTP. Bodies are signed raw bytes (gzip accepted); see node-auth.ts and the
+// OpenAPI "Node authentication" section. HTTP only: the services validate and store.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { WattfleetError } from '@wattfleet/protocol';
+import type { FastifyRequest } from 'fastify';
+import type { Actor } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
+import { errors, NODE_AUTH_ERRORS } from '../http/responses.ts';
 import { useNodeSignatures } from '../nodes/node-auth.ts';
+import { DailyBatch, EventBatch, IngestAnswer, TelemetryBatch } from './ingest.schema.ts';
 import { ingestDaily, ingestEvents } from './reports.service.ts';
 import { type NodeRef, TelemetryIngest } from './telemetry.service.ts';
-
-const IngestAnswer = Type.Object({
-  status: Type.Union([Type.Literal('stored'), Type.Literal('duplicate')]),
-  batchId: Type.String(),
-  stored: Type.Integer(),
-});
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,13 +17,16 @@ declare module 'fastify' {
   }
 }
 
-function nodeOf(request: FastifyRequest): NodeRef {
-  const actor = actorOf(request);
+/** Only a node (signed request) ingests, and only as itself. */
+function nodeOf(actor: Actor): NodeRef {
   if (actor.kind !== 'node') throw new WattfleetError('WF_FORBIDDEN', 'Only nodes ingest');
   return { nodeId: actor.nodeId, siteId: actor.siteId };
 }
 
-export async function ingestRoutes(app: FastifyInstance): Promise<void> {
+const tags = ['ingest'];
+const response = { 200: IngestAnswer, ...errors(...NODE_AUTH_ERRORS, 'WF_FORBIDDEN') };
+
+export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.hub;
   if (!app.hasDecorator('telemetryIngest')) app.decorate('telemetryIngest', new TelemetryIngest(hub));
   const ingest = app.telemetryIngest;
@@ -47,27 +48,33 @@ export async function ingestRoutes(app: FastifyInstance): Promise<void> {
   app.post(
     '/ingest/telemetry',
     {
-      schema: { tags: ['ingest'], body: TelemetryBatch, response: { 200: IngestAnswer } },
+      schema: {
+        tags,
+        summary: 'Store a batch of samples (exactly once per batch id); every problem listed on a 400',
+        body: TelemetryBatch,
+        response,
+      },
       // Validated in the service (schema and semantics together, every problem listed).
       attachValidation: true,
       config: { rateLimit },
     },
-    async (request) => hub.metrics.observeIngest('http', () => ingest.ingest(nodeOf(request), request.body)),
+    async (request) =>
+      hub.metrics.observeIngest('http', () => ingest.ingest(nodeOf(actorOf(request)), request.body)),
   );
   app.post(
     '/ingest/daily',
     {
-      schema: { tags: ['ingest'], body: DailyBatch, response: { 200: IngestAnswer } },
+      schema: { tags, summary: "Store the device's own daily summaries", body: DailyBatch, response },
       config: { rateLimit },
     },
-    async (request) => ingestDaily(hub, nodeOf(request), request.body as DailyBatch),
+    async (request) => ingestDaily(hub, nodeOf(actorOf(request)), request.body),
   );
   app.post(
     '/ingest/events',
     {
-      schema: { tags: ['ingest'], body: EventBatch, response: { 200: IngestAnswer } },
+      schema: { tags, summary: 'Store health and state events', body: EventBatch, response },
       config: { rateLimit },
     },
-    async (request) => ingestEvents(hub, nodeOf(request), request.body as EventBatch),
+    async (request) => ingestEvents(hub, nodeOf(actorOf(request)), request.body),
   );
-}
+};

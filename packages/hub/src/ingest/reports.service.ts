@@ -9,23 +9,9 @@ import {
   toEpochMs,
   WattfleetError,
 } from '@wattfleet/protocol';
-import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import type { HubContext } from '../context.ts';
-import type { DB } from '../storage/schema.ts';
+import { claimBatch, insertNodeEvents, type NodeEventRow, upsertDailyReport } from './ingest.repository.ts';
 import type { IngestResult, NodeRef } from './telemetry.service.ts';
-
-async function claimBatch(
-  trx: Kysely<DB>,
-  node: NodeRef,
-  batchId: string,
-  kind: 'daily' | 'events',
-  count: number,
-): Promise<boolean> {
-  const r = await sql`INSERT INTO ingest_batches (node_id, batch_id, kind, item_count)
-    VALUES (${node.nodeId}, ${batchId}, ${kind}, ${count}) ON CONFLICT DO NOTHING`.execute(trx);
-  return Number(r.numAffectedRows ?? 0) > 0;
-}
 
 export async function ingestDaily(hub: HubContext, node: NodeRef, batch: DailyBatch): Promise<IngestResult> {
   const problems: Problem[] = [];
@@ -41,30 +27,20 @@ export async function ingestDaily(hub: HubContext, node: NodeRef, batch: DailyBa
   });
   if (problems.length) throw new WattfleetError('WF_VALIDATION', undefined, problems);
   return hub.db.transaction().execute(async (trx) => {
-    if (!(await claimBatch(trx, node, batch.batchId, 'daily', batch.days.length))) {
+    if (!(await claimBatch(trx, node.nodeId, batch.batchId, 'daily', batch.days.length))) {
       return { status: 'duplicate' as const, batchId: batch.batchId, stored: 0 };
     }
     for (const d of batch.days) {
       // A later report for the same day replaces the earlier one: the device's own view of a day
       // can still grow until the day ends. Reconciliation against the hub's figures is separate.
-      await trx
-        .insertInto('daily_reports')
-        .values({
-          node_id: node.nodeId,
-          site_id: node.siteId,
-          equipment: d.equipment ?? '',
-          day: d.date,
-          values: JSON.stringify(d.values),
-          batch_id: batch.batchId,
-        })
-        .onConflict((oc) =>
-          oc.columns(['node_id', 'equipment', 'day']).doUpdateSet((eb) => ({
-            values: eb.ref('excluded.values'),
-            batch_id: eb.ref('excluded.batch_id'),
-            received_at: sql`now()`,
-          })),
-        )
-        .execute();
+      await upsertDailyReport(trx, {
+        nodeId: node.nodeId,
+        siteId: node.siteId,
+        equipment: d.equipment ?? '',
+        day: d.date,
+        values: d.values,
+        batchId: batch.batchId,
+      });
     }
     return { status: 'stored' as const, batchId: batch.batchId, stored: batch.days.length };
   });
@@ -72,7 +48,7 @@ export async function ingestDaily(hub: HubContext, node: NodeRef, batch: DailyBa
 
 export async function ingestEvents(hub: HubContext, node: NodeRef, batch: EventBatch): Promise<IngestResult> {
   const problems: Problem[] = [];
-  const rows = batch.events.map((e, i) => {
+  const rows = batch.events.map((e, i): NodeEventRow => {
     const ts = toEpochMs(e.ts);
     if (ts === undefined || ts < DEVICE_TIME_RANGE.minMs || ts > Date.now() + LIMITS.maxFutureSkewMs) {
       problems.push({
@@ -95,10 +71,10 @@ export async function ingestEvents(hub: HubContext, node: NodeRef, batch: EventB
   });
   if (problems.length) throw new WattfleetError('WF_VALIDATION', undefined, problems);
   const result = await hub.db.transaction().execute(async (trx) => {
-    if (!(await claimBatch(trx, node, batch.batchId, 'events', rows.length))) {
+    if (!(await claimBatch(trx, node.nodeId, batch.batchId, 'events', rows.length))) {
       return { status: 'duplicate' as const, batchId: batch.batchId, stored: 0 };
     }
-    await trx.insertInto('node_events').values(rows).execute();
+    await insertNodeEvents(trx, rows);
     return { status: 'stored' as const, batchId: batch.batchId, stored: rows.length };
   });
   if (result.status === 'stored') hub.bus.emitEvent('node.events', { ...node, count: rows.length });

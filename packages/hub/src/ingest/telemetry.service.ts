@@ -6,6 +6,7 @@ import type { HubContext } from '../context.ts';
 import { ensurePartitionsForRange, rawRetentionStart } from '../storage/partitions.ts';
 import { localDate, localDayBounds, localDayStart } from '../time/zoned.ts';
 import { validateTelemetry } from './batch-validation.ts';
+import { siteTimezone, touchLastSeen } from './ingest.repository.ts';
 import { SeriesCache } from './series-cache.ts';
 import { TelemetryWriter } from './telemetry-writer.ts';
 
@@ -48,23 +49,13 @@ export class TelemetryIngest {
     const last = this.lastSeenWritten.get(nodeId) ?? 0;
     if (now - last < 30_000) return;
     this.lastSeenWritten.set(nodeId, now);
-    await this.hub.db
-      .updateTable('nodes')
-      .set({ last_seen_at: new Date(now) })
-      .where('id', '=', nodeId)
-      .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', new Date(now))]))
-      .execute();
+    await touchLastSeen(this.hub.db, nodeId, new Date(now));
   }
 
   private async siteTimezone(siteId: string): Promise<string> {
     const hit = this.timezones.get(siteId);
     if (hit && Date.now() - hit.at < 60_000) return hit.tz;
-    const row = await this.hub.db
-      .selectFrom('sites')
-      .select('timezone')
-      .where('id', '=', siteId)
-      .executeTakeFirst();
-    const tz = row?.timezone ?? 'UTC';
+    const tz = (await siteTimezone(this.hub.db, siteId)) ?? 'UTC';
     this.timezones.set(siteId, { tz, at: Date.now() });
     return tz;
   }

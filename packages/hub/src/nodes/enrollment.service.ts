@@ -2,29 +2,26 @@
 // after a compromise) is exchanged for a node id and credentials shown once. A pending code can be
 // revoked before anyone uses it.
 import { type EnrollRequest, type EnrollResponse, WattfleetError } from '@wattfleet/protocol';
-import { type RawBuilder, sql } from 'kysely';
 import { audit } from '../audit/audit.ts';
 import { appSiteScope } from '../auth/access.ts';
 import { type Actor, actorId } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { withTenant } from '../identity/tenant.ts';
 import { hashEnrollmentCode, hashMqttPassword, newEnrollmentCode, newMqttPassword } from './credentials.ts';
+import {
+  insertEnrollmentCode,
+  insertNode,
+  lockCodeByHash,
+  lockCodeById,
+  markCodeRevoked,
+  markCodeUsed,
+  reenrollNode,
+  replaceCredentials,
+  setNodeActive as updateNodeActive,
+} from './nodes.repository.ts';
+import type { CodeAnswer, RevokedCode, RotateCredentialsAnswer } from './nodes.schema.ts';
 
-export interface NewEnrollmentCode {
-  code: string;
-  siteId: string;
-  nodeId: string | null;
-  expiresAt: string;
-}
-
-/**
- * The public id of an enrollment code: derived from the stored hash by another hash, so listing it
- * discloses neither the code nor the lookup key. (The table has no id column of its own.)
- * `table` is the alias the query gives enrollment_codes.
- */
-export function enrollmentCodeId(table: string): RawBuilder<string> {
-  return sql<string>`left(encode(sha256(convert_to('wattfleet-code-id:' || ${sql.ref(`${table}.code_hash`)}, 'UTF8')), 'hex'), 32)`;
-}
+export type NewEnrollmentCode = CodeAnswer;
 
 /** Revoked before use (who and when are on the code and in the audit log). */
 export function isRevoked(code: { revoked_at: Date | null }): boolean {
@@ -39,17 +36,14 @@ export async function createEnrollmentCode(
 ): Promise<NewEnrollmentCode> {
   const code = newEnrollmentCode();
   const expiresAt = new Date(Date.now() + (input.ttlMinutes ?? 24 * 60) * 60_000);
-  await hub.db
-    .insertInto('enrollment_codes')
-    .values({
-      code_hash: hashEnrollmentCode(code),
-      site_id: input.siteId,
-      node_name: input.nodeName ?? null,
-      created_by: actor.kind === 'user' ? actor.userId : actor.kind,
-      expires_at: expiresAt,
-      node_id: input.nodeId ?? null,
-    })
-    .execute();
+  await insertEnrollmentCode(hub.db, {
+    codeHash: hashEnrollmentCode(code),
+    siteId: input.siteId,
+    nodeName: input.nodeName ?? null,
+    createdBy: actor.kind === 'user' ? actor.userId : actor.kind,
+    expiresAt,
+    nodeId: input.nodeId ?? null,
+  });
   await audit(hub.db, actor, {
     action: input.nodeId ? 'node.reenrollment_code.create' : 'enrollment_code.create',
     targetType: input.nodeId ? 'node' : 'site',
@@ -100,13 +94,7 @@ export async function enrollNode(
   const password = newMqttPassword();
   const passwordHash = hashMqttPassword(password);
   const result = await hub.db.transaction().execute(async (trx) => {
-    // FOR UPDATE: two agents racing with the same code — exactly one wins.
-    const code = await trx
-      .selectFrom('enrollment_codes')
-      .selectAll()
-      .where('code_hash', '=', codeHash)
-      .forUpdate()
-      .executeTakeFirst();
+    const code = await lockCodeByHash(trx, codeHash);
     const reason = !code
       ? 'unknown code'
       : code.used_at
@@ -120,40 +108,24 @@ export async function enrollNode(
     let nodeId: string;
     if (code.node_id) {
       // Re-enrollment replaces the credentials of an existing node and reactivates it.
-      await trx
-        .updateTable('nodes')
-        .set({
-          public_key: request.publicKey,
-          mqtt_password_hash: passwordHash,
-          credentials_rotated_at: sql<Date>`now()`,
-          active: true,
-          deactivated_at: null,
-          ...(request.pollIntervalS !== undefined ? { sample_interval_s: request.pollIntervalS } : {}),
-        })
-        .where('id', '=', code.node_id)
-        .execute();
+      await reenrollNode(trx, code.node_id, {
+        publicKey: request.publicKey,
+        passwordHash,
+        ...(request.pollIntervalS !== undefined ? { pollIntervalS: request.pollIntervalS } : {}),
+      });
       nodeId = code.node_id;
     } else {
-      const node = await trx
-        .insertInto('nodes')
-        .values({
-          site_id: code.site_id,
-          name: request.name ?? code.node_name ?? 'agent',
-          public_key: request.publicKey,
-          mqtt_password_hash: passwordHash,
-          agent_version: request.agentVersion ?? null,
-          // What completeness is measured against from the first day (heartbeats keep it current).
-          sample_interval_s: request.pollIntervalS ?? null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      nodeId = node.id;
+      nodeId = await insertNode(trx, {
+        siteId: code.site_id,
+        name: request.name ?? code.node_name ?? 'agent',
+        publicKey: request.publicKey,
+        passwordHash,
+        agentVersion: request.agentVersion ?? null,
+        // What completeness is measured against from the first day (heartbeats keep it current).
+        sampleIntervalS: request.pollIntervalS ?? null,
+      });
     }
-    await trx
-      .updateTable('enrollment_codes')
-      .set({ used_at: sql<Date>`now()`, node_id: nodeId })
-      .where('code_hash', '=', codeHash)
-      .execute();
+    await markCodeUsed(trx, codeHash, nodeId);
     return { nodeId, siteId: code.site_id };
   });
   if ('error' in result) {
@@ -194,27 +166,13 @@ export async function revokeEnrollmentCode(
   actor: Actor,
   codeId: string,
   sourceIp?: string,
-): Promise<{ id: string; siteId: string; nodeName: string | null; state: 'revoked' }> {
+): Promise<RevokedCode> {
   const scope = await appSiteScope(hub, actor, 'write');
   const result = await withTenant(
     hub,
     actor,
     async (trx) => {
-      const code = await trx
-        .selectFrom('enrollment_codes as c')
-        .select([
-          'c.code_hash',
-          'c.site_id',
-          'c.node_name',
-          'c.node_id',
-          'c.created_at',
-          'c.expires_at',
-          'c.used_at',
-          'c.revoked_at',
-        ])
-        .where(enrollmentCodeId('c'), '=', codeId)
-        .forUpdate()
-        .executeTakeFirst();
+      const code = await lockCodeById(trx, codeId);
       if (!code || (scope !== 'all' && !scope.includes(code.site_id))) return { missing: true as const };
       const refusal = code.used_at
         ? 'The code was already used by a node; deactivate the node instead'
@@ -223,13 +181,7 @@ export async function revokeEnrollmentCode(
           : code.expires_at.getTime() <= Date.now()
             ? 'The code has already expired'
             : undefined;
-      if (!refusal) {
-        await trx
-          .updateTable('enrollment_codes')
-          .set({ revoked_at: new Date(), revoked_by: actorId(actor) })
-          .where('code_hash', '=', code.code_hash)
-          .execute();
-      }
+      if (!refusal) await markCodeRevoked(trx, code.code_hash, actorId(actor));
       return { code, refusal };
     },
     'write',
@@ -260,12 +212,8 @@ export async function setNodeActive(
   active: boolean,
   sourceIp?: string,
 ): Promise<void> {
-  const updated = await hub.db
-    .updateTable('nodes')
-    .set({ active, deactivated_at: active ? null : sql<Date>`now()` })
-    .where('id', '=', nodeId)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) === 0) throw new WattfleetError('WF_NOT_FOUND', 'Node not found');
+  if (!(await updateNodeActive(hub.db, nodeId, active)))
+    throw new WattfleetError('WF_NOT_FOUND', 'Node not found');
   await audit(hub.db, actor, {
     action: active ? 'node.activate' : 'node.deactivate',
     targetType: 'node',
@@ -280,25 +228,12 @@ export async function rotateOwnCredentials(
   nodeId: string,
   publicKey: string,
   sourceIp?: string,
-): Promise<{ mqtt: { username: string; password: string } }> {
+): Promise<RotateCredentialsAnswer> {
   const password = newMqttPassword();
-  await hub.db
-    .updateTable('nodes')
-    .set({
-      public_key: publicKey,
-      mqtt_password_hash: hashMqttPassword(password),
-      credentials_rotated_at: new Date(),
-    })
-    .where('id', '=', nodeId)
-    .execute();
-  const node = await hub.db
-    .selectFrom('nodes')
-    .select('site_id')
-    .where('id', '=', nodeId)
-    .executeTakeFirstOrThrow();
+  const node = await replaceCredentials(hub.db, nodeId, publicKey, hashMqttPassword(password));
   await audit(
     hub.db,
-    { kind: 'node', nodeId, siteId: node.site_id },
+    { kind: 'node', nodeId, siteId: node.siteId },
     {
       action: 'node.credentials.rotate',
       targetType: 'node',

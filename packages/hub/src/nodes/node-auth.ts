@@ -16,6 +16,13 @@ import {
 } from '@wattfleet/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HubContext } from '../context.ts';
+import {
+  clearClockSkew,
+  insertHubNodeEvent,
+  nodeKeyRow,
+  recordClockSkew,
+  writeClockOffset,
+} from './nodes.repository.ts';
 import type { NonceLedger } from './nonce-ledger.ts';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -39,11 +46,7 @@ export class NodeKeyCache {
   async get(nodeId: string): Promise<CachedNode | undefined> {
     const hit = this.entries.get(nodeId);
     if (hit && Date.now() - hit.at < KEY_CACHE_MS) return hit;
-    const row = await this.hub.db
-      .selectFrom('nodes')
-      .select(['public_key', 'site_id', 'active', 'clock_skew_at'])
-      .where('id', '=', nodeId)
-      .executeTakeFirst();
+    const row = await nodeKeyRow(this.hub.db, nodeId);
     if (!row?.public_key) {
       this.entries.delete(nodeId);
       return undefined;
@@ -71,11 +74,18 @@ declare module 'fastify' {
   }
 }
 
+/** The OpenAPI security scheme of node-signed routes (described in nodes/signing-docs.ts). */
+export const NODE_SIGNATURE_SCHEME = 'nodeSignature';
+
 /**
  * Registers, inside the calling scope, a raw-bytes body parser and a preValidation hook that
  * verifies the signature, refuses replays, gunzips and parses JSON, and sets request.actor.
+ * Routes of the scope are documented as needing the node signature.
  */
 export function useNodeSignatures(scope: FastifyInstance, maxBodyBytes: number): void {
+  scope.addHook('onRoute', (route) => {
+    if (route.schema) route.schema.security ??= [{ [NODE_SIGNATURE_SCHEME]: [] }];
+  });
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_req, body, done) => {
     done(null, body);
@@ -114,13 +124,7 @@ class NodeClocks {
     const now = Date.now();
     if (skewed) {
       // The skew record is what clears the clock_skew alert: clear it on the first good request.
-      const cleared = await this.hub.db
-        .updateTable('nodes')
-        .set({ clock_skew_at: null, clock_skew_ms: null, clock_offset_ms: clampMs(offsetMs) })
-        .where('id', '=', nodeId)
-        .where('clock_skew_at', 'is not', null)
-        .returning('id')
-        .executeTakeFirst();
+      const cleared = await clearClockSkew(this.hub.db, nodeId, clampMs(offsetMs));
       this.app.nodeKeys.invalidate(nodeId);
       if (cleared) await this.event(nodeId, siteId, now, 'node.clock_ok', 'info', offsetMs);
       this.offsetWrittenAt.set(nodeId, now);
@@ -128,29 +132,12 @@ class NodeClocks {
     }
     if (now - (this.offsetWrittenAt.get(nodeId) ?? 0) < OFFSET_WRITE_MS) return;
     this.offsetWrittenAt.set(nodeId, now);
-    await this.hub.db
-      .updateTable('nodes')
-      .set({ clock_offset_ms: clampMs(offsetMs) })
-      .where('id', '=', nodeId)
-      .execute();
+    await writeClockOffset(this.hub.db, nodeId, clampMs(offsetMs));
   }
 
   async refused(nodeId: string, siteId: string, offsetMs: number): Promise<void> {
     const now = Date.now();
-    // One row update decides, across hubs, whether this refusal is news (first, or a minute later).
-    const row = await this.hub.db
-      .updateTable('nodes')
-      .set({
-        clock_skew_at: new Date(now),
-        clock_skew_ms: clampMs(offsetMs),
-        clock_offset_ms: clampMs(offsetMs),
-      })
-      .where('id', '=', nodeId)
-      .where((eb) =>
-        eb.or([eb('clock_skew_at', 'is', null), eb('clock_skew_at', '<', new Date(now - SKEW_WRITE_MS))]),
-      )
-      .returning('id')
-      .executeTakeFirst();
+    const row = await recordClockSkew(this.hub.db, nodeId, clampMs(offsetMs), now, SKEW_WRITE_MS);
     this.app.nodeKeys.invalidate(nodeId);
     if (row) await this.event(nodeId, siteId, now, 'node.clock_skew', 'warning', offsetMs);
   }
@@ -163,23 +150,18 @@ class NodeClocks {
     severity: 'info' | 'warning',
     offsetMs: number,
   ): Promise<void> {
-    await this.hub.db
-      .insertInto('node_events')
-      .values({
-        node_id: nodeId,
-        site_id: siteId,
-        ts: new Date(now),
-        kind,
-        severity,
-        equipment: null,
-        message:
-          kind === 'node.clock_skew'
-            ? `Signed request refused: node clock is ${Math.round(offsetMs / 1000)} s off the hub's`
-            : 'Node clock back inside the signature window',
-        data: JSON.stringify({ offsetMs }),
-        batch_id: `hub:${kind}:${now}`,
-      })
-      .execute();
+    await insertHubNodeEvent(this.hub.db, {
+      nodeId,
+      siteId,
+      now,
+      kind,
+      severity,
+      message:
+        kind === 'node.clock_skew'
+          ? `Signed request refused: node clock is ${Math.round(offsetMs / 1000)} s off the hub's`
+          : 'Node clock back inside the signature window',
+      data: { offsetMs },
+    });
     this.hub.bus.emitEvent('node.events', { nodeId, siteId, count: 1 });
   }
 }
@@ -194,7 +176,8 @@ async function authenticateNodeRequest(
   if (typeof nodeId !== 'string' || !UUID_RE.test(nodeId)) {
     throw new WattfleetError('WF_SIGNATURE_MISSING', 'x-wf-node header with the node id is required');
   }
-  const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+  // The scope's parser hands the body over as the bytes received (nothing when there was none).
+  const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const node = await app.nodeKeys.get(nodeId);
   if (!node) throw new WattfleetError('WF_SIGNATURE_INVALID', 'Unknown node or node without a key');
   const check = verifySignature(node.key, request.method, request.url, request.headers, raw);
@@ -215,8 +198,9 @@ async function authenticateNodeRequest(
   }
   if (!node.active) throw new WattfleetError('WF_NODE_INACTIVE');
   // Replay: the nonce may be used once within the window.
-  const nonce = request.headers[SIGNATURE_HEADERS.nonce] as string;
-  if (!(await app.nonces.use(nodeId, nonce))) throw new WattfleetError('WF_SIGNATURE_REPLAYED');
+  const nonce = request.headers[SIGNATURE_HEADERS.nonce];
+  if (typeof nonce !== 'string' || !(await app.nonces.use(nodeId, nonce)))
+    throw new WattfleetError('WF_SIGNATURE_REPLAYED');
   // Drift on HTTP too (not only from MQTT heartbeats): a node that never speaks MQTT is watched.
   await clocks.measured(nodeId, node.siteId, check.offsetMs, node.skewed);
 
@@ -235,7 +219,7 @@ async function decodeBody(request: FastifyRequest, raw: Buffer, maxBodyBytes: nu
       // back costs more than inflating it here.
       bytes = gunzipSync(raw, { maxOutputLength: maxBodyBytes * 8 });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      if (err instanceof Error && 'code' in err && err.code === 'ERR_BUFFER_TOO_LARGE') {
         throw new WattfleetError('WF_BODY_TOO_LARGE', 'Decompressed body is too large');
       }
       throw new WattfleetError('WF_BAD_GZIP');
@@ -250,6 +234,9 @@ async function decodeBody(request: FastifyRequest, raw: Buffer, maxBodyBytes: nu
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new WattfleetError('WF_BAD_JSON', `The body is not valid JSON: ${(err as Error).message}`);
+    throw new WattfleetError(
+      'WF_BAD_JSON',
+      `The body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }

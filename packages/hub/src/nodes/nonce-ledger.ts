@@ -4,6 +4,7 @@
 import { SIGNATURE_WINDOW_MS } from '@wattfleet/protocol';
 import type { HubContext } from '../context.ts';
 import { Coalescer } from '../storage/coalesce.ts';
+import { spendNonces } from './nodes.repository.ts';
 
 interface NonceUse {
   nodeId: string;
@@ -27,16 +28,7 @@ export class NonceLedger {
     return this.group.submit({ nodeId, nonce });
   }
 
-  private async record(uses: NonceUse[]): Promise<boolean[]> {
-    const expires = new Date(Date.now() + 2 * SIGNATURE_WINDOW_MS);
-    const r = await this.hub.database.pool.query<{ node_id: string; nonce: string }>(
-      `INSERT INTO request_nonces (node_id, nonce, expires_at)
-       SELECT n, x, $3 FROM unnest($1::uuid[], $2::text[]) AS u(n, x)
-       ON CONFLICT DO NOTHING
-       RETURNING node_id, nonce`,
-      [uses.map((u) => u.nodeId), uses.map((u) => u.nonce), expires],
-    );
-    const fresh = new Set(r.rows.map((row) => `${row.node_id}\u0000${row.nonce}`));
-    return uses.map((u) => fresh.has(`${u.nodeId}\u0000${u.nonce}`));
+  private record(uses: NonceUse[]): Promise<boolean[]> {
+    return spendNonces(this.hub.database, uses, new Date(Date.now() + 2 * SIGNATURE_WINDOW_MS));
   }
 }

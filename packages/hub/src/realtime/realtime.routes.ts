@@ -12,9 +12,10 @@
 // Client → hub: {type:'auth', token} | {type:'subscribe'|'unsubscribe', siteIds?, nodeIds?}
 // Hub → client: {type:'ready'} | {type:'subscribed', siteIds, nodeIds} | {type:'error', code, message, refused?}
 //               | {type:'event', event, data}
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import { checker, ERRORS, WattfleetError } from '@wattfleet/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { Actor } from '../auth/actor.ts';
 import type { HubEvents } from '../context.ts';
@@ -80,9 +81,24 @@ export interface RealtimeOptions {
   sessionCheckMs?: number;
 }
 
-export function realtimeRoutes(opts: RealtimeOptions = {}) {
+/** The upgrade request: a token in the URL is refused (WF_TOKEN_IN_URL), so it is declared here. */
+const UpgradeQuery = Type.Object({
+  token: Type.Optional(Type.String({ description: 'Refused: send the token in the first message' })),
+});
+
+const DESCRIPTION = [
+  'WebSocket (upgrade with GET). Authenticate in the first message, within 10 s:',
+  '`{"type":"auth","token":"<access token>"}` (a token in the URL is refused with WF_TOKEN_IN_URL).',
+  'Then `{"type":"subscribe"|"unsubscribe","siteIds":[…],"nodeIds":[…]}`.',
+  'The hub sends `{"type":"ready"}`, `{"type":"subscribed","siteIds","nodeIds"}`,',
+  '`{"type":"event","event":"node.live"|"node.status"|"command.updated"|"alert.updated"|"node.clock_drift","data"}`',
+  'and `{"type":"error","code","message","refused?"}`. A subscription outside the caller\'s scope is refused',
+  'as a whole. The socket closes with code 4401 when the session ends (logout, revocation, expiry).',
+].join(' ');
+
+export function realtimeRoutes(opts: RealtimeOptions = {}): FastifyPluginAsyncTypebox {
   const bound = opts.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
-  return async (app: FastifyInstance): Promise<void> => {
+  return async (app) => {
     if (!app.hasDecorator('websocketServer')) {
       await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
     }
@@ -224,55 +240,70 @@ export function realtimeRoutes(opts: RealtimeOptions = {}) {
       send(sub, { type: 'subscribed', siteIds: [...sub.sites], nodeIds: [...sub.nodes.keys()] });
     };
 
-    app.get('/realtime', { websocket: true }, (socket, request) => {
-      const sub = newSubscriber(socket);
-      registry.add(sub);
-      // Messages are handled one after another so a subscribe is complete before the next one.
-      let queue: Promise<void> = Promise.resolve();
-      const timer = setTimeout(() => {
-        if (!sub.actor) end(sub, 'WF_UNAUTHENTICATED', 'Authenticate within 10 s');
-      }, AUTH_TIMEOUT_MS);
-      timer.unref();
-      socket.on('close', () => {
-        clearTimeout(timer);
-        sub.ended = true;
-        registry.remove(sub);
-        guard.forget(sub);
-      });
+    app.get(
+      '/realtime',
+      {
+        websocket: true,
+        schema: {
+          tags: ['realtime'],
+          summary: 'Live events of the sites and nodes the caller may see (WebSocket)',
+          description: DESCRIPTION,
+          querystring: UpgradeQuery,
+          response: {
+            101: Type.Null({ description: 'Switching protocols: the socket is open; messages as described' }),
+          },
+        },
+      },
+      (socket, request) => {
+        const sub = newSubscriber(socket);
+        registry.add(sub);
+        // Messages are handled one after another so a subscribe is complete before the next one.
+        let queue: Promise<void> = Promise.resolve();
+        const timer = setTimeout(() => {
+          if (!sub.actor) end(sub, 'WF_UNAUTHENTICATED', 'Authenticate within 10 s');
+        }, AUTH_TIMEOUT_MS);
+        timer.unref();
+        socket.on('close', () => {
+          clearTimeout(timer);
+          sub.ended = true;
+          registry.remove(sub);
+          guard.forget(sub);
+        });
 
-      if ((request.query as { token?: string }).token !== undefined) {
-        end(sub, 'WF_TOKEN_IN_URL', ERRORS.WF_TOKEN_IN_URL.message);
-        return;
-      }
+        if (request.query.token !== undefined) {
+          end(sub, 'WF_TOKEN_IN_URL', ERRORS.WF_TOKEN_IN_URL.message);
+          return;
+        }
 
-      socket.on('message', (raw) => {
-        queue = queue
-          .then(async () => {
-            if (sub.ended || socket.readyState !== socket.OPEN) return;
-            let msg: unknown;
-            try {
-              msg = JSON.parse(raw.toString());
-            } catch {
-              return send(sub, { type: 'error', code: 'WF_BAD_JSON', message: 'Messages are JSON' });
-            }
-            if (!clientMessage.check(msg)) {
-              return send(sub, {
-                type: 'error',
-                code: 'WF_VALIDATION',
-                message: 'Unknown message',
-                problems: clientMessage.problems(msg),
-              });
-            }
-            if (msg.type === 'auth') return authorize(sub, msg.token, request);
-            if (!sub.actor) return end(sub, 'WF_UNAUTHENTICATED', 'Send {type:"auth", token} first');
-            if (msg.type === 'subscribe') await subscribe(sub, msg.siteIds ?? [], msg.nodeIds ?? []);
-            else unsubscribe(sub, msg.siteIds ?? [], msg.nodeIds ?? []);
-          })
-          .catch((err) => {
-            request.log.error({ err }, 'realtime message failed');
-            send(sub, { type: 'error', code: 'WF_INTERNAL', message: 'Internal error' });
-          });
-      });
-    });
+        socket.on('message', (raw) => {
+          queue = queue
+            .then(async () => {
+              if (sub.ended || socket.readyState !== socket.OPEN) return;
+              let msg: unknown;
+              try {
+                msg = JSON.parse(raw.toString());
+              } catch {
+                return send(sub, { type: 'error', code: 'WF_BAD_JSON', message: 'Messages are JSON' });
+              }
+              if (!clientMessage.check(msg)) {
+                return send(sub, {
+                  type: 'error',
+                  code: 'WF_VALIDATION',
+                  message: 'Unknown message',
+                  problems: clientMessage.problems(msg),
+                });
+              }
+              if (msg.type === 'auth') return authorize(sub, msg.token, request);
+              if (!sub.actor) return end(sub, 'WF_UNAUTHENTICATED', 'Send {type:"auth", token} first');
+              if (msg.type === 'subscribe') await subscribe(sub, msg.siteIds ?? [], msg.nodeIds ?? []);
+              else unsubscribe(sub, msg.siteIds ?? [], msg.nodeIds ?? []);
+            })
+            .catch((err) => {
+              request.log.error({ err }, 'realtime message failed');
+              send(sub, { type: 'error', code: 'WF_INTERNAL', message: 'Internal error' });
+            });
+        });
+      },
+    );
   };
 }

@@ -6,6 +6,7 @@ import { appSiteScope } from '../auth/access.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { withTenant } from '../identity/tenant.ts';
+import { visibleNodes, visibleSites } from './realtime.repository.ts';
 
 export interface ResolvedTargets {
   siteIds: string[];
@@ -23,26 +24,14 @@ export async function resolveTargets(
   const scope = await appSiteScope(hub, actor, 'read');
   const inScope = (siteId: string) => scope === 'all' || scope.includes(siteId);
   const { sites, nodes } = await withTenant(hub, actor, async (trx) => ({
-    sites: siteIds.length
-      ? await trx
-          .selectFrom('sites')
-          .select('id')
-          .where('id', 'in', [...siteIds])
-          .execute()
-      : [],
-    nodes: nodeIds.length
-      ? await trx
-          .selectFrom('nodes')
-          .select(['id', 'site_id'])
-          .where('id', 'in', [...nodeIds])
-          .execute()
-      : [],
+    sites: await visibleSites(trx, siteIds),
+    nodes: await visibleNodes(trx, nodeIds),
   }));
-  const visibleSites = new Set(sites.map((s) => s.id));
+  const shown = new Set(sites.map((s) => s.id));
   const siteOfNode = new Map(nodes.map((n) => [n.id, n.site_id]));
   const out: ResolvedTargets = { siteIds: [], nodes: new Map(), refused: { siteIds: [], nodeIds: [] } };
   for (const id of siteIds) {
-    if (visibleSites.has(id) && inScope(id)) out.siteIds.push(id);
+    if (shown.has(id) && inScope(id)) out.siteIds.push(id);
     else out.refused.siteIds.push(id);
   }
   for (const id of nodeIds) {

@@ -1,6 +1,7 @@
 // Vendor account routes: thin, typed by the TypeBox provider from vendors.schema.ts (params,
 // query, body and every response). Logic and access checks are in vendors.service.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import { actorOf } from '../auth/authenticate.ts';
 import { errors } from '../http/responses.ts';
 import {
@@ -38,7 +39,12 @@ export const vendorRoutes =
       '/sites/:siteId/vendor-accounts/test',
       {
         ...auth,
-        schema: { tags, params: SiteParams, body: ConnectionRequest, response: { 200: SystemInfo } },
+        schema: {
+          tags,
+          params: SiteParams,
+          body: ConnectionRequest,
+          response: { 200: SystemInfo, ...errors('WF_NOT_FOUND') },
+        },
       },
       async (request) => service.testConnection(actorOf(request), request.params.siteId, request.body),
     );
@@ -78,7 +84,15 @@ export const vendorRoutes =
 
     app.post(
       '/sites/:siteId/vendor-accounts',
-      { ...auth, schema: { tags, params: SiteParams, body: CreateAccountBody, response: { 201: Account } } },
+      {
+        ...auth,
+        schema: {
+          tags,
+          params: SiteParams,
+          body: CreateAccountBody,
+          response: { 201: Account, ...errors('WF_NOT_FOUND', 'WF_CONFLICT') },
+        },
+      },
       async (request, reply) => {
         reply.status(201);
         return service.create(actorOf(request), request.params.siteId, request.body, request.ip);
@@ -87,7 +101,10 @@ export const vendorRoutes =
 
     app.get(
       '/sites/:siteId/vendor-accounts',
-      { ...auth, schema: { tags, params: SiteParams, response: { 200: AccountList } } },
+      {
+        ...auth,
+        schema: { tags, params: SiteParams, response: { 200: AccountList, ...errors('WF_NOT_FOUND') } },
+      },
       async (request) => service.listForSite(actorOf(request), request.params.siteId),
     );
 
@@ -99,13 +116,24 @@ export const vendorRoutes =
 
     app.get(
       '/vendor-accounts/:id',
-      { ...auth, schema: { tags, params: AccountParams, response: { 200: Account } } },
+      {
+        ...auth,
+        schema: { tags, params: AccountParams, response: { 200: Account, ...errors('WF_NOT_FOUND') } },
+      },
       async (request) => service.get(actorOf(request), request.params.id),
     );
 
     app.get(
       '/vendor-accounts/:id/log',
-      { ...auth, schema: { tags, params: AccountParams, querystring: LogQuery, response: { 200: LogList } } },
+      {
+        ...auth,
+        schema: {
+          tags,
+          params: AccountParams,
+          querystring: LogQuery,
+          response: { 200: LogList, ...errors('WF_NOT_FOUND') },
+        },
+      },
       async (request) => service.log(actorOf(request), request.params.id, request.query.limit ?? 100),
     );
 
@@ -113,7 +141,12 @@ export const vendorRoutes =
       '/vendor-accounts/:id',
       {
         ...auth,
-        schema: { tags, params: AccountParams, body: PatchAccountBody, response: { 200: Account } },
+        schema: {
+          tags,
+          params: AccountParams,
+          body: PatchAccountBody,
+          response: { 200: Account, ...errors('WF_NOT_FOUND') },
+        },
       },
       async (request) => service.patch(actorOf(request), request.params.id, request.body, request.ip),
     );
@@ -122,7 +155,12 @@ export const vendorRoutes =
       '/vendor-accounts/:id/credentials',
       {
         ...auth,
-        schema: { tags, params: AccountParams, body: RotateCredentialsBody, response: { 200: Account } },
+        schema: {
+          tags,
+          params: AccountParams,
+          body: RotateCredentialsBody,
+          response: { 200: Account, ...errors('WF_NOT_FOUND') },
+        },
       },
       async (request) =>
         service.rotateCredentials(actorOf(request), request.params.id, request.body.credentials, request.ip),
@@ -130,7 +168,10 @@ export const vendorRoutes =
 
     app.delete(
       '/vendor-accounts/:id',
-      { ...auth, schema: { tags, params: AccountParams } },
+      {
+        ...auth,
+        schema: { tags, params: AccountParams, response: { 204: Type.Null(), ...errors('WF_NOT_FOUND') } },
+      },
       async (request, reply) => {
         await service.remove(actorOf(request), request.params.id, request.ip);
         reply.status(204);
