@@ -2,8 +2,7 @@
 // as `app.hub`; nothing here is module-global, so several hubs can live in one process (tests).
 import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
-import type { AccessMode } from './auth/access.ts';
-import type { Actor } from './auth/actor.ts';
+import type { AccessMode, Actor } from './auth/actor.ts';
 import type { HubConfig } from './config.ts';
 import type { HubMetrics } from './observability/metrics.ts';
 import type { Database } from './storage/database.ts';

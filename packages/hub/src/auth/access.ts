@@ -3,9 +3,11 @@ import { WattfleetError } from '@wattfleet/protocol';
 import type { Kysely } from 'kysely';
 import type { HubContext, SiteScopeResolver } from '../context.ts';
 import type { DB } from '../storage/schema.ts';
-import { type Actor, isFleetAdmin } from './actor.ts';
+import { type AccessMode, type Actor, isFleetAdmin } from './actor.ts';
 
-export type AccessMode = 'read' | 'write';
+// Defined next to Actor so context.ts (which needs it for SiteScopeResolver) does not import this
+// module, which imports context.ts.
+export type { AccessMode } from './actor.ts';
 
 /** Before grants exist: admins see all, users their org's sites, nodes their own site. */
 export const orgOwnedSiteScope: SiteScopeResolver = async (db: Kysely<DB>, actor: Actor) => {

@@ -2,6 +2,9 @@
 // JWT users in the identity module, signed node requests) is the authentication layer's job.
 import type { Role } from '@wattfleet/protocol';
 
+/** Reading a site's data, or changing it (viewers never write). */
+export type AccessMode = 'read' | 'write';
+
 export type Actor =
   | { kind: 'user'; userId: string; orgId: string; role: Role; email?: string }
   | { kind: 'token' } // the static admin token from configuration: operator scripts, tests

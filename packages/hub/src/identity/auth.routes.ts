@@ -1,7 +1,7 @@
-// Login, token refresh, logout, own profile and password change. Wrong passwords are throttled
-// per account, address and (account, address) pair in the database (login-throttle.ts), so
-// guessing slows down on every hub while the rightful owner, from a client that has not failed,
-// still gets in. A per-address request rate (route config, per hub) caps floods before that.
+// Login, token refresh, logout, own profile and password change: HTTP only (cookies, request
+// rates), typed by the TypeBox provider from auth.schema.ts. Throttling, sessions and the password
+// rules are in auth.service.ts. A per-address request rate (route config, per hub) caps floods
+// before the database-backed login throttle.
 //
 // Browsers ask for the refresh token as a cookie (`refreshIn: 'cookie'`): httpOnly (scripts in the
 // page never see it), SameSite=Strict, scoped to /api/v1/auth, and Secure whenever the request came
@@ -9,34 +9,16 @@
 // http (a LAN install, localhost) it is sent without Secure, so it is exactly as protected as that
 // connection. A cookie session never gets its refresh token in a JSON body. Scripts keep the JSON
 // body (the default).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WattfleetError } from '@wattfleet/protocol';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { audit } from '../audit/audit.ts';
 import { actorOf } from '../auth/authenticate.ts';
-import { userOnly } from './guards.ts';
-import { DEFAULT_THROTTLE_LIMITS, LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
-import { assertPasswordPolicy, hashPassword, verifyPassword } from './passwords.ts';
-import { publicUser } from './sessions.service.ts';
-import { USER_COLUMNS } from './users.routes.ts';
-
-const LoginBody = Type.Object(
-  {
-    email: Type.String({ minLength: 3, maxLength: 320 }),
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
-  },
-  { additionalProperties: false },
-);
-const RefreshIn = Type.Union([Type.Literal('cookie'), Type.Literal('body')]);
-const LoginBodyWithDelivery = Type.Object(
-  { ...LoginBody.properties, refreshIn: Type.Optional(RefreshIn) },
-  { additionalProperties: false },
-);
-const RefreshBody = Type.Object(
-  // Absent: the refresh token comes from the cookie.
-  { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
-  { additionalProperties: false },
-);
+import { ACTOR_AUTH_ERRORS, errors } from '../http/responses.ts';
+import { LoginAnswer, LoginBody, PasswordBody, RefreshBody, TokenAnswer } from './auth.schema.ts';
+import { AuthService } from './auth.service.ts';
+import { DEFAULT_THROTTLE_LIMITS, type ThrottleLimits } from './login-throttle.ts';
+import { User } from './users.schema.ts';
 
 export const REFRESH_COOKIE = 'wf_refresh';
 const COOKIE_PATH = '/api/v1/auth';
@@ -59,13 +41,6 @@ function clearRefreshCookie(reply: FastifyReply): void {
     path: COOKIE_PATH,
   });
 }
-const PasswordBody = Type.Object(
-  {
-    currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
-    newPassword: Type.String({ minLength: 1, maxLength: 1024 }),
-  },
-  { additionalProperties: false },
-);
 
 export interface AuthLimits {
   loginPerIpPerMinute: number;
@@ -82,13 +57,13 @@ export const DEFAULT_AUTH_LIMITS: AuthLimits = {
   throttle: DEFAULT_THROTTLE_LIMITS,
 };
 
-export function authRoutes(limits: AuthLimits) {
-  return async (app: FastifyInstance): Promise<void> => {
-    const hub = app.hub;
-    const sessions = () => {
-      if (!hub.identity) throw new Error('identity not initialised');
-      return hub.identity;
-    };
+const tags = ['auth'];
+const bearer = [{ bearer: [] }];
+const NoContent = Type.Null({ description: 'Done; no body' });
+
+export function authRoutes(limits: AuthLimits): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const service = new AuthService(app.hub, limits.throttle);
     // The plugin's per-route limiter runs once per request, so a second limit (per user) is
     // checked by hand with a limiter of the same store.
     const limiter = (max: number, key: (req: FastifyRequest) => string) => {
@@ -100,7 +75,6 @@ export function authRoutes(limits: AuthLimits) {
         }
       };
     };
-    const throttle = new LoginThrottle(hub.db, limits.throttle, () => sessions().options.now());
     const perUser = limiter(
       limits.passwordPerUserPerMinute,
       (req) => `password:${req.actor?.kind === 'user' ? req.actor.userId : req.ip}`,
@@ -109,7 +83,14 @@ export function authRoutes(limits: AuthLimits) {
     app.post(
       '/auth/login',
       {
-        schema: { tags: ['auth'], body: LoginBodyWithDelivery },
+        schema: {
+          tags,
+          body: LoginBody,
+          response: {
+            200: LoginAnswer,
+            ...errors('WF_BAD_CREDENTIALS', 'WF_USER_DISABLED', 'WF_RATE_LIMITED'),
+          },
+        },
         config: {
           rateLimit: {
             max: limits.loginPerIpPerMinute,
@@ -119,38 +100,13 @@ export function authRoutes(limits: AuthLimits) {
         },
       },
       async (request, reply) => {
-        const { email, password, refreshIn } = request.body as {
-          email: string;
-          password: string;
-          refreshIn?: 'cookie' | 'body';
-        };
-        const account = email.trim().toLowerCase();
-        const verdict = await throttle.check(account, request.ip);
-        if (!verdict.allowed) {
-          await audit(hub.db, undefined, {
-            action: 'auth.login',
-            result: 'denied',
-            sourceIp: request.ip,
-            details: { email: account, reason: `throttled_${verdict.reason}` },
-          });
-          throw new WattfleetError('WF_RATE_LIMITED', 'Too many failed logins; try again later', undefined, {
-            retryAfterS: verdict.retryAfterS,
-          });
-        }
-        let answer: Awaited<ReturnType<ReturnType<typeof sessions>['login']>>;
-        try {
-          answer = await sessions().login(email, password, {
-            ip: request.ip,
-            userAgent: request.headers['user-agent'],
-          });
-        } catch (err) {
-          if (err instanceof WattfleetError && err.code === 'WF_BAD_CREDENTIALS')
-            await throttle.recordFailure(account, request.ip);
-          throw err;
-        }
-        await throttle.recordSuccess(account, request.ip);
+        const { email, password, refreshIn } = request.body;
+        const answer = await service.login(email, password, {
+          ip: request.ip,
+          userAgent: request.headers['user-agent'],
+        });
         if (refreshIn !== 'cookie') return answer;
-        setRefreshCookie(reply, answer.refreshToken, sessions().options.refreshTtlS);
+        setRefreshCookie(reply, answer.refreshToken, service.sessions.options.refreshTtlS);
         const { refreshToken: _inCookie, ...rest } = answer;
         return rest;
       },
@@ -159,7 +115,20 @@ export function authRoutes(limits: AuthLimits) {
     app.post(
       '/auth/refresh',
       {
-        schema: { tags: ['auth'], body: RefreshBody },
+        schema: {
+          tags,
+          body: RefreshBody,
+          response: {
+            200: TokenAnswer,
+            ...errors(
+              'WF_UNAUTHENTICATED',
+              'WF_TOKEN_INVALID',
+              'WF_TOKEN_EXPIRED',
+              'WF_REFRESH_REUSED',
+              'WF_USER_DISABLED',
+            ),
+          },
+        },
         config: {
           rateLimit: {
             max: limits.refreshPerIpPerMinute,
@@ -169,14 +138,15 @@ export function authRoutes(limits: AuthLimits) {
         },
       },
       async (request, reply) => {
-        const fromBody = (request.body as { refreshToken?: string } | undefined)?.refreshToken;
+        // No body at all is allowed: the refresh token then comes from the cookie.
+        const fromBody = request.body?.refreshToken;
         const fromCookie = request.cookies[REFRESH_COOKIE];
         const presented = fromBody ?? fromCookie;
         if (!presented) throw new WattfleetError('WF_UNAUTHENTICATED', 'No refresh token');
-        if (fromBody !== undefined) return sessions().refresh(fromBody, request.ip);
+        if (fromBody !== undefined) return service.refresh(fromBody, request.ip);
         try {
-          const pair = await sessions().refresh(presented, request.ip);
-          setRefreshCookie(reply, pair.refreshToken, sessions().options.refreshTtlS);
+          const pair = await service.refresh(presented, request.ip);
+          setRefreshCookie(reply, pair.refreshToken, service.sessions.options.refreshTtlS);
           const { refreshToken: _inCookie, ...rest } = pair;
           return rest;
         } catch (err) {
@@ -189,78 +159,44 @@ export function authRoutes(limits: AuthLimits) {
 
     app.post(
       '/auth/logout',
-      { schema: { tags: ['auth'], security: [{ bearer: [] }] }, preHandler: app.requireActor },
+      {
+        preHandler: app.requireActor,
+        schema: { tags, security: bearer, response: { 204: NoContent, ...errors('WF_FORBIDDEN') } },
+      },
       async (request, reply) => {
-        const actor = userOnly(actorOf(request));
-        if (request.sessionId) await sessions().revokeSession(request.sessionId, 'logout');
+        await service.logout(actorOf(request), request.sessionId, request.ip);
         clearRefreshCookie(reply);
-        await audit(hub.db, actor, {
-          action: 'auth.logout',
-          targetType: 'session',
-          ...(request.sessionId ? { targetId: request.sessionId } : {}),
-          sourceIp: request.ip,
-        });
         reply.status(204);
       },
     );
 
     app.get(
       '/auth/me',
-      { schema: { tags: ['auth'], security: [{ bearer: [] }] }, preHandler: app.requireActor },
-      async (request) => {
-        const actor = userOnly(actorOf(request));
-        const user = await hub.db
-          .selectFrom('users')
-          .select(USER_COLUMNS)
-          .where('id', '=', actor.userId)
-          .executeTakeFirstOrThrow();
-        return publicUser(user);
+      {
+        preHandler: app.requireActor,
+        schema: { tags, security: bearer, response: { 200: User, ...errors('WF_FORBIDDEN') } },
       },
+      async (request) => service.me(actorOf(request)),
     );
 
     app.post(
       '/auth/password',
       {
-        schema: { tags: ['auth'], body: PasswordBody, security: [{ bearer: [] }] },
+        schema: {
+          tags,
+          body: PasswordBody,
+          security: bearer,
+          // Authenticated in preValidation (not preHandler), so the standard hook does not see it.
+          response: {
+            204: NoContent,
+            ...errors(...ACTOR_AUTH_ERRORS, 'WF_FORBIDDEN', 'WF_BAD_CREDENTIALS', 'WF_RATE_LIMITED'),
+          },
+        },
         // Authenticated and limited before body validation: malformed attempts count too.
         preValidation: [app.requireActor, perUser],
       },
       async (request, reply) => {
-        const actor = userOnly(actorOf(request));
-        const body = request.body as { currentPassword: string; newPassword: string };
-        const user = await hub.db
-          .selectFrom('users')
-          .select(['id', 'password_hash'])
-          .where('id', '=', actor.userId)
-          .executeTakeFirstOrThrow();
-        if (!(await verifyPassword(user.password_hash, body.currentPassword))) {
-          await audit(hub.db, actor, {
-            action: 'auth.password_change',
-            targetType: 'user',
-            targetId: actor.userId,
-            result: 'failed',
-            sourceIp: request.ip,
-          });
-          throw new WattfleetError('WF_BAD_CREDENTIALS', 'The current password is wrong');
-        }
-        assertPasswordPolicy(body.newPassword);
-        await hub.db
-          .updateTable('users')
-          .set({
-            password_hash: await hashPassword(body.newPassword),
-            must_change_password: false,
-            password_changed_at: new Date(),
-          })
-          .where('id', '=', actor.userId)
-          .execute();
-        // Other devices must log in again with the new password; this one stays signed in.
-        await sessions().revokeUserSessions(actor.userId, 'password_change', request.sessionId);
-        await audit(hub.db, actor, {
-          action: 'auth.password_change',
-          targetType: 'user',
-          targetId: actor.userId,
-          sourceIp: request.ip,
-        });
+        await service.changePassword(actorOf(request), request.body, request.sessionId, request.ip);
         reply.status(204);
       },
     );

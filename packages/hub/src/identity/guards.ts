@@ -1,20 +1,23 @@
-// Role checks shared by the identity routes. A refusal of an admin action is itself audited.
+// Role checks shared by the identity services. A refusal of an admin action is itself audited.
 import { WattfleetError } from '@wattfleet/protocol';
-import type { FastifyRequest } from 'fastify';
 import { audit } from '../audit/audit.ts';
 import { type Actor, isFleetAdmin, isOrgAdminOf } from '../auth/actor.ts';
-import { actorOf } from '../auth/authenticate.ts';
 import type { HubContext } from '../context.ts';
+
+export interface Target {
+  type: string;
+  id?: string;
+}
 
 export async function requireAdmin(
   hub: HubContext,
-  request: FastifyRequest,
+  actor: Actor,
+  sourceIp: string,
   action: string,
-  target?: { type: string; id?: string },
+  target?: Target,
 ): Promise<Actor> {
-  const actor = actorOf(request);
   if (isFleetAdmin(actor)) return actor;
-  return deny(hub, request, actor, action, target);
+  return deny(hub, actor, sourceIp, action, target);
 }
 
 /**
@@ -23,30 +26,30 @@ export async function requireAdmin(
  */
 export async function requireUserManager(
   hub: HubContext,
-  request: FastifyRequest,
+  actor: Actor,
+  sourceIp: string,
   action: string,
   orgId: string | undefined,
-  target?: { type: string; id?: string },
+  target?: Target,
 ): Promise<Actor> {
-  const actor = actorOf(request);
   if (isFleetAdmin(actor) || isOrgAdminOf(actor, orgId)) return actor;
   if (actor.kind === 'user' && actor.role === 'org_admin' && target?.id) {
     throw new WattfleetError('WF_NOT_FOUND', 'User not found');
   }
-  return deny(hub, request, actor, action, target);
+  return deny(hub, actor, sourceIp, action, target);
 }
 
 async function deny(
   hub: HubContext,
-  request: FastifyRequest,
   actor: Actor,
+  sourceIp: string,
   action: string,
-  target?: { type: string; id?: string },
+  target?: Target,
 ): Promise<never> {
   await audit(hub.db, actor, {
     action,
     result: 'denied',
-    sourceIp: request.ip,
+    sourceIp,
     ...(target ? { targetType: target.type } : {}),
     ...(target?.id ? { targetId: target.id } : {}),
   });

@@ -1,5 +1,5 @@
 // The identity module as one plugin: security headers, CORS, JWT sessions, the grants-aware site
-// scope, and the users/orgs/grants/audit routes. Registered without encapsulation (like
+// scope, and the auth/users/orgs/grants/audit routes (orgs from orgs/, the one org module). Registered without encapsulation (like
 // fastify-plugin) because headers, CORS and the bearer authenticator apply to the whole hub.
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
@@ -7,10 +7,10 @@ import helmet from '@fastify/helmet';
 import jwt from '@fastify/jwt';
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance } from 'fastify';
+import { orgRoutes } from '../orgs/orgs.routes.ts';
 import { auditRoutes } from './audit.routes.ts';
 import { type AuthLimits, authRoutes, DEFAULT_AUTH_LIMITS } from './auth.routes.ts';
 import { grantRoutes } from './grants.routes.ts';
-import { orgRoutes } from './orgs.routes.ts';
 import { grantsSiteScope } from './scope.ts';
 import { loadJwtSecret } from './secrets.ts';
 import { DEFAULT_IDENTITY_OPTIONS, type IdentityOptions, SessionService } from './sessions.service.ts';

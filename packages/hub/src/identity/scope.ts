@@ -1,8 +1,7 @@
 // Which sites an actor may see or change, with installer grants. Replaces the spine's
 // org-owned resolver as `hub.siteScope`; row-level security receives the same list.
 import { type Kysely, sql } from 'kysely';
-import type { AccessMode } from '../auth/access.ts';
-import { type Actor, isFleetAdmin } from '../auth/actor.ts';
+import { type AccessMode, type Actor, isFleetAdmin } from '../auth/actor.ts';
 import type { SiteScopeResolver } from '../context.ts';
 import type { DB } from '../storage/schema.ts';
 import './schema.ts';

@@ -13,6 +13,7 @@ import { audit } from '../audit/audit.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { burnPasswordCheck, verifyPassword } from './passwords.ts';
+import { publicUser } from './users.schema.ts';
 import './schema.ts';
 
 export interface IdentityOptions {
@@ -328,40 +329,4 @@ export class SessionService {
 
 export function userActor(u: { id: string; org_id: string; role: Role; email: string }): Actor {
   return { kind: 'user', userId: u.id, orgId: u.org_id, role: u.role, email: u.email };
-}
-
-export interface PublicUser {
-  id: string;
-  orgId: string;
-  email: string;
-  name: string | null;
-  role: string;
-  disabled: boolean;
-  mustChangePassword: boolean;
-  lastLoginAt: string | null;
-  createdAt: string;
-}
-
-export function publicUser(u: {
-  id: string;
-  org_id: string;
-  email: string;
-  name: string | null;
-  role: string;
-  disabled_at: Date | null;
-  must_change_password: boolean;
-  last_login_at: Date | null;
-  created_at: Date;
-}): PublicUser {
-  return {
-    id: u.id,
-    orgId: u.org_id,
-    email: u.email,
-    name: u.name,
-    role: u.role,
-    disabled: u.disabled_at !== null,
-    mustChangePassword: u.must_change_password,
-    lastLoginAt: u.last_login_at ? new Date(u.last_login_at).toISOString() : null,
-    createdAt: new Date(u.created_at).toISOString(),
-  };
 }

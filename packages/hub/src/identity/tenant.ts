@@ -2,8 +2,7 @@
 // caller's identity in transaction-local settings that the row-level security policies read.
 // Whatever SQL runs inside fn, PostgreSQL itself hides other tenants' rows.
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { AccessMode } from '../auth/access.ts';
-import { type Actor, isFleetAdmin } from '../auth/actor.ts';
+import { type AccessMode, type Actor, isFleetAdmin } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import type { DB } from '../storage/schema.ts';
 
