@@ -1,28 +1,65 @@
-// Commands: the whitelist check, the state machine and delivery. Every command and every state
-// change is written to the audit log in the same transaction as the change itself, and announced
-// on the bus ('command.updated') after it commits.
+// Commands: who may send what (the node's site must be writable for the caller and the caller's
+// role must be listed for the type in COMMAND_ROLES), per-type arguments, the state machine and
+// delivery, node log uploads for FETCH_LOGS and the fleet-wide broadcast. Every command and every
+// state change is written to the audit log in the same transaction as the change itself, and
+// announced on the bus ('command.updated') after it commits. Routes stay thin; SQL is in
+// commands.repository.ts.
 import {
+  BROADCAST_TOPIC,
+  type Broadcast,
   COMMAND_ROLES,
   COMMAND_TRANSITIONS,
+  COMMAND_TYPES,
+  CommandArgs,
   type CommandCancel,
   type CommandEnvelope,
   type CommandResponse,
   type CommandState,
   type CommandType,
+  checker,
   DEFAULT_COMMAND_TTL_S,
   FINAL_COMMAND_STATES,
+  type LogUpload,
   WattfleetError,
 } from '@wattfleet/protocol';
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import { audit } from '../audit/audit.ts';
-import { type Actor, actorId } from '../auth/actor.ts';
+import { assertNodeAccess } from '../auth/access.ts';
+import { type Actor, actorId, isFleetAdmin } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
+import { withTenant } from '../identity/tenant.ts';
 import type { DB } from '../storage/schema.ts';
-import type { CommandsTable } from './tables.ts';
-import './tables.ts';
+import {
+  type CommandRow,
+  dueForExpiry,
+  findCommand,
+  insertCommand,
+  insertLogChunk,
+  insertTransition,
+  listCommands,
+  listLogChunks,
+  listTransitions,
+  lockCommand,
+  markPublished,
+  pendingForNode,
+  stalePendingOfOnlineNodes,
+  type TransitionSource,
+  updateCommandState,
+} from './commands.repository.ts';
+import type {
+  BroadcastAnswer,
+  BroadcastBody,
+  Command,
+  CommandDetail,
+  CommandList,
+  CommandListQuery,
+  CommandTransition,
+  CreateCommandBody,
+  LogUploadAnswer,
+  NodeLogs,
+} from './commands.schema.ts';
 
-export type CommandRow = Selectable<CommandsTable>;
-export type TransitionSource = 'actor' | 'node' | 'hub';
+export type { CommandRow, TransitionSource } from './commands.repository.ts';
 
 /** Hands an envelope to the broker; false when no broker connection is up (the command waits). */
 export type EnvelopePublisher = (
@@ -30,8 +67,18 @@ export type EnvelopePublisher = (
   envelope: CommandEnvelope | CommandCancel,
 ) => Promise<boolean>;
 
+/** Publishes on hub/broadcast; false when no broker is connected. */
+export type BroadcastPublisher = (payload: Broadcast) => Promise<boolean>;
+
 /** Running commands get this long past their expiry before the hub gives up on them. */
 const RUNNING_GRACE_MS = 3_600_000;
+
+const argCheckers = Object.fromEntries(
+  COMMAND_TYPES.map((t) => [t, checker(CommandArgs[t])]),
+) as unknown as Record<
+  CommandType,
+  { problems: (value: unknown, basePath?: string) => { path: string; message: string }[] }
+>;
 
 export function mayCommand(actor: Actor, type: CommandType): boolean {
   if (actor.kind === 'token' || actor.kind === 'system') return true;
@@ -39,12 +86,13 @@ export function mayCommand(actor: Actor, type: CommandType): boolean {
   return false;
 }
 
-export function commandView(row: CommandRow) {
+export function commandView(row: CommandRow): Command {
   return {
     id: row.id,
     nodeId: row.node_id,
     siteId: row.site_id,
-    type: row.type,
+    // Stored as text; the value was checked against the whitelist at creation.
+    type: row.type as CommandType,
     args: row.args,
     state: row.state,
     createdAt: row.created_at.toISOString(),
@@ -78,6 +126,116 @@ export class CommandService {
     return this.hub.db;
   }
 
+  // ---- what actors ask for over HTTP ----
+
+  /** POST /nodes/{id}/commands: arguments first (400), then access (404), then the role (403). */
+  async send(actor: Actor, nodeId: string, body: CreateCommandBody, sourceIp?: string): Promise<Command> {
+    const args = body.args ?? {};
+    const problems = argCheckers[body.type].problems(args, '/body/args');
+    if (problems.length)
+      throw new WattfleetError('WF_VALIDATION', `Invalid arguments for ${body.type}`, problems);
+    const node = await assertNodeAccess(this.hub, actor, nodeId, 'write');
+    const row = await this.create(actor, node, { type: body.type, args, ttlS: body.ttlS }, sourceIp);
+    return commandView(row);
+  }
+
+  /** A node's commands, newest first, one page. */
+  async listForNode(actor: Actor, nodeId: string, query: CommandListQuery): Promise<CommandList> {
+    await assertNodeAccess(this.hub, actor, nodeId);
+    const limit = query.limit ?? 50;
+    const offset = query.offset ?? 0;
+    // Checked in code above, and again by row-level security: the query runs as the tenant.
+    const rows = await withTenant(this.hub, actor, (trx) =>
+      this.list({ nodeId, state: query.state, type: query.type, limit: limit + 1, offset }, trx),
+    );
+    return {
+      items: rows.slice(0, limit).map(commandView),
+      nextOffset: rows.length > limit ? offset + limit : null,
+    };
+  }
+
+  /** One command with its state history. */
+  async getForNode(actor: Actor, nodeId: string, commandId: string): Promise<CommandDetail> {
+    await assertNodeAccess(this.hub, actor, nodeId);
+    // Row and history are read as the tenant, so row-level security hides foreign commands too.
+    const found = await withTenant(this.hub, actor, async (trx) => {
+      const row = await this.find(commandId, trx);
+      if (!row || row.node_id !== nodeId) return undefined;
+      return { row, history: await this.history(row.id, trx) };
+    });
+    if (!found) throw new WattfleetError('WF_NOT_FOUND', 'Command not found');
+    return { ...commandView(found.row), history: found.history };
+  }
+
+  async cancelForNode(
+    actor: Actor,
+    nodeId: string,
+    commandId: string,
+    sourceIp?: string,
+  ): Promise<CommandDetail> {
+    await assertNodeAccess(this.hub, actor, nodeId, 'write');
+    const row = await this.find(commandId);
+    if (!row || row.node_id !== nodeId) throw new WattfleetError('WF_NOT_FOUND', 'Command not found');
+    const updated = await this.cancel(actor, row, sourceIp);
+    return { ...commandView(updated), history: await this.history(row.id) };
+  }
+
+  /** The log lines a node uploaded for a FETCH_LOGS command (or ad hoc). */
+  async logs(actor: Actor, nodeId: string, commandId: string | undefined): Promise<NodeLogs> {
+    await assertNodeAccess(this.hub, actor, nodeId);
+    const rows = await withTenant(this.hub, actor, (trx) => listLogChunks(trx, nodeId, commandId ?? 'adhoc'));
+    const last = rows.at(-1);
+    return {
+      commandId: commandId ?? null,
+      complete: !!last?.final && last.chunk === rows.length - 1,
+      chunks: rows.map((r) => ({ chunk: r.chunk, final: r.final, receivedAt: r.received_at.toISOString() })),
+      lines: rows.flatMap((r) => r.lines),
+    };
+  }
+
+  /** A node's own log chunk (signed request). */
+  async storeLogChunk(actor: Actor, nodeId: string, body: LogUpload): Promise<LogUploadAnswer> {
+    if (actor.kind !== 'node' || actor.nodeId !== nodeId) {
+      throw new WattfleetError('WF_FORBIDDEN', 'A node uploads only its own logs');
+    }
+    if (body.commandId) {
+      const row = await this.find(body.commandId);
+      if (!row || row.node_id !== nodeId) throw new WattfleetError('WF_NOT_FOUND', 'Command not found');
+    }
+    const stored = await insertLogChunk(this.db, {
+      nodeId,
+      commandId: body.commandId ?? null,
+      chunk: body.chunk,
+      final: body.final,
+      lines: body.lines,
+    });
+    return { status: stored ? 'stored' : 'duplicate', chunk: body.chunk, lines: body.lines.length };
+  }
+
+  /** A message to every node on hub/broadcast (fleet admins only); audited whether or not it went out. */
+  async broadcast(
+    actor: Actor,
+    body: BroadcastBody,
+    send: BroadcastPublisher,
+    sourceIp?: string,
+  ): Promise<BroadcastAnswer> {
+    if (!isFleetAdmin(actor)) throw new WattfleetError('WF_FORBIDDEN', 'Only fleet admins broadcast');
+    const payload: Broadcast = { ts: Date.now(), kind: body.kind, message: body.message };
+    const sent = await send(payload);
+    await audit(this.db, actor, {
+      action: 'broadcast',
+      targetType: 'topic',
+      targetId: BROADCAST_TOPIC,
+      result: sent ? 'ok' : 'failed',
+      sourceIp,
+      details: payload,
+    });
+    if (!sent) throw new WattfleetError('WF_UNAVAILABLE', 'No broker connection');
+    return { sent: true, ...payload };
+  }
+
+  // ---- the state machine and delivery ----
+
   async create(
     actor: Actor,
     node: { id: string; site_id: string },
@@ -97,23 +255,16 @@ export class CommandService {
     }
     const now = Date.now();
     const row = await this.db.transaction().execute(async (trx) => {
-      const created = await trx
-        .insertInto('commands')
-        .values({
-          node_id: node.id,
-          site_id: node.site_id,
-          type: input.type,
-          args: JSON.stringify(input.args),
-          expires_at: new Date(now + (input.ttlS ?? DEFAULT_COMMAND_TTL_S) * 1000),
-          created_by_type: actor.kind,
-          created_by_id: actorId(actor),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await trx
-        .insertInto('command_transitions')
-        .values({ command_id: created.id, from_state: null, to_state: 'pending', source: 'actor' })
-        .execute();
+      const created = await insertCommand(trx, {
+        nodeId: node.id,
+        siteId: node.site_id,
+        type: input.type,
+        args: input.args,
+        expiresAt: new Date(now + (input.ttlS ?? DEFAULT_COMMAND_TTL_S) * 1000),
+        createdByType: actor.kind,
+        createdById: actorId(actor),
+      });
+      await insertTransition(trx, { commandId: created.id, from: null, to: 'pending', source: 'actor' });
       await audit(trx, actor, {
         action: 'command.create',
         targetType: 'node',
@@ -128,18 +279,13 @@ export class CommandService {
     return (await this.find(row.id)) ?? row;
   }
 
-  // Reads take an optional db so routes can run them as the tenant (withTenant's transaction).
+  // Reads take an optional db so callers can run them as the tenant (withTenant's transaction).
   async find(id: string, db: Kysely<DB> = this.db): Promise<CommandRow | undefined> {
-    return db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
+    return findCommand(db, id);
   }
 
-  async history(id: string, db: Kysely<DB> = this.db) {
-    const rows = await db
-      .selectFrom('command_transitions')
-      .select(['from_state', 'to_state', 'at', 'source', 'data'])
-      .where('command_id', '=', id)
-      .orderBy('id')
-      .execute();
+  async history(id: string, db: Kysely<DB> = this.db): Promise<CommandTransition[]> {
+    const rows = await listTransitions(db, id);
     return rows.map((r) => ({
       from: r.from_state,
       to: r.to_state,
@@ -159,10 +305,7 @@ export class CommandService {
     },
     db: Kysely<DB> = this.db,
   ): Promise<CommandRow[]> {
-    let q = db.selectFrom('commands').selectAll().where('node_id', '=', filter.nodeId);
-    if (filter.state) q = q.where('state', '=', filter.state);
-    if (filter.type) q = q.where('type', '=', filter.type);
-    return q.orderBy('created_at', 'desc').orderBy('id').limit(filter.limit).offset(filter.offset).execute();
+    return listCommands(db, filter);
   }
 
   /**
@@ -181,35 +324,11 @@ export class CommandService {
     } = {},
   ): Promise<CommandRow | undefined> {
     const row = await this.db.transaction().execute(async (trx) => {
-      const current = await trx
-        .selectFrom('commands')
-        .select(['state', 'node_id'])
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst();
+      const current = await lockCommand(trx, id);
       if (!current || !COMMAND_TRANSITIONS[current.state].includes(to)) return undefined;
-      const updated = await trx
-        .updateTable('commands')
-        .set({
-          state: to,
-          updated_at: new Date(),
-          ...(extra.result ? { result: JSON.stringify(extra.result) } : {}),
-          ...(extra.error ? { error: JSON.stringify(extra.error) } : {}),
-        })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const updated = await updateCommandState(trx, id, to, extra);
       const data = extra.result || extra.error ? { result: extra.result, error: extra.error } : null;
-      await trx
-        .insertInto('command_transitions')
-        .values({
-          command_id: id,
-          from_state: current.state,
-          to_state: to,
-          source,
-          data: data ? JSON.stringify(data) : null,
-        })
-        .execute();
+      await insertTransition(trx, { commandId: id, from: current.state, to, source, data });
       await audit(trx, actor, {
         action: `command.${to}`,
         targetType: 'command',
@@ -272,26 +391,13 @@ export class CommandService {
   async publish(row: CommandRow): Promise<boolean> {
     if (!this.publisher) return false;
     const sent = await this.publisher(row.node_id, envelopeOf(row));
-    if (sent) {
-      await this.db
-        .updateTable('commands')
-        .set({ published_at: new Date() })
-        .where('id', '=', row.id)
-        .execute();
-    }
+    if (sent) await markPublished(this.db, row.id);
     return sent;
   }
 
   /** A node came (back) online: hand it every pending command that has not expired, oldest first. */
   async deliverPending(nodeId: string): Promise<number> {
-    const rows = await this.db
-      .selectFrom('commands')
-      .selectAll()
-      .where('node_id', '=', nodeId)
-      .where('state', '=', 'pending')
-      .where('expires_at', '>', new Date())
-      .orderBy('created_at')
-      .execute();
+    const rows = await pendingForNode(this.db, nodeId, new Date());
     let n = 0;
     for (const row of rows) if (await this.publish(row)) n++;
     return n;
@@ -303,21 +409,7 @@ export class CommandService {
    * once they are `afterMs` old. The node ignores a command id it has seen, so a resend is safe.
    */
   async redeliverStale(afterMs: number, now = Date.now()): Promise<number> {
-    const cutoff = new Date(now - afterMs);
-    const rows = await this.db
-      .selectFrom('commands')
-      .innerJoin('nodes', 'nodes.id', 'commands.node_id')
-      .selectAll('commands')
-      .where('commands.state', '=', 'pending')
-      .where('commands.expires_at', '>', new Date(now))
-      .where('nodes.status', '=', 'online')
-      .where((eb) =>
-        eb.or([eb('commands.published_at', 'is', null), eb('commands.published_at', '<', cutoff)]),
-      )
-      .where('commands.created_at', '<', cutoff)
-      .orderBy('commands.created_at')
-      .limit(500)
-      .execute();
+    const rows = await stalePendingOfOnlineNodes(this.db, new Date(now - afterMs), new Date(now), 500);
     let n = 0;
     for (const row of rows) if (await this.publish(row)) n++;
     return n;
@@ -325,19 +417,9 @@ export class CommandService {
 
   /** Expires commands past their time (running ones after a grace period). */
   async expireDue(now = Date.now()): Promise<number> {
-    const due = await this.db
-      .selectFrom('commands')
-      .select('id')
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('state', 'in', ['pending', 'delivered']), eb('expires_at', '<=', new Date(now))]),
-          eb.and([eb('state', '=', 'running'), eb('expires_at', '<=', new Date(now - RUNNING_GRACE_MS))]),
-        ]),
-      )
-      .limit(1000)
-      .execute();
+    const due = await dueForExpiry(this.db, new Date(now), new Date(now - RUNNING_GRACE_MS), 1000);
     let n = 0;
-    for (const { id } of due) {
+    for (const id of due) {
       if (await this.transition(id, 'expired', 'hub', { kind: 'system' })) n++;
     }
     return n;
