@@ -1,12 +1,9 @@
 // Evaluates rules for a site and moves alerts through open → acknowledged → resolved. One open
 // alert per rule and target is guaranteed by a partial unique index, so two hubs evaluating the
 // same site at once cannot both open one. `now` is a parameter so silence can be tested.
-import { type Kysely, sql } from 'kysely';
 import type { HubContext } from '../context.ts';
 import { enqueueAlertNotifications } from '../notifications/notify.service.ts';
-import type { DB } from '../storage/schema.ts';
 import {
-  type NodeInfo,
   type Observation,
   type RecentSeries,
   RULES,
@@ -15,21 +12,29 @@ import {
   type RuleSettings,
   type SiteInfo,
 } from './alert-rules.ts';
-import type { AlertState } from './alerts.schema.ts';
-import './alerts.schema.ts';
+import {
+  activeNodes,
+  evaluableSiteIds,
+  findAlert,
+  findCondition,
+  findOpenAlert,
+  insertOpenAlert,
+  markClearing,
+  markFiring,
+  mutedRules,
+  recentSeries,
+  recordRepeat,
+  recordTransition,
+  requireRearm,
+  resolveBySystem,
+  ruleSettingsRows,
+  type SettingsRow,
+  setStateByUser,
+  siteForEvaluation,
+  updateAlertValue,
+} from './alerts.repository.ts';
 
 export type AlertEvent = 'opened' | 'repeat' | 'acknowledged' | 'resolved';
-
-type SettingsRow = {
-  org_id: string | null;
-  site_id: string | null;
-  rule: string;
-  enabled: boolean | null;
-  severity: RuleSettings['severity'] | null;
-  duration_s: number | null;
-  repeat_s: number | null;
-  params: unknown;
-};
 
 const asObject = (v: unknown): Record<string, number> =>
   (typeof v === 'string' ? JSON.parse(v) : (v ?? {})) as Record<string, number>;
@@ -52,21 +57,6 @@ export function resolveSettings(rule: RuleDefinition, rows: SettingsRow[], siteI
   return s;
 }
 
-async function recordTransition(
-  db: Kysely<DB>,
-  alertId: string,
-  from: AlertState | null,
-  to: AlertState,
-  actor: string,
-  note: string | null,
-  at: Date,
-) {
-  await db
-    .insertInto('alert_transitions')
-    .values({ alert_id: alertId, from_state: from, to_state: to, actor, note, at })
-    .execute();
-}
-
 function emit(hub: HubContext, alert: { id: string; site_id: string; state: string }) {
   hub.bus.emitEvent('alert.updated', { alertId: alert.id, siteId: alert.site_id, state: alert.state });
 }
@@ -77,51 +67,16 @@ export async function evaluateSite(
   opts: { now?: number; rules?: string[] } = {},
 ): Promise<void> {
   const now = opts.now ?? Date.now();
-  const site = (await hub.db
-    .selectFrom('sites')
-    .select(['id', 'org_id', 'latitude', 'longitude'])
-    .where('id', '=', siteId)
-    .executeTakeFirst()) as SiteInfo | undefined;
+  const site = await siteForEvaluation(hub.db, siteId);
   if (!site) return;
-  const nodes = (await hub.db
-    .selectFrom('nodes')
-    .select([
-      'id',
-      'name',
-      'last_seen_at',
-      'status',
-      'status_reason',
-      'clock_offset_ms',
-      'clock_skew_at',
-      'clock_skew_ms',
-      'last_status',
-      'created_at',
-    ])
-    .where('site_id', '=', siteId)
-    .where('active', '=', true)
-    .execute()) as unknown as NodeInfo[];
-  for (const n of nodes) {
-    if (typeof n.last_status === 'string') n.last_status = JSON.parse(n.last_status);
-    if (n.last_seen_at && !(n.last_seen_at instanceof Date)) n.last_seen_at = new Date(n.last_seen_at);
-    if (n.clock_skew_at && !(n.clock_skew_at instanceof Date)) n.clock_skew_at = new Date(n.clock_skew_at);
-  }
-  const settingRows = (await hub.db
-    .selectFrom('alert_rule_settings')
-    .selectAll()
-    .where((eb) => eb.or([eb('org_id', '=', site.org_id), eb('site_id', '=', siteId)]))
-    .execute()) as unknown as SettingsRow[];
-  const mutes = await hub.db
-    .selectFrom('alert_mutes')
-    .select('rule')
-    .where('site_id', '=', siteId)
-    .where('until', '>', new Date(now))
-    .execute();
-  const muted = new Set(mutes.map((m) => m.rule));
+  const nodes = await activeNodes(hub.db, siteId);
+  const settingRows = await ruleSettingsRows(hub.db, site.org_id, siteId);
+  const muted = await mutedRules(hub.db, siteId, new Date(now));
 
   let cache: { windowS: number; series: RecentSeries[] } | undefined;
   const recent = async (windowS: number): Promise<RecentSeries[]> => {
     if (!cache || cache.windowS < windowS)
-      cache = { windowS, series: await loadRecent(hub.db, siteId, now, windowS) };
+      cache = { windowS, series: await recentSeries(hub.db, siteId, now, windowS) };
     const from = now - windowS * 1000;
     return cache.series.map((s) => ({ ...s, samples: s.samples.filter((x) => x.ts >= from) }));
   };
@@ -144,41 +99,6 @@ export async function evaluateSite(
   }
 }
 
-async function loadRecent(
-  db: Kysely<DB>,
-  siteId: string,
-  now: number,
-  windowS: number,
-): Promise<RecentSeries[]> {
-  const series = await db
-    .selectFrom('series')
-    .select(['id', 'node_id', 'equipment', 'metric'])
-    .where('site_id', '=', siteId)
-    .where('kind', 'in', ['power', 'gauge'])
-    .execute();
-  if (series.length === 0) return [];
-  const rows = await db
-    .selectFrom('samples')
-    .select(['series_id', 'ts', 'value'])
-    .where(
-      'series_id',
-      'in',
-      series.map((s) => s.id),
-    )
-    .where('ts', '>=', new Date(now - windowS * 1000))
-    .where('ts', '<=', new Date(now))
-    .orderBy('ts')
-    .execute();
-  const byId = new Map<number, RecentSeries>(
-    series.map((s) => [
-      s.id,
-      { id: s.id, nodeId: s.node_id, equipment: s.equipment, metric: s.metric, samples: [] },
-    ]),
-  );
-  for (const r of rows) byId.get(r.series_id)?.samples.push({ ts: new Date(r.ts).getTime(), value: r.value });
-  return [...byId.values()];
-}
-
 async function apply(
   hub: HubContext,
   site: SiteInfo,
@@ -190,35 +110,14 @@ async function apply(
 ): Promise<void> {
   const db = hub.db;
   const now = new Date(nowMs);
-  const cond = await db
-    .selectFrom('alert_conditions')
-    .selectAll()
-    .where('rule', '=', rule)
-    .where('target_id', '=', obs.targetId)
-    .executeTakeFirst();
-  const open = await db
-    .selectFrom('alerts')
-    .selectAll()
-    .where('rule', '=', rule)
-    .where('target_id', '=', obs.targetId)
-    .where('state', '<>', 'resolved')
-    .executeTakeFirst();
+  const cond = await findCondition(db, rule, obs.targetId);
+  const open = await findOpenAlert(db, rule, obs.targetId);
 
   if (obs.firing) {
     const since = cond?.firing_since ? new Date(cond.firing_since) : now;
-    await db
-      .insertInto('alert_conditions')
-      .values({ rule, target_id: obs.targetId, firing_since: since, clear_since: null })
-      .onConflict((oc) =>
-        oc.columns(['rule', 'target_id']).doUpdateSet({ firing_since: since, clear_since: null }),
-      )
-      .execute();
+    await markFiring(db, rule, obs.targetId, since);
     if (open) {
-      await db
-        .updateTable('alerts')
-        .set({ value: obs.value, updated_at: now })
-        .where('id', '=', open.id)
-        .execute();
+      await updateAlertValue(db, open.id, obs.value, now);
       const last = open.last_notified_at
         ? new Date(open.last_notified_at).getTime()
         : new Date(open.opened_at).getTime();
@@ -228,11 +127,7 @@ async function apply(
         open.state === 'open' &&
         nowMs - last >= settings.repeatS * 1000
       ) {
-        await db
-          .updateTable('alerts')
-          .set({ repeat_count: open.repeat_count + 1, last_notified_at: now, updated_at: now })
-          .where('id', '=', open.id)
-          .execute();
+        await recordRepeat(db, open.id, open.repeat_count + 1, now);
         await recordTransition(
           db,
           open.id,
@@ -248,46 +143,31 @@ async function apply(
     }
     if (cond?.rearm_required || muted) return;
     if (nowMs - since.getTime() < settings.durationS * 1000) return;
-    const { rows } = await sql<{ id: string }>`
-      INSERT INTO alerts (rule, target_type, target_id, org_id, site_id, node_id, severity, state, message, value,
-                          opened_at, last_notified_at, updated_at)
-      VALUES (${rule}, ${obs.targetType}, ${obs.targetId}, ${site.org_id}, ${site.id}, ${obs.nodeId},
-              ${settings.severity}, 'open', ${obs.message}, ${obs.value}, ${now}, ${now}, ${now})
-      ON CONFLICT (rule, target_id) WHERE state <> 'resolved' DO NOTHING
-      RETURNING id`.execute(db);
-    const id = rows[0]?.id;
+    const id = await insertOpenAlert(db, {
+      rule,
+      targetType: obs.targetType,
+      targetId: obs.targetId,
+      orgId: site.org_id,
+      siteId: site.id,
+      nodeId: obs.nodeId,
+      severity: settings.severity,
+      message: obs.message,
+      value: obs.value,
+      now,
+    });
     if (!id) return; // another hub opened it a moment ago
     await recordTransition(db, id, null, 'open', 'system', obs.message, now);
-    const alert = await db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const alert = await findAlert(db, id);
+    if (!alert) throw new Error(`alert ${id} vanished after it was opened`);
     emit(hub, alert);
     await enqueueAlertNotifications(hub, alert, 'opened', now);
     return;
   }
 
   if (obs.clearing) {
-    await db
-      .insertInto('alert_conditions')
-      .values({ rule, target_id: obs.targetId, firing_since: null, clear_since: now, rearm_required: false })
-      .onConflict((oc) =>
-        oc
-          .columns(['rule', 'target_id'])
-          .doUpdateSet({ firing_since: null, clear_since: now, rearm_required: false }),
-      )
-      .execute();
+    await markClearing(db, rule, obs.targetId, now);
     if (open) {
-      const resolved = await db
-        .updateTable('alerts')
-        .set({
-          state: 'resolved',
-          resolved_at: now,
-          resolved_by: 'system',
-          value: obs.value,
-          updated_at: now,
-        })
-        .where('id', '=', open.id)
-        .where('state', '<>', 'resolved')
-        .returningAll()
-        .executeTakeFirst();
+      const resolved = await resolveBySystem(db, open.id, obs.value, now);
       if (!resolved) return;
       await recordTransition(db, open.id, open.state, 'resolved', 'system', 'condition cleared', now);
       emit(hub, resolved);
@@ -306,40 +186,13 @@ export async function transitionByUser(
   note: string | null,
 ): Promise<{ ok: true } | { ok: false; reason: 'final' | 'same' }> {
   const now = new Date();
-  const alert = await hub.db
-    .selectFrom('alerts')
-    .selectAll()
-    .where('id', '=', alertId)
-    .executeTakeFirstOrThrow();
+  const alert = await findAlert(hub.db, alertId);
+  if (!alert) throw new Error(`alert ${alertId} not found`);
   if (alert.state === 'resolved') return { ok: false, reason: 'final' };
   if (alert.state === to) return { ok: false, reason: 'same' };
-  const set =
-    to === 'acknowledged'
-      ? { state: to, acknowledged_at: now, acknowledged_by: actor, updated_at: now }
-      : { state: to, resolved_at: now, resolved_by: actor, updated_at: now };
-  const updated = await hub.db
-    .updateTable('alerts')
-    .set(set)
-    .where('id', '=', alertId)
-    .where('state', '=', alert.state)
-    .returningAll()
-    .executeTakeFirst();
+  const updated = await setStateByUser(hub.db, alertId, alert.state, to, actor, now);
   if (!updated) return { ok: false, reason: 'final' };
-  if (to === 'resolved') {
-    await hub.db
-      .insertInto('alert_conditions')
-      .values({
-        rule: alert.rule,
-        target_id: alert.target_id,
-        firing_since: null,
-        clear_since: null,
-        rearm_required: true,
-      })
-      .onConflict((oc) =>
-        oc.columns(['rule', 'target_id']).doUpdateSet({ firing_since: null, rearm_required: true }),
-      )
-      .execute();
-  }
+  if (to === 'resolved') await requireRearm(hub.db, alert.rule, alert.target_id);
   await recordTransition(hub.db, alertId, alert.state, to, actor, note, now);
   emit(hub, updated);
   await enqueueAlertNotifications(hub, updated, to, now);
@@ -347,12 +200,8 @@ export async function transitionByUser(
 }
 
 export async function evaluateAllSites(hub: HubContext, now = Date.now()): Promise<number> {
-  const sites = await hub.db
-    .selectFrom('sites')
-    .select('id')
-    .where('status', '<>', 'decommissioned')
-    .execute();
-  for (const s of sites) await evaluateSite(hub, s.id, { now });
+  const sites = await evaluableSiteIds(hub.db);
+  for (const id of sites) await evaluateSite(hub, id, { now });
   hub.metrics.alertEvaluations.inc({ result: 'ok' }, sites.length);
   return sites.length;
 }

@@ -3,11 +3,17 @@
 // in between (neither: nothing changes). Duration, repeat, mutes and state live in the engine.
 
 import { EVENT_KINDS } from '@wattfleet/protocol';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import SunCalc from 'suncalc';
 import type { DB } from '../storage/schema.ts';
 import { VENDOR_RULES } from '../vendors/vendor-alert-rules.ts';
-import type { Severity } from './alerts.schema.ts';
+import {
+  errorCountsByNode,
+  type LatestNodeEvent,
+  latestNodeEvents,
+  outboxDropEvents,
+} from './alerts.repository.ts';
+import type { Severity } from './alerts.tables.ts';
 
 export interface RuleSettings {
   enabled: boolean;
@@ -92,24 +98,8 @@ function nodeObs(
 }
 
 /** Latest event per (node, equipment) among `kinds` within the lookback. */
-async function latestEvents(
-  ctx: RuleContext,
-  kinds: string[],
-  lookbackS: number,
-): Promise<{ node_id: string; equipment: string | null; kind: string; ts: Date; message: string }[]> {
-  const { rows } = await sql<{
-    node_id: string;
-    equipment: string | null;
-    kind: string;
-    ts: Date;
-    message: string;
-  }>`
-    SELECT DISTINCT ON (node_id, coalesce(equipment, '')) node_id, equipment, kind, ts, message
-    FROM node_events
-    WHERE site_id = ${ctx.site.id} AND kind IN (${sql.join(kinds)})
-      AND ts >= ${new Date(ctx.now - lookbackS * 1000)}
-    ORDER BY node_id, coalesce(equipment, ''), ts DESC, id DESC`.execute(ctx.db);
-  return rows;
+function latestEvents(ctx: RuleContext, kinds: string[], lookbackS: number): Promise<LatestNodeEvent[]> {
+  return latestNodeEvents(ctx.db, ctx.site.id, kinds, new Date(ctx.now - lookbackS * 1000));
 }
 
 export const RULES: RuleDefinition[] = [
@@ -313,14 +303,12 @@ export const RULES: RuleDefinition[] = [
     defaults: { enabled: true, severity: 'warning', durationS: 0, repeatS: 0, params: { maxPerHour: 10 } },
     async evaluate(ctx) {
       // An agent's error-log burst arrives as one event that says how many lines it stands for.
-      const { rows } = await sql<{ node_id: string; n: number }>`
-        SELECT node_id,
-          sum(CASE WHEN kind = ${EVENT_KINDS.errorBurst} AND jsonb_typeof(data->'count') = 'number'
-                   THEN greatest(1, least((data->>'count')::numeric, 100000)) ELSE 1 END)::int AS n
-        FROM node_events
-        WHERE site_id = ${ctx.site.id} AND severity IN ('error', 'critical') AND ts >= ${new Date(ctx.now - 3_600_000)}
-        GROUP BY node_id`.execute(ctx.db);
-      const counts = new Map(rows.map((r) => [r.node_id, Number(r.n)]));
+      const counts = await errorCountsByNode(
+        ctx.db,
+        ctx.site.id,
+        EVENT_KINDS.errorBurst,
+        new Date(ctx.now - 3_600_000),
+      );
       return ctx.nodes.map((n) => {
         const c = counts.get(n.id) ?? 0;
         return nodeObs(
@@ -398,9 +386,7 @@ export const RULES: RuleDefinition[] = [
         number
       >;
       const since = new Date(ctx.now - Math.max(windowS, quietS) * 1000);
-      const { rows } = await sql<{ node_id: string; ts: Date; dropped: string }>`
-        SELECT node_id, ts, (data->>'dropped')::int8 AS dropped FROM node_events
-        WHERE site_id = ${ctx.site.id} AND kind = 'node.outbox_dropped' AND ts >= ${since}`.execute(ctx.db);
+      const rows = await outboxDropEvents(ctx.db, ctx.site.id, since);
       return ctx.nodes.flatMap((n) => {
         const mine = rows.filter((r) => r.node_id === n.id);
         const ageS = (r: { ts: Date }) => (ctx.now - new Date(r.ts).getTime()) / 1000;

@@ -7,6 +7,7 @@ import { dispatchDue } from '../notifications/dispatcher.ts';
 import { notificationRoutes } from '../notifications/notifications.routes.ts';
 import { evaluateAllSites, evaluateSite } from './alert-engine.ts';
 import { alertRoutes } from './alerts.routes.ts';
+import { AlertService } from './alerts.service.ts';
 
 const TELEMETRY_EVAL_MS = 5_000;
 
@@ -87,6 +88,6 @@ export async function alertsPlugin(app: FastifyInstance): Promise<void> {
     schedule: '*/5 * * * * *',
     run: (h) => dispatchDue(h),
   });
-  await app.register(alertRoutes);
+  await app.register(alertRoutes(new AlertService(hub)));
   await app.register(notificationRoutes);
 }

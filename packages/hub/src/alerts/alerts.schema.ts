@@ -1,104 +1,126 @@
-// Kysely types of the alert and notification tables (migrations 031, 032).
-import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+// Wire schemas of the alert API: params, queries, bodies and every response, used by the TypeBox
+// type provider (the routes' types come from here) and by the OpenAPI document. Alerts are
+// answered as stored (snake_case columns), as the portal and the agent's tests read them.
+import Type, { type Static, type TSchema } from 'typebox';
 
-type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
-export type Severity = 'info' | 'warning' | 'critical';
-export type AlertState = 'open' | 'acknowledged' | 'resolved';
+const Uuid = Type.String({ format: 'uuid' });
+const Stamp = Type.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
-export interface AlertRuleSettingsTable {
-  id: Generated<string>;
-  org_id: string | null;
-  site_id: string | null;
-  rule: string;
-  enabled: boolean | null;
-  severity: Severity | null;
-  duration_s: number | null;
-  repeat_s: number | null;
-  params: JSONColumnType<Record<string, number>, string | undefined, string>;
-  updated_at: Stamp;
-}
+export const RuleName = Type.String({ minLength: 1, maxLength: 64 });
+export const SeverityName = Type.Union([
+  Type.Literal('info'),
+  Type.Literal('warning'),
+  Type.Literal('critical'),
+]);
+export const AlertStateName = Type.Union([
+  Type.Literal('open'),
+  Type.Literal('acknowledged'),
+  Type.Literal('resolved'),
+]);
 
-export interface AlertsTable {
-  id: Generated<string>;
-  rule: string;
-  target_type: 'site' | 'node' | 'equipment' | 'series';
-  target_id: string;
-  org_id: string;
-  site_id: string;
-  node_id: string | null;
-  severity: Severity;
-  state: AlertState;
-  message: string;
-  value: number | null;
-  opened_at: Stamp;
-  acknowledged_at: Date | null;
-  acknowledged_by: string | null;
-  resolved_at: Date | null;
-  resolved_by: string | null;
-  last_notified_at: Date | null;
-  repeat_count: Generated<number>;
-  updated_at: Stamp;
-}
+export const AlertParams = Type.Object({ id: Uuid });
+export const SiteParams = Type.Object({ id: Uuid });
+export const OrgRuleParams = Type.Object({ org: Uuid, rule: RuleName });
+export const SiteRuleParams = Type.Object({ id: Uuid, rule: RuleName });
 
-export interface AlertTransitionsTable {
-  id: Generated<number>;
-  alert_id: string;
-  at: Stamp;
-  from_state: string | null;
-  to_state: string;
-  actor: string;
-  note: string | null;
-}
+export const AlertListQuery = Type.Object(
+  {
+    siteId: Type.Optional(Uuid),
+    state: Type.Optional(
+      Type.Union([AlertStateName, Type.Literal('active')], { description: 'active: open or acknowledged' }),
+    ),
+    severity: Type.Optional(SeverityName),
+    rule: Type.Optional(RuleName),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type AlertListQuery = Static<typeof AlertListQuery>;
 
-export interface AlertConditionsTable {
-  rule: string;
-  target_id: string;
-  firing_since: Date | null;
-  clear_since: Date | null;
-  rearm_required: Generated<boolean>;
-}
+export const NoteBody = Type.Object(
+  { note: Type.Optional(Type.String({ maxLength: 1000 })) },
+  { additionalProperties: false },
+);
 
-export interface AlertMutesTable {
-  site_id: string;
-  rule: string;
-  until: Date;
-  created_by: string | null;
-  created_at: Stamp;
-}
+export const MuteBody = Type.Object(
+  { rule: RuleName, until: Type.String({ format: 'date-time' }) },
+  { additionalProperties: false },
+);
+export type MuteBody = Static<typeof MuteBody>;
 
-export interface NotificationChannelsTable {
-  id: Generated<string>;
-  org_id: string;
-  kind: 'webhook' | 'slack' | 'email';
-  target: string;
-  min_severity: Generated<Severity>;
-  throttle_s: Generated<number>;
-  enabled: Generated<boolean>;
-  created_at: Stamp;
-}
+const SettingsFields = {
+  enabled: Type.Optional(Type.Boolean()),
+  severity: Type.Optional(SeverityName),
+  durationS: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86_400 })),
+  repeatS: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })),
+  params: Type.Optional(Type.Record(Type.String(), Type.Number())),
+};
 
-export interface NotificationOutboxTable {
-  id: Generated<number>;
-  channel_id: string;
-  alert_id: string | null;
-  throttle_key: string;
-  payload: JSONColumnType<Record<string, unknown>>;
-  status: Generated<'pending' | 'sent' | 'failed' | 'suppressed'>;
-  attempts: Generated<number>;
-  next_attempt_at: Stamp;
-  last_error: string | null;
-  created_at: Stamp;
-  sent_at: Date | null;
-}
+/** Unset fields inherit (site from org, org from the rule's defaults). */
+export const SettingsBody = Type.Object(SettingsFields, { additionalProperties: false });
+export type SettingsBody = Static<typeof SettingsBody>;
 
-declare module '../storage/schema.ts' {
-  interface DB {
-    alert_rule_settings: AlertRuleSettingsTable;
-    alerts: AlertsTable;
-    alert_transitions: AlertTransitionsTable;
-    alert_conditions: AlertConditionsTable;
-    alert_mutes: AlertMutesTable;
-    notification_channels: NotificationChannelsTable;
-    notification_outbox: NotificationOutboxTable;
-  }
-}
+export const Alert = Type.Object({
+  id: Uuid,
+  rule: Type.String(),
+  target_type: Type.Union([
+    Type.Literal('site'),
+    Type.Literal('node'),
+    Type.Literal('equipment'),
+    Type.Literal('series'),
+  ]),
+  target_id: Type.String({ description: 'Site, node or series id, or node/equipment' }),
+  org_id: Uuid,
+  site_id: Uuid,
+  node_id: Nullable(Uuid),
+  severity: SeverityName,
+  state: AlertStateName,
+  message: Type.String(),
+  value: Nullable(Type.Number()),
+  opened_at: Stamp,
+  acknowledged_at: Nullable(Stamp),
+  acknowledged_by: Nullable(Type.String()),
+  resolved_at: Nullable(Stamp),
+  resolved_by: Nullable(Type.String({ description: 'system, or the person (kind:id)' })),
+  last_notified_at: Nullable(Stamp),
+  repeat_count: Type.Integer(),
+  updated_at: Stamp,
+});
+export type Alert = Static<typeof Alert>;
+
+export const AlertList = Type.Array(Alert);
+
+export const AlertTransition = Type.Object({
+  at: Stamp,
+  from_state: Nullable(Type.String()),
+  to_state: Type.String(),
+  actor: Type.String(),
+  note: Nullable(Type.String()),
+});
+
+export const AlertDetail = Type.Object({ ...Alert.properties, transitions: Type.Array(AlertTransition) });
+export type AlertDetail = Static<typeof AlertDetail>;
+
+export const Mute = Type.Object({ siteId: Uuid, rule: Type.String(), until: Stamp });
+export type Mute = Static<typeof Mute>;
+
+export const RuleInfo = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  defaults: Type.Object({
+    enabled: Type.Boolean(),
+    severity: SeverityName,
+    durationS: Type.Integer(),
+    repeatS: Type.Integer(),
+    params: Type.Record(Type.String(), Type.Number()),
+  }),
+});
+export const RuleList = Type.Array(RuleInfo);
+export type RuleInfo = Static<typeof RuleInfo>;
+
+/** The settings as stored for the org or site (what was sent). */
+export const OrgRuleSettings = Type.Object({ orgId: Uuid, rule: Type.String(), ...SettingsFields });
+export type OrgRuleSettings = Static<typeof OrgRuleSettings>;
+export const SiteRuleSettings = Type.Object({ siteId: Uuid, rule: Type.String(), ...SettingsFields });
+export type SiteRuleSettings = Static<typeof SiteRuleSettings>;

@@ -2,7 +2,7 @@
 // maxAttempts the message is marked failed and stays for inspection. Runs as a job under the
 // scheduler's advisory lock, so with several hubs each message is sent by one of them.
 import type { HubContext } from '../context.ts';
-import '../alerts/alerts.schema.ts';
+import '../alerts/alerts.tables.ts';
 import {
   defaultNotificationSettings,
   type NotificationSettings,

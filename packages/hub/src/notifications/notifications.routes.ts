@@ -5,7 +5,7 @@ import Type from 'typebox';
 import { audit } from '../audit/audit.ts';
 import { type Actor, isFleetAdmin } from '../auth/actor.ts';
 import { actorOf } from '../auth/authenticate.ts';
-import '../alerts/alerts.schema.ts';
+import '../alerts/alerts.tables.ts';
 import { notificationSettings } from './dispatcher.ts';
 import { assertPublicTarget, parseAllowList, TargetRefusedError } from './net-guard.ts';
 

@@ -1,8 +1,8 @@
 // Routing of alert changes to an org's channels (by severity) into the durable outbox, with a
 // throttle per channel and alert key so a flapping node produces one message, not a hundred.
 import type { HubContext } from '../context.ts';
-import '../alerts/alerts.schema.ts';
-import type { Severity } from '../alerts/alerts.schema.ts';
+import '../alerts/alerts.tables.ts';
+import type { Severity } from '../alerts/alerts.tables.ts';
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
