@@ -1,7 +1,9 @@
 // Wires analytics into a hub: late data marks site days dirty, a job recomputes them, routes read.
 import type { FastifyInstance } from 'fastify';
 import { tariffRoutes } from '../tariffs/tariffs.routes.ts';
+import { TariffService } from '../tariffs/tariffs.service.ts';
 import { analyticsRoutes } from './analytics.routes.ts';
+import { AnalyticsService } from './analytics.service.ts';
 import { processDirtyDays } from './site-day.service.ts';
 
 export async function analyticsPlugin(app: FastifyInstance): Promise<void> {
@@ -12,6 +14,6 @@ export async function analyticsPlugin(app: FastifyInstance): Promise<void> {
     schedule: '*/30 * * * * *',
     run: (h) => processDirtyDays(h),
   });
-  await app.register(analyticsRoutes);
-  await app.register(tariffRoutes);
+  await app.register(analyticsRoutes(new AnalyticsService(app.hub)));
+  await app.register(tariffRoutes(new TariffService(app.hub)));
 }

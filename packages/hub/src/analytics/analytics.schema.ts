@@ -1,71 +1,128 @@
-// Kysely types of the analytics tables (migration 030), added to the shared DB interface.
-import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+// Wire schemas of the analytics API: params, queries and every response, used by the TypeBox type
+// provider (types in the routes and the service come from here) and by the OpenAPI document.
+// Responses serialise: a field not declared here never reaches a client, so every field the
+// portal (packages/web/src/api/analytics.ts) and outside clients read is declared.
+import { MONTH_PATTERN } from '@wattfleet/protocol';
+import Type, { type Static } from 'typebox';
 
-type DateCol = ColumnType<string, string, string>;
-type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
+// Strict calendar formats from the protocol: `2024-02-30` or `0000-01-01` never reach SQL.
+const DATE = Type.String({ format: 'date' });
+const MONTH = Type.String({ pattern: MONTH_PATTERN });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const Stamp = Type.String({ format: 'date-time' });
 
-export interface SiteDailyTable {
-  site_id: string;
-  day: DateCol;
-  solar_wh: number;
-  load_wh: number;
-  import_wh: number;
-  export_wh: number;
-  charge_wh: number;
-  discharge_wh: number;
-  solar_to_load_wh: number;
-  battery_solar_to_load_wh: number;
-  solar_export_wh: number;
-  self_consumption_pct: number | null;
-  self_sufficiency_pct: number | null;
-  peak_demand_kw: number | null;
-  peak_load_kw: number | null;
-  coverage: number;
-  counter_resets: number;
-  battery_solar_wh: number;
-  battery_grid_wh: number;
-  tariff_version_id: string | null;
-  currency: string | null;
-  cost: number | null;
-  baseline_cost: number | null;
-  savings: number | null;
-  computed_at: Stamp;
-}
+export const SiteParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+export const NodeParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+export const OrgParams = Type.Object({ org: Type.String({ format: 'uuid' }) });
 
-export interface SiteDailyDirtyTable {
-  site_id: string;
-  day: DateCol;
-  marked_at: Stamp;
-}
+/** Local days of the site, both inclusive, at most 366 days. */
+export const DayRange = Type.Object({ from: DATE, to: DATE }, { additionalProperties: false });
+export type DayRange = Static<typeof DayRange>;
+/** Months (YYYY-MM), both inclusive. */
+export const MonthRange = Type.Object({ from: MONTH, to: MONTH }, { additionalProperties: false });
+export const FleetQuery = Type.Object({ from: Type.Optional(DATE), to: Type.Optional(DATE) });
+export type FleetQuery = Static<typeof FleetQuery>;
 
-export interface DailyReconciliationTable {
-  site_id: string;
-  day: DateCol;
-  node_id: string;
-  equipment: string;
-  metric: string;
-  reported_wh: number;
-  computed_wh: number;
-  diff_pct: number | null;
-  flagged: boolean;
-  checked_at: Stamp;
-}
+/** The energy figures of a day or a period. kWh figures are rounded to whole Wh. */
+const EnergyFields = {
+  solarKwh: Type.Number(),
+  loadKwh: Type.Number(),
+  importKwh: Type.Number(),
+  exportKwh: Type.Number(),
+  batteryChargeKwh: Type.Number(),
+  batteryDischargeKwh: Type.Number(),
+  selfConsumptionPct: Nullable(Type.Number()),
+  selfSufficiencyPct: Nullable(Type.Number()),
+  peakDemandKw: Nullable(Type.Number({ description: 'Highest 15-minute average import, kW' })),
+  cost: Nullable(Type.Number({ description: 'Import cost under the tariff; null without a tariff' })),
+  baselineCost: Nullable(Type.Number({ description: 'What the load would have cost from the grid alone' })),
+  savings: Nullable(Type.Number()),
+  currency: Nullable(Type.String()),
+};
 
-export interface TariffVersionsTable {
-  id: Generated<string>;
-  site_id: string;
-  valid_from: DateCol;
-  name: string | null;
-  definition: JSONColumnType<Record<string, unknown>>;
-  created_by: string | null;
-  created_at: ColumnType<Date, never, never>;
-}
+export const Day = Type.Object({
+  day: DATE,
+  ...EnergyFields,
+  coverage: Type.Number({ description: 'Share of the day the hub has measurements for (0 = no data)' }),
+  counterResets: Type.Integer(),
+  computedAt: Stamp,
+});
+export type Day = Static<typeof Day>;
+export const DayList = Type.Array(Day);
 
-declare module '../storage/schema.ts' {
-  interface DB {
-    site_daily: SiteDailyTable;
-    site_daily_dirty: SiteDailyDirtyTable;
-    daily_reconciliation: DailyReconciliationTable;
-    tariff_versions: TariffVersionsTable;
-  }
-}
+const PeriodFields = {
+  days: Type.Integer(),
+  daysWithData: Type.Integer({ description: 'Days with any measurement: 0 before the install' }),
+  ...EnergyFields,
+  peakLoadKw: Nullable(Type.Number()),
+};
+export const Period = Type.Object(PeriodFields);
+export type Period = Static<typeof Period>;
+
+export const Month = Type.Object({ month: MONTH, ...PeriodFields });
+export type Month = Static<typeof Month>;
+export const MonthList = Type.Array(Month);
+
+const DatedPeriod = Type.Object({ from: DATE, to: DATE, ...PeriodFields });
+export const Comparison = Type.Object({
+  current: DatedPeriod,
+  previous: Type.Object(DatedPeriod.properties, {
+    description: 'The same number of days just before the current range',
+  }),
+  changePct: Type.Object(
+    {
+      solarKwh: Nullable(Type.Number()),
+      loadKwh: Nullable(Type.Number()),
+      importKwh: Nullable(Type.Number()),
+      exportKwh: Nullable(Type.Number()),
+      cost: Nullable(Type.Number()),
+      savings: Nullable(Type.Number()),
+    },
+    { description: 'Change from previous to current, %; null when either is missing or previous is 0' },
+  ),
+});
+export type Comparison = Static<typeof Comparison>;
+
+export const FleetTotals = Type.Object({
+  from: Nullable(DATE),
+  to: Nullable(DATE),
+  sites: Type.Integer(),
+  activeSites: Type.Integer(),
+  alertingSites: Type.Integer(),
+  totals: Period,
+});
+export type FleetTotals = Static<typeof FleetTotals>;
+
+export const Gap = Type.Object({ from: Stamp, to: Stamp, seconds: Type.Number() });
+export type Gap = Static<typeof Gap>;
+
+export const NodeDayCompleteness = Type.Object({
+  nodeId: Type.String({ format: 'uuid' }),
+  day: DATE,
+  intervalS: Type.Number({ description: 'The interval the day was measured against' }),
+  intervalSource: Type.Union([Type.Literal('reported'), Type.Literal('learned'), Type.Literal('default')]),
+  reportedIntervalS: Nullable(Type.Number()),
+  learnedIntervalS: Nullable(
+    Type.Number({ description: 'The shortest per-series median spacing seen that day' }),
+  ),
+  intervalMismatch: Type.Boolean({ description: 'Reported and learned disagree by more than 1.5×' }),
+  expected: Type.Integer(),
+  received: Type.Integer(),
+  pct: Type.Number(),
+  gaps: Type.Array(Gap),
+});
+export type NodeDayCompleteness = Static<typeof NodeDayCompleteness>;
+export const CompletenessList = Type.Array(NodeDayCompleteness);
+
+export const ReconciliationRow = Type.Object({
+  day: DATE,
+  nodeId: Type.String({ format: 'uuid' }),
+  equipment: Type.String(),
+  metric: Type.String(),
+  reportedWh: Type.Number(),
+  computedWh: Type.Number(),
+  diffPct: Nullable(Type.Number()),
+  flagged: Type.Boolean(),
+});
+export const ReconciliationList = Type.Array(ReconciliationRow);
+export type ReconciliationList = Static<typeof ReconciliationList>;

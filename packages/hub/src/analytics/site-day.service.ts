@@ -1,11 +1,26 @@
 // Computes and stores one site day from raw samples, costs it against the tariff version valid
-// that day, and reconciles it with what the site's devices reported for the same day.
-import { sql } from 'kysely';
+// that day, and reconciles it with what the site's devices reported for the same day. This is the
+// system's work (hub.db, no tenant); SQL is in analytics.repository.ts.
 import type { HubContext } from '../context.ts';
 import { dayCost, type TariffDefinition } from '../tariffs/tariff-cost.ts';
 import { tariffForDay } from '../tariffs/tariffs.repository.ts';
 import { addDays, localDayBounds } from '../time/zoned.ts';
-import './analytics.schema.ts';
+import {
+  clearDirty,
+  closingLedger,
+  type DayInsert,
+  dailyReports,
+  dirtyDays,
+  isDayStored,
+  markDirty,
+  reportedAfterSummary,
+  seriesSamples,
+  siteSeries,
+  siteTimezone,
+  storedDayDates,
+  upsertDay,
+  upsertReconciliation,
+} from './analytics.repository.ts';
 import {
   type BatteryLedger,
   computeDay,
@@ -51,27 +66,14 @@ async function loadSeries(
   from: number,
   to: number,
 ): Promise<LoadedSeries[]> {
-  const series = await hub.db
-    .selectFrom('series')
-    .select(['id', 'node_id', 'metric'])
-    .where('site_id', '=', siteId)
-    .where('metric', 'in', FLOW_METRICS)
-    .execute();
+  const series = await siteSeries(hub.db, siteId, FLOW_METRICS);
   if (series.length === 0) return [];
-  const rows = await hub.db
-    .selectFrom('samples')
-    // Epoch milliseconds as a number: parsing timestamp text into Dates was most of the cost.
-    .select(['series_id', sql<number>`(extract(epoch from ts) * 1000)::float8`.as('ts_ms'), 'value'])
-    .where(
-      'series_id',
-      'in',
-      series.map((s) => s.id),
-    )
-    .where('ts', '>=', new Date(from))
-    .where('ts', '<', new Date(to))
-    .orderBy('series_id')
-    .orderBy('ts')
-    .execute();
+  const rows = await seriesSamples(
+    hub.db,
+    series.map((s) => s.id),
+    from,
+    to,
+  );
   const byId = new Map<number, LoadedSeries>(
     series.map((s) => [s.id, { nodeId: s.node_id, metric: s.metric, samples: [] }]),
   );
@@ -86,19 +88,11 @@ export interface StoredDay {
 }
 
 export async function recomputeSiteDay(hub: HubContext, siteId: string, day: string): Promise<StoredDay> {
-  const site = await hub.db
-    .selectFrom('sites')
-    .select(['timezone'])
-    .where('id', '=', siteId)
-    .executeTakeFirstOrThrow();
-  const [start, end] = localDayBounds(day, site.timezone);
+  const timezone = await siteTimezone(hub.db, siteId);
+  if (timezone === undefined) throw new Error(`site ${siteId} not found`);
+  const [start, end] = localDayBounds(day, timezone);
   const series = await loadSeries(hub, siteId, start - MARGIN_MS, end + MARGIN_MS);
-  const previous = await hub.db
-    .selectFrom('site_daily')
-    .select(['battery_solar_wh', 'battery_grid_wh'])
-    .where('site_id', '=', siteId)
-    .where('day', '=', addDays(day, -1))
-    .executeTakeFirst();
+  const previous = await closingLedger(hub.db, siteId, addDays(day, -1));
   const opening: BatteryLedger | undefined = previous
     ? { solarWh: previous.battery_solar_wh, gridWh: previous.battery_grid_wh }
     : undefined;
@@ -106,11 +100,11 @@ export async function recomputeSiteDay(hub: HubContext, siteId: string, day: str
   const tariff = await tariffForDay(hub.db, siteId, day);
   const cost = tariff
     ? {
-        ...dayCost(tariff.definition as TariffDefinition, summary.slots, site.timezone),
+        ...dayCost(tariff.definition as TariffDefinition, summary.slots, timezone),
         currency: tariff.definition.currency as string,
       }
     : null;
-  const row = {
+  const row: DayInsert = {
     site_id: siteId,
     day,
     solar_wh: summary.solarWh,
@@ -137,18 +131,8 @@ export async function recomputeSiteDay(hub: HubContext, siteId: string, day: str
     savings: cost?.savings ?? null,
     computed_at: new Date(),
   };
-  const before = await hub.db
-    .selectFrom('site_daily')
-    .select(['battery_solar_wh', 'battery_grid_wh'])
-    .where('site_id', '=', siteId)
-    .where('day', '=', day)
-    .executeTakeFirst();
-  const { site_id: _s, day: _d, ...update } = row;
-  await hub.db
-    .insertInto('site_daily')
-    .values(row)
-    .onConflict((oc) => oc.columns(['site_id', 'day']).doUpdateSet(update))
-    .execute();
+  const before = await closingLedger(hub.db, siteId, day);
+  await upsertDay(hub.db, row);
   // The closing battery ledger opens the next day: if it moved, a stored next day is stale.
   if (
     before &&
@@ -156,13 +140,7 @@ export async function recomputeSiteDay(hub: HubContext, siteId: string, day: str
       Math.abs(before.battery_grid_wh - row.battery_grid_wh) > 1)
   ) {
     const next = addDays(day, 1);
-    const stored = await hub.db
-      .selectFrom('site_daily')
-      .select('site_id')
-      .where('site_id', '=', siteId)
-      .where('day', '=', next)
-      .executeTakeFirst();
-    if (stored) await markDays(hub, siteId, [next]);
+    if (await isDayStored(hub.db, siteId, next)) await markDays(hub, siteId, [next]);
   }
   const flagged = await reconcile(hub, siteId, day, start, end, series, opening);
   return { summary, cost, flagged };
@@ -178,12 +156,7 @@ async function reconcile(
   series: LoadedSeries[],
   opening: BatteryLedger | undefined,
 ): Promise<number> {
-  const reports = await hub.db
-    .selectFrom('daily_reports')
-    .select(['node_id', 'equipment', 'values'])
-    .where('site_id', '=', siteId)
-    .where('day', '=', day)
-    .execute();
+  const reports = await dailyReports(hub.db, siteId, day);
   let flagged = 0;
   const perNode = new Map<string, DaySummary>();
   for (const report of reports) {
@@ -210,7 +183,7 @@ async function reconcile(
       const diffPct = base > 0 ? (Math.abs(reportedWh - computedWh) / base) * 100 : 0;
       const isFlagged = diffPct > RECONCILE_TOLERANCE_PCT;
       if (isFlagged) flagged++;
-      const row = {
+      await upsertReconciliation(hub.db, {
         site_id: siteId,
         day,
         node_id: report.node_id,
@@ -221,20 +194,7 @@ async function reconcile(
         diff_pct: diffPct,
         flagged: isFlagged,
         checked_at: new Date(),
-      };
-      await hub.db
-        .insertInto('daily_reconciliation')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['site_id', 'day', 'node_id', 'equipment', 'metric']).doUpdateSet({
-            reported_wh: reportedWh,
-            computed_wh: computedWh,
-            diff_pct: diffPct,
-            flagged: isFlagged,
-            checked_at: new Date(),
-          }),
-        )
-        .execute();
+      });
     }
   }
   return flagged;
@@ -243,11 +203,17 @@ async function reconcile(
 /** Queues the local days of a site touched by [fromMs, toMs] for recomputation. */
 export async function markDays(hub: HubContext, siteId: string, days: string[]): Promise<void> {
   if (days.length === 0) return;
-  await hub.db
-    .insertInto('site_daily_dirty')
-    .values(days.map((day) => ({ site_id: siteId, day, marked_at: new Date() })))
-    .onConflict((oc) => oc.columns(['site_id', 'day']).doUpdateSet({ marked_at: new Date() }))
-    .execute();
+  await markDirty(hub.db, siteId, days);
+}
+
+/** Queues the stored days of a site from `from` on (before `before` when given), e.g. to re-price them. */
+export async function markStoredDays(
+  hub: HubContext,
+  siteId: string,
+  from: string,
+  before?: string,
+): Promise<void> {
+  await markDays(hub, siteId, await storedDayDates(hub.db, siteId, from, before));
 }
 
 /** Recomputes queued days, oldest first (a day's battery ledger opens the next). */
@@ -256,22 +222,12 @@ export async function processDirtyDays(hub: HubContext, limit = 200): Promise<nu
   let done = 0;
   // A recompute can mark the next day (battery ledger carried over); a few rounds settle that.
   for (let round = 0; round < 5 && done < limit; round++) {
-    const rows = await hub.db
-      .selectFrom('site_daily_dirty')
-      .select(['site_id', sql<string>`day::text`.as('day'), 'marked_at'])
-      .orderBy('day')
-      .limit(limit - done)
-      .execute();
+    const rows = await dirtyDays(hub.db, limit - done);
     if (rows.length === 0) break;
     for (const r of rows) {
       await recomputeSiteDay(hub, r.site_id, r.day);
       // Only forget the mark if nothing re-marked the day while it was being computed.
-      await hub.db
-        .deleteFrom('site_daily_dirty')
-        .where('site_id', '=', r.site_id)
-        .where('day', '=', r.day)
-        .where('marked_at', '<=', r.marked_at)
-        .execute();
+      await clearDirty(hub.db, r.site_id, r.day, r.marked_at);
     }
     done += rows.length;
   }
@@ -280,12 +236,7 @@ export async function processDirtyDays(hub: HubContext, limit = 200): Promise<nu
 
 /** Days with a device report newer than the stored summary are re-reconciled (ingest has no event for reports). */
 async function markNewlyReportedDays(hub: HubContext): Promise<void> {
-  const { rows } = await sql<{ site_id: string; day: string }>`
-    SELECT DISTINCT r.site_id, r.day::text AS day
-    FROM daily_reports r
-    LEFT JOIN site_daily d ON d.site_id = r.site_id AND d.day = r.day
-    WHERE d.site_id IS NULL OR r.received_at > d.computed_at
-    LIMIT 1000`.execute(hub.db);
+  const rows = await reportedAfterSummary(hub.db);
   const bySite = new Map<string, string[]>();
   for (const r of rows) bySite.set(r.site_id, [...(bySite.get(r.site_id) ?? []), r.day]);
   for (const [siteId, days] of bySite) await markDays(hub, siteId, days);

@@ -1,7 +1,7 @@
 // Tariff versions of a site. The version with the latest valid_from on or before a day is the
 // one that prices it.
 import { type Kysely, sql } from 'kysely';
-import '../analytics/analytics.schema.ts';
+import '../analytics/analytics.tables.ts';
 import type { DB } from '../storage/schema.ts';
 import type { TariffDefinition } from './tariff-cost.ts';
 
@@ -92,4 +92,8 @@ export async function insertTariff(
     .returning(columns)
     .executeTakeFirstOrThrow();
   return toVersion(r as Row);
+}
+
+export async function deleteTariff(db: Kysely<DB>, tariffId: string): Promise<void> {
+  await db.deleteFrom('tariff_versions').where('id', '=', tariffId).execute();
 }

@@ -1,7 +1,11 @@
+// The only place telemetry-read SQL lives: stored series, raw samples and rollups, the latest
+// values, and what the intervals of the nodes are (reported, or seen in the data). Callers pass a
+// tenant transaction (withTenant), so row-level security applies.
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../storage/schema.ts';
+import type { Resolution, Series } from './telemetry.schema.ts';
 
-export type Resolution = 'raw' | 'hour' | 'day';
+export type { Resolution } from './telemetry.schema.ts';
 
 /** Finest resolution whose point count per series stays within maxPoints. */
 export function chooseResolution(from: number, to: number, intervalS: number, maxPoints: number): Resolution {
@@ -11,18 +15,8 @@ export function chooseResolution(from: number, to: number, intervalS: number, ma
   return 'day';
 }
 
-export interface SeriesOut {
-  nodeId: string;
-  equipment: string;
-  metric: string;
-  kind: string;
-  /** [epoch ms, value]; for rollups the value is the average, with min/max/energy beside it. */
-  points: [number, number][];
-  min?: (number | null)[];
-  max?: (number | null)[];
-  energyWh?: (number | null)[];
-  truncated?: boolean;
-}
+/** [epoch ms, value]; for rollups the value is the average, with min/max/energy beside it. */
+export type SeriesOut = Series;
 
 export async function querySeries(
   db: Kysely<DB>,
@@ -137,4 +131,51 @@ export async function latestValues(db: Kysely<DB>, nodeId: string) {
     ts: r.ts.toISOString(),
     value: r.value,
   }));
+}
+
+/** The nodes a telemetry read covers (one node, or all of the site's) and the interval each reports. */
+export async function nodeIntervals(
+  db: Kysely<DB>,
+  siteId: string,
+  nodeId?: string,
+): Promise<{ id: string; sample_interval_s: number | null }[]> {
+  let q = db.selectFrom('nodes').select(['id', 'sample_interval_s']).where('site_id', '=', siteId);
+  if (nodeId) q = q.where('id', '=', nodeId);
+  return q.execute();
+}
+
+/** Samples per series the learned interval looks at: enough for a median, cheap on long ranges. */
+const LEARN_SAMPLES = 500;
+
+/**
+ * Per node, the interval its data shows in [from, to): per series the median spacing of its first
+ * samples in the range, then the shortest of those (seconds, unrounded), as completeness learns it.
+ * Nodes without two samples of a series in the range are absent.
+ */
+export async function learnedNodeIntervals(
+  db: Kysely<DB>,
+  q: { nodeIds: string[]; metrics?: string[] | undefined; from: number; to: number },
+): Promise<Map<string, number>> {
+  if (q.nodeIds.length === 0) return new Map();
+  const metricFilter = q.metrics?.length ? sql`AND r.metric IN (${sql.join(q.metrics)})` : sql``;
+  const { rows } = await sql<{ node_id: string; s: number | null }>`
+    SELECT r.node_id, min(m.median_s) AS s
+    FROM series r
+    CROSS JOIN LATERAL (
+      SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS median_s
+      FROM (
+        SELECT extract(epoch FROM f.ts - lag(f.ts) OVER (ORDER BY f.ts)) AS d
+        FROM (
+          SELECT ts FROM samples
+          WHERE series_id = r.id AND ts >= ${new Date(q.from)} AND ts < ${new Date(q.to)}
+          ORDER BY ts LIMIT ${LEARN_SAMPLES}
+        ) f
+      ) deltas
+      WHERE d > 0
+    ) m
+    WHERE r.node_id IN (${sql.join(q.nodeIds)}) ${metricFilter}
+    GROUP BY r.node_id`.execute(db);
+  const out = new Map<string, number>();
+  for (const r of rows) if (r.s !== null && r.s !== undefined) out.set(r.node_id, Number(r.s));
+  return out;
 }

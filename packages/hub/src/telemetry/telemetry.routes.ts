@@ -1,93 +1,34 @@
-// Reading telemetry back: raw, hourly or daily, chosen so no series exceeds ~2,000 points.
-import { WattfleetError } from '@wattfleet/protocol';
-import type { FastifyInstance } from 'fastify';
-import Type from 'typebox';
-import { assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
+// Telemetry read routes: thin, typed by the TypeBox provider from telemetry.schema.ts (params,
+// query and every response). Access checks and the resolution choice are in telemetry.service.ts.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf } from '../auth/authenticate.ts';
-import { withTenant } from '../identity/tenant.ts';
-import { chooseResolution, latestValues, querySeries } from './telemetry.repository.ts';
+import { errors } from '../http/responses.ts';
+import { Latest, NodeParams, SiteParams, TelemetryAnswer, TelemetryQuery } from './telemetry.schema.ts';
+import { TelemetryService } from './telemetry.service.ts';
 
-const MAX_POINTS = 2000;
+const tags = ['telemetry'];
 
-const TelemetryQuery = Type.Object(
-  {
-    from: Type.String({ format: 'date-time' }),
-    to: Type.String({ format: 'date-time' }),
-    metrics: Type.Optional(Type.String({ pattern: '^[a-z0-9_,]{1,1000}$' })),
-    step: Type.Optional(
-      Type.Union([Type.Literal('auto'), Type.Literal('raw'), Type.Literal('hour'), Type.Literal('day')]),
-    ),
-    node: Type.Optional(Type.String({ format: 'uuid' })),
-  },
-  { additionalProperties: false },
-);
-
-export async function telemetryRoutes(app: FastifyInstance): Promise<void> {
-  const hub = app.hub;
+export const telemetryRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const service = new TelemetryService(app.hub);
+  const auth = { preHandler: app.requireActor };
 
   app.get(
     '/sites/:id/telemetry',
     {
+      ...auth,
       schema: {
-        tags: ['telemetry'],
-        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+        tags,
+        params: SiteParams,
         querystring: TelemetryQuery,
+        response: { 200: TelemetryAnswer, ...errors('WF_NOT_FOUND') },
       },
-      preHandler: app.requireActor,
     },
-    async (request) => {
-      const { id } = request.params as { id: string };
-      const q = request.query as { from: string; to: string; metrics?: string; step?: string; node?: string };
-      await assertSiteAccess(hub, actorOf(request), id);
-      const from = Date.parse(q.from);
-      const to = Date.parse(q.to);
-      if (!(to > from)) {
-        throw new WattfleetError('WF_VALIDATION', undefined, [
-          { path: '/querystring/to', message: '"to" must be after "from"' },
-        ]);
-      }
-      const interval = await hub.db
-        .selectFrom('nodes')
-        .select((eb) => eb.fn.min('sample_interval_s').as('s'))
-        .where('site_id', '=', id)
-        .executeTakeFirst();
-      const step =
-        q.step && q.step !== 'auto'
-          ? q.step
-          : chooseResolution(from, to, Number(interval?.s ?? 10), MAX_POINTS);
-      const metrics = q.metrics ? q.metrics.split(',').filter(Boolean) : undefined;
-      // Row-level security again under the tenant's role: the data query itself cannot leak.
-      const series = await withTenant(hub, actorOf(request), (trx) =>
-        querySeries(trx, {
-          siteId: id,
-          nodeId: q.node,
-          metrics,
-          from,
-          to,
-          resolution: step as 'raw' | 'hour' | 'day',
-          maxPoints: MAX_POINTS,
-        }),
-      );
-      return {
-        siteId: id,
-        from: new Date(from).toISOString(),
-        to: new Date(to).toISOString(),
-        resolution: step,
-        series,
-      };
-    },
+    async (request) => service.site(actorOf(request), request.params.id, request.query),
   );
 
   app.get(
     '/nodes/:id/latest',
-    {
-      schema: { tags: ['telemetry'], params: Type.Object({ id: Type.String({ format: 'uuid' }) }) },
-      preHandler: app.requireActor,
-    },
-    async (request) => {
-      const { id } = request.params as { id: string };
-      await assertNodeAccess(hub, actorOf(request), id);
-      return { nodeId: id, values: await withTenant(hub, actorOf(request), (trx) => latestValues(trx, id)) };
-    },
+    { ...auth, schema: { tags, params: NodeParams, response: { 200: Latest, ...errors('WF_NOT_FOUND') } } },
+    async (request) => service.latest(actorOf(request), request.params.id),
   );
-}
+};
