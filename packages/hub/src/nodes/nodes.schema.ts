@@ -58,7 +58,7 @@ export const NodeInfo = Type.Object({
   os_version: Nullable(Type.String()),
   created_at: Stamp,
   sample_interval_s: Nullable(
-    Type.Integer({ description: 'Seconds between reads, as the node reported it' }),
+    Type.Number({ description: 'Seconds between reads, as the node reported it (0.5 is valid)' }),
   ),
   control_channel: Type.Boolean({
     description: 'The node has a live MQTT session (current heartbeats): commands can reach it',
