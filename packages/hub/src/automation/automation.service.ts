@@ -65,6 +65,23 @@ declare module '../context.ts' {
 /** A manual switch is meant now: one that could not reach its node within this long has failed. */
 export const SWITCH_TTL_S = 600;
 
+/**
+ * Who or what asked for a switch. Manual switches come from a person; automatic ones name the
+ * schedule, scene or rule (and its version) and why it acted, so the audit entry and the
+ * channel's history can explain every automatic action (issue 13.8).
+ */
+export type SwitchOrigin =
+  | { kind: 'manual' }
+  | {
+      kind: 'schedule' | 'scene' | 'rule';
+      id: string;
+      name?: string;
+      version?: number;
+      /** Human-readable why, e.g. "export 2.3 kW for 5 min ≥ 2 kW" or "weekly window Mon 07:00". */
+      reason?: string;
+    };
+const MANUAL: SwitchOrigin = { kind: 'manual' };
+
 const checkInventory = checker(ChannelInventory);
 const checkResult = checker(RelaySetResult);
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
@@ -198,11 +215,38 @@ export class AutomationService {
     return { results };
   }
 
-  private async switchRow(actor: Actor, row: ChannelRow, state: OnOff, sourceIp: string): Promise<Channel> {
+  /**
+   * The switch path automation runners use (schedules, scenes, rules): the caller has decided the
+   * actor may act (a system actor for hub-run automation); the channel must exist and be switchable.
+   */
+  async switchAutomatic(
+    actor: Actor,
+    channelId: string,
+    state: OnOff,
+    origin: SwitchOrigin,
+    sourceIp = 'automation',
+  ): Promise<Channel> {
+    const row = await withTenant(this.hub, actor, (trx) => getChannel(trx, channelId));
+    if (!row) throw new WattfleetError('WF_NOT_FOUND', 'Channel not found');
+    return this.switchRow(actor, row, state, sourceIp, origin);
+  }
+
+  private async switchRow(
+    actor: Actor,
+    row: ChannelRow,
+    state: OnOff,
+    sourceIp: string,
+    origin: SwitchOrigin = MANUAL,
+  ): Promise<Channel> {
     if (!row.present) throw new WattfleetError('WF_CONFLICT', 'The node no longer reports this channel');
     if (!row.capabilities.switch) throw new WattfleetError('WF_CONFLICT', 'This channel cannot be switched');
     const at = new Date();
-    const by = actor.kind === 'user' ? (actor.email ?? actor.userId) : (actorId(actor) ?? actor.kind);
+    const by =
+      origin.kind !== 'manual'
+        ? `${origin.kind}:${origin.name ?? origin.id}`
+        : actor.kind === 'user'
+          ? (actor.email ?? actor.userId)
+          : (actorId(actor) ?? actor.kind);
     await withTenant(
       this.hub,
       actor,
@@ -221,7 +265,8 @@ export class AutomationService {
             channel: row.channel,
             state,
             from: row.reported_state,
-            origin: 'manual',
+            origin: origin.kind,
+            ...(origin.kind === 'manual' ? {} : { automation: origin }),
           },
         });
       },
