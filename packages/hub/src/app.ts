@@ -14,6 +14,7 @@ import type { HubConfig } from './config.ts';
 import { HubBus, type HubContext } from './context.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { registerInputGuard } from './http/input-guard.ts';
+import { rateLimitStore } from './http/rate-limit-store.ts';
 import { registerStandardResponses } from './http/responses.ts';
 import { identityPlugin } from './identity/identity.plugin.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
@@ -107,7 +108,12 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   // Limits are per route (config.rateLimit) and run first (onRequest), before the body is parsed
   // or validated, so malformed requests are limited too. Routes keyed on a verified node identity
   // set hook: 'preValidation' (after the signature check, still before body validation).
-  await app.register(rateLimit, { global: false, hook: 'onRequest' });
+  // Counters in Redis when REDIS_URL is set, so limits hold across hubs (http/rate-limit-store.ts).
+  const limitStore = rateLimitStore(opts.config.rateLimit, app.log);
+  app.addHook('onClose', () => limitStore.close());
+  if (limitStore.kind === 'memory' && opts.config.mqttUrl)
+    app.log.info('rate limits are counted per hub process: set REDIS_URL when several hubs serve one fleet');
+  await app.register(rateLimit, { global: false, hook: 'onRequest', ...limitStore.pluginOptions });
   await app.register(identityPlugin);
 
   await app.register(observabilityPlugin); // /healthz, /readyz, /metrics (token-protected)

@@ -1,6 +1,7 @@
 // Hub configuration from the environment. Absence of DATABASE_URL / MQTT_URL means embedded mode.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { type RateLimitStoreConfig, redisUrl } from './http/rate-limit-store.ts';
 import { type SecretsConfig, secretsConfig } from './secrets/master-key.ts';
 import { type VendorsConfig, vendorsConfig } from './vendors/vendors.config.ts';
 
@@ -57,6 +58,8 @@ export interface HubConfig {
   demo: boolean;
   /** Trust X-Forwarded-For (only behind a reverse proxy you run; else clients could spoof their IP). */
   trustProxy: boolean;
+  /** Where HTTP rate-limit counters live (http/rate-limit-store.ts): REDIS_URL, else this process. */
+  rateLimit: RateLimitStoreConfig;
   /** The vault's master key (secrets/master-key.ts). */
   secrets: SecretsConfig;
   vendors: VendorsConfig;
@@ -126,6 +129,10 @@ export function loadConfig(
     logLevel: env.LOG_LEVEL ?? 'info',
     demo: env.WATTFLEET_DEMO === '1',
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    rateLimit: {
+      url: redisUrl(env.REDIS_URL),
+      nameSpace: env.RATE_LIMIT_NAMESPACE || 'wattfleet-rate-limit:',
+    },
     secrets: secretsConfig(env, resolve(env.WATTFLEET_DATA_DIR ?? './data')),
     vendors: vendorsConfig(env),
     ...overrides,
