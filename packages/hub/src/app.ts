@@ -1,5 +1,6 @@
 // The app factory: builds a hub that never listens by itself, so tests use app.inject() or
 // listen on port 0. Infrastructure is decorated at the root; each concern is a plugin.
+import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -114,6 +115,11 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   if (limitStore.kind === 'memory' && opts.config.mqttUrl)
     app.log.info('rate limits are counted per hub process: set REDIS_URL when several hubs serve one fleet');
   await app.register(rateLimit, { global: false, hook: 'onRequest', ...limitStore.pluginOptions });
+  // Answers of 1 KiB or more go out compressed when the client accepts it (br, then gzip): a
+  // year of daily rows or the portal's bundle shrink several times over a phone link. Request
+  // bodies are not touched here: ingest decompresses its own gzip with its size guard, after the
+  // signature has been checked over the bytes as sent.
+  await app.register(compress, { globalDecompression: false, threshold: 1024, encodings: ['br', 'gzip'] });
   await app.register(identityPlugin);
 
   await app.register(observabilityPlugin); // /healthz, /readyz, /metrics (token-protected)
