@@ -65,7 +65,9 @@ poll: { intervalS: 1 }
     const clockEvents = await until(
       'both clock events delivered',
       async () => {
-        const kinds = (await events(a.nodeId)).map((e) => e.kind).filter((k) => k.startsWith('clock.'));
+        // The hub-offset events only: a machine whose OS reports its NTP state adds clock.ntp_*.
+        const hubClock: string[] = [EVENT_KINDS.clockUnsynchronised, EVENT_KINDS.clockSynchronised];
+        const kinds = (await events(a.nodeId)).map((e) => e.kind).filter((k) => hubClock.includes(k));
         return kinds.length >= 2 && kinds;
       },
       a.log,

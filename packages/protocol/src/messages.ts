@@ -118,6 +118,9 @@ export const EVENT_KINDS = {
   updateSucceeded: 'update.succeeded',
   updateFailed: 'update.failed',
   updateRolledBack: 'update.rolled_back',
+  /** A CONFIG_PUSH applied and healthy (clears config_rolled_back); data.health. */
+  configApplied: 'config.applied',
+  /** A CONFIG_PUSH failed its apply or health check and the previous config is back; data.reason. */
   configRolledBack: 'config.rolled_back',
   /** data.reason = crash | command | watchdog | os_reboot | update | stopped | first_start. */
   agentRestarted: 'agent.restarted',
@@ -126,6 +129,9 @@ export const EVENT_KINDS = {
   /** data.offsetMs = node − hub clock. */
   clockUnsynchronised: 'clock.unsynchronised',
   clockSynchronised: 'clock.synchronised',
+  /** The OS says its clock is not NTP-synchronised (data.via = timedatectl | chronyc, data.detail). */
+  ntpUnsynchronised: 'clock.ntp_unsynchronised',
+  ntpSynchronised: 'clock.ntp_synchronised',
 } as const;
 
 export const RESTART_REASONS = [

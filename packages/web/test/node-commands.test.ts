@@ -179,6 +179,8 @@ logging: { level: info, file: ${logPath} }
     const state = admin.getByTestId('command-state');
     await state.and(admin.locator('[data-state="succeeded"]')).waitFor({ timeout: 60_000 });
     assert.match((await state.textContent()) ?? '', /CONFIG_PUSH succeeded/);
+    // The history the hub sends (from / to per transition), read as the portal reads it.
+    assert.match((await state.getAttribute('title')) ?? '', /^pending → .*delivered → .*succeeded$/);
 
     // The agent really took it: the file on disk and the running config.
     assert.equal(readFileSync(configPath, 'utf8'), pushed);

@@ -56,7 +56,8 @@ async function status() {
     $('uplink').innerHTML = rows({ 'uplink': u.state ?? '-', 'transport': u.transport ?? '-', 'last success': u.lastSuccessAt ? new Date(u.lastSuccessAt).toLocaleString() : '-',
       'last error': u.lastError ?? '-', 'control channel': s.controlConnected ? 'connected' : 'disconnected',
       'outbox depth': o.depth ?? '-', 'batches waiting': o.batches ?? '-', 'dropped (full)': o.dropped ?? '-', 'refused by hub': o.poisoned ?? '-',
-      'clock vs hub': s.clock && s.clock.offsetMs != null ? Math.round(s.clock.offsetMs / 1000) + ' s' : '-' });
+      'clock vs hub': s.clock && s.clock.offsetMs != null ? Math.round(s.clock.offsetMs / 1000) + ' s' : '-',
+      'clock (NTP)': !s.ntp || s.ntp.synchronised == null ? 'unknown' : (s.ntp.synchronised ? 'synchronised' : 'not synchronised') + ' (' + s.ntp.via + ')' });
     $('alerts').innerHTML = (s.alerts || []).map((a) => '<li class="alert-' + a.severity + '">' + a.message + '</li>').join('') || '<li class="muted">none</li>';
   } catch { $('conn').textContent = 'agent unreachable'; }
 }

@@ -25,6 +25,7 @@ import { LocalHistory } from '../outbox/history.ts';
 import { Outbox } from '../outbox/outbox.ts';
 import type { Source } from '../sources/types.ts';
 import { type Clock, clockFromEnv } from '../time/clock.ts';
+import type { NtpState } from '../time/ntp.ts';
 import { HttpTransport, INGEST_PATHS } from '../uplink/http-transport.ts';
 import { MqttTransport } from '../uplink/mqtt-transport.ts';
 import type { HubClient } from '../uplink/signed-http.ts';
@@ -55,6 +56,8 @@ export interface AgentOptions {
   clock?: Clock;
   /** This boot's id (default /proc/sys/kernel/random/boot_id): tells an OS reboot from a restart. */
   bootId?: string;
+  /** Asks the OS whether NTP keeps its clock (default: timedatectl, then chronyc; see time/ntp.ts). */
+  ntpProbe?: () => Promise<NtpState>;
 }
 
 /** Run in a new release by SELF_UPDATE: builds the bundle systemd runs (see deploy/agent). */
@@ -186,6 +189,7 @@ export class Agent {
       bootId: this.opts.bootId ?? currentBootId(),
       startedAt: this.startedAt,
       burst,
+      ...(this.opts.ntpProbe ? { ntpProbe: this.opts.ntpProbe } : {}),
     });
     this.identity = loadIdentity(config.identity.path);
     if (!this.identity)

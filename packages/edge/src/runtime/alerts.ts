@@ -1,6 +1,7 @@
 // Local alerts for the dashboard: what an installer standing next to the box should look at.
 // Derived from current state each time, so they clear themselves when the cause goes away.
 import { CLOCK_UNSYNC_MS } from '../events/clock-monitor.ts';
+import { NTP_GRACE_MS } from '../events/ntp-monitor.ts';
 import type { OutboxStats } from '../outbox/outbox.ts';
 import type { UplinkStatus } from '../uplink/uplink.ts';
 import type { SourceHealth } from './poller.ts';
@@ -22,6 +23,8 @@ export function currentAlerts(s: {
   configProblems?: number;
   /** This node's clock − the hub's, from the last signed answer. */
   clockOffsetMs?: number | null;
+  /** Since when the OS has said its clock is not NTP-synchronised (events/ntp-monitor.ts). */
+  ntpUnsynchronisedSince?: number | null;
 }): LocalAlert[] {
   const alerts: LocalAlert[] = [];
   if (s.configProblems) {
@@ -79,6 +82,13 @@ export function currentAlerts(s: {
       severity: Math.abs(s.clockOffsetMs) > 5 * 60_000 ? 'error' : 'warning',
       kind: 'clock.unsynchronised',
       message: `clock is ${Math.round(s.clockOffsetMs / 1000)} s off the hub's (fix NTP on this box)`,
+    });
+  }
+  if (typeof s.ntpUnsynchronisedSince === 'number' && s.now - s.ntpUnsynchronisedSince >= NTP_GRACE_MS) {
+    alerts.push({
+      severity: 'warning',
+      kind: 'clock.ntp_unsynchronised',
+      message: `NTP has not synchronised the clock since ${new Date(s.ntpUnsynchronisedSince).toISOString()} (can this box reach its NTP servers?)`,
     });
   }
   if (s.enrolled && s.controlConnected === false) {

@@ -50,6 +50,10 @@ export function commandHandlers(d: HandlerDeps): HandlerTable {
       parse: d.parse ?? ((text) => parseConfigText(text)),
       apply: d.reload,
       healthCheck: (_c, timeoutMs) => d.healthCheck(timeoutMs),
+      applied: (detail) =>
+        d.journal?.()?.emit(EVENT_KINDS.configApplied, 'info', `config push applied: ${detail}`, {
+          data: { health: detail.slice(0, 1000) },
+        }),
       rolledBack: (detail) =>
         d.journal?.()?.emit(EVENT_KINDS.configRolledBack, 'error', `config push rolled back: ${detail}`, {
           data: { reason: detail.slice(0, 1000) },

@@ -11,12 +11,14 @@ import { DailyReporter } from '../daily/reporter.ts';
 import { ClockMonitor } from '../events/clock-monitor.ts';
 import type { ErrorBurst } from '../events/error-burst.ts';
 import { EventJournal } from '../events/journal.ts';
+import { NtpMonitor } from '../events/ntp-monitor.ts';
 import { Reachability } from '../events/reachability.ts';
 import { RestartTracker, type RestartVerdict } from '../events/restart.ts';
 import { AgentState } from '../outbox/agent-state.ts';
 import { type ReportChannel, ReportQueue } from '../outbox/reports.ts';
 import type { Reading } from '../sources/types.ts';
 import type { Clock } from '../time/clock.ts';
+import type { NtpState } from '../time/ntp.ts';
 import type { TelemetryTransport } from '../uplink/transport.ts';
 import { Uplink } from '../uplink/uplink.ts';
 
@@ -28,6 +30,8 @@ export interface ReportsOptions {
   bootId: string;
   startedAt: number;
   burst?: ErrorBurst;
+  /** Asks the OS whether NTP keeps its clock (default time/ntp.ts probeNtp). */
+  ntpProbe?: () => Promise<NtpState>;
 }
 
 export class AgentReports {
@@ -37,6 +41,7 @@ export class AgentReports {
   readonly reachability: Reachability;
   readonly restarts: RestartTracker;
   readonly clock: ClockMonitor;
+  readonly ntp: NtpMonitor;
   energy: DailyEnergy;
   reporter: DailyReporter;
   private uplinks: Uplink[] = [];
@@ -50,6 +55,10 @@ export class AgentReports {
     this.reachability = new Reachability(this.journal, this.state, config.health.unreachableAfter);
     this.restarts = new RestartTracker(this.state, opts.bootId, opts.startedAt);
     this.clock = new ClockMonitor(this.journal, this.state, logger);
+    this.ntp = new NtpMonitor(this.journal, this.state, {
+      ...(opts.ntpProbe ? { probe: opts.ntpProbe } : {}),
+      logger,
+    });
     if (opts.burst) opts.burst.journal = this.journal;
     this.energy = new DailyEnergy(db, config.site.timezone);
     this.reporter = this.buildReporter(config);
@@ -73,6 +82,7 @@ export class AgentReports {
     const verdict = this.restarts.begin(this.journal);
     this.reachability.retain(sourceKeys);
     this.reporter.start();
+    this.ntp.start();
     return verdict;
   }
 
@@ -116,6 +126,7 @@ export class AgentReports {
 
   stop(): void {
     this.reporter.stop();
+    this.ntp.stop();
   }
 
   pending(): { events: number; daily: number } {
@@ -126,6 +137,7 @@ export class AgentReports {
     return {
       pending: this.pending(),
       clock: this.clock.view,
+      ntp: this.ntp.view,
       lastDailyReport: this.state.get<string>('daily.lastReported') ?? null,
     };
   }

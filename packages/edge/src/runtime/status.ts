@@ -11,6 +11,7 @@ export function agentStatus(a: Agent): Record<string, unknown> {
   const outbox = a.outbox?.stats();
   const sources = [...(a.poller?.health.values() ?? [])];
   const clock = a.reports?.clock.view ?? null;
+  const ntp = a.reports?.ntp.view ?? null;
   return {
     mode: a.mode,
     agentVersion: AGENT_VERSION,
@@ -24,8 +25,10 @@ export function agentStatus(a: Agent): Record<string, unknown> {
     lastHeartbeatAt: a.control?.lastHeartbeatAt ?? null,
     sources,
     tunnel: a.tunnels?.current ?? null,
-    // This node's clock against the hub's (offsetMs = node − hub), and what waits for the hub.
+    // This node's clock against the hub's (offsetMs = node − hub), the OS's NTP state, and what
+    // waits for the hub.
     clock,
+    ntp,
     reports: a.reports?.status() ?? null,
     alerts: currentAlerts({
       now: Date.now(),
@@ -48,6 +51,7 @@ export function agentStatus(a: Agent): Record<string, unknown> {
       enrolled: Boolean(a.identity),
       configProblems: a.problems.length,
       clockOffsetMs: clock?.offsetMs ?? null,
+      ntpUnsynchronisedSince: ntp?.unsynchronisedSince ?? null,
     }),
   };
 }

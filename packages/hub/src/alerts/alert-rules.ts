@@ -298,6 +298,38 @@ export const RULES: RuleDefinition[] = [
     },
   },
   {
+    name: 'config_rolled_back',
+    description: 'A configuration pushed to a node failed its health check and was rolled back',
+    defaults: {
+      enabled: true,
+      severity: 'warning',
+      durationS: 0,
+      repeatS: 0,
+      params: { lookbackS: 7 * 86_400 },
+    },
+    async evaluate(ctx) {
+      // The node runs its previous config again, so nothing is down; but what the operator
+      // pushed is not in effect. A later push that applies (config.applied) clears it.
+      const events = await latestEvents(
+        ctx,
+        [EVENT_KINDS.configRolledBack, EVENT_KINDS.configApplied],
+        ctx.params.lookbackS!,
+      );
+      const byNode = new Map(events.map((e) => [e.node_id, e]));
+      return ctx.nodes.map((n) => {
+        const e = byNode.get(n.id);
+        const rolledBack = e?.kind === EVENT_KINDS.configRolledBack;
+        return nodeObs(
+          n,
+          rolledBack,
+          !rolledBack,
+          null,
+          `Config push rolled back on ${n.name}: ${e?.message ?? ''}`,
+        );
+      });
+    },
+  },
+  {
     name: 'error_burst',
     description: 'Too many error events from a node within an hour',
     defaults: { enabled: true, severity: 'warning', durationS: 0, repeatS: 0, params: { maxPerHour: 10 } },

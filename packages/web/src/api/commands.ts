@@ -21,8 +21,18 @@ export interface Command {
   updatedAt?: string;
   result?: unknown;
   error?: string | null;
-  history?: { from_state?: string | null; to_state?: string; at?: string }[];
+  /** State changes, oldest first, as the hub sends them (commands.schema.ts CommandTransition). */
+  history?: CommandTransition[];
   [key: string]: unknown;
+}
+
+export interface CommandTransition {
+  /** null for the first entry (the command was created). */
+  from: CommandState | null;
+  to: CommandState;
+  at: string;
+  source: 'actor' | 'node' | 'hub';
+  data?: unknown;
 }
 
 /** Same order as protocol/commands.ts; kept here so the browser bundle need not load TypeBox. */

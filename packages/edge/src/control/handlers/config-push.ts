@@ -12,6 +12,8 @@ export interface ConfigTarget {
   /** After apply: is the agent working with it? */
   healthCheck(config: AgentConfig, timeoutMs: number): Promise<{ ok: boolean; detail: string }>;
   parse?: (text: string) => ConfigResult;
+  /** After a healthy apply (a config.applied event: it clears an earlier rollback's alert). */
+  applied?: (detail: string) => void;
   /** After a rollback (the hub hears of it as a config.rolled_back event, not only as a reply). */
   rolledBack?: (detail: string) => void;
 }
@@ -31,12 +33,19 @@ export function configPushHandler(target: ConfigTarget): Handler<'CONFIG_PUSH'> 
     const previous = existsSync(target.path) ? parse(readText(target.path)) : undefined;
     if (existsSync(target.path)) copyFileSync(target.path, backup);
     writeAtomic(target.path, args.config);
-    let failure: string | undefined;
+    let failure: string;
     try {
       await target.apply(next.config);
       const health = await target.healthCheck(next.config, (args.healthTimeoutS ?? 30) * 1000);
-      if (!health.ok) failure = `health check failed: ${health.detail}`;
-      else return { applied: true, migrations: next.migrations, health: health.detail };
+      if (health.ok) {
+        // The callback only records an event: its failure must not turn a healthy config into a
+        // rollback (the reply still says applied).
+        try {
+          target.applied?.(health.detail);
+        } catch {}
+        return { applied: true, migrations: next.migrations, health: health.detail };
+      }
+      failure = `health check failed: ${health.detail}`;
     } catch (err) {
       failure = `apply failed: ${(err as Error).message}`;
     }
