@@ -257,7 +257,9 @@ export class AutomationService {
   ): Promise<Channel> {
     if (!row.present) throw new WattfleetError('WF_CONFLICT', 'The node no longer reports this channel');
     if (!row.capabilities.switch) throw new WattfleetError('WF_CONFLICT', 'This channel cannot be switched');
-    const at = new Date(switchClock.now());
+    const at = new Date();
+    // The safety limits' own clock (pinnable in tests); the channel's timestamps stay real.
+    const now = switchClock.now();
     const by =
       origin.kind !== 'manual'
         ? `${origin.kind}:${origin.name ?? origin.id}`
@@ -277,7 +279,7 @@ export class AutomationService {
             message: 'Automation is paused on this site: only manual switches are accepted',
           };
         const current = (await getChannel(trx, row.id)) ?? row;
-        const changes = await recentChanges(trx, row.id, new Date(at.getTime() - 3_600_000));
+        const changes = await recentChanges(trx, row.id, new Date(now - 3_600_000));
         const isChange = state !== (changes.at(-1)?.state ?? current.desired_state ?? current.reported_state);
         if (isChange) {
           const limits = {
@@ -285,12 +287,12 @@ export class AutomationService {
             minOffS: current.min_off_s,
             maxSwitchesPerHour: current.max_switches_per_hour,
           };
-          const refused = limitRefusal(limits, changes, state, at.getTime());
+          const refused = limitRefusal(limits, changes, state, now);
           if (refused) return refused;
           await logChange(trx, {
             channelId: row.id,
             siteId: row.site_id,
-            at,
+            at: new Date(now),
             state,
             origin: origin.kind,
             originId: origin.kind === 'manual' ? actorId(actor) : origin.id,

@@ -144,31 +144,47 @@ export async function insertActivation(
     .executeTakeFirstOrThrow();
 }
 
-export async function insertTarget(
+/**
+ * Every target of an activation, pending and without a command until its switch is tried: the
+ * activation cannot look settled while its later targets are still being switched.
+ */
+export async function insertTargets(
   db: Kysely<DB>,
-  t: {
-    activationId: string;
-    channelId: string;
-    siteId: string;
-    state: OnOff;
-    outcome: TargetOutcome;
-    errorCode: string | null;
-    reason: string | null;
-    commandId: string | null;
-  },
+  activationId: string,
+  siteId: string,
+  targets: readonly { channelId: string; state: OnOff }[],
 ): Promise<void> {
   await db
     .insertInto('scene_activation_targets')
-    .values({
-      activation_id: t.activationId,
-      channel_id: t.channelId,
-      site_id: t.siteId,
-      state: t.state,
+    .values(
+      targets.map((t) => ({
+        activation_id: activationId,
+        channel_id: t.channelId,
+        site_id: siteId,
+        state: t.state,
+        outcome: 'pending' as const,
+      })),
+    )
+    .execute();
+}
+
+/** What trying a target's switch gave: its command (still pending) or an outcome already. */
+export async function recordTarget(
+  db: Kysely<DB>,
+  key: { activationId: string; channelId: string },
+  t: { outcome: TargetOutcome; errorCode: string | null; reason: string | null; commandId: string | null },
+): Promise<void> {
+  await db
+    .updateTable('scene_activation_targets')
+    .set({
       outcome: t.outcome,
       error_code: t.errorCode,
       reason: t.reason,
       command_id: t.commandId,
+      updated_at: new Date(),
     })
+    .where('activation_id', '=', key.activationId)
+    .where('channel_id', '=', key.channelId)
     .execute();
 }
 
@@ -227,7 +243,8 @@ export async function pendingTargets(
       'command_id',
       'updated_at',
     ])
-    .where('outcome', '=', 'pending');
+    .where('outcome', '=', 'pending')
+    .where('command_id', 'is not', null);
   q = 'commandId' in by ? q.where('command_id', '=', by.commandId) : q.where('channel_id', '=', by.channelId);
   return q.execute();
 }

@@ -22,11 +22,12 @@ import {
   getScene,
   insertActivation,
   insertScene,
-  insertTarget,
+  insertTargets,
   listActivations,
   listScenes,
   markSettledIfDone,
   pendingTargets,
+  recordTarget,
   type SceneRow,
   sceneNameTaken,
   settleTarget,
@@ -247,14 +248,17 @@ export class SceneService {
     const activation = await withTenant(
       this.hub,
       actor,
-      (trx) =>
-        insertActivation(trx, {
+      async (trx) => {
+        const created = await insertActivation(trx, {
           sceneId: scene.id,
           siteId: scene.site_id,
           sceneName: scene.name,
           sceneVersion: scene.version,
           activatedBy: by,
-        }),
+        });
+        await insertTargets(trx, created.id, scene.site_id, scene.targets);
+        return created;
+      },
       'write',
     );
     const origin = {
@@ -269,14 +273,7 @@ export class SceneService {
       await withTenant(
         this.hub,
         actor,
-        (trx) =>
-          insertTarget(trx, {
-            activationId: activation.id,
-            channelId: target.channelId,
-            siteId: scene.site_id,
-            state: target.state,
-            ...result,
-          }),
+        (trx) => recordTarget(trx, { activationId: activation.id, channelId: target.channelId }, result),
         'write',
       );
     }
