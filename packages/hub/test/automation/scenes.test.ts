@@ -218,11 +218,9 @@ for (const engine of ENGINES) {
       const partial = await waitFor(
         async () => {
           const act = await activation(res.json().id);
-          return (
-            target(act, 'a/ch1').outcome === 'confirmed' &&
-            target(act, 'a/ch2').outcome === 'confirmed' &&
-            act
-          );
+          return target(act, 'a/ch1').outcome === 'confirmed' && target(act, 'a/ch2').outcome === 'confirmed'
+            ? act
+            : undefined;
         },
         10_000,
         'online targets confirmed',
@@ -237,7 +235,7 @@ for (const engine of ENGINES) {
       const done = await waitFor(
         async () => {
           const act = await activation(res.json().id);
-          return act.status !== 'pending' && act;
+          return act.settledAt !== null ? act : undefined;
         },
         15_000,
         'activation settled',
@@ -315,7 +313,7 @@ for (const engine of ENGINES) {
       const done = await waitFor(
         async () => {
           const act = await activation(res.json().id);
-          return act.status !== 'pending' && act;
+          return act.settledAt !== null ? act : undefined;
         },
         10_000,
         'activation settled',
@@ -336,16 +334,16 @@ for (const engine of ENGINES) {
       const seen = b.seen.length;
       await b.online();
       await waitFor(async () => (await nodeStatus(b.node.nodeId)) === 'online', 10_000, 'node B back');
-      // Something sent now is delivered at once: after it, the expired one would have come first.
+      // Something sent now is delivered at once; the expired one, had it been, would have come first.
       const probe = await hub.admin('POST', `/api/v1/channels/${ch.get('b/ch1')}/switch`, { state: 'off' });
       assert.equal(probe.statusCode, 202, probe.body);
       await waitFor(() => b.seen.length > seen, 10_000, 'probe delivered');
-      const dbg = await hub.app.hub.db.selectFrom('commands').select(['id', 'args', 'state', 'created_at', 'published_at']).where('node_id', '=', b.node.nodeId).execute();
-      console.log('DEBUG', JSON.stringify(dbg), JSON.stringify(b.seen.slice(seen)));
-      assert.deepEqual(
-        b.seen.slice(seen).map((e) => e.args),
-        [{ equipment: 'board', channel: 'ch1', state: 'off' }],
+      // (A copy of an earlier, succeeded command may arrive again: delivery is at least once.)
+      assert.ok(
+        b.seen.slice(seen).some((e) => (e.args as { state: string; channel: string }).state === 'off'),
+        'probe delivered',
       );
+      assert.ok(!b.seen.some((e) => e.id === commandId), 'the expired command was never sent to the node');
       assert.equal(b.states.get('ch2'), undefined, 'the expired switch never reached the device');
     });
 

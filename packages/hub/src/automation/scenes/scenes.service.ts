@@ -409,32 +409,37 @@ export class SceneService {
     }
   }
 
-  /** The last pending target settled: the activation's final result goes to the audit log. */
+  /**
+   * The last pending target settled: the activation is marked settled and its final result goes to
+   * the audit log, in one transaction (whoever sees settledAt finds the entry).
+   */
   private async settleIfDone(activationId: string): Promise<void> {
-    if (!(await markSettledIfDone(this.hub.db, activationId))) return;
-    const a = await getActivation(this.hub.db, activationId);
-    if (!a) return;
-    const view = activationView(a, await targetsOf(this.hub.db, [activationId]));
-    await audit(
-      this.hub.db,
-      { kind: 'system' },
-      {
-        action: 'scene.activation_settled',
-        targetType: 'scene',
-        targetId: a.scene_id,
-        result: view.status === 'succeeded' ? 'ok' : 'failed',
-        details: {
-          siteId: a.site_id,
-          activationId,
-          version: a.scene_version,
-          status: view.status,
-          targets: view.targets.map((t) => ({
-            channelId: t.channelId,
-            outcome: t.outcome,
-            reason: t.reason,
-          })),
+    await this.hub.db.transaction().execute(async (trx) => {
+      if (!(await markSettledIfDone(trx, activationId))) return;
+      const a = await getActivation(trx, activationId);
+      if (!a) return;
+      const view = activationView(a, await targetsOf(trx, [activationId]));
+      await audit(
+        trx,
+        { kind: 'system' },
+        {
+          action: 'scene.activation_settled',
+          targetType: 'scene',
+          targetId: a.scene_id,
+          result: view.status === 'succeeded' ? 'ok' : 'failed',
+          details: {
+            siteId: a.site_id,
+            activationId,
+            version: a.scene_version,
+            status: view.status,
+            targets: view.targets.map((t) => ({
+              channelId: t.channelId,
+              outcome: t.outcome,
+              reason: t.reason,
+            })),
+          },
         },
-      },
-    );
+      );
+    });
   }
 }
