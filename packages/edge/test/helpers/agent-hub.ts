@@ -47,11 +47,18 @@ export interface AgentUnderTest {
   start(env?: Record<string, string>): ChildProcess;
 }
 
-/** A site, an enrollment code, and an agent enrolled with `enroll` (over HTTP, as an installer does). */
-export async function agent(name: string, body: (d: string) => string): Promise<AgentUnderTest> {
+/**
+ * A site (or the given one), an enrollment code, and an agent enrolled with `enroll` (over HTTP,
+ * as an installer does).
+ */
+export async function agent(
+  name: string,
+  body: (d: string) => string,
+  onSite?: string,
+): Promise<AgentUnderTest> {
   const d = join(dir, name);
   mkdirSync(d);
-  const { siteId } = await createSite(ctx.hub, { timezone: TZ, name });
+  const siteId = onSite ?? (await createSite(ctx.hub, { timezone: TZ, name })).siteId;
   const code = await ctx.hub.admin('POST', `/api/v1/sites/${siteId}/enrollment-codes`, {});
   assert.equal(code.statusCode, 201, code.body);
   const configPath = join(d, 'agent.yaml');

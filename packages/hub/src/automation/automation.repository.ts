@@ -29,6 +29,9 @@ export interface ChannelRow {
   failure_reason: string | null;
   command_id: string | null;
   updated_at: Date;
+  min_on_s: number;
+  min_off_s: number;
+  max_switches_per_hour: number | null;
 }
 
 const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
@@ -60,6 +63,9 @@ function selectChannels(db: Kysely<DB>) {
       'c.failure_reason',
       'c.command_id',
       'c.updated_at',
+      'c.min_on_s',
+      'c.min_off_s',
+      'c.max_switches_per_hour',
     ]);
 }
 
@@ -281,5 +287,114 @@ export async function setOwnerControl(db: Kysely<DB>, orgId: string, value: bool
     .insertInto('org_control_settings')
     .values({ org_id: orgId, owner_control: value })
     .onConflict((oc) => oc.column('org_id').doUpdateSet({ owner_control: value, updated_at: new Date() }))
+    .execute();
+}
+
+// ---- switching safety (migration 064) ----
+
+/** Serialises switches of one channel: the limits are checked and the change logged under this lock. */
+export async function lockChannel(db: Kysely<DB>, id: string): Promise<boolean> {
+  const r = await db
+    .selectFrom('equipment_channels')
+    .select('id')
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  return !!r;
+}
+
+/** The channel's accepted state changes since `since`, plus the latest one before it, oldest first. */
+export async function recentChanges(
+  db: Kysely<DB>,
+  channelId: string,
+  since: Date,
+): Promise<{ at: Date; state: OnOff }[]> {
+  const rows = await db
+    .selectFrom('equipment_switch_log')
+    .select(['at', 'state'])
+    .where('channel_id', '=', channelId)
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc')
+    .where((eb) =>
+      eb.or([
+        eb('at', '>', since),
+        eb(
+          'id',
+          '=',
+          eb
+            .selectFrom('equipment_switch_log')
+            .select('id')
+            .where('channel_id', '=', channelId)
+            .orderBy('at', 'desc')
+            .orderBy('id', 'desc')
+            .limit(1),
+        ),
+      ]),
+    )
+    .execute();
+  return rows.reverse().map((r) => ({ at: new Date(r.at), state: r.state }));
+}
+
+export async function logChange(
+  db: Kysely<DB>,
+  change: {
+    channelId: string;
+    siteId: string;
+    at: Date;
+    state: OnOff;
+    origin: string;
+    originId: string | null;
+  },
+): Promise<void> {
+  await db
+    .insertInto('equipment_switch_log')
+    .values({
+      channel_id: change.channelId,
+      site_id: change.siteId,
+      at: change.at,
+      state: change.state,
+      origin: change.origin,
+      origin_id: change.originId,
+    })
+    .execute();
+}
+
+export async function setLimits(
+  db: Kysely<DB>,
+  id: string,
+  limits: { minOnS: number; minOffS: number; maxSwitchesPerHour: number | null },
+): Promise<boolean> {
+  const r = await db
+    .updateTable('equipment_channels')
+    .set({
+      min_on_s: limits.minOnS,
+      min_off_s: limits.minOffS,
+      max_switches_per_hour: limits.maxSwitchesPerHour,
+      updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** The site's automation switch; no row = running. */
+export async function automationSettings(db: Kysely<DB>, siteId: string) {
+  return db
+    .selectFrom('site_automation_settings')
+    .select(['paused', 'changed_by', 'reason', 'updated_at'])
+    .where('site_id', '=', siteId)
+    .executeTakeFirst();
+}
+
+export async function setAutomationPaused(
+  db: Kysely<DB>,
+  siteId: string,
+  value: { paused: boolean; by: string; reason: string | null },
+): Promise<void> {
+  const row = { paused: value.paused, changed_by: value.by, reason: value.reason, updated_at: new Date() };
+  await db
+    .insertInto('site_automation_settings')
+    .values({ site_id: siteId, ...row })
+    .onConflict((oc) => oc.column('site_id').doUpdateSet(row))
     .execute();
 }

@@ -6,9 +6,12 @@ import type { FastifyRequest } from 'fastify';
 import { actorOf } from '../auth/authenticate.ts';
 import { errors } from '../http/responses.ts';
 import {
+  AutomationSettings,
+  AutomationSettingsBody,
   BulkResult,
   BulkSwitchBody,
   Channel,
+  ChannelLimits,
   ChannelList,
   ChannelParams,
   ControlSettings,
@@ -133,5 +136,46 @@ export const automationRoutes =
       },
       async (request) =>
         service.setSettings(actorOf(request), request.params.orgId, request.body.ownerControl, request.ip),
+    );
+    app.put(
+      '/channels/:id/limits',
+      {
+        ...auth,
+        schema: {
+          tags,
+          params: ChannelParams,
+          body: ChannelLimits,
+          response: { 200: Channel, ...errors('WF_NOT_FOUND', 'WF_FORBIDDEN') },
+        },
+      },
+      async (request) => service.setLimits(actorOf(request), request.params.id, request.body, request.ip),
+    );
+
+    app.get(
+      '/sites/:siteId/automation',
+      {
+        ...auth,
+        schema: {
+          tags,
+          params: SiteParams,
+          response: { 200: AutomationSettings, ...errors('WF_NOT_FOUND') },
+        },
+      },
+      async (request) => service.automation(actorOf(request), request.params.siteId),
+    );
+
+    app.put(
+      '/sites/:siteId/automation',
+      {
+        ...auth,
+        schema: {
+          tags,
+          params: SiteParams,
+          body: AutomationSettingsBody,
+          response: { 200: AutomationSettings, ...errors('WF_NOT_FOUND', 'WF_FORBIDDEN') },
+        },
+      },
+      async (request) =>
+        service.setAutomation(actorOf(request), request.params.siteId, request.body, request.ip),
     );
   };

@@ -19,6 +19,30 @@ export const ChannelStatus = Type.Union(
   },
 );
 
+export const ChannelLimits = Type.Object(
+  {
+    minOnS: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      description: 'Once on, stays on at least this long (0 = no limit)',
+    }),
+    minOffS: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      description: 'Once off, stays off at least this long (0 = no limit)',
+    }),
+    maxSwitchesPerHour: Nullable(
+      Type.Integer({ minimum: 1, maximum: 3600, description: 'State changes in any hour (null = no limit)' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Switching safety limits, enforced whatever asks for the switch (manual, schedule, scene, rule); a refused switch answers WF_CONFLICT with allowedAt',
+  },
+);
+export type ChannelLimits = Static<typeof ChannelLimits>;
+
 export const Channel = Type.Object({
   id: Type.String({ format: 'uuid' }),
   siteId: Type.String({ format: 'uuid' }),
@@ -40,6 +64,7 @@ export const Channel = Type.Object({
   status: ChannelStatus,
   failureReason: Nullable(Type.String()),
   commandId: Nullable(Type.String({ format: 'uuid' })),
+  limits: ChannelLimits,
   updatedAt: Iso,
 });
 export type Channel = Static<typeof Channel>;
@@ -90,3 +115,21 @@ export const ControlSettingsBody = Type.Object(
   { ownerControl: Type.Boolean() },
   { additionalProperties: false },
 );
+
+export const AutomationSettings = Type.Object({
+  siteId: Type.String({ format: 'uuid' }),
+  paused: Type.Boolean({
+    description:
+      'While paused, schedules, scenes and rules switch nothing on the site; manual switches still work',
+  }),
+  changedBy: Nullable(Type.String()),
+  reason: Nullable(Type.String()),
+  updatedAt: Nullable(Iso),
+});
+export type AutomationSettings = Static<typeof AutomationSettings>;
+
+export const AutomationSettingsBody = Type.Object(
+  { paused: Type.Boolean(), reason: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+export type AutomationSettingsBody = Static<typeof AutomationSettingsBody>;

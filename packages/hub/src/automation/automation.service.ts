@@ -22,6 +22,7 @@ import { withTenant } from '../identity/tenant.ts';
 import {
   applyInventory,
   attachCommand,
+  automationSettings,
   type ChannelRow,
   commandOf,
   failPending,
@@ -30,17 +31,26 @@ import {
   getChannels,
   latestInventory,
   listChannels,
+  lockChannel,
+  logChange,
   markPending,
   orgExists,
   ownerControl,
+  recentChanges,
   recordOutcome,
+  setAutomationPaused,
+  setLimits,
   setOwnerControl,
   siteOrg,
 } from './automation.repository.ts';
+import { type LimitRefusal, limitRefusal, switchClock } from './automation.safety.ts';
 import type {
+  AutomationSettings,
+  AutomationSettingsBody,
   BulkResult,
   BulkSwitchBody,
   Channel,
+  ChannelLimits,
   ChannelList,
   ControlPermission,
   ControlSettings,
@@ -82,6 +92,9 @@ export type SwitchOrigin =
     };
 const MANUAL: SwitchOrigin = { kind: 'manual' };
 
+/** Why the switch path refused a switch before anything was sent. */
+type Refusal = LimitRefusal | { paused: true; message: string };
+
 const checkInventory = checker(ChannelInventory);
 const checkResult = checker(RelaySetResult);
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
@@ -108,6 +121,7 @@ export function channelView(r: ChannelRow): Channel {
     status: r.status,
     failureReason: r.failure_reason,
     commandId: r.command_id,
+    limits: { minOnS: r.min_on_s, minOffS: r.min_off_s, maxSwitchesPerHour: r.max_switches_per_hour },
     updatedAt: iso(r.updated_at) ?? new Date(0).toISOString(),
   };
 }
@@ -225,10 +239,12 @@ export class AutomationService {
     state: OnOff,
     origin: SwitchOrigin,
     sourceIp = 'automation',
+    /** How long the RELAY_SET may wait for an offline node (a scene's TTL); default SWITCH_TTL_S. */
+    opts: { ttlS?: number } = {},
   ): Promise<Channel> {
     const row = await withTenant(this.hub, actor, (trx) => getChannel(trx, channelId));
     if (!row) throw new WattfleetError('WF_NOT_FOUND', 'Channel not found');
-    return this.switchRow(actor, row, state, sourceIp, origin);
+    return this.switchRow(actor, row, state, sourceIp, origin, opts.ttlS);
   }
 
   private async switchRow(
@@ -237,20 +253,51 @@ export class AutomationService {
     state: OnOff,
     sourceIp: string,
     origin: SwitchOrigin = MANUAL,
+    ttlS = SWITCH_TTL_S,
   ): Promise<Channel> {
     if (!row.present) throw new WattfleetError('WF_CONFLICT', 'The node no longer reports this channel');
     if (!row.capabilities.switch) throw new WattfleetError('WF_CONFLICT', 'This channel cannot be switched');
     const at = new Date();
+    // The safety limits' own clock (pinnable in tests); the channel's timestamps stay real.
+    const now = switchClock.now();
     const by =
       origin.kind !== 'manual'
         ? `${origin.kind}:${origin.name ?? origin.id}`
         : actor.kind === 'user'
           ? (actor.email ?? actor.userId)
           : (actorId(actor) ?? actor.kind);
-    await withTenant(
+    // Under the channel's row lock: the site's pause switch (automatic origins only), then the
+    // safety limits against the channel's recent changes; an accepted change is logged with them.
+    const refusal = await withTenant(
       this.hub,
       actor,
-      async (trx) => {
+      async (trx): Promise<Refusal | undefined> => {
+        if (!(await lockChannel(trx, row.id))) throw new WattfleetError('WF_NOT_FOUND', 'Channel not found');
+        if (origin.kind !== 'manual' && (await automationSettings(trx, row.site_id))?.paused)
+          return {
+            paused: true,
+            message: 'Automation is paused on this site: only manual switches are accepted',
+          };
+        const current = (await getChannel(trx, row.id)) ?? row;
+        const changes = await recentChanges(trx, row.id, new Date(now - 3_600_000));
+        const isChange = state !== (changes.at(-1)?.state ?? current.desired_state ?? current.reported_state);
+        if (isChange) {
+          const limits = {
+            minOnS: current.min_on_s,
+            minOffS: current.min_off_s,
+            maxSwitchesPerHour: current.max_switches_per_hour,
+          };
+          const refused = limitRefusal(limits, changes, state, now);
+          if (refused) return refused;
+          await logChange(trx, {
+            channelId: row.id,
+            siteId: row.site_id,
+            at: new Date(now),
+            state,
+            origin: origin.kind,
+            originId: origin.kind === 'manual' ? actorId(actor) : origin.id,
+          });
+        }
         if (!(await markPending(trx, row.id, { state, by, at })))
           throw new WattfleetError('WF_NOT_FOUND', 'Channel not found');
         await auditInTransaction(trx, actor, {
@@ -267,11 +314,14 @@ export class AutomationService {
             from: row.reported_state,
             origin: origin.kind,
             ...(origin.kind === 'manual' ? {} : { automation: origin }),
+            change: isChange,
           },
         });
+        return undefined;
       },
       'write',
     );
+    if (refusal) await this.refuse(actor, row, state, sourceIp, origin, refusal);
     await this.emit(row.site_id, row.node_id, row.id);
     let commandId: string;
     try {
@@ -281,7 +331,7 @@ export class AutomationService {
         {
           type: 'RELAY_SET',
           args: { equipment: row.equipment, ...(row.channel ? { channel: row.channel } : {}), state },
-          ttlS: SWITCH_TTL_S,
+          ttlS,
         },
         sourceIp,
       );
@@ -296,6 +346,108 @@ export class AutomationService {
     await this.onCommandUpdated(commandId);
     const fresh = await getChannel(this.hub.db, row.id);
     return channelView(fresh ?? row);
+  }
+
+  /** A switch the pause or a safety limit refused: audited as denied, answered WF_CONFLICT saying until when. */
+  private async refuse(
+    actor: Actor,
+    row: ChannelRow,
+    state: OnOff,
+    sourceIp: string,
+    origin: SwitchOrigin,
+    refusal: Refusal,
+  ): Promise<never> {
+    const extra =
+      'paused' in refusal
+        ? { limit: 'automation_paused' }
+        : {
+            limit: refusal.limit,
+            allowedAt: new Date(refusal.allowedAt).toISOString(),
+            retryAfterS: Math.max(1, Math.ceil((refusal.allowedAt - switchClock.now()) / 1000)),
+          };
+    await audit(this.hub.db, actor, {
+      action: 'equipment.switch',
+      targetType: 'equipment_channel',
+      targetId: row.id,
+      result: 'denied',
+      sourceIp,
+      details: {
+        siteId: row.site_id,
+        state,
+        origin: origin.kind,
+        ...(origin.kind === 'manual' ? {} : { automation: origin }),
+        reason: refusal.message,
+        ...extra,
+      },
+    });
+    throw new WattfleetError('WF_CONFLICT', refusal.message, undefined, extra);
+  }
+
+  /** Sets a channel's safety limits: those who may switch on the site, owners excepted (they do not loosen them). */
+  async setLimits(actor: Actor, id: string, limits: ChannelLimits, sourceIp: string): Promise<Channel> {
+    const row = await this.visible(actor, id);
+    await this.assertMayControl(actor, row.site_id, sourceIp, row.id);
+    if (actor.kind === 'user' && actor.role === 'owner')
+      throw new WattfleetError(
+        'WF_FORBIDDEN',
+        "Safety limits are set by the site's installer or an administrator",
+      );
+    await withTenant(
+      this.hub,
+      actor,
+      async (trx) => {
+        if (!(await setLimits(trx, row.id, limits)))
+          throw new WattfleetError('WF_NOT_FOUND', 'Channel not found');
+        await auditInTransaction(trx, actor, {
+          action: 'equipment.limits',
+          targetType: 'equipment_channel',
+          targetId: row.id,
+          sourceIp,
+          details: { siteId: row.site_id, limits },
+        });
+      },
+      'write',
+    );
+    return this.get(actor, id);
+  }
+
+  async automation(actor: Actor, siteId: string): Promise<AutomationSettings> {
+    await assertSiteAccess(this.hub, actor, siteId, 'read');
+    const r = await withTenant(this.hub, actor, (trx) => automationSettings(trx, siteId));
+    return {
+      siteId,
+      paused: r?.paused ?? false,
+      changedBy: r?.changed_by ?? null,
+      reason: r?.reason ?? null,
+      updatedAt: iso(r?.updated_at ?? null),
+    };
+  }
+
+  /** Pauses or resumes the site's automation: anyone who may switch there (an owner at home too). */
+  async setAutomation(
+    actor: Actor,
+    siteId: string,
+    body: AutomationSettingsBody,
+    sourceIp: string,
+  ): Promise<AutomationSettings> {
+    await this.assertMayControl(actor, siteId, sourceIp, siteId);
+    const by = actor.kind === 'user' ? (actor.email ?? actor.userId) : (actorId(actor) ?? actor.kind);
+    await withTenant(
+      this.hub,
+      actor,
+      async (trx) => {
+        await setAutomationPaused(trx, siteId, { paused: body.paused, by, reason: body.reason ?? null });
+        await auditInTransaction(trx, actor, {
+          action: body.paused ? 'site.automation_paused' : 'site.automation_resumed',
+          targetType: 'site',
+          targetId: siteId,
+          sourceIp,
+          details: { reason: body.reason ?? null },
+        });
+      },
+      'write',
+    );
+    return this.automation(actor, siteId);
   }
 
   /** A RELAY_SET command reached a final state: the channel is confirmed, or failed with the reason. */

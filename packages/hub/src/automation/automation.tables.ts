@@ -1,4 +1,4 @@
-// Kysely types of the switchable-equipment tables (migration 060).
+// Kysely types of the switchable-equipment tables (migration 060; safety limits 064).
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 
 type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -24,6 +24,29 @@ export interface EquipmentChannelsTable {
   status: Generated<ChannelStatus>;
   failure_reason: string | null;
   updated_at: Stamp;
+  /** Safety limits (0 / null = none), checked in the single switch path. */
+  min_on_s: Generated<number>;
+  min_off_s: Generated<number>;
+  max_switches_per_hour: number | null;
+}
+
+/** One accepted state change of a channel: what the safety limits count and measure from. */
+export interface EquipmentSwitchLogTable {
+  id: Generated<string>;
+  channel_id: string;
+  site_id: string;
+  at: Date;
+  state: OnOff;
+  origin: string;
+  origin_id: string | null;
+}
+
+export interface SiteAutomationSettingsTable {
+  site_id: string;
+  paused: Generated<boolean>;
+  changed_by: string | null;
+  reason: string | null;
+  updated_at: Stamp;
 }
 
 export interface OrgControlSettingsTable {
@@ -36,5 +59,7 @@ declare module '../storage/schema.ts' {
   interface DB {
     equipment_channels: EquipmentChannelsTable;
     org_control_settings: OrgControlSettingsTable;
+    equipment_switch_log: EquipmentSwitchLogTable;
+    site_automation_settings: SiteAutomationSettingsTable;
   }
 }
