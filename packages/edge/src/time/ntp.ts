@@ -49,7 +49,7 @@ const UNKNOWN: NtpState = {
 
 /** Asks the OS, first answer wins; never throws (a missing program is just "cannot tell"). */
 export async function probeNtp(
-  runProgram: RunProgram = (f, a) => run(f, a, { timeoutMs: 5000 }),
+  runProgram: RunProgram = (f, a) => run(f, a, { timeoutMs: 5000, env: withoutNotifySocket() }),
 ): Promise<NtpState> {
   const attempts: [string, string[], (r: ExecResult) => NtpState | undefined][] = [
     ['timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], parseTimedatectl],
@@ -60,4 +60,13 @@ export async function probeNtp(
     if (answer) return answer;
   }
   return UNKNOWN;
+}
+
+/**
+ * systemd's own tools report a failing exit over NOTIFY_SOCKET ("ERRNO=…"): a probe inherits the
+ * agent's socket under systemd and would speak to the service manager in the agent's name.
+ */
+function withoutNotifySocket(): NodeJS.ProcessEnv {
+  const { NOTIFY_SOCKET: _, ...env } = process.env;
+  return env;
 }
