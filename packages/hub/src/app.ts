@@ -112,6 +112,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   // Counters in Redis when REDIS_URL is set, so limits hold across hubs (http/rate-limit-store.ts).
   const limitStore = rateLimitStore(opts.config.rateLimit, app.log);
   app.addHook('onClose', () => limitStore.close());
+  await limitStore.ready();
   if (limitStore.kind === 'memory' && opts.config.mqttUrl)
     app.log.info('rate limits are counted per hub process: set REDIS_URL when several hubs serve one fleet');
   await app.register(rateLimit, { global: false, hook: 'onRequest', ...limitStore.pluginOptions });

@@ -19,6 +19,8 @@ export interface RateLimitStore {
   /** Options handed to @fastify/rate-limit. */
   pluginOptions: { redis?: Redis; nameSpace?: string; skipOnError?: boolean };
   kind: 'memory' | 'redis';
+  /** Resolves once Redis answers (or after a short wait): the first requests are then counted. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,9 +41,10 @@ export function redisUrl(raw: string | undefined): string | undefined {
 }
 
 const WARN_EVERY_MS = 30_000;
+const READY_WAIT_MS = 3000;
 
 export function rateLimitStore(config: RateLimitStoreConfig, log: Log): RateLimitStore {
-  if (!config.url) return { pluginOptions: {}, kind: 'memory', close: async () => {} };
+  if (!config.url) return { pluginOptions: {}, kind: 'memory', ready: async () => {}, close: async () => {} };
   const redis = new Redis(config.url, {
     connectTimeout: 2000,
     maxRetriesPerRequest: 1,
@@ -63,6 +66,17 @@ export function rateLimitStore(config: RateLimitStoreConfig, log: Log): RateLimi
   return {
     pluginOptions: { redis, nameSpace: config.nameSpace, skipOnError: true },
     kind: 'redis',
+    // Without this wait the requests of the first moments after start meet a Redis still
+    // connecting and pass uncounted (no offline queue, fail open).
+    ready: () =>
+      new Promise<void>((resolve) => {
+        if (redis.status === 'ready') return resolve();
+        const timer = setTimeout(resolve, READY_WAIT_MS);
+        redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
     close: async () => {
       redis.disconnect();
     },
