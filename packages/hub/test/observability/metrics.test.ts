@@ -158,10 +158,17 @@ for (const engine of ENGINES) {
         await client.publishAsync(topics.telemetry(node.nodeId), '{not json', { qos: 1 });
         await client.publishAsync(topics.status(node.nodeId), status(), { qos: 1 });
         const mqtt = { transport: 'mqtt' };
+        // Wait for every counter asserted below: the node may already be online from the
+        // previous test, so "online" alone does not prove the heartbeat was handled yet.
+        const grew = (t: string, name: string, labels: Record<string, string>, by: number) =>
+          sample(t, name, labels) - sample(before, name, labels) >= by;
         const after = await waitFor(
           async () => {
             const t = await scrape();
-            return sample(t, 'wattfleet_ingest_samples_total', mqtt) >= 25 &&
+            return grew(t, 'wattfleet_ingest_samples_total', mqtt, 25) &&
+              grew(t, 'wattfleet_ingest_rejects_total', { ...mqtt, code: 'WF_BAD_JSON' }, 1) &&
+              grew(t, 'wattfleet_heartbeats_applied_total', {}, 1) &&
+              sample(t, 'wattfleet_mqtt_messages_in_flight', { channel: 'telemetry' }) === 0 &&
               sample(t, 'wattfleet_nodes', { status: 'online' }) >= 1
               ? t
               : undefined;
