@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { addDays, localDate, localDayBounds } from '@wattfleet/protocol/zoned';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { batchId, createSite, startTestHub, type TestHub, TestNode } from '../../hub/test/helpers/hub.ts';
 import { ensureBuilt, launchBrowser, listen, SCREENSHOTS, signInAs, testNow } from './helpers/portal.ts';
 
@@ -20,6 +20,18 @@ const hhmm = (ms: number, timeZone: string) =>
   new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
     ms,
   );
+
+/** Polls a locator's text until it passes `ok` (10 s), returning the last text seen. */
+async function waitForText(loc: Locator, ok: (text: string) => boolean): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = ((await loc.textContent()) ?? '').trim();
+    if (ok(text)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return text;
+}
 
 /** "Europe/Athens, UTC+2" as Intl names the offset at that instant. */
 function expectedZoneLabel(ms: number): string {
@@ -112,13 +124,26 @@ describe('site-time charts seen from a browser in another zone', () => {
         'only samples since midnight',
       );
 
-      // Hovering at the right end (nearest sample: the newest) shows its time on the site's clock.
+      // Hovering just right of the newest sample shows a sample's time on the site's clock. Placed
+      // from the axis range, not "the right end" (at 23:55 the newest sample sits a pixel from the
+      // end of the day). On a phone a pixel is ~6 minutes, so the one-minute samples share pixels:
+      // the legend shows one of the newest few, and it must be one of them in site time.
       const over = chart.locator('.u-over');
       const box = (await over.boundingBox())!;
-      await over.hover({ position: { x: box.width - 2, y: box.height / 2 } });
+      const from = Date.parse((await plot.getAttribute('data-from'))!);
+      const to = Date.parse((await plot.getAttribute('data-to'))!);
+      const newestX = ((recent.at(-1)! - from) / (to - from)) * box.width;
+      await over.hover({ position: { x: Math.min(newestX + 1, box.width - 0.5), y: box.height / 2 } });
       const legendTime = chart.locator('.u-legend .u-series').first().locator('.u-value');
-      await legendTime.filter({ hasText: hhmm(recent.at(-1)!, SITE_TZ) }).waitFor();
-      assert.notEqual(hhmm(recent.at(-1)!, SITE_TZ), hhmm(recent.at(-1)!, BROWSER_TZ));
+      const msPerPx = (to - from) / box.width;
+      const near = recent.filter((ts) => ts >= midnight && recent.at(-1)! - ts <= 2 * msPerPx + MIN);
+      const siteTimes = near.map((ts) => hhmm(ts, SITE_TZ));
+      const shown = await waitForText(legendTime, (t) => siteTimes.includes(t));
+      assert.ok(siteTimes.includes(shown), `legend ${shown} is one of ${siteTimes.join(', ')}`);
+      assert.ok(
+        !near.some((ts) => hhmm(ts, BROWSER_TZ) === shown),
+        'the legend is on the site clock, not the browser clock',
+      );
 
       // Axis labels are drawn in the theme's text colour (light on dark, dark on light).
       const lum = await page.evaluate(() => {

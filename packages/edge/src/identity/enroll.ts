@@ -56,6 +56,7 @@ export async function enroll(opts: EnrollOptions): Promise<NodeIdentity> {
   const identity: NodeIdentity = {
     nodeId: body.nodeId,
     siteId: body.siteId,
+    ...(opts.name ? { name: opts.name } : {}),
     hubUrl: opts.hubUrl,
     publicKey: keys.publicKey,
     privateKeyPem: keys.privateKeyPem,

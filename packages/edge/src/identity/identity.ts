@@ -8,6 +8,8 @@ import { privateKeyFromPem } from '@wattfleet/protocol';
 export interface NodeIdentity {
   nodeId: string;
   siteId: string;
+  /** The name given at enrollment (`enroll --name`), shown on the local dashboard. */
+  name?: string;
   hubUrl: string;
   publicKey: string;
   privateKeyPem: string;

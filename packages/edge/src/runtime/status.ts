@@ -1,5 +1,6 @@
 // What the agent says about itself: the local dashboard's status (/api/status) and the heartbeat
 // it sends the hub. Read from the live parts each time, never kept twice.
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { gitCommit, systemInfo } from '../ops/system-info.ts';
 import { APP_ROOT } from '../paths.ts';
@@ -16,7 +17,12 @@ export function agentStatus(a: Agent): Record<string, unknown> {
     mode: a.mode,
     agentVersion: AGENT_VERSION,
     startedAt: a.startedAt,
-    node: a.identity ? { nodeId: a.identity.nodeId, siteId: a.identity.siteId } : null,
+    node: a.identity
+      ? { nodeId: a.identity.nodeId, siteId: a.identity.siteId, name: a.identity.name ?? null }
+      : null,
+    // The local dashboard titles itself with the node's name, else the machine's.
+    hostname: hostname(),
+    site: a.config ? { timezone: a.config.site.timezone } : null,
     hub: a.config ? { url: a.config.hub.url, transport: a.config.hub.transport } : null,
     outbox,
     uplink: a.uplink?.status ?? null,
