@@ -11,6 +11,7 @@ import { NodeTools } from '../components/NodeTools.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
+import { TariffEditor } from '../components/TariffEditor.tsx';
 import { downloadText, seriesToCsv } from '../lib/csv.ts';
 import { readingsFromLatest } from '../lib/flow.ts';
 import { dateTime, metricName, metricValue, relativeTime } from '../lib/format.ts';
@@ -196,6 +197,7 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
       <ChannelControls siteId={siteId} />
       <AlertList siteId={siteId} canAck={canManage} timeZone={site.data.timezone} />
       <SiteChart siteId={siteId} timeZone={site.data.timezone} />
+      <TariffEditor siteId={siteId} timeZone={site.data.timezone} canEdit={canManage} />
       <div className="grid-2">
         <CsvExport siteId={siteId} siteName={site.data.name} timeZone={site.data.timezone} />
         {canManage && <EnrollmentForm siteId={siteId} onCreated={() => {}} />}
