@@ -1,6 +1,8 @@
 // Brings the demo fleet to life: 30 days of history backfilled through the real ingest path
 // (deterministic batch ids, so a restart adds nothing twice), then a live reading every 10 s per
 // node, fanned out to browsers like an agent's live snapshot.
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createSimState,
   type SimState,
@@ -10,12 +12,15 @@ import {
 } from '@wattfleet/devices/simulator';
 import type { FastifyInstance } from 'fastify';
 import type { TelemetryIngest } from '../ingest/telemetry.service.ts';
+import { newestSampleMs } from '../telemetry/telemetry.repository.ts';
 import type { DemoNode } from './demo.seed.ts';
 import { simulatorConfigFor } from './demo-fleet.ts';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
 const LIVE_EVERY_MS = 10_000;
+/** Samples per backfill batch: small, so a portal request never queues behind a long one. */
+const BACKFILL_CHUNK = 1000;
 
 function metricsOf(snapshot: Record<string, unknown>): Record<string, number> {
   const { ts: _ts, counters, ...rest } = snapshot as { ts: number; counters: Record<string, number> };
@@ -64,15 +69,22 @@ export class DemoRunner {
           samples.push({ metric, ts, value });
         }
       };
-      for (let ts = coarseFrom; ts < fineFrom; ts += 15 * MIN) push(ts);
-      for (let ts = fineFrom; ts < now; ts += MIN) push(ts);
-      for (let i = 0; i < samples.length && !this.stopped; i += 5000) {
-        const chunk = samples.slice(i, i + 5000);
+      // A restart backfills only what is missing (the history since the newest stored sample), so
+      // a hub with its month of data answers at once instead of re-sending it all as duplicates.
+      const newest = (await newestSampleMs(this.app.hub.db, r.node.nodeId)) ?? Number.NEGATIVE_INFINITY;
+      for (let ts = coarseFrom; ts < fineFrom; ts += 15 * MIN) if (ts > newest) push(ts);
+      for (let ts = fineFrom; ts < now; ts += MIN) if (ts > newest) push(ts);
+      for (let i = 0; i < samples.length && !this.stopped; i += BACKFILL_CHUNK) {
+        const chunk = samples.slice(i, i + BACKFILL_CHUNK);
+        const started = performance.now();
         const result = await this.ingest.ingest(
           { nodeId: r.node.nodeId, siteId: r.node.siteId },
           { batchId: `demo-${r.node.nodeId}-${chunk[0]!.ts}-${chunk.length}`, samples: chunk },
         );
         total += result.stored;
+        // Lower priority than the portal: rest as long as the chunk took. With the embedded
+        // database (PGlite runs in this thread) a request then waits for one small chunk at most.
+        await sleep(Math.min(1000, performance.now() - started));
       }
       if (r.node.site.silent) await this.markSilent(r.node, now);
     }

@@ -115,6 +115,16 @@ export async function querySeries(
   return [...out.values()];
 }
 
+/** The newest stored sample of a node (any series), in ms; undefined when it has none. */
+export async function newestSampleMs(db: Kysely<DB>, nodeId: string): Promise<number | undefined> {
+  const { rows } = await sql<{ ts: Date | null }>`
+    SELECT max(l.ts) AS ts FROM series s
+    CROSS JOIN LATERAL (SELECT ts FROM samples WHERE series_id = s.id ORDER BY ts DESC LIMIT 1) l
+    WHERE s.node_id = ${nodeId}`.execute(db);
+  const ts = rows[0]?.ts;
+  return ts ? new Date(ts).getTime() : undefined;
+}
+
 export async function latestValues(db: Kysely<DB>, nodeId: string) {
   // One index probe per series (LATERAL … ORDER BY ts DESC LIMIT 1) instead of scanning samples.
   const { rows } = await sql<{ equipment: string; metric: string; ts: Date; value: number }>`
