@@ -28,7 +28,11 @@ export async function generateOpenApi(): Promise<string> {
   const database = await openDatabase({ dataDir: 'memory://' });
   try {
     await migrate(database);
-    const config = loadConfig({}, { jwtSecret: 'openapi-generation-only', logLevel: 'silent' });
+    // A metrics token, so /metrics (routed only with one) is in the document too.
+    const config = loadConfig(
+      {},
+      { jwtSecret: 'openapi-generation-only', metricsToken: 'openapi-generation-only', logLevel: 'silent' },
+    );
     const app = await buildHub({ config, database, logger: false });
     try {
       await app.ready();

@@ -1,4 +1,5 @@
-// Kysely types of the alert and notification tables (migrations 031, 032), added to the shared DB interface.
+// Kysely types of the alert tables (migration 031), added to the shared DB interface; the
+// notification tables are in notifications/notifications.tables.ts.
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 
 type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -66,31 +67,6 @@ export interface AlertMutesTable {
   created_at: Stamp;
 }
 
-export interface NotificationChannelsTable {
-  id: Generated<string>;
-  org_id: string;
-  kind: 'webhook' | 'slack' | 'email';
-  target: string;
-  min_severity: Generated<Severity>;
-  throttle_s: Generated<number>;
-  enabled: Generated<boolean>;
-  created_at: Stamp;
-}
-
-export interface NotificationOutboxTable {
-  id: Generated<number>;
-  channel_id: string;
-  alert_id: string | null;
-  throttle_key: string;
-  payload: JSONColumnType<Record<string, unknown>>;
-  status: Generated<'pending' | 'sent' | 'failed' | 'suppressed'>;
-  attempts: Generated<number>;
-  next_attempt_at: Stamp;
-  last_error: string | null;
-  created_at: Stamp;
-  sent_at: Date | null;
-}
-
 declare module '../storage/schema.ts' {
   interface DB {
     alert_rule_settings: AlertRuleSettingsTable;
@@ -98,7 +74,5 @@ declare module '../storage/schema.ts' {
     alert_transitions: AlertTransitionsTable;
     alert_conditions: AlertConditionsTable;
     alert_mutes: AlertMutesTable;
-    notification_channels: NotificationChannelsTable;
-    notification_outbox: NotificationOutboxTable;
   }
 }

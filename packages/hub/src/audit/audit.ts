@@ -1,7 +1,8 @@
 // Append-only audit trail: who did what to which target, when, with what result, from where.
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Actor } from '../auth/actor.ts';
 import type { DB } from '../storage/schema.ts';
+import { insertAuditRow, resetRole } from './audit.repository.ts';
 
 export interface AuditEntry {
   action: string;
@@ -15,20 +16,17 @@ export interface AuditEntry {
 
 export async function audit(db: Kysely<DB>, actor: Actor | undefined, entry: AuditEntry): Promise<void> {
   const actorType = actor ? (actor.kind as 'user' | 'node' | 'system' | 'token') : 'anonymous';
-  await db
-    .insertInto('audit_log')
-    .values({
-      actor_type: actorType,
-      actor_id: actor?.kind === 'user' ? actor.userId : actor?.kind === 'node' ? actor.nodeId : null,
-      org_id: entry.orgId ?? (actor?.kind === 'user' ? actor.orgId : null),
-      action: entry.action,
-      target_type: entry.targetType ?? null,
-      target_id: entry.targetId ?? null,
-      result: entry.result ?? 'ok',
-      source_ip: entry.sourceIp ?? null,
-      details: entry.details ? JSON.stringify(entry.details) : null,
-    })
-    .execute();
+  await insertAuditRow(db, {
+    actor_type: actorType,
+    actor_id: actor?.kind === 'user' ? actor.userId : actor?.kind === 'node' ? actor.nodeId : null,
+    org_id: entry.orgId ?? (actor?.kind === 'user' ? actor.orgId : null),
+    action: entry.action,
+    target_type: entry.targetType ?? null,
+    target_id: entry.targetId ?? null,
+    result: entry.result ?? 'ok',
+    source_ip: entry.sourceIp ?? null,
+    details: entry.details ? JSON.stringify(entry.details) : null,
+  });
 }
 
 /**
@@ -42,6 +40,6 @@ export async function auditInTransaction(
   actor: Actor | undefined,
   entry: AuditEntry,
 ): Promise<void> {
-  await sql`RESET ROLE`.execute(trx);
+  await resetRole(trx);
   await audit(trx, actor, entry);
 }

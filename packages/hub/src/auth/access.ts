@@ -3,6 +3,7 @@ import { WattfleetError } from '@wattfleet/protocol';
 import type { Kysely } from 'kysely';
 import type { HubContext, SiteScopeResolver } from '../context.ts';
 import type { DB } from '../storage/schema.ts';
+import { nodeSite, orgSiteIds, siteExists } from './access.repository.ts';
 import { type AccessMode, type Actor, isFleetAdmin } from './actor.ts';
 
 // Defined next to Actor so context.ts (which needs it for SiteScopeResolver) does not import this
@@ -14,8 +15,7 @@ export const orgOwnedSiteScope: SiteScopeResolver = async (db: Kysely<DB>, actor
   if (isFleetAdmin(actor)) return 'all';
   if (actor.kind === 'node') return [actor.siteId];
   if (actor.kind === 'user') {
-    const rows = await db.selectFrom('sites').select('id').where('org_id', '=', actor.orgId).execute();
-    return rows.map((r) => r.id);
+    return orgSiteIds(db, actor.orgId);
   }
   return [];
 };
@@ -47,8 +47,7 @@ export async function assertSiteAccess(
     return;
   }
   // Fleet admins may see every site, but only sites that exist.
-  const site = await hub.db.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst();
-  if (!site) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
+  if (!(await siteExists(hub.db, siteId))) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
 }
 
 /** Resolves a node's site and checks access to it; 404 when missing or not visible. */
@@ -58,11 +57,7 @@ export async function assertNodeAccess(
   nodeId: string,
   mode: AccessMode = 'read',
 ) {
-  const node = await hub.db
-    .selectFrom('nodes')
-    .select(['id', 'site_id'])
-    .where('id', '=', nodeId)
-    .executeTakeFirst();
+  const node = await nodeSite(hub.db, nodeId);
   if (!node) throw new WattfleetError('WF_NOT_FOUND', 'Node not found');
   await assertSiteAccess(hub, actor, node.site_id, mode);
   return node;

@@ -2,10 +2,11 @@
 // WATTFLEET_ADMIN_EMAIL / WATTFLEET_ADMIN_PASSWORD, or a password is generated and printed once
 // (it is stored only as an argon2id hash). Does nothing when any admin already exists.
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { audit } from '../audit/audit.ts';
 import type { HubContext } from '../context.ts';
+import { anyAdminExists, lockFirstAdmin, operatorOrg } from './first-admin.repository.ts';
 import { assertPasswordPolicy, generatePassword, hashPassword } from './passwords.ts';
+import { insertUser } from './users.repository.ts';
 import './schema.ts';
 
 export interface FirstAdminResult {
@@ -21,42 +22,21 @@ export async function ensureFirstAdmin(
   print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): Promise<FirstAdminResult> {
   const result = await hub.db.transaction().execute(async (trx) => {
-    // Several hub instances may start together against one database: one creates, others see it.
-    await sql`SELECT pg_advisory_xact_lock(hashtext('wattfleet.first-admin'))`.execute(trx);
-    const existing = await trx
-      .selectFrom('users')
-      .select('id')
-      .where('role', '=', 'admin')
-      .executeTakeFirst();
-    if (existing) return { created: false } satisfies FirstAdminResult;
+    await lockFirstAdmin(trx);
+    if (await anyAdminExists(trx)) return { created: false } satisfies FirstAdminResult;
     const email = (env.WATTFLEET_ADMIN_EMAIL || 'admin@wattfleet.local').trim().toLowerCase();
     const given = env.WATTFLEET_ADMIN_PASSWORD || undefined;
     if (given) assertPasswordPolicy(given, 'WATTFLEET_ADMIN_PASSWORD');
     const password = given ?? generatePassword();
-    const org =
-      (await trx
-        .selectFrom('orgs')
-        .select('id')
-        .where('kind', '=', 'operator')
-        .orderBy('created_at')
-        .executeTakeFirst()) ??
-      (await trx
-        .insertInto('orgs')
-        .values({ name: 'Operator', kind: 'operator' })
-        .returning('id')
-        .executeTakeFirstOrThrow());
-    const user = await trx
-      .insertInto('users')
-      .values({
-        org_id: org.id,
-        email,
-        name: 'Administrator',
-        role: 'admin',
-        password_hash: await hashPassword(password),
-        must_change_password: !given,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const org = await operatorOrg(trx);
+    const user = await insertUser(trx, {
+      orgId: org.id,
+      email,
+      name: 'Administrator',
+      role: 'admin',
+      passwordHash: await hashPassword(password),
+      mustChangePassword: !given,
+    });
     await audit(
       trx,
       { kind: 'system' },

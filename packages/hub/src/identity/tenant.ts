@@ -1,17 +1,13 @@
 // Runs queries as the tenant: one transaction, the non-superuser role `wattfleet_app`, and the
 // caller's identity in transaction-local settings that the row-level security policies read.
 // Whatever SQL runs inside fn, PostgreSQL itself hides other tenants' rows.
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { type AccessMode, type Actor, isFleetAdmin } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import type { DB } from '../storage/schema.ts';
+import { applyTenant, type TenantSettings } from './tenant.repository.ts';
 
-export interface TenantSettings {
-  role: string;
-  orgId: string;
-  userId: string;
-  siteIds: string;
-}
+export type { TenantSettings } from './tenant.repository.ts';
 
 /** The per-transaction settings for an actor; site ids come from the hub's scope resolver. */
 export async function tenantSettings(
@@ -25,14 +21,6 @@ export async function tenantSettings(
   if (actor.kind === 'user') return { role: actor.role, orgId: actor.orgId, userId: actor.userId, siteIds };
   // Nodes (and anything else) get their sites and nothing org-wide.
   return { role: actor.kind, orgId: '', userId: '', siteIds };
-}
-
-export async function applyTenant(trx: Kysely<DB>, s: TenantSettings): Promise<void> {
-  await sql`SET LOCAL ROLE wattfleet_app`.execute(trx);
-  await sql`SELECT set_config('wattfleet.role', ${s.role}, true), set_config('wattfleet.org_id', ${s.orgId}, true),
-    set_config('wattfleet.user_id', ${s.userId}, true), set_config('wattfleet.site_ids', ${s.siteIds}, true)`.execute(
-    trx,
-  );
 }
 
 /**

@@ -1,8 +1,9 @@
 // Routing of alert changes to an org's channels (by severity) into the durable outbox, with a
 // throttle per channel and alert key so a flapping node produces one message, not a hundred.
-import type { HubContext } from '../context.ts';
-import '../alerts/alerts.tables.ts';
 import type { Severity } from '../alerts/alerts.tables.ts';
+import type { HubContext } from '../context.ts';
+import { getSite } from '../sites/sites.repository.ts';
+import { enabledChannels, hasRecentMessage, insertMessage } from './notifications.repository.ts';
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
@@ -30,17 +31,8 @@ export async function enqueueAlertNotifications(
 ): Promise<number> {
   // An acknowledgement is a person's own action; telling them about it is noise.
   if (event === 'acknowledged') return 0;
-  const channels = await hub.db
-    .selectFrom('notification_channels')
-    .selectAll()
-    .where('org_id', '=', alert.org_id)
-    .where('enabled', '=', true)
-    .execute();
-  const site = await hub.db
-    .selectFrom('sites')
-    .select('name')
-    .where('id', '=', alert.site_id)
-    .executeTakeFirst();
+  const channels = await enabledChannels(hub.db, alert.org_id);
+  const site = await getSite(hub.db, alert.site_id);
   const key = `${alert.rule}:${alert.target_id}`;
   const payload = {
     event,
@@ -62,30 +54,17 @@ export async function enqueueAlertNotifications(
   let queued = 0;
   for (const ch of channels) {
     if (RANK[alert.severity] < RANK[ch.min_severity]) continue;
-    const recent = await hub.db
-      .selectFrom('notification_outbox')
-      .select('id')
-      .where('channel_id', '=', ch.id)
-      .where('throttle_key', '=', key)
-      .where('status', 'in', ['pending', 'sent'])
-      .where('created_at', '>', new Date(now.getTime() - ch.throttle_s * 1000))
-      .limit(1)
-      .executeTakeFirst();
+    const since = new Date(now.getTime() - ch.throttle_s * 1000);
+    const recent = await hasRecentMessage(hub.db, ch.id, key, since);
     // Throttled messages are still recorded (status suppressed) so the history shows what was held back.
-    await hub.db
-      .insertInto('notification_outbox')
-      .values({
-        channel_id: ch.id,
-        alert_id: alert.id,
-        throttle_key: key,
-        payload: JSON.stringify(payload),
-        status: recent ? 'suppressed' : 'pending',
-        next_attempt_at: now,
-        last_error: null,
-        created_at: now,
-        sent_at: null,
-      })
-      .execute();
+    await insertMessage(hub.db, {
+      channelId: ch.id,
+      alertId: alert.id,
+      throttleKey: key,
+      payload,
+      status: recent ? 'suppressed' : 'pending',
+      now,
+    });
     if (!recent) queued++;
   }
   return queued;

@@ -8,7 +8,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WattfleetError } from '@wattfleet/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errors } from '../http/responses.ts';
+import { Health, Readiness, textResponse } from './observability.schema.ts';
 import { readiness } from './readiness.ts';
+
+const tags = ['operations'];
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   if (!header?.startsWith('Bearer ')) return false;
@@ -20,24 +24,37 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 export async function observabilityPlugin(app: FastifyInstance): Promise<void> {
   const { config, metrics } = app.hub;
 
-  app.get('/healthz', { schema: { tags: ['operations'] } }, async () => ({
+  app.get('/healthz', { schema: { tags, response: { 200: Health } } }, async () => ({
     ok: true,
     hub: config.hubId,
     engine: app.hub.database.engine,
     uptimeS: Math.round(process.uptime()),
   }));
 
-  app.get('/readyz', { schema: { tags: ['operations'] } }, async (_request, reply) => {
-    const r = await readiness(app);
-    return reply.status(r.ok ? 200 : 503).send(r);
-  });
+  app.get(
+    '/readyz',
+    { schema: { tags, response: { 200: Readiness, 503: Readiness } } },
+    async (_request, reply) => {
+      const r = await readiness(app);
+      return reply.status(r.ok ? 200 : 503).send(r);
+    },
+  );
 
   if (config.metricsToken) {
     const token = config.metricsToken;
     app.get(
       '/metrics',
       {
-        schema: { hide: true },
+        // Documented (the OpenAPI document is generated with a token), but routed only with one.
+        schema: {
+          tags,
+          description: 'Prometheus metrics; routed only when METRICS_TOKEN is set, and needs it as bearer',
+          security: [{ bearer: [] }],
+          response: {
+            200: textResponse(metrics.registry.contentType, 'Prometheus text exposition format'),
+            ...errors('WF_UNAUTHENTICATED'),
+          },
+        },
         preHandler: async (request: FastifyRequest) => {
           if (!tokenMatches(request.headers.authorization, token))
             throw new WattfleetError(

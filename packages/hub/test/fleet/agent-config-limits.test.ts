@@ -3,7 +3,7 @@
 // quickly, and the hub keeps serving. The agent reads its own file with the same limits.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CONFIG_LIMITS, parseConfigText } from '@wattfleet/edge/config';
+import { CONFIG_LIMITS, parseConfigText } from '@wattfleet/devices/config';
 import { ENGINES } from '../helpers/engines.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
 
