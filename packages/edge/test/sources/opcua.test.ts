@@ -4,11 +4,11 @@
 // by itself), an untrusted server certificate (a clear error naming its thumbprint, and the
 // poller's `equipment.unreachable` event), and DIAGNOSTICS' browse of the server's variables.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EVENT_KINDS } from '@wattfleet/protocol';
+import { EVENT_KINDS, WattfleetError } from '@wattfleet/protocol';
 import { EventJournal } from '../../src/events/journal.ts';
 import { Reachability } from '../../src/events/reachability.ts';
 import { AgentState } from '../../src/outbox/agent-state.ts';
@@ -55,7 +55,27 @@ async function until<T>(
   }
 }
 
-async function source(config: Record<string, unknown>): Promise<Source> {
+// A template of the test's own: nodes named by browse path, and two the server does not have.
+const ownTemplatesDir = join(dir, 'templates');
+mkdirSync(join(ownTemplatesDir, 'opcua'), { recursive: true });
+writeFileSync(
+  join(ownTemplatesDir, 'opcua', 'partly-wrong.yaml'),
+  `template: partly-wrong
+description: a meter template with a mistyped node id and a browse path the server lacks
+kind: meter
+nodes:
+  - { browsePath: "/1:Meter/1:Power", metric: grid_w, unit: kW }
+  - { nodeId: "ns=1;s=Meter.Energy", metric: grid_import_wh, unit: kWh }
+  - { nodeId: "ns=1;s=Meter.Enrgy", metric: grid_export_wh, unit: kWh }
+  - { browsePath: "/1:Meter/1:Voltage", metric: voltage_l1 }
+  - { browsePath: "/1:Meter/1:Serial", info: serial }
+`,
+);
+
+async function source(
+  config: Record<string, unknown>,
+  context: typeof ctx = ctx,
+): Promise<Source> {
   const s = await createSource(
     'opcua',
     {
@@ -67,7 +87,7 @@ async function source(config: Record<string, unknown>): Promise<Source> {
       timeoutMs: 5000,
       ...config,
     },
-    ctx,
+    context,
   );
   opened.push(s);
   return s;
@@ -109,6 +129,64 @@ describe('opcua source config and templates', () => {
     const said = problems.map((p) => `${p.path} ${p.message}`).join('\n');
     assert.match(said, /template/, 'the missing template is named');
     assert.match(said, /colour/, 'the unknown key is named');
+  });
+
+  it('refuses to build a source from a bad section, naming the field', async () => {
+    const err = await createSource(
+      'opcua',
+      { key: 'ua-bad', endpoint: 'opc.tcp://127.0.0.1:4840', template: 'example-meter', securityMode: 'sign' },
+      ctx,
+    ).then(
+      () => assert.fail('built'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WattfleetError);
+    assert.equal(err.code, 'WF_VALIDATION');
+    assert.match(err.message, /invalid config for source type "opcua"/);
+    assert.deepEqual(
+      err.problems?.map((p) => p.path),
+      ['/securityMode'],
+    );
+    // A template the config names but the folder lacks: said before anything connects.
+    await assert.rejects(
+      createSource('opcua', { key: 'ua-x', endpoint: 'opc.tcp://127.0.0.1:4840', template: 'no-such' }, ctx),
+      /no OPC UA template "no-such"/,
+    );
+  });
+
+  it('a template node is named by exactly one of nodeId and browsePath', () => {
+    assert.throws(
+      () =>
+        parseOpcUaTemplate(`template: bad
+description: bad
+nodes:
+  - { nodeId: "ns=1;s=A", browsePath: "/1:A", metric: grid_w }
+  - { metric: grid_import_wh }
+  - { browsePath: "Meter/Power", metric: grid_export_wh }
+`),
+      (err: Error & { problems?: { path: string; message: string }[] }) => {
+        const msgs = (err.problems ?? []).map((p) => `${p.path}: ${p.message}`);
+        assert.ok(msgs.some((m) => m.startsWith('/nodes/2/browsePath')), msgs.join('\n'));
+        return true;
+      },
+    );
+    assert.throws(
+      () =>
+        parseOpcUaTemplate(`template: bad
+description: bad
+nodes:
+  - { nodeId: "ns=1;s=A", browsePath: "/1:A", metric: grid_w }
+  - { metric: grid_import_wh }
+`),
+      (err: Error & { problems?: { path: string; message: string }[] }) => {
+        const msgs = (err.problems ?? []).map((p) => `${p.path}: ${p.message}`);
+        assert.deepEqual(msgs, [
+          '/nodes/0: a node needs exactly one of nodeId or browsePath',
+          '/nodes/1: a node needs exactly one of nodeId or browsePath',
+        ]);
+        return true;
+      },
+    );
   });
 
   it('every OPC UA template shipped with the agent parses', async () => {
@@ -189,12 +267,37 @@ describe('opcua source against a real server', () => {
     const power = probe.variables?.find((v) => v.nodeId === 'ns=1;s=Meter.Power');
     assert.deepEqual(power, {
       nodeId: 'ns=1;s=Meter.Power',
-      path: '/Meter/Power',
+      path: '/1:Meter/1:Power',
       dataType: 'Double',
       value: server.values.powerKw,
     });
     assert.ok(probe.variables?.some((v) => v.nodeId === 'ns=1;s=Meter.Serial' && v.dataType === 'String'));
     assert.ok(!probe.variables?.some((v) => v.nodeId.startsWith('i=')), 'the standard namespace is left out');
+  });
+
+  it('nodes by browse path; a bad node id or path is named, and the other nodes keep reading', async () => {
+    const s = await source({ key: 'ua-partly' }, { ...ctx, templatesDir: ownTemplatesDir });
+    const got = await until('the good nodes read', async () => {
+      const r = byMetric(await s.read(Date.now()));
+      return r.grid_w === server.values.powerKw * 1000 && r.grid_import_wh !== undefined ? r : undefined;
+    });
+    assert.deepEqual(Object.keys(got).sort(), ['grid_import_wh', 'grid_w'], 'only the good nodes give metrics');
+    assert.equal(s.info().serial, 'WF-UA-0001', 'the serial found by its browse path');
+    assert.ok(hasProbe(s));
+    const probe = await until('both bad nodes reported', async () => {
+      const p = (await s.probe()) as OpcUaProbe;
+      return Object.keys(p.nodeErrors).length === 2 ? p : undefined;
+    });
+    assert.equal(probe.ok, true, 'the source itself is up');
+    assert.match(probe.nodeErrors['ns=1;s=Meter.Enrgy'] ?? '', /BadNodeIdUnknown/);
+    assert.match(probe.nodeErrors['browse path /1:Meter/1:Voltage'] ?? '', /BadNoMatch/);
+    assert.match(probe.detail, /refused by the server: .*ns=1;s=Meter\.Enrgy/);
+    // Still subscribed: a change of a good node arrives.
+    server.values.powerKw = 2.5;
+    await until('the change', async () => byMetric(await s.read(Date.now())).grid_w === 2500);
+    server.values.powerKw = 2.25;
+    await s.close();
+    opened.splice(opened.indexOf(s), 1);
   });
 
   it('a server restarted mid-subscription: reads fail while it is down, then resume by themselves', async () => {
@@ -210,9 +313,23 @@ describe('opcua source against a real server', () => {
         ),
       );
     await assert.rejects(sources[0]!.read(Date.now()), /lost|closed|connect|failed/i);
+    // While the server is away no read passes an old value off as a new sample.
+    for (const s of sources) await assert.rejects(s.read(Date.now()));
+    const before = server.values.powerKw * 1000;
     values.powerKw = 3.5;
     server = await startTestServer({ pkiDir: dir, port, values });
     // Same PKI on both sides: the trust given before still holds; session and subscription are new.
+    // The first power reading after the outage is the server's new value, never the pre-outage one.
+    await Promise.all(
+      sources.map(async (s) => {
+        const first = await until(`${s.key} reads again`, async () => {
+          const r = await s.read(Date.now()).catch(() => []);
+          return byMetric(r).grid_w;
+        });
+        assert.notEqual(first, before, `${s.key}: no stale value after the reconnect`);
+        assert.equal(first, 3500);
+      }),
+    );
     await Promise.all(sources.map(readsServer));
   });
 

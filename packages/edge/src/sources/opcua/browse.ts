@@ -45,7 +45,8 @@ export async function browseVariables(
         // Namespace 0 is the standard's own (the Server object and its diagnostics).
         if (ref.nodeId.namespace === 0 || seen.has(id)) continue;
         seen.add(id);
-        const path = `${level[i]!.path}/${ref.browseName.name ?? ''}`;
+        // The RelativePath form a template's browsePath takes: /<namespace index>:<browse name>.
+        const path = `${level[i]!.path}/${ref.browseName.namespaceIndex}:${ref.browseName.name ?? ''}`;
         if (ref.nodeClass === opc.NodeClass.Variable) {
           if (found.length >= limits.maxVariables) {
             truncated = true;

@@ -19,7 +19,13 @@ import type {
 } from '../types.ts';
 import { type BrowsedVariable, browseVariables } from './browse.ts';
 import { type AgentPki, APPLICATION_NAME, applicationUri, openPki } from './pki.ts';
-import { loadOpcUaTemplate, nodeFactor, type OpcUaNodeEntry, type OpcUaTemplate } from './template.ts';
+import {
+  loadOpcUaTemplate,
+  nodeFactor,
+  nodeLabel,
+  type OpcUaNodeEntry,
+  type OpcUaTemplate,
+} from './template.ts';
 
 export { OpcUaConfig };
 
@@ -158,8 +164,9 @@ class OpcUaSource implements Source, ProbeCapability {
       this.#session = session;
       session.on('session_closed', () => this.#lost(client, 'session closed by the server'));
       session.on('keepalive_failure', () => this.#lost(client, 'session keep-alive failed'));
-      await this.#readInfo(opc, session);
-      await this.#subscribe(opc, client, session);
+      const ids = await this.#resolve(opc, session);
+      await this.#readInfo(opc, session, ids);
+      await this.#subscribe(opc, client, session, ids);
       if (this.#client !== client) return; // closed or lost meanwhile
       this.#state = 'connected';
       this.#attempt = 0;
@@ -186,20 +193,49 @@ class OpcUaSource implements Source, ProbeCapability {
     return `cannot connect to ${this.#config.endpoint}: ${err.message}${hint}`;
   }
 
-  async #readInfo(opc: Opc, session: ClientSession): Promise<void> {
-    const info = this.#template.nodes.filter((n) => n.info);
+  /**
+   * The node id of each template node for this session: given, or its browse path translated by
+   * the server. A path the server cannot resolve is that node's error; the others go on.
+   */
+  async #resolve(opc: Opc, session: ClientSession): Promise<Map<OpcUaNodeEntry, string>> {
+    this.#nodeErrors.clear(); // a new session judges every node afresh
+    const ids = new Map<OpcUaNodeEntry, string>();
+    const byPath = this.#template.nodes.filter((n) => n.browsePath !== undefined);
+    for (const n of this.#template.nodes) if (n.nodeId !== undefined) ids.set(n, n.nodeId);
+    if (byPath.length === 0) return ids;
+    const results = await withTimeout(
+      session.translateBrowsePath(byPath.map((n) => opc.makeBrowsePath('i=85', n.browsePath!))),
+      this.#timeoutMs,
+      'browse path translation',
+    );
+    byPath.forEach((n, i) => {
+      const r = results[i];
+      const target = r?.statusCode.isGood() ? r.targets?.[0]?.targetId : undefined;
+      if (target) ids.set(n, target.toString());
+      else this.#nodeErrors.set(nodeLabel(n), r?.statusCode.name ?? 'not resolved');
+    });
+    return ids;
+  }
+
+  async #readInfo(opc: Opc, session: ClientSession, ids: Map<OpcUaNodeEntry, string>): Promise<void> {
+    const info = this.#template.nodes.filter((n) => n.info && ids.has(n));
     if (info.length === 0) return;
     const values = await session.read(
-      info.map((n) => ({ nodeId: n.nodeId, attributeId: opc.AttributeIds.Value })),
+      info.map((n) => ({ nodeId: ids.get(n)!, attributeId: opc.AttributeIds.Value })),
     );
     info.forEach((n, i) => {
       const v = values[i];
       if (v?.statusCode.isGood() && v.value.value !== null) this.#identity[n.info!] = String(v.value.value);
-      else this.#nodeErrors.set(n.nodeId, v?.statusCode.name ?? 'unreadable');
+      else this.#nodeErrors.set(nodeLabel(n), v?.statusCode.name ?? 'unreadable');
     });
   }
 
-  async #subscribe(opc: Opc, client: OPCUAClient, session: ClientSession): Promise<void> {
+  async #subscribe(
+    opc: Opc,
+    client: OPCUAClient,
+    session: ClientSession,
+    ids: Map<OpcUaNodeEntry, string>,
+  ): Promise<void> {
     const sampling = this.#config.samplingIntervalMs ?? 1000;
     const publishing = this.#config.publishingIntervalMs ?? Math.max(sampling, 100);
     const subscription = await withTimeout(
@@ -217,11 +253,12 @@ class OpcUaSource implements Source, ProbeCapability {
     this.#subscription = subscription;
     subscription.on('terminated', () => this.#lost(client, 'subscription terminated by the server'));
     for (const node of this.#template.nodes) {
-      if (!node.metric) continue;
+      const nodeId = ids.get(node);
+      if (!node.metric || nodeId === undefined) continue;
       const deadband = node.deadband ?? this.#config.deadband;
       const item = opc.ClientMonitoredItem.create(
         subscription,
-        { nodeId: node.nodeId, attributeId: opc.AttributeIds.Value },
+        { nodeId, attributeId: opc.AttributeIds.Value },
         {
           samplingInterval: node.samplingIntervalMs ?? sampling,
           queueSize: 1,
@@ -240,7 +277,7 @@ class OpcUaSource implements Source, ProbeCapability {
       );
       item.on('changed', (dv: DataValue) => this.#changed(node, dv));
       item.on('err', (message: string) => {
-        this.#nodeErrors.set(node.nodeId, message);
+        this.#nodeErrors.set(nodeLabel(node), message);
         this.#values.delete(node.metric!);
       });
     }
@@ -250,10 +287,10 @@ class OpcUaSource implements Source, ProbeCapability {
     const raw = dv.statusCode.isGood() ? numeric(dv.value.value) : undefined;
     if (raw === undefined) {
       this.#values.delete(node.metric!);
-      if (!dv.statusCode.isGood()) this.#nodeErrors.set(node.nodeId, dv.statusCode.name);
+      if (!dv.statusCode.isGood()) this.#nodeErrors.set(nodeLabel(node), dv.statusCode.name);
       return;
     }
-    this.#nodeErrors.delete(node.nodeId);
+    this.#nodeErrors.delete(nodeLabel(node));
     this.#values.set(node.metric!, raw * nodeFactor(node));
   }
 
@@ -294,7 +331,11 @@ class OpcUaSource implements Source, ProbeCapability {
     }
     try {
       const { variables, truncated } = await browseVariables(await loadOpc(), session);
-      const detail = `${variables.length} variables${truncated ? ' (list truncated)' : ''}; ${this.#values.size} of the template's metrics have a value`;
+      const refused = [...this.#nodeErrors].map(([node, why]) => `${node}: ${why}`).join(', ');
+      const detail =
+        `${variables.length} variables${truncated ? ' (list truncated)' : ''}; ` +
+        `${this.#values.size} of the template's metrics have a value` +
+        (refused ? `; template nodes refused by the server: ${refused}` : '');
       return { ok: true, latencyMs: performance.now() - started, detail, ...base, variables, truncated };
     } catch (err) {
       return { ok: false, latencyMs: performance.now() - started, detail: (err as Error).message, ...base };

@@ -22,9 +22,18 @@ const strict = { additionalProperties: false } as const;
 /** The OPC UA string form: ns=<index>;i=|s=|g=|b=<id>, or nsu=<namespace URI>;… */
 const NodeIdText = Type.String({ pattern: '^(ns=[0-9]{1,5};|nsu=[^;]{1,200};)?[isgb]=.{1,400}$' });
 
+/**
+ * An OPC UA RelativePath (Part 4, A.2) from the Objects folder, e.g. `/1:Meter/1:Power`: each
+ * step `/<ns>:<BrowseName>` (`.` for a component). DIAGNOSTICS' browse lists each variable's path
+ * in exactly this form. Resolved to a node id at every new session (a server may renumber).
+ */
+const BrowsePathText = Type.String({ pattern: '^([/.][0-9]{1,5}:[^/.]{1,200})+$', maxLength: 1000 });
+
 export const OpcUaNodeEntry = Type.Object(
   {
-    nodeId: NodeIdText,
+    /** Either the node id or the browse path names the node. */
+    nodeId: Type.Optional(NodeIdText),
+    browsePath: Type.Optional(BrowsePathText),
     metric: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
     /** The unit the server publishes; converted to the metric's catalogue unit (k/M/m prefixes). */
     unit: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
@@ -67,6 +76,9 @@ export function unitFactor(unit: string, target: string): number | undefined {
   return unit.slice(1) === target ? PREFIXES[prefix] : undefined;
 }
 
+/** How a template node is named in errors and DIAGNOSTICS: its node id or its browse path. */
+export const nodeLabel = (entry: OpcUaNodeEntry): string => entry.nodeId ?? `browse path ${entry.browsePath}`;
+
 /** Multiplier turning a node's raw value into the metric's value (scale, unit, sign). */
 export function nodeFactor(entry: OpcUaNodeEntry): number {
   const def = entry.metric ? metricDefinition(entry.metric) : undefined;
@@ -79,10 +91,16 @@ function meaningProblems(t: OpcUaTemplate): Problem[] {
   const seen = new Map<string, number>();
   t.nodes.forEach((n, i) => {
     const at = `/nodes/${i}`;
-    const before = seen.get(n.nodeId);
+    if ((n.nodeId === undefined) === (n.browsePath === undefined))
+      problems.push({ path: at, message: 'a node needs exactly one of nodeId or browsePath' });
+    const label = nodeLabel(n);
+    const before = seen.get(label);
     if (before !== undefined)
-      problems.push({ path: `${at}/nodeId`, message: `${n.nodeId} is already mapped by /nodes/${before}` });
-    seen.set(n.nodeId, i);
+      problems.push({
+        path: `${at}/${n.nodeId ? 'nodeId' : 'browsePath'}`,
+        message: `${label} is already mapped by /nodes/${before}`,
+      });
+    seen.set(label, i);
     if (!n.metric && !n.info) problems.push({ path: at, message: 'a node needs a metric or info' });
     if (n.metric && n.info)
       problems.push({ path: at, message: 'a node is either a metric or info, not both' });
