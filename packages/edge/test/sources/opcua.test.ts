@@ -276,7 +276,7 @@ describe('opcua source against a real server', () => {
   });
 
   it('nodes by browse path; a bad node id or path is named, and the other nodes keep reading', async () => {
-    const s = await source({ key: 'ua-partly' }, { ...ctx, templatesDir: ownTemplatesDir });
+    const s = await source({ key: 'ua-partly', template: 'partly-wrong' }, { ...ctx, templatesDir: ownTemplatesDir });
     const got = await until('the good nodes read', async () => {
       const r = byMetric(await s.read(Date.now()));
       return r.grid_w === server.values.powerKw * 1000 && r.grid_import_wh !== undefined ? r : undefined;
