@@ -72,10 +72,7 @@ nodes:
 `,
 );
 
-async function source(
-  config: Record<string, unknown>,
-  context: typeof ctx = ctx,
-): Promise<Source> {
+async function source(config: Record<string, unknown>, context: typeof ctx = ctx): Promise<Source> {
   const s = await createSource(
     'opcua',
     {
@@ -134,7 +131,12 @@ describe('opcua source config and templates', () => {
   it('refuses to build a source from a bad section, naming the field', async () => {
     const err = await createSource(
       'opcua',
-      { key: 'ua-bad', endpoint: 'opc.tcp://127.0.0.1:4840', template: 'example-meter', securityMode: 'sign' },
+      {
+        key: 'ua-bad',
+        endpoint: 'opc.tcp://127.0.0.1:4840',
+        template: 'example-meter',
+        securityMode: 'sign',
+      },
       ctx,
     ).then(
       () => assert.fail('built'),
@@ -166,7 +168,10 @@ nodes:
 `),
       (err: Error & { problems?: { path: string; message: string }[] }) => {
         const msgs = (err.problems ?? []).map((p) => `${p.path}: ${p.message}`);
-        assert.ok(msgs.some((m) => m.startsWith('/nodes/2/browsePath')), msgs.join('\n'));
+        assert.ok(
+          msgs.some((m) => m.startsWith('/nodes/2/browsePath')),
+          msgs.join('\n'),
+        );
         return true;
       },
     );
@@ -276,12 +281,19 @@ describe('opcua source against a real server', () => {
   });
 
   it('nodes by browse path; a bad node id or path is named, and the other nodes keep reading', async () => {
-    const s = await source({ key: 'ua-partly', template: 'partly-wrong' }, { ...ctx, templatesDir: ownTemplatesDir });
+    const s = await source(
+      { key: 'ua-partly', template: 'partly-wrong' },
+      { ...ctx, templatesDir: ownTemplatesDir },
+    );
     const got = await until('the good nodes read', async () => {
       const r = byMetric(await s.read(Date.now()));
       return r.grid_w === server.values.powerKw * 1000 && r.grid_import_wh !== undefined ? r : undefined;
     });
-    assert.deepEqual(Object.keys(got).sort(), ['grid_import_wh', 'grid_w'], 'only the good nodes give metrics');
+    assert.deepEqual(
+      Object.keys(got).sort(),
+      ['grid_import_wh', 'grid_w'],
+      'only the good nodes give metrics',
+    );
     assert.equal(s.info().serial, 'WF-UA-0001', 'the serial found by its browse path');
     assert.ok(hasProbe(s));
     const probe = await until('both bad nodes reported', async () => {
