@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EVENT_KINDS, WattfleetError } from '@wattfleet/protocol';
+import { parse as parseYaml } from 'yaml';
 import { EventJournal } from '../../src/events/journal.ts';
 import { Reachability } from '../../src/events/reachability.ts';
 import { AgentState } from '../../src/outbox/agent-state.ts';
@@ -194,6 +195,16 @@ nodes:
     );
   });
 
+  it("the docs' copy-me config section and template are valid", () => {
+    const doc = readFileSync(new URL('../../../../docs/edge-sources.md', import.meta.url), 'utf8');
+    const opcua = doc.slice(doc.indexOf('## OPC UA'));
+    const [section, template] = [...opcua.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const [{ type, ...rest }] = parseYaml(section!) as [{ type: string }];
+    assert.equal(type, 'opcua');
+    assert.deepEqual(sourceRegistry.problems('opcua', rest), []);
+    assert.equal(parseOpcUaTemplate(template!).nodes.length, 3);
+  });
+
   it('every OPC UA template shipped with the agent parses', async () => {
     const names = readdirSync(opcUaTemplatesDir(BUILTIN_TEMPLATES_DIR)).filter((f) => f.endsWith('.yaml'));
     assert.ok(names.includes('example-meter.yaml'));
@@ -376,6 +387,8 @@ describe('opcua source against a real server', () => {
       assert.match(error, /server certificate not trusted/);
       assert.ok(error.includes(server.thumbprint), `${error} names ${server.thumbprint}`);
       assert.match(error, /trustedServerCertificates/);
+      // The refused certificate is kept where the error says it can be moved from.
+      assert.ok(readdirSync(join(dataDir, 'opcua-pki', 'rejected')).length > 0, 'copied into rejected/');
       assert.equal(poller.health.get('ua-untrusted')?.errors, 3);
     } finally {
       outbox.close();
