@@ -319,7 +319,7 @@ describe('opcua source against a real server', () => {
     server.values.powerKw = 2.5;
     await until('the change', async () => byMetric(await s.read(Date.now())).grid_w === 2500);
     server.values.powerKw = 2.25;
-    await s.close();
+    await s.close?.();
     opened.splice(opened.indexOf(s), 1);
   });
 
