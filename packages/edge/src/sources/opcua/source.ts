@@ -86,6 +86,9 @@ class OpcUaSource implements Source, ProbeCapability {
   #retry: NodeJS.Timeout | undefined;
   /** The connection attempt under way (or the last one). */
   #attemptDone: Promise<void>;
+  /** An attempt has ended (connected or failed): from then on reads say how it stands. */
+  #settled = false;
+  readonly #createdAt = performance.now();
 
   constructor(config: OpcUaConfig, template: OpcUaTemplate, pki: AgentPki) {
     this.key = config.key;
@@ -115,6 +118,14 @@ class OpcUaSource implements Source, ProbeCapability {
     // An attempt under way may finish within the poll's time; a slow one (a server that takes
     // its time to refuse) must not hold the poll until it times out, so wait only a little.
     if (this.#state === 'connecting') await Promise.race([this.#attemptDone, delay(750)]);
+    if (this.#state === 'connecting' && !this.#settled) {
+      // The very first attempt, still under way (loading node-opcua, the handshake): nothing to
+      // say yet, neither a value nor a reason. Counting these as failures would make the
+      // `equipment.unreachable` event say "connecting" instead of why the server refused; the
+      // wait is bounded by timeoutMs, after which it counts as a failure like any other.
+      if (performance.now() - this.#createdAt < this.#timeoutMs) return [];
+      throw new Error(`${this.key}: no answer from ${this.#config.endpoint} within ${this.#timeoutMs} ms`);
+    }
     if (this.#state !== 'connected') throw new Error(`${this.key}: ${this.#lastError}`);
     return [...this.#values].map(([metric, value]) => ({ metric, value, ts: now, equipment: this.key }));
   }
@@ -170,6 +181,7 @@ class OpcUaSource implements Source, ProbeCapability {
       if (this.#client !== client) return; // closed or lost meanwhile
       this.#state = 'connected';
       this.#attempt = 0;
+      this.#settled = true;
     } catch (err) {
       this.#lost(client, this.#explain(err as Error));
     }
@@ -302,6 +314,7 @@ class OpcUaSource implements Source, ProbeCapability {
     this.#subscription = undefined;
     this.#values.clear();
     void client.disconnect().catch(() => {});
+    this.#settled = true;
     if (this.#state === 'closed') return;
     this.#state = 'down';
     this.#lastError = reason;
