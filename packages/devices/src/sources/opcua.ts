@@ -35,6 +35,12 @@ export const OpcUaConfig = Type.Object(
     trustedServerCertificates: Type.Optional(Type.Array(CertificateThumbprint, { maxItems: 16 })),
     /** Template name: `<templates>/opcua/<template>.yaml`. */
     template: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }),
+    /**
+     * subscription (default): monitored items, the server pushes changes; a server that has no
+     * subscriptions to give (BadTooManySubscriptions, BadServiceUnsupported) is read each poll
+     * instead. polling: always read each poll.
+     */
+    mode: Type.Optional(Type.Enum(['subscription', 'polling'])),
     /** How often the server samples each node (a template node may ask for its own). */
     samplingIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
     /** How often the server sends the changes it has collected. */

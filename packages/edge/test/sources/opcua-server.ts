@@ -22,6 +22,8 @@ export interface TestServer {
   thumbprint: string;
   values: MeterValues;
   trustClient(pem: string): Promise<void>;
+  /** false: new subscriptions are refused (BadTooManySubscriptions), as a small embedded server does. */
+  allowSubscriptions(allowed: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,9 @@ export async function startTestServer(opts: {
     thumbprint: createHash('sha1').update(certificate).digest('hex'),
     values,
     trustClient: (pem) => serverCertificateManager.trustCertificate(pemToDer(pem)),
+    allowSubscriptions: (allowed) => {
+      server.engine.serverCapabilities.maxSubscriptions = allowed ? 100 : 0;
+    },
     stop: async () => {
       await server.shutdown(0);
       await serverCertificateManager.dispose();

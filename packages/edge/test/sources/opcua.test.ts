@@ -291,6 +291,31 @@ describe('opcua source against a real server', () => {
     assert.ok(!probe.variables?.some((v) => v.nodeId.startsWith('i=')), 'the standard namespace is left out');
   });
 
+  it('a server that gives no subscription is read at each poll instead; mode polling forces that', async () => {
+    server.allowSubscriptions(false);
+    try {
+      const s = await source({ key: 'ua-nosub' });
+      await readsServer(s);
+      assert.ok(hasProbe(s));
+      assert.equal(((await s.probe()) as OpcUaProbe).mode, 'polling');
+      // Each read asks the server: a change is there at the next read.
+      server.values.powerKw = 4.5;
+      assert.equal(byMetric(await s.read(Date.now())).grid_w, 4500);
+      server.values.powerKw = 2.25;
+      await s.close?.();
+      opened.splice(opened.indexOf(s), 1);
+    } finally {
+      server.allowSubscriptions(true);
+    }
+    const forced = await source({ key: 'ua-polling', mode: 'polling' });
+    await readsServer(forced);
+    assert.ok(hasProbe(forced));
+    assert.equal(((await forced.probe()) as OpcUaProbe).mode, 'polling');
+    const subscribed = opened.find((x) => x.key === 'ua-none')!;
+    assert.ok(hasProbe(subscribed));
+    assert.equal(((await subscribed.probe()) as OpcUaProbe).mode, 'subscription');
+  });
+
   it('nodes by browse path; a bad node id or path is named, and the other nodes keep reading', async () => {
     const s = await source(
       { key: 'ua-partly', template: 'partly-wrong' },

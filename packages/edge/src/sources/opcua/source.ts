@@ -53,6 +53,8 @@ export interface OpcUaProbe {
   clientCertificate: AgentPki['own'];
   /** Template nodes the server refused (unknown node id, no access…). */
   nodeErrors: Record<string, string>;
+  /** How values arrive this session: pushed by a subscription, or read at each poll. */
+  mode: 'subscription' | 'polling';
   variables?: BrowsedVariable[];
   truncated?: boolean;
 }
@@ -82,6 +84,8 @@ class OpcUaSource implements Source, ProbeCapability {
   #client: OPCUAClient | undefined;
   #session: ClientSession | undefined;
   #subscription: ClientSubscription | undefined;
+  /** Read at each poll (the server gives no subscription, or the config asks so): node → id. */
+  #polled: Map<OpcUaNodeEntry, string> | undefined;
   #attempt = 0;
   #retry: NodeJS.Timeout | undefined;
   /** The connection attempt under way (or the last one). */
@@ -127,6 +131,7 @@ class OpcUaSource implements Source, ProbeCapability {
       throw new Error(`${this.key}: no answer from ${this.#config.endpoint} within ${this.#timeoutMs} ms`);
     }
     if (this.#state !== 'connected') throw new Error(`${this.key}: ${this.#lastError}`);
+    if (this.#polled) await this.#pollOnce(this.#polled);
     return [...this.#values].map(([metric, value]) => ({ metric, value, ts: now, equipment: this.key }));
   }
 
@@ -177,7 +182,20 @@ class OpcUaSource implements Source, ProbeCapability {
       session.on('keepalive_failure', () => this.#lost(client, 'session keep-alive failed'));
       const ids = await this.#resolve(opc, session);
       await this.#readInfo(opc, session, ids);
-      await this.#subscribe(opc, client, session, ids);
+      this.#polled = undefined;
+      if (this.#config.mode === 'polling') this.#polled = ids;
+      else
+        await this.#subscribe(opc, client, session, ids).catch((err: Error) => {
+          // A server without subscriptions to give (a small embedded profile, or all taken) is
+          // still readable: read its nodes at each poll instead.
+          if (
+            !/BadTooManySubscriptions|BadServiceUnsupported|BadNotSupported|BadNotImplemented/.test(
+              err.message,
+            )
+          )
+            throw err;
+          this.#polled = ids;
+        });
       if (this.#client !== client) return; // closed or lost meanwhile
       this.#state = 'connected';
       this.#attempt = 0;
@@ -295,6 +313,28 @@ class OpcUaSource implements Source, ProbeCapability {
     }
   }
 
+  /** Polling mode: one Read of every metric node, each answer taken as a change would be. */
+  async #pollOnce(ids: Map<OpcUaNodeEntry, string>): Promise<void> {
+    const opc = await loadOpc();
+    const client = this.#client;
+    const session = this.#session;
+    const nodes = this.#template.nodes.filter((n) => n.metric && ids.has(n));
+    if (!client || !session || nodes.length === 0) return;
+    try {
+      const values = await withTimeout(
+        session.read(nodes.map((n) => ({ nodeId: ids.get(n)!, attributeId: opc.AttributeIds.Value }))),
+        this.#timeoutMs,
+        'read',
+      );
+      nodes.forEach((n, i) => {
+        if (values[i]) this.#changed(n, values[i]);
+      });
+    } catch (err) {
+      this.#lost(client, `read failed: ${(err as Error).message}`);
+      throw new Error(`${this.key}: ${this.#lastError}`);
+    }
+  }
+
   #changed(node: OpcUaNodeEntry, dv: DataValue): void {
     const raw = dv.statusCode.isGood() ? numeric(dv.value.value) : undefined;
     if (raw === undefined) {
@@ -312,6 +352,7 @@ class OpcUaSource implements Source, ProbeCapability {
     this.#client = undefined;
     this.#session = undefined;
     this.#subscription = undefined;
+    this.#polled = undefined;
     this.#values.clear();
     void client.disconnect().catch(() => {});
     this.#settled = true;
@@ -337,6 +378,7 @@ class OpcUaSource implements Source, ProbeCapability {
       securityMode: this.#config.securityMode ?? 'None',
       clientCertificate: this.#pki.own,
       nodeErrors: Object.fromEntries(this.#nodeErrors),
+      mode: this.#polled ? ('polling' as const) : ('subscription' as const),
     };
     const session = this.#session;
     if (this.#state !== 'connected' || !session) {
