@@ -4,7 +4,8 @@
 // outbox, live state and reachability path as every other source. A lost connection clears the
 // snapshot (no stale value passes as fresh), read() then throws — the poller's failure count
 // makes the `equipment.unreachable` event, as for Modbus — and the source reconnects on its own
-// with doubling backoff, opening a new session and subscription.
+// with doubling backoff, opening a new session and subscription. A server with no subscription to
+// give (or `mode: polling`) is read once per poll instead, through the same snapshot.
 import { join } from 'node:path';
 import { OpcUaConfig } from '@wattfleet/devices/sources';
 import type { ClientSession, ClientSubscription, DataValue, OPCUAClient } from 'node-opcua-client';
