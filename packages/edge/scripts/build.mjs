@@ -19,8 +19,16 @@ const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
 const outdir = resolve(values.outdir ?? join(EDGE, 'dist'));
 
 // Left to node_modules at run time: native addons (a .node file found relative to the package),
-// and what only tests and the demo load (the Modbus device stand-in).
-const external = ['better-sqlite3', 'modbus-serial', 'serialport', '@serialport/*', 'jsmodbus'];
+// what only tests and the demo load (the Modbus device stand-in), and node-opcua (loaded only
+// when an opcua source is configured; it reads data files next to its own modules).
+const external = [
+  'better-sqlite3',
+  'modbus-serial',
+  'serialport',
+  '@serialport/*',
+  'jsmodbus',
+  'node-opcua-*',
+];
 
 // Built beside dist/ and then moved in file by file (rename is atomic): an agent, a test or the
 // benchmark starting the bundle meanwhile finds the old file or the new one, never half of one.

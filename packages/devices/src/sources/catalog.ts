@@ -7,6 +7,7 @@ import type { TSchema } from 'typebox';
 import type { ConfigRule } from '../config/parse.ts';
 import { SimulatorConfig } from '../simulator/config.ts';
 import { ModbusTcpConfig } from './modbus-tcp.ts';
+import { OpcUaConfig } from './opcua.ts';
 
 export class SourceSchemas {
   readonly #checks = new Map<string, Checker<TSchema>>();
@@ -43,6 +44,7 @@ export class SourceSchemas {
 export const BUILTIN_SOURCE_SCHEMAS: Readonly<Record<string, TSchema>> = {
   simulator: SimulatorConfig,
   'modbus-tcp': ModbusTcpConfig,
+  opcua: OpcUaConfig,
 };
 
 /** The built-in source types, the ones every agent knows. */

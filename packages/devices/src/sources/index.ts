@@ -8,3 +8,4 @@ export {
 } from './catalog.ts';
 export { EquipmentKindSchema } from './equipment.ts';
 export { ModbusTcpConfig } from './modbus-tcp.ts';
+export { CertificateThumbprint, OpcUaConfig } from './opcua.ts';

@@ -1,5 +1,6 @@
 // Builds the configured sources through the registry. A source that cannot be built is reported
 // and skipped: one broken device must not take the whole agent down.
+import { dirname } from 'node:path';
 import type { AgentConfig, ConfigRule } from '@wattfleet/devices/config';
 import { sourceRulesFor } from '@wattfleet/devices/sources';
 import type { Logger } from 'pino';
@@ -19,6 +20,8 @@ export async function buildSources(
   const context = {
     site: { latitude: config.site.lat, longitude: config.site.lon, timezone: config.site.timezone },
     templatesDir: BUILTIN_TEMPLATES_DIR,
+    // Beside the outbox: the agent's own state (e.g. its OPC UA certificates) lives there.
+    dataDir: dirname(config.outbox.path),
   };
   for (const section of config.sources) {
     const { type, ...rest } = section;

@@ -10,6 +10,14 @@ export {
   type Template,
   templateProblems,
 } from './modbus/template.ts';
+export { type AgentPki, type CertificateSummary, normalizeThumbprint } from './opcua/pki.ts';
+export { type OpcUaConfig, type OpcUaProbe, opcUaSource } from './opcua/source.ts';
+export {
+  loadOpcUaTemplate,
+  type OpcUaTemplate,
+  opcUaTemplateProblems,
+  parseOpcUaTemplate,
+} from './opcua/template.ts';
 export { createSource, registerSource, SourceRegistry, sourceRegistry } from './registry.ts';
 export { type SimulatedDevice, simulatedDevice } from './simulator/device.ts';
 export {

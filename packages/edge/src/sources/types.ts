@@ -78,6 +78,8 @@ export interface SourceContext {
   site: { latitude: number; longitude: number; timezone: string };
   /** Directory of device templates (YAML). */
   templatesDir: string;
+  /** The agent's data directory (beside the outbox): what a source keeps, e.g. its certificates. */
+  dataDir?: string;
 }
 
 export interface HistoryCapability {

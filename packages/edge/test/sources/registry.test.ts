@@ -24,7 +24,7 @@ async function refusal(p: Promise<unknown>): Promise<WattfleetError> {
 
 describe('source registry', () => {
   it('knows the built-in source types', () => {
-    assert.deepEqual(sourceRegistry.types(), ['modbus-tcp', 'simulator']);
+    assert.deepEqual(sourceRegistry.types(), ['modbus-tcp', 'opcua', 'simulator']);
   });
 
   it('builds a simulator whose readings are all accepted metrics', async () => {
@@ -86,7 +86,7 @@ describe('source registry', () => {
 
   it('refuses an unknown type, naming the known ones', async () => {
     const err = await refusal(createSource('teleporter', {}, ctx));
-    assert.match(err.problems![0]!.message, /unknown source type "teleporter".*modbus-tcp, simulator/);
+    assert.match(err.problems![0]!.message, /unknown source type "teleporter".*modbus-tcp, opcua, simulator/);
   });
 
   it('reports a template the modbus-tcp config names but the directory lacks', async () => {
