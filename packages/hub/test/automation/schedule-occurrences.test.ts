@@ -32,16 +32,30 @@ const between = (d: ScheduleDef, place: SitePlace, from: string, to: string) =>
   occurrencesBetween(d, place, at(from), at(to)).map((o) => [iso(o.dueAt), o.state, o.edge]);
 
 describe('schedule occurrences', () => {
-  it('Europe/Berlin spring-forward day: 02:30 does not exist and runs at 03:30 CEST (shifted by the gap)', () => {
-    // 2026-03-29: 02:00 CET → 03:00 CEST. 02:30 read with the offset before the gap = 01:30 UTC.
-    assert.equal(iso(wallToUtc('2026-03-29', 150, 'Europe/Berlin')), '2026-03-29T01:30:00.000Z');
+  it('Europe/Berlin spring-forward day: 02:30 does not exist and runs at 03:00 CEST (when the gap ends)', () => {
+    // 2026-03-29: 02:00 CET → 03:00 CEST, i.e. at 01:00 UTC. 02:30 runs at the transition.
+    assert.equal(iso(wallToUtc('2026-03-29', 150, 'Europe/Berlin')), '2026-03-29T01:00:00.000Z');
+    assert.equal(iso(wallToUtc('2026-03-29', 120, 'Europe/Berlin')), '2026-03-29T01:00:00.000Z', '02:00 too');
+    assert.equal(iso(wallToUtc('2026-03-29', 180, 'Europe/Berlin')), '2026-03-29T01:00:00.000Z', '03:00 itself');
     const d = def({ days: DAILY, start: { at: '02:30' }, end: { at: '04:00' }, action: 'on' });
     assert.deepEqual(between(d, BERLIN, '2026-03-28T12:00:00Z', '2026-03-30T12:00:00Z'), [
-      ['2026-03-29T01:30:00.000Z', 'on', 'start'], // 03:30 CEST
+      ['2026-03-29T01:00:00.000Z', 'on', 'start'], // 03:00 CEST
       ['2026-03-29T02:00:00.000Z', 'off', 'end'], // 04:00 CEST
       ['2026-03-30T00:30:00.000Z', 'on', 'start'], // 02:30 CEST, an ordinary day again
       ['2026-03-30T02:00:00.000Z', 'off', 'end'],
     ]);
+    // The day before is an ordinary CET day: 02:30 CET = 01:30 UTC.
+    assert.deepEqual(between(d, BERLIN, '2026-03-28T00:00:00Z', '2026-03-28T02:00:00Z'), [
+      ['2026-03-28T01:30:00.000Z', 'on', 'start'],
+    ]);
+    // Reported in local time for the run log.
+    const [first] = occurrencesBetween(d, BERLIN, at('2026-03-29T00:00:00Z'), at('2026-03-29T01:00:00Z'));
+    assert.match(first!.reason, /^window start 03:00 /);
+  });
+
+  it('another zone with a half-hour gap (Australia/Lord_Howe) also runs when the gap ends', () => {
+    // 2026-10-04 02:00 LHST (+10:30) → 02:30 LHDT (+11): 02:15 does not exist; the gap ends 15:30 UTC.
+    assert.equal(iso(wallToUtc('2026-10-04', 135, 'Australia/Lord_Howe')), '2026-10-03T15:30:00.000Z');
   });
 
   it('Europe/Berlin fall-back day: 02:30 exists twice and runs once, at the first (CEST)', () => {
@@ -50,6 +64,15 @@ describe('schedule occurrences', () => {
     assert.deepEqual(between(d, BERLIN, '2026-10-24T12:00:00Z', '2026-10-26T12:00:00Z'), [
       ['2026-10-25T00:30:00.000Z', 'on', 'once'],
       ['2026-10-26T01:30:00.000Z', 'on', 'once'], // 02:30 CET
+    ]);
+    // Nothing at the second 02:30 (01:30 UTC): exactly one action in the 25-hour local day.
+    const day = between(d, BERLIN, '2026-10-24T22:00:00Z', '2026-10-25T23:00:00Z');
+    assert.deepEqual(day, [['2026-10-25T00:30:00.000Z', 'on', 'once']]);
+    // A window 02:00–02:45 that day opens and closes once, in the first (CEST) hour.
+    const w = def({ days: DAILY, start: { at: '02:00' }, end: { at: '02:45' }, action: 'on' });
+    assert.deepEqual(between(w, BERLIN, '2026-10-24T22:00:00Z', '2026-10-25T23:00:00Z'), [
+      ['2026-10-25T00:00:00.000Z', 'on', 'start'],
+      ['2026-10-25T00:45:00.000Z', 'off', 'end'],
     ]);
   });
 

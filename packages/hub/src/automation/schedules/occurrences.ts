@@ -3,10 +3,11 @@
 // both use it, and its unit tests pin every DST and solar case with explicit instants.
 //
 // Defined behaviour (docs/automation.md, "## Schedules"):
-// - Local wall times are read in the site's time zone with the "compatible" rule of RFC 5545 /
-//   Temporal: a time that does not exist (02:30 on the spring-forward day in Europe/Berlin) is
-//   moved forward by the length of the gap (→ 03:30 CEST); a time that exists twice (02:30 on the
-//   fall-back day) means the first of the two, so it runs once.
+// - Local wall times are read in the site's time zone. A time that does not exist (02:30 on the
+//   spring-forward day in Europe/Berlin, where the clocks jump from 02:00 to 03:00) runs at the
+//   instant the gap ends (03:00 CEST): the first moment the day's clock is past the time asked
+//   for, which is what a person who set "02:30" expects. A time that exists twice (02:30 on the
+//   fall-back day) means the first of the two (CEST), so it runs once.
 // - A window ends at its end time on the day it starts, or on the next day when that is not
 //   later than the start (22:00–06:00 crosses midnight). A window the DST gap shrinks to nothing
 //   (02:00–03:00 on the spring-forward day) does not run that day.
@@ -82,8 +83,8 @@ export function isRealDate(day: string): boolean {
 }
 
 /**
- * The UTC instant of local wall time `minuteOfDay` on `day` in tz, "compatible" disambiguation:
- * in a gap, shifted forward by the gap; in an overlap, the earlier instant.
+ * The UTC instant of local wall time `minuteOfDay` on `day` in tz: in an overlap the earlier
+ * instant; in a gap the instant the gap ends (the zone's transition).
  */
 export function wallToUtc(day: string, minuteOfDay: number, tz: string): number {
   const [y, m, d] = day.split('-').map(Number) as [number, number, number];
@@ -94,8 +95,22 @@ export function wallToUtc(day: string, minuteOfDay: number, tz: string): number 
     .map((offset) => wall - offset)
     .filter((t) => t + zoneOffsetMs(t, tz) === wall)
     .sort((a, b) => a - b);
-  // No valid reading: the wall time is in a gap; read it with the offset in force before the gap.
-  return valid[0] ?? wall - before;
+  if (valid[0] !== undefined) return valid[0];
+  // No valid reading: the wall time is in a gap. Read with the offset after the gap it lies
+  // before the transition, read with the offset before it lies after: the transition is between.
+  return transitionBetween(wall - after, wall - before, after, tz);
+}
+
+/** The first whole second in (lo, hi] whose zone offset is `after` (binary search). */
+function transitionBetween(lo: number, hi: number, after: number, tz: string): number {
+  let a = Math.floor(lo / 1000);
+  let b = Math.ceil(hi / 1000);
+  while (b - a > 1) {
+    const mid = Math.floor((a + b) / 2);
+    if (zoneOffsetMs(mid * 1000, tz) === after) b = mid;
+    else a = mid;
+  }
+  return b * 1000;
 }
 
 const minuteOf = (hhmm: string): number => {
