@@ -36,7 +36,11 @@ describe('schedule occurrences', () => {
     // 2026-03-29: 02:00 CET → 03:00 CEST, i.e. at 01:00 UTC. 02:30 runs at the transition.
     assert.equal(iso(wallToUtc('2026-03-29', 150, 'Europe/Berlin')), '2026-03-29T01:00:00.000Z');
     assert.equal(iso(wallToUtc('2026-03-29', 120, 'Europe/Berlin')), '2026-03-29T01:00:00.000Z', '02:00 too');
-    assert.equal(iso(wallToUtc('2026-03-29', 180, 'Europe/Berlin')), '2026-03-29T01:00:00.000Z', '03:00 itself');
+    assert.equal(
+      iso(wallToUtc('2026-03-29', 180, 'Europe/Berlin')),
+      '2026-03-29T01:00:00.000Z',
+      '03:00 itself',
+    );
     const d = def({ days: DAILY, start: { at: '02:30' }, end: { at: '04:00' }, action: 'on' });
     assert.deepEqual(between(d, BERLIN, '2026-03-28T12:00:00Z', '2026-03-30T12:00:00Z'), [
       ['2026-03-29T01:00:00.000Z', 'on', 'start'], // 03:00 CEST
@@ -118,8 +122,14 @@ describe('schedule occurrences', () => {
 
   it('the range is (from, to]: an instant already handled is not returned again', () => {
     const d = def({ days: DAILY, start: { at: '07:00' }, action: 'on' });
-    assert.equal(occurrencesBetween(d, BERLIN, at('2026-05-02T05:00:00Z'), at('2026-05-02T06:00:00Z')).length, 0);
-    assert.equal(occurrencesBetween(d, BERLIN, at('2026-05-02T04:59:00Z'), at('2026-05-02T05:00:00Z')).length, 1);
+    assert.equal(
+      occurrencesBetween(d, BERLIN, at('2026-05-02T05:00:00Z'), at('2026-05-02T06:00:00Z')).length,
+      0,
+    );
+    assert.equal(
+      occurrencesBetween(d, BERLIN, at('2026-05-02T04:59:00Z'), at('2026-05-02T05:00:00Z')).length,
+      1,
+    );
   });
 
   it('sunrise at a southern-hemisphere site: early in December (summer), late in June (winter)', () => {
@@ -152,7 +162,12 @@ describe('schedule occurrences', () => {
 
   it('describes rules and checks dates', () => {
     assert.equal(
-      describeRule({ days: { kind: 'weekly', weekdays: [1, 2, 3, 4, 5] }, start: { at: '07:00' }, end: { at: '18:00' }, action: 'on' }),
+      describeRule({
+        days: { kind: 'weekly', weekdays: [1, 2, 3, 4, 5] },
+        start: { at: '07:00' },
+        end: { at: '18:00' },
+        action: 'on',
+      }),
       'Mon–Fri 07:00–18:00 on',
     );
     assert.equal(isRealDate('2026-02-29'), false);

@@ -167,7 +167,12 @@ function windowsBetweenDays(def: ScheduleDef, place: SitePlace, fromDay: string,
 }
 
 /** Every switching instant in (from, to], in order. */
-export function occurrencesBetween(def: ScheduleDef, place: SitePlace, from: number, to: number): Occurrence[] {
+export function occurrencesBetween(
+  def: ScheduleDef,
+  place: SitePlace,
+  from: number,
+  to: number,
+): Occurrence[] {
   if (to <= from) return [];
   const tz = place.timezone;
   // A window can start up to a day before the instant it ends (plus the DST hour).

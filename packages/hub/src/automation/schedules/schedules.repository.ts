@@ -27,6 +27,7 @@ export interface ScheduleRow {
 
 /** A schedule with what the runner needs of its site. */
 export interface RunnableSchedule extends ScheduleRow {
+  org_id: string;
   timezone: string;
   latitude: number | null;
   longitude: number | null;
@@ -42,6 +43,7 @@ export interface RunRow {
   state: OnOff;
   outcome: RunOutcome;
   reason: string;
+  error_code: string | null;
   command_id: string | null;
   command_state: string | null;
   ran_at: Date | null;
@@ -75,7 +77,8 @@ const COLUMNS = [
   's.updated_at',
 ] as const;
 
-const live = (db: Kysely<DB>) => db.selectFrom('schedules as s').select(COLUMNS).where('s.deleted_at', 'is', null);
+const live = (db: Kysely<DB>) =>
+  db.selectFrom('schedules as s').select(COLUMNS).where('s.deleted_at', 'is', null);
 
 export async function listSchedules(db: Kysely<DB>, siteId: string): Promise<ScheduleRow[]> {
   const rows = await live(db)
@@ -161,14 +164,6 @@ export async function deleteSchedule(db: Kysely<DB>, id: string, now: Date): Pro
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** The live schedule of a channel holding this priority, other than `exceptId`. */
-export async function priorityTaken(db: Kysely<DB>, channelId: string, priority: number, exceptId?: string) {
-  let q = live(db).where('s.channel_id', '=', channelId).where('s.priority', '=', priority);
-  if (exceptId) q = q.where('s.id', '<>', exceptId);
-  const r = await q.executeTakeFirst();
-  return r ? toRow<ScheduleRow>(r) : undefined;
-}
-
 export async function channelSite(db: Kysely<DB>, channelId: string): Promise<string | undefined> {
   const r = await db
     .selectFrom('equipment_channels')
@@ -190,7 +185,7 @@ export async function sitePlace(db: Kysely<DB>, siteId: string) {
 export async function runnableSchedules(db: Kysely<DB>): Promise<RunnableSchedule[]> {
   const rows = await live(db)
     .innerJoin('sites as site', 'site.id', 's.site_id')
-    .select(['site.timezone', 'site.latitude', 'site.longitude'])
+    .select(['site.org_id', 'site.timezone', 'site.latitude', 'site.longitude'])
     .where('s.enabled', '=', true)
     .orderBy('s.id')
     .execute();
@@ -234,7 +229,14 @@ export async function claimRun(db: Kysely<DB>, run: NewRun): Promise<string | un
 export async function finishRun(
   db: Kysely<DB>,
   id: string,
-  result: { outcome: RunOutcome; reason: string; commandId: string | null; ranAt: Date; state?: OnOff },
+  result: {
+    outcome: RunOutcome;
+    reason: string;
+    commandId: string | null;
+    errorCode: string | null;
+    ranAt: Date;
+    state?: OnOff;
+  },
 ) {
   await db
     .updateTable('schedule_runs')
@@ -243,6 +245,7 @@ export async function finishRun(
       outcome: result.outcome,
       reason: result.reason,
       command_id: result.commandId,
+      error_code: result.errorCode,
       ran_at: result.ranAt,
     })
     .where('id', '=', id)
@@ -263,6 +266,7 @@ export async function listRuns(db: Kysely<DB>, scheduleId: string, limit: number
       'r.state',
       'r.outcome',
       'r.reason',
+      'r.error_code',
       'r.command_id',
       'c.state as command_state',
       'r.ran_at',

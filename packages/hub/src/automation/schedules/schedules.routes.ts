@@ -5,6 +5,8 @@ import Type from 'typebox';
 import { actorOf } from '../../auth/authenticate.ts';
 import { errors } from '../../http/responses.ts';
 import {
+  OccurrenceList,
+  OccurrencesQuery,
   RunList,
   RunsQuery,
   Schedule,
@@ -78,12 +80,32 @@ export const scheduleRoutes =
       '/schedules/:id',
       {
         ...auth,
-        schema: { tags, params: ScheduleParams, response: { 204: NoContent, ...errors('WF_NOT_FOUND', 'WF_FORBIDDEN') } },
+        schema: {
+          tags,
+          params: ScheduleParams,
+          response: { 204: NoContent, ...errors('WF_NOT_FOUND', 'WF_FORBIDDEN') },
+        },
       },
       async (request, reply) => {
         await service.remove(actorOf(request), request.params.id, request.ip);
         reply.status(204);
       },
+    );
+
+    app.get(
+      '/schedules/:id/occurrences',
+      {
+        ...auth,
+        schema: {
+          tags,
+          summary: "The schedule's next switching instants",
+          params: ScheduleParams,
+          querystring: OccurrencesQuery,
+          response: { 200: OccurrenceList, ...errors('WF_NOT_FOUND') },
+        },
+      },
+      async (request) =>
+        service.upcoming(actorOf(request), request.params.id, request.query.count ?? 10, request.query.from),
     );
 
     app.get(

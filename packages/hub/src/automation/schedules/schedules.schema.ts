@@ -5,9 +5,21 @@ import Type, { type Static } from 'typebox';
 
 export const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 export const ScheduleParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-export const RunsQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
-});
+export const RunsQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })) },
+  { additionalProperties: false },
+);
+export const OccurrencesQuery = Type.Object(
+  {
+    count: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'How many (next N)' }),
+    ),
+    from: Type.Optional(
+      Type.String({ format: 'date-time', description: 'List the instants after this one (default: now)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const Uuid = Type.String({ format: 'uuid' });
 const Iso = Type.String({ format: 'date-time' });
@@ -23,7 +35,11 @@ export const TimeSpec = Type.Union([
   Type.Object(
     {
       sun: Type.Union([Type.Literal('sunrise'), Type.Literal('sunset')]),
-      offsetMin: Type.Integer({ minimum: -720, maximum: 720, description: 'Minutes after (+) or before (−)' }),
+      offsetMin: Type.Integer({
+        minimum: -720,
+        maximum: 720,
+        description: 'Minutes after (+) or before (−)',
+      }),
     },
     { additionalProperties: false, description: "The site's sunrise or sunset (needs site coordinates)" },
   ),
@@ -43,7 +59,10 @@ export const DaySpec = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
-    { kind: Type.Literal('dates'), dates: Type.Array(LocalDate, { minItems: 1, maxItems: 366, uniqueItems: true }) },
+    {
+      kind: Type.Literal('dates'),
+      dates: Type.Array(LocalDate, { minItems: 1, maxItems: 366, uniqueItems: true }),
+    },
     { additionalProperties: false, description: 'One-off local dates' },
   ),
 ]);
@@ -52,9 +71,7 @@ export const ScheduleRule = Type.Object(
   {
     days: DaySpec,
     start: TimeSpec,
-    end: Type.Optional(
-      Nullable(TimeSpec),
-    ),
+    end: Type.Optional(Nullable(TimeSpec)),
     action: OnOff,
   },
   {
@@ -70,7 +87,8 @@ const editable = {
   priority: Type.Integer({
     minimum: 0,
     maximum: 1000,
-    description: "Higher wins where schedules of a channel overlap; unique among the channel's schedules",
+    description:
+      'Higher wins where schedules of a channel overlap; on equal priority the schedule created first wins',
   }),
   rule: ScheduleRule,
   validFrom: Nullable(LocalDate),
@@ -79,7 +97,8 @@ const editable = {
   graceMin: Type.Integer({
     minimum: 0,
     maximum: 1440,
-    description: 'How late an action may still run after the hub was down (else it is recorded as missed)',
+    description:
+      'How many minutes late an action may still run after the hub was down (else it is recorded as missed); default 10',
   }),
 };
 
@@ -150,11 +169,12 @@ export const RunOutcome = Type.Union(
     Type.Literal('missed'),
     Type.Literal('skipped-overlap'),
     Type.Literal('superseded'),
+    Type.Literal('refused'),
     Type.Literal('failed'),
   ],
   {
     description:
-      'done: the switch was sent (commandState tells whether the device confirmed); missed: the hub was down longer than the grace period; skipped-overlap: a higher-priority schedule held the channel; superseded: a later action of the same catch-up replaced it; failed: the switch was refused (see reason)',
+      'done: the switch was sent (commandState tells whether the device confirmed); missed: the hub was down longer than the grace period; skipped-overlap: a higher-priority schedule held the channel; superseded: a later action of the same catch-up replaced it; refused: the switch path refused it (safety limit, automation paused, channel gone: errorCode and reason say which); failed: an unexpected error',
   },
 );
 
@@ -169,8 +189,26 @@ export const Run = Type.Object({
   state: OnOff,
   outcome: RunOutcome,
   reason: Type.String(),
+  errorCode: Nullable(Type.String()),
   commandId: Nullable(Uuid),
   commandState: Nullable(Type.String()),
 });
 export const RunList = Type.Object({ items: Type.Array(Run) });
 export type RunList = Static<typeof RunList>;
+
+export const UpcomingOccurrence = Type.Object({
+  dueAt: Iso,
+  local: Type.String({ description: "Site-local 'YYYY-MM-DD HH:MM'" }),
+  day: LocalDate,
+  edge: Type.Union([Type.Literal('start'), Type.Literal('end'), Type.Literal('once')]),
+  state: OnOff,
+  reason: Type.String(),
+});
+export const OccurrenceList = Type.Object({
+  scheduleId: Uuid,
+  version: Type.Integer(),
+  enabled: Type.Boolean({ description: 'A disabled schedule lists what it would do; the runner skips it' }),
+  timezone: Type.String(),
+  items: Type.Array(UpcomingOccurrence),
+});
+export type OccurrenceList = Static<typeof OccurrenceList>;

@@ -5,13 +5,14 @@
 // the views with their next switching instants. Row-level security applies again in the tenant
 // transactions. Every change is audited and makes a new version.
 import { type Problem, WattfleetError } from '@wattfleet/protocol';
+import { localDate } from '@wattfleet/protocol/zoned';
 import { auditInTransaction } from '../../audit/audit.ts';
 import { assertSiteAccess } from '../../auth/access.ts';
 import type { Actor } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
 import { withTenant } from '../../identity/tenant.ts';
 import type { AutomationService } from '../automation.service.ts';
-import { describeRule, isRealDate, occurrencesBetween, type SitePlace } from './occurrences.ts';
+import { describeRule, hhmm, isRealDate, occurrencesBetween, type SitePlace } from './occurrences.ts';
 import {
   channelSite,
   deleteSchedule,
@@ -19,22 +20,37 @@ import {
   insertSchedule,
   listRuns,
   listSchedules,
-  priorityTaken,
   type ScheduleRow,
   type ScheduleValues,
   sitePlace,
   updateSchedule,
 } from './schedules.repository.ts';
-import type { RunList, Schedule, ScheduleBody, ScheduleList, SchedulePatch } from './schedules.schema.ts';
+import type {
+  OccurrenceList,
+  RunList,
+  Schedule,
+  ScheduleBody,
+  ScheduleList,
+  SchedulePatch,
+} from './schedules.schema.ts';
 
 const NEXT_RUNS = 5;
 const NEXT_WINDOW_MS = 14 * 86_400_000;
-export const DEFAULT_GRACE_MIN = 15;
+export const DEFAULT_GRACE_MIN = 10;
+/** Upcoming occurrences are looked for this far ahead (a one-off date next year included). */
+const UPCOMING_HORIZON_MS = 400 * 86_400_000;
 
 const iso = (d: Date | string) => new Date(d).toISOString();
+/** "2026-03-29 03:00" in the site's zone. */
+const localStamp = (ms: number, tz: string) => `${localDate(ms, tz)} ${hhmm(ms, tz)}`;
 
 export function scheduleView(r: ScheduleRow, place: SitePlace, now: number): Schedule {
-  const def = { rule: r.rule, validFrom: r.valid_from, validUntil: r.valid_until, exceptDates: r.except_dates };
+  const def = {
+    rule: r.rule,
+    validFrom: r.valid_from,
+    validUntil: r.valid_until,
+    exceptDates: r.except_dates,
+  };
   const next = r.enabled
     ? occurrencesBetween(def, place, now, now + NEXT_WINDOW_MS)
         .slice(0, NEXT_RUNS)
@@ -65,12 +81,14 @@ export function scheduleView(r: ScheduleRow, place: SitePlace, now: number): Sch
 export function scheduleProblems(v: ScheduleValues, place: SitePlace): Problem[] {
   const problems: Problem[] = [];
   const date = (value: string | null, path: string) => {
-    if (value !== null && !isRealDate(value)) problems.push({ path, message: `${value} is not a calendar date` });
+    if (value !== null && !isRealDate(value))
+      problems.push({ path, message: `${value} is not a calendar date` });
   };
   date(v.valid_from, '/body/validFrom');
   date(v.valid_until, '/body/validUntil');
   v.except_dates.forEach((d, i) => date(d, `/body/exceptDates/${i}`));
-  if (v.rule.days.kind === 'dates') v.rule.days.dates.forEach((d, i) => date(d, `/body/rule/days/dates/${i}`));
+  if (v.rule.days.kind === 'dates')
+    v.rule.days.dates.forEach((d, i) => date(d, `/body/rule/days/dates/${i}`));
   if (v.valid_from && v.valid_until && v.valid_from > v.valid_until)
     problems.push({ path: '/body/validUntil', message: 'validUntil is before validFrom' });
   const { start, end } = v.rule;
@@ -108,7 +126,8 @@ export class ScheduleService {
 
   private async assertMayEdit(actor: Actor, siteId: string): Promise<void> {
     const p = await this.automation.permission(actor, siteId);
-    if (!p.canSwitch) throw new WattfleetError('WF_FORBIDDEN', p.reason ?? 'You may not change schedules here');
+    if (!p.canSwitch)
+      throw new WattfleetError('WF_FORBIDDEN', p.reason ?? 'You may not change schedules here');
   }
 
   async list(actor: Actor, siteId: string): Promise<ScheduleList> {
@@ -134,6 +153,50 @@ export class ScheduleService {
     return scheduleView(row, await this.place(row.site_id), this.now());
   }
 
+  /**
+   * The schedule's next `count` switching instants after `from` (default now), as the runner will
+   * compute them (same calculator); an instant that a schedule outranking this one would skip is
+   * still listed: overlaps are decided when it is due, with the schedules as they are then.
+   */
+  async upcoming(actor: Actor, id: string, count: number, from?: string): Promise<OccurrenceList> {
+    const row = await this.visible(actor, id);
+    const place = await this.place(row.site_id);
+    const start = from ? Date.parse(from) : this.now();
+    const def = {
+      rule: row.rule,
+      validFrom: row.valid_from,
+      validUntil: row.valid_until,
+      exceptDates: row.except_dates,
+    };
+    const items: OccurrenceList['items'] = [];
+    // Month by month, so a daily schedule does not compute a year to list five instants.
+    for (let t = start; items.length < count && t < start + UPCOMING_HORIZON_MS; t += 31 * 86_400_000) {
+      for (const o of occurrencesBetween(
+        def,
+        place,
+        t,
+        Math.min(t + 31 * 86_400_000, start + UPCOMING_HORIZON_MS),
+      )) {
+        if (items.length >= count) break;
+        items.push({
+          dueAt: iso(new Date(o.dueAt)),
+          local: localStamp(o.dueAt, place.timezone),
+          day: o.day,
+          edge: o.edge,
+          state: o.state,
+          reason: o.reason,
+        });
+      }
+    }
+    return {
+      scheduleId: row.id,
+      version: row.version,
+      enabled: row.enabled,
+      timezone: place.timezone,
+      items,
+    };
+  }
+
   async runs(actor: Actor, id: string, limit: number): Promise<RunList> {
     await this.visible(actor, id);
     const rows = await withTenant(this.hub, actor, (trx) => listRuns(trx, id, limit));
@@ -149,6 +212,7 @@ export class ScheduleService {
         state: r.state,
         outcome: r.outcome,
         reason: r.reason,
+        errorCode: r.error_code,
         commandId: r.command_id,
         commandState: r.command_state,
       })),
@@ -212,12 +276,6 @@ export class ScheduleService {
           throw new WattfleetError('WF_VALIDATION', undefined, [
             { path: '/body/channelId', message: 'No such channel on this site' },
           ]);
-        const taken = await priorityTaken(trx, values.channel_id, values.priority, current?.id);
-        if (taken)
-          throw new WattfleetError(
-            'WF_CONFLICT',
-            `Schedule "${taken.name}" already has priority ${values.priority} on this channel; priorities decide overlaps and must differ`,
-          );
         const row = current
           ? await updateSchedule(trx, current.id, values, now)
           : await insertSchedule(trx, siteId, values, now);
@@ -227,7 +285,12 @@ export class ScheduleService {
           targetType: 'schedule',
           targetId: row.id,
           sourceIp,
-          details: { siteId, channelId: row.channel_id, version: row.version, summary: describeRule(row.rule) },
+          details: {
+            siteId,
+            channelId: row.channel_id,
+            version: row.version,
+            summary: describeRule(row.rule),
+          },
         });
         return row;
       },

@@ -4,7 +4,14 @@ import type { OnOff, ScheduleRule } from './occurrences.ts';
 
 type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
-export type RunOutcome = 'running' | 'done' | 'missed' | 'skipped-overlap' | 'superseded' | 'failed';
+export type RunOutcome =
+  | 'running'
+  | 'done'
+  | 'missed'
+  | 'skipped-overlap'
+  | 'superseded'
+  | 'refused'
+  | 'failed';
 export type RunEdge = 'start' | 'end' | 'once';
 
 export interface SchedulesTable {
@@ -37,6 +44,7 @@ export interface ScheduleRunsTable {
   state: OnOff;
   outcome: RunOutcome;
   reason: string;
+  error_code: string | null;
   command_id: string | null;
   ran_at: Date | null;
   created_at: Stamp;

@@ -1,7 +1,7 @@
 // Schedules (issue 13.3): one row per schedule of a channel, its rule (days, start, optional end,
 // action) as JSON, read in the site's time zone; `version` counts edits so every automatic
-// action can name the version that switched (13.8). `priority` is explicit and unique among a
-// channel's live schedules: overlaps are decided by it, never by creation order. `checked_until`
+// action can name the version that switched (13.8). `priority` is explicit and decides overlaps
+// on a channel (higher wins; equal priorities: the older schedule wins, see docs). `checked_until`
 // is the runner's watermark: occurrences up to it have been handled (run, missed or skipped).
 // schedule_runs is the run log; UNIQUE (schedule_id, due_at) is the exactly-once guard when
 // several hubs tick at once. Local dates are text 'YYYY-MM-DD' (a `date` column would be read
@@ -22,14 +22,14 @@ CREATE TABLE schedules (
   valid_from text CHECK (valid_from ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'),
   valid_until text CHECK (valid_until ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'),
   except_dates jsonb NOT NULL DEFAULT '[]',
-  grace_min integer NOT NULL DEFAULT 15 CHECK (grace_min BETWEEN 0 AND 1440),
+  grace_min integer NOT NULL DEFAULT 10 CHECK (grace_min BETWEEN 0 AND 1440),
   checked_until timestamptz NOT NULL DEFAULT now(),
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   deleted_at timestamptz
 );
 CREATE INDEX schedules_site ON schedules (site_id);
-CREATE UNIQUE INDEX schedules_channel_priority ON schedules (channel_id, priority) WHERE deleted_at IS NULL;
+CREATE INDEX schedules_channel ON schedules (channel_id) WHERE deleted_at IS NULL;
 
 CREATE TABLE schedule_runs (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -41,7 +41,8 @@ CREATE TABLE schedule_runs (
   edge text NOT NULL CHECK (edge IN ('start', 'end', 'once')),
   state text NOT NULL CHECK (state IN ('on', 'off')),
   -- 'running' only while a hub acts on it; one left behind means that hub stopped mid-run.
-  outcome text NOT NULL CHECK (outcome IN ('running', 'done', 'missed', 'skipped-overlap', 'superseded', 'failed')),
+  outcome text NOT NULL CHECK (outcome IN ('running', 'done', 'missed', 'skipped-overlap', 'superseded', 'refused', 'failed')),
+  error_code text,
   reason text NOT NULL,
   command_id uuid REFERENCES commands (id),
   ran_at timestamptz,
