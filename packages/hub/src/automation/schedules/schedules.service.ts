@@ -1,7 +1,7 @@
 // Schedules of a site's channels: who may see them (anyone who sees the site) and change them
 // (whoever may switch the channel by hand: AutomationService.permission — viewers never,
 // installers on granted sites, owners when their org allows), the checks a body's shape cannot
-// express (real dates, a range in order, coordinates for sunrise/sunset, a free priority), and
+// express (real dates, a range in order, coordinates for sunrise/sunset), and
 // the views with their next switching instants. Row-level security applies again in the tenant
 // transactions. Every change is audited and makes a new version.
 import { type Problem, WattfleetError } from '@wattfleet/protocol';
@@ -86,9 +86,9 @@ export function scheduleProblems(v: ScheduleValues, place: SitePlace): Problem[]
   };
   date(v.valid_from, '/body/validFrom');
   date(v.valid_until, '/body/validUntil');
-  v.except_dates.forEach((d, i) => date(d, `/body/exceptDates/${i}`));
+  for (const [i, d] of v.except_dates.entries()) date(d, `/body/exceptDates/${i}`);
   if (v.rule.days.kind === 'dates')
-    v.rule.days.dates.forEach((d, i) => date(d, `/body/rule/days/dates/${i}`));
+    for (const [i, d] of v.rule.days.dates.entries()) date(d, `/body/rule/days/dates/${i}`);
   if (v.valid_from && v.valid_until && v.valid_from > v.valid_until)
     problems.push({ path: '/body/validUntil', message: 'validUntil is before validFrom' });
   const { start, end } = v.rule;
