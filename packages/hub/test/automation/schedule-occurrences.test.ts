@@ -154,6 +154,41 @@ describe('schedule occurrences', () => {
     assert.equal(occ[1]!.dueAt, timeOn('2026-12-21', { sun: 'sunset', offsetMin: -15 }, SYDNEY));
   });
 
+  it('sunrise and sunset with offsets in Berlin on fixed dates (summer solstice, a winter day)', () => {
+    // Berlin 52.52 N 13.405 E: 21 Jun 2026 sunrise ≈ 04:43 CEST (02:43 UTC), sunset ≈ 21:33 CEST.
+    const near = (ms: number | null, iso: string) =>
+      assert.ok(
+        ms !== null && Math.abs(ms - at(iso)) <= 3 * 60_000,
+        `${ms === null ? 'null' : new Date(ms).toISOString()} ≈ ${iso}`,
+      );
+    near(timeOn('2026-06-21', { sun: 'sunrise', offsetMin: 0 }, BERLIN), '2026-06-21T02:43:00Z');
+    near(timeOn('2026-06-21', { sun: 'sunset', offsetMin: 0 }, BERLIN), '2026-06-21T19:33:00Z');
+    // 15 Jan 2026 sunset ≈ 16:20 CET (15:20 UTC); an offset of +45 min lands on the whole minute.
+    const sunset = timeOn('2026-01-15', { sun: 'sunset', offsetMin: 0 }, BERLIN)!;
+    near(sunset, '2026-01-15T15:20:00Z');
+    const later = timeOn('2026-01-15', { sun: 'sunset', offsetMin: 45 }, BERLIN)!;
+    assert.equal(later % 60_000, 0);
+    assert.ok(Math.abs(later - sunset - 45 * 60_000) <= 60_000);
+    // A window sunset → sunrise crosses midnight: on at sunset+45, off at the next day's sunrise−15.
+    const d = def({
+      days: { kind: 'dates', dates: ['2026-01-15'] },
+      start: { sun: 'sunset', offsetMin: 45 },
+      end: { sun: 'sunrise', offsetMin: -15 },
+      action: 'on',
+    });
+    const occ = occurrencesBetween(d, BERLIN, at('2026-01-15T00:00:00Z'), at('2026-01-17T00:00:00Z'));
+    assert.deepEqual(
+      occ.map((o) => [o.edge, o.day]),
+      [
+        ['start', '2026-01-15'],
+        ['end', '2026-01-15'],
+      ],
+    );
+    assert.equal(occ[0]!.dueAt, later);
+    assert.equal(occ[1]!.dueAt, timeOn('2026-01-16', { sun: 'sunrise', offsetMin: -15 }, BERLIN));
+    near(occ[1]!.dueAt, '2026-01-16T06:55:00Z'); // sunrise ≈ 08:10 CET, −15 min
+  });
+
   it('no sunrise (polar night) or no coordinates: the time does not exist, nothing runs', () => {
     const svalbard: SitePlace = { timezone: 'Arctic/Longyearbyen', latitude: 78.22, longitude: 15.65 };
     assert.equal(timeOn('2026-12-21', { sun: 'sunrise', offsetMin: 0 }, svalbard), null);
