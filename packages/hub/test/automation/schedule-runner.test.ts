@@ -349,9 +349,34 @@ for (const engine of ENGINES) {
         200,
       );
       // A refused run is not retried: the next tick has nothing to do.
-      now += MIN;
+      now = at('2026-07-01T05:01:05Z');
       assert.equal((await runner().tick()).done, 0);
+      assert.equal((await runs(s.id)).length, 1);
       await disable(s.id);
+      // A safety limit refuses too: ch5 must stay on for an hour, the window lasts 20 minutes.
+      const limits = await hub.admin('PUT', `/api/v1/channels/${ch.get('ch5')}/limits`, {
+        minOnS: 3600,
+        minOffS: 0,
+        maxSwitchesPerHour: null,
+      });
+      assert.equal(limits.statusCode, 200, limits.body);
+      const short = await schedule('2026-07-01T07:00:00Z', {
+        channelId: ch.get('ch5'),
+        name: 'Too short',
+        priority: 1,
+        rule: { days: DAILY, start: { at: '10:00' }, end: { at: '10:20' }, action: 'on' },
+      });
+      await tickThrough('2026-07-01T07:55:00Z', '2026-07-01T08:30:00Z', 5);
+      const [on, off] = await runs(short.id);
+      assert.equal(on?.outcome, 'done');
+      assert.equal(off?.outcome, 'refused');
+      assert.match(off!.reason, /must stay on for at least 60 min/);
+      const limitAudit = await hub.admin('GET', `/api/v1/audit?action=schedule.run&target=${short.id}`);
+      const entry = (limitAudit.json().items as { details: { limit?: string; allowedAt?: string } }[])[0];
+      assert.equal(entry?.details.limit, 'min_on');
+      assert.equal(entry?.details.allowedAt, '2026-07-01T09:00:00.000Z');
+      assert.equal((await channel('ch5')).desiredState, 'on', 'the refused end left it on');
+      await disable(short.id);
     });
   });
 }
