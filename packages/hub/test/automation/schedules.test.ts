@@ -198,6 +198,11 @@ for (const engine of ENGINES) {
       assert.equal((await viewer('POST', `/api/v1/sites/${site.siteId}/schedules`, body())).statusCode, 403);
       assert.equal((await viewer('PATCH', `/api/v1/schedules/${s.id}`, { name: 'x' })).statusCode, 403);
       assert.equal((await viewer('DELETE', `/api/v1/schedules/${s.id}`)).statusCode, 403);
+      const denied = await hub.admin('GET', `/api/v1/audit?action=schedule.*&target=${s.id}&result=denied`);
+      assert.deepEqual((denied.json().items as { action: string }[]).map((i) => i.action).sort(), [
+        'schedule.delete',
+        'schedule.update',
+      ]);
 
       const installer = as(user('installer', installerOrg));
       const byInstaller = await installer('POST', `/api/v1/sites/${site.siteId}/schedules`, body());

@@ -6,7 +6,7 @@
 // transactions. Every change is audited and makes a new version.
 import { type Problem, WattfleetError } from '@wattfleet/protocol';
 import { localDate } from '@wattfleet/protocol/zoned';
-import { auditInTransaction } from '../../audit/audit.ts';
+import { audit, auditInTransaction } from '../../audit/audit.ts';
 import { assertSiteAccess } from '../../auth/access.ts';
 import type { Actor } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
@@ -124,10 +124,17 @@ export class ScheduleService {
     return s;
   }
 
-  private async assertMayEdit(actor: Actor, siteId: string): Promise<void> {
+  /** Refusals are audited (result denied), as for manual switches and scenes. */
+  private async assertMayEdit(
+    actor: Actor,
+    siteId: string,
+    refused: { action: string; targetType: 'site' | 'schedule'; targetId: string; sourceIp: string },
+  ): Promise<void> {
     const p = await this.automation.permission(actor, siteId);
-    if (!p.canSwitch)
-      throw new WattfleetError('WF_FORBIDDEN', p.reason ?? 'You may not change schedules here');
+    if (p.canSwitch) return;
+    const reason = p.reason ?? 'You may not change schedules here';
+    await audit(this.hub.db, actor, { ...refused, result: 'denied', details: { siteId, reason } });
+    throw new WattfleetError('WF_FORBIDDEN', reason);
   }
 
   async list(actor: Actor, siteId: string): Promise<ScheduleList> {
@@ -221,7 +228,12 @@ export class ScheduleService {
 
   async create(actor: Actor, siteId: string, body: ScheduleBody, sourceIp: string): Promise<Schedule> {
     await assertSiteAccess(this.hub, actor, siteId, 'read');
-    await this.assertMayEdit(actor, siteId);
+    await this.assertMayEdit(actor, siteId, {
+      action: 'schedule.create',
+      targetType: 'site',
+      targetId: siteId,
+      sourceIp,
+    });
     const values: ScheduleValues = {
       channel_id: body.channelId,
       name: body.name,
@@ -240,7 +252,12 @@ export class ScheduleService {
 
   async patch(actor: Actor, id: string, body: SchedulePatch, sourceIp: string): Promise<Schedule> {
     const current = await this.visible(actor, id);
-    await this.assertMayEdit(actor, current.site_id);
+    await this.assertMayEdit(actor, current.site_id, {
+      action: 'schedule.update',
+      targetType: 'schedule',
+      targetId: id,
+      sourceIp,
+    });
     const values: ScheduleValues = {
       channel_id: current.channel_id,
       name: body.name ?? current.name,
@@ -300,7 +317,12 @@ export class ScheduleService {
 
   async remove(actor: Actor, id: string, sourceIp: string): Promise<void> {
     const current = await this.visible(actor, id);
-    await this.assertMayEdit(actor, current.site_id);
+    await this.assertMayEdit(actor, current.site_id, {
+      action: 'schedule.delete',
+      targetType: 'schedule',
+      targetId: id,
+      sourceIp,
+    });
     await withTenant(
       this.hub,
       actor,
