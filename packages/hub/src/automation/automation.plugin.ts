@@ -8,6 +8,7 @@ import { actorOf } from '../auth/authenticate.ts';
 import { automationRoutes, type ControlLimiter } from './automation.routes.ts';
 import { AutomationService } from './automation.service.ts';
 import { scenesPlugin } from './scenes/scenes.plugin.ts';
+import { schedulesPlugin } from './schedules/schedules.plugin.ts';
 
 /** Switches one user may ask for per minute, across all channels. */
 export const SWITCHES_PER_USER_PER_MINUTE = 60;
@@ -77,4 +78,5 @@ export async function automationPlugin(app: FastifyInstance): Promise<void> {
 
   await app.register(automationRoutes(service, limiter), { prefix: '/api/v1' });
   await app.register(scenesPlugin(service, limiter), { prefix: '/api/v1' });
+  await schedulesPlugin(app, service); // schedules: routes, runner job (schedules/)
 }

@@ -23,6 +23,8 @@ import * as m050 from './050_vendors.ts';
 import * as m051 from './051_vendors_rls.ts';
 import * as m060 from './060_equipment_channels.ts';
 import * as m061 from './061_equipment_channels_rls.ts';
+import * as m062 from './062_schedules.ts';
+import * as m063 from './063_schedules_rls.ts';
 import * as m064 from './064_switch_safety.ts';
 import * as m065 from './065_scenes.ts';
 
@@ -49,6 +51,8 @@ export const migrations: Record<string, Migration> = {
   '051_vendors_rls': m051,
   '060_equipment_channels': m060,
   '061_equipment_channels_rls': m061,
+  '062_schedules': m062,
+  '063_schedules_rls': m063,
   '064_switch_safety': m064,
   '065_scenes': m065,
 };
