@@ -25,6 +25,7 @@ import * as m060 from './060_equipment_channels.ts';
 import * as m061 from './061_equipment_channels_rls.ts';
 import * as m064 from './064_switch_safety.ts';
 import * as m065 from './065_scenes.ts';
+import * as m066 from './066_rules.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_spine': m001,
@@ -51,4 +52,5 @@ export const migrations: Record<string, Migration> = {
   '061_equipment_channels_rls': m061,
   '064_switch_safety': m064,
   '065_scenes': m065,
+  '066_rules': m066,
 };
