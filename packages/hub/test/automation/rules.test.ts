@@ -415,6 +415,77 @@ for (const engine of ENGINES) {
       assert.deepEqual(again.json().firings.map(view), replay.firings.map(view));
     });
 
+    it('time-of-day and node triggers; scene, notify and command actions; each firing claimed once', async () => {
+      const site = await newSite();
+      const scene = await hub.admin('POST', `/api/v1/sites/${site.siteId}/scenes`, {
+        name: 'Pump on',
+        targets: [{ channelId: site.pump, state: 'on' }],
+      });
+      assert.equal(scene.statusCode, 201, scene.body);
+      // A pinned "now" a day ahead, and the trigger at that instant's own site-local minute.
+      const now = Date.now() + 86_400_000;
+      const hhmm = new Intl.DateTimeFormat('en-GB', {
+        timeZone: site.timezone,
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(new Date(now));
+      const timed = await createRule(site, {
+        name: 'Morning',
+        trigger: { type: 'time', at: hhmm },
+        actions: [
+          { type: 'scene', sceneId: scene.json().id },
+          { type: 'notify', message: 'Good morning' },
+          { type: 'command', nodeId: site.node.nodeId, command: 'DIAGNOSTICS' },
+        ],
+      });
+      const runner = ruleRunnerOf(hub.app.hub)!;
+      await runner.tick(now);
+      await runner.tick(now + 20_000);
+      const log = await firings(timed.id);
+      assert.equal(log.length, 1, 'fired once for the day');
+      assert.equal(log[0]!.reason, `it is ${hhmm} at the site`);
+      assert.deepEqual(
+        log[0]!.results.map((r) => [r.action, r.ok]),
+        [
+          ['scene', true],
+          ['notify', true],
+          ['command', true],
+        ],
+      );
+      const pump = (await hub.admin('GET', `/api/v1/channels/${site.pump}`)).json();
+      assert.equal(pump.desiredState, 'on');
+      const cmds = await hub.app.hub.db
+        .selectFrom('commands')
+        .select('type')
+        .where('node_id', '=', site.node.nodeId)
+        .where('type', '=', 'DIAGNOSTICS')
+        .execute();
+      assert.equal(cmds.length, 1);
+      // Its dry run replays the time of day over the last 7 days.
+      const dry = await hub.admin('POST', `/api/v1/rules/${timed.id}/dry-run`);
+      assert.equal(dry.statusCode, 200, dry.body);
+      assert.ok(dry.json().firings.length >= 7, dry.body);
+
+      const offline = await createRule(site, {
+        name: 'Node lost',
+        trigger: { type: 'node', event: 'offline', nodeId: site.node.nodeId },
+        actions: [{ type: 'set_channel', channelId: site.heater, state: 'off' }],
+      });
+      hub.app.hub.bus.emitEvent('node.status', {
+        nodeId: site.node.nodeId,
+        siteId: site.siteId,
+        status: 'offline',
+        reason: 'test',
+      });
+      await idle();
+      const lost = await firings(offline.id);
+      assert.equal(lost.length, 1);
+      assert.equal(lost[0]!.reason, `node ${site.node.nodeId} went offline`);
+      const nodeDry = await hub.admin('POST', `/api/v1/rules/${offline.id}/dry-run`);
+      assert.match(nodeDry.json().notReplayed, /not replayed/);
+    });
+
     it('viewers read only; installers on granted sites only; other tenants get 404', async () => {
       const site = await newSite();
       const body = {
