@@ -415,7 +415,7 @@ for (const engine of ENGINES) {
       assert.deepEqual(again.json().firings.map(view), replay.firings.map(view));
     });
 
-    it('time-of-day and node triggers; scene, notify and command actions; each firing claimed once', async () => {
+    it('time-of-day, tariff-period and node triggers; scene, notify and command actions; each firing claimed once', async () => {
       const site = await newSite();
       const scene = await hub.admin('POST', `/api/v1/sites/${site.siteId}/scenes`, {
         name: 'Pump on',
@@ -466,6 +466,34 @@ for (const engine of ENGINES) {
       const dry = await hub.admin('POST', `/api/v1/rules/${timed.id}/dry-run`);
       assert.equal(dry.statusCode, 200, dry.body);
       assert.ok(dry.json().firings.length >= 7, dry.body);
+
+      // A tariff period starting: the period "Peak" of the site's tariff starts at that minute.
+      const validFrom = new Date(now - 10 * 86_400_000).toISOString().slice(0, 10);
+      const tariff = await hub.admin('POST', `/api/v1/sites/${site.siteId}/tariffs`, {
+        validFrom,
+        definition: {
+          currency: 'EUR',
+          importRate: 0.3,
+          exportRate: 0.08,
+          dailyCharge: 0,
+          periods: [{ name: 'Peak', from: hhmm, to: hhmm === '00:00' ? '01:00' : '00:00', rate: 0.45 }],
+        },
+      });
+      assert.equal(tariff.statusCode, 201, tariff.body);
+      const peak = await createRule(site, {
+        name: 'Peak starts',
+        trigger: { type: 'tariff_period', period: 'Peak' },
+        actions: [{ type: 'notify' }],
+      });
+      await runner.tick(now);
+      await runner.tick(now + 20_000);
+      const peakLog = await firings(peak.id);
+      assert.equal(peakLog.length, 1);
+      assert.equal(peakLog[0]!.reason, `tariff period "Peak" starts at ${hhmm} (0.45/kWh)`);
+      assert.equal((await firings(timed.id)).length, 1, 'the time rule still fired once');
+      const peakDry = await hub.admin('POST', `/api/v1/rules/${peak.id}/dry-run`);
+      assert.equal(peakDry.statusCode, 200, peakDry.body);
+      assert.ok(peakDry.json().firings.length >= 7, peakDry.body);
 
       const offline = await createRule(site, {
         name: 'Node lost',

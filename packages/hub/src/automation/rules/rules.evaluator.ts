@@ -2,7 +2,8 @@
 // telemetry), so both decide the same from the same samples. Pure: no clock, no database — the
 // caller hands over samples in time order and the inputs conditions read.
 import { metricDefinition } from '@wattfleet/protocol';
-import { localParts } from '../../time/zoned.ts';
+import type { TariffDefinition } from '../../tariffs/tariff-cost.ts';
+import { localParts, zonedTimeToUtc } from '../../time/zoned.ts';
 import type { MetricTrigger, RuleAction, RuleCondition } from './rules.schema.ts';
 
 /** Per (rule, series) state of a threshold trigger. */
@@ -160,3 +161,34 @@ export const watches = (t: MetricTrigger, s: { nodeId: string; equipment: string
   s.metric === t.metric &&
   (t.nodeId === undefined || t.nodeId === s.nodeId) &&
   (t.equipment === undefined || t.equipment === s.equipment);
+
+/** The instant a site-local HH:MM falls on a local date (a spring-forward gap moves it on by the gap). */
+export function occurrenceOn(date: string, hhmm: string, tz: string): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return zonedTimeToUtc(y, m, d, Number(hhmm.slice(0, 2)), tz) + Number(hhmm.slice(3, 5)) * 60_000;
+}
+
+/** Starts of the tariff's periods on a local date (weekday and season filters applied), named or all. */
+export function tariffStarts(
+  tariff: TariffDefinition,
+  date: string,
+  tz: string,
+  period?: string,
+): { at: number; key: string; reason: string }[] {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
+  const out: { at: number; key: string; reason: string }[] = [];
+  tariff.periods.forEach((p, i) => {
+    if (period !== undefined && p.name !== period) return;
+    if (p.weekdays && !p.weekdays.includes(weekday)) return;
+    if (p.months && !p.months.includes(m)) return;
+    if (p.from === '24:00') return;
+    const name = p.name ?? `period ${i + 1}`;
+    out.push({
+      at: occurrenceOn(date, p.from, tz),
+      key: `tariff:${i}:${p.from}`,
+      reason: `tariff period "${name}" starts at ${p.from} (${p.rate}/kWh)`,
+    });
+  });
+  return out;
+}

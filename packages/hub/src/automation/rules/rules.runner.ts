@@ -12,7 +12,8 @@ import { audit } from '../../audit/audit.ts';
 import type { Actor } from '../../auth/actor.ts';
 import type { CommandService } from '../../commands/commands.service.ts';
 import type { HubContext } from '../../context.ts';
-import { localDate, zonedTimeToUtc } from '../../time/zoned.ts';
+import { tariffForDay } from '../../tariffs/tariffs.repository.ts';
+import { localDate } from '../../time/zoned.ts';
 import { getChannel } from '../automation.repository.ts';
 import { switchClock } from '../automation.safety.ts';
 import type { AutomationService } from '../automation.service.ts';
@@ -22,9 +23,11 @@ import {
   type Crossing,
   failedCondition,
   freshState,
+  occurrenceOn,
   seriesKey,
   stepThreshold,
   type ThresholdState,
+  tariffStarts,
   watches,
 } from './rules.evaluator.ts';
 import {
@@ -59,8 +62,8 @@ declare module '../../context.ts' {
 export class RuleRunner {
   /** Active rules per site, loaded on first use and reloaded when a rule of the site changes. */
   private readonly bySite = new Map<string, Promise<RuleRow[]>>();
-  /** Threshold state per rule version and series. */
-  private readonly states = new Map<string, ThresholdState>();
+  /** Threshold state per rule and series, for the rule's current version (an edit starts afresh). */
+  private readonly states = new Map<string, { version: number; series: Map<string, ThresholdState> }>();
   /** One evaluation at a time per site, so samples are stepped in order. */
   private readonly queues = new Map<string, Promise<void>>();
 
@@ -72,8 +75,9 @@ export class RuleRunner {
   ) {}
 
   /** A rule of the site was created, edited, deleted or suspended. */
-  invalidate(siteId: string): void {
+  invalidate(siteId: string, ruleId?: string): void {
     this.bySite.delete(siteId);
+    if (ruleId) this.states.delete(ruleId);
   }
 
   private rules(siteId: string): Promise<RuleRow[]> {
@@ -112,11 +116,15 @@ export class RuleRunner {
           const t = rule.definition.trigger as MetricTrigger;
           if (!watches(t, s)) continue;
           const source = seriesKey(s.nodeId, s.equipment, s.metric);
-          const key = `${rule.id}@${rule.version}|${source}`;
-          let st = this.states.get(key);
+          let perRule = this.states.get(rule.id);
+          if (perRule?.version !== rule.version) {
+            perRule = { version: rule.version, series: new Map() };
+            this.states.set(rule.id, perRule);
+          }
+          let st = perRule.series.get(source);
           if (!st) {
             st = freshState();
-            this.states.set(key, st);
+            perRule.series.set(source, st);
           }
           const crossing = stepThreshold(t, st, s.ts, s.value);
           if (crossing) await this.fire(rule, source, crossing);
@@ -163,23 +171,35 @@ export class RuleRunner {
     });
   }
 
-  /** Time-of-day triggers due since the last tick (each hub ticks; the claim keeps one firing). */
+  /**
+   * Time-of-day and tariff-period triggers due within the grace period (each hub ticks; the claim
+   * keeps one firing). Not before the rule's last edit, so saving a rule does not fire the past.
+   */
   async tick(now = Date.now(), graceMs = 5 * 60_000): Promise<void> {
-    const rules = (await activeRules(this.hub.db)).filter((r) => r.definition.trigger.type === 'time');
+    const rules = (await activeRules(this.hub.db)).filter(
+      (r) => r.definition.trigger.type === 'time' || r.definition.trigger.type === 'tariff_period',
+    );
     for (const rule of rules) {
       const t = rule.definition.trigger;
-      if (t.type !== 'time') continue;
       const tz = await siteTimezone(this.hub.db, rule.site_id);
-      const at = occurrenceOn(localDate(now, tz), t.at, tz);
-      if (at > now || now - at > graceMs || at < new Date(rule.updated_at).getTime()) continue;
-      await this.serial(rule.site_id, () =>
-        this.fire(rule, `time:${t.at}`, {
-          crossingAt: at,
-          firedAt: at,
-          value: 0,
+      const date = localDate(now, tz);
+      const due: { at: number; key: string; reason: string }[] = [];
+      if (t.type === 'time')
+        due.push({
+          at: occurrenceOn(date, t.at, tz),
+          key: `time:${t.at}`,
           reason: `it is ${t.at} at the site`,
-        }),
-      );
+        });
+      if (t.type === 'tariff_period') {
+        const tariff = await tariffForDay(this.hub.db, rule.site_id, date);
+        if (tariff) due.push(...tariffStarts(tariff.definition, date, tz, t.period));
+      }
+      for (const d of due) {
+        if (d.at > now || now - d.at > graceMs || d.at < new Date(rule.updated_at).getTime()) continue;
+        await this.serial(rule.site_id, () =>
+          this.fire(rule, d.key, { crossingAt: d.at, firedAt: d.at, value: 0, reason: d.reason }),
+        );
+      }
     }
   }
 
@@ -386,10 +406,4 @@ export class RuleRunner {
   async idle(): Promise<void> {
     while (this.queues.size) await Promise.allSettled([...this.queues.values()]);
   }
-}
-
-/** The instant a site-local HH:MM falls on a local date (a spring-forward gap moves it on by the gap). */
-export function occurrenceOn(date: string, hhmm: string, tz: string): number {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  return zonedTimeToUtc(y, m, d, Number(hhmm.slice(0, 2)), tz) + Number(hhmm.slice(3, 5)) * 60_000;
 }

@@ -47,7 +47,23 @@ export const TimeTrigger = Type.Object(
   { type: Type.Literal('time'), at: HhMm },
   { additionalProperties: false },
 );
-export const RuleTrigger = Type.Union([MetricTrigger, NodeTrigger, AlertTrigger, TimeTrigger]);
+export const TariffTrigger = Type.Object(
+  {
+    type: Type.Literal('tariff_period'),
+    period: Type.Optional(
+      Type.String({
+        maxLength: 60,
+        description: "A period's name in the site's tariff; any period when absent",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "The start (`from`, site zone) of a period of the tariff valid that day, on the period's weekdays and months",
+  },
+);
+export const RuleTrigger = Type.Union([MetricTrigger, NodeTrigger, AlertTrigger, TimeTrigger, TariffTrigger]);
 
 export const RuleCondition = Type.Union([
   Type.Object(
@@ -72,8 +88,6 @@ export const RuleCondition = Type.Union([
   ),
 ]);
 
-export const RULE_COMMANDS = ['RESTART', 'DIAGNOSTICS', 'FETCH_LOGS'] as const;
-
 export const RuleAction = Type.Union([
   Type.Object(
     { type: Type.Literal('set_channel'), channelId: Uuid, state: RelayStateSchema },
@@ -89,7 +103,7 @@ export const RuleAction = Type.Union([
       type: Type.Literal('command'),
       nodeId: Uuid,
       command: Type.Union(
-        RULE_COMMANDS.map((c) => Type.Literal(c)),
+        [Type.Literal('RESTART'), Type.Literal('DIAGNOSTICS'), Type.Literal('FETCH_LOGS')],
         {
           description: 'Whitelisted: no switching or configuration commands',
         },

@@ -9,6 +9,7 @@ import { assertSiteAccess } from '../../auth/access.ts';
 import { type Actor, actorId } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
 import { withTenant } from '../../identity/tenant.ts';
+import { tariffForDay } from '../../tariffs/tariffs.repository.ts';
 import { addDays, localDate } from '../../time/zoned.ts';
 import { listChannels } from '../automation.repository.ts';
 import type { AutomationService } from '../automation.service.ts';
@@ -16,10 +17,12 @@ import {
   type ConditionInputs,
   failedCondition,
   freshState,
+  occurrenceOn,
   seriesKey,
   stepThreshold,
   switchesOf,
   type ThresholdState,
+  tariffStarts,
   watches,
 } from './rules.evaluator.ts';
 import {
@@ -36,7 +39,7 @@ import {
   storedSamples,
   updateRule,
 } from './rules.repository.ts';
-import { occurrenceOn, type RuleRunner } from './rules.runner.ts';
+import type { RuleRunner } from './rules.runner.ts';
 import type {
   DryRunBody,
   DryRunResult,
@@ -264,7 +267,7 @@ export class RuleService {
       },
       'write',
     );
-    this.runner.invalidate(rule.site_id);
+    this.runner.invalidate(rule.site_id, id);
   }
 
   async firings(actor: Actor, id: string, limit = 50): Promise<FiringList> {
@@ -368,6 +371,13 @@ export class RuleService {
       for (let d = localDate(from, timezone); d <= localDate(now, timezone); d = addDays(d, 1)) {
         const at = occurrenceOn(d, t.at, timezone);
         if (at >= from && at <= now) record(`time:${t.at}`, at, at, `it is ${t.at} at the site`);
+      }
+    } else if (t.type === 'tariff_period') {
+      for (let d = localDate(from, timezone); d <= localDate(now, timezone); d = addDays(d, 1)) {
+        const tariff = await tariffForDay(db, siteId, d);
+        if (!tariff) continue;
+        for (const s of tariffStarts(tariff.definition, d, timezone, t.period))
+          if (s.at >= from && s.at <= now) record(s.key, s.at, s.at, s.reason);
       }
     } else {
       notReplayed = `${t.type} triggers are not replayed: node and alert history is not telemetry`;
