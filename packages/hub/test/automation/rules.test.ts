@@ -514,7 +514,45 @@ for (const engine of ENGINES) {
       assert.match(nodeDry.json().notReplayed, /not replayed/);
     });
 
-    it('viewers read only; installers on granted sites only; other tenants get 404', async () => {
+    it('an alert opening fires its rule once, however often the change is announced', async () => {
+      const site = await newSite();
+      const rule = await createRule(site, {
+        name: 'On alert',
+        trigger: { type: 'alert', event: 'opened' },
+        conditions: [{ type: 'automation_active' }],
+        actions: [{ type: 'set_channel', channelId: site.pump, state: 'on' }],
+      });
+      const alertId = crypto.randomUUID();
+      for (let i = 0; i < 2; i++) {
+        hub.app.hub.bus.emitEvent('alert.updated', { alertId, siteId: site.siteId, state: 'open' });
+        await waitFor(async () => (await firings(rule.id)).length === 1, 5_000, 'alert rule fired');
+        await idle();
+      }
+      // An acknowledgement is no trigger; a paused site skips the firing with the reason.
+      hub.app.hub.bus.emitEvent('alert.updated', { alertId, siteId: site.siteId, state: 'acknowledged' });
+      const paused = await hub.admin('PUT', `/api/v1/sites/${site.siteId}/automation`, { paused: true });
+      assert.equal(paused.statusCode, 200, paused.body);
+      hub.app.hub.bus.emitEvent('alert.updated', {
+        alertId: crypto.randomUUID(),
+        siteId: site.siteId,
+        state: 'open',
+      });
+      const log = await waitFor(
+        async () => {
+          const l = await firings(rule.id);
+          return l.length === 2 && l;
+        },
+        5_000,
+        'second alert seen',
+      );
+      assert.deepEqual(
+        log.map((f) => f.outcome),
+        ['fired', 'skipped'],
+      );
+      assert.match(log[1]!.reason, /not acted: automation is paused/);
+    });
+
+    it('viewers read only; owners while their org allows control; installers on granted sites only; other tenants get 404', async () => {
       const site = await newSite();
       const body = {
         name: 'Heater on export',
@@ -541,6 +579,20 @@ for (const engine of ENGINES) {
         .execute();
       assert.ok(denied.length >= 3);
 
+      // The household's owner edits rules while the org allows owner control, not after.
+      const owner = as(user('owner', site.orgId));
+      const mine = await owner('POST', `/api/v1/sites/${site.siteId}/rules`, { ...body, name: 'O' });
+      assert.equal(mine.statusCode, 201, mine.body);
+      const off = await hub.admin('PUT', `/api/v1/orgs/${site.orgId}/control-settings`, {
+        ownerControl: false,
+      });
+      assert.equal(off.statusCode, 200, off.body);
+      assert.equal(
+        (await owner('POST', `/api/v1/sites/${site.siteId}/rules`, { ...body, name: 'O2' })).statusCode,
+        403,
+      );
+      assert.equal((await owner('GET', `/api/v1/rules/${rule.id}`)).statusCode, 200);
+
       const org = await hub.admin('POST', '/api/v1/orgs', { name: `Sparks ${engine}`, kind: 'installer' });
       const installer = as(user('installer', org.json().id));
       assert.equal((await installer('GET', `/api/v1/rules/${rule.id}`)).statusCode, 404);
@@ -555,10 +607,10 @@ for (const engine of ENGINES) {
       // Another household: nothing of this site exists for it, and its own site's rules cannot
       // point at this site's channels.
       const stranger = await newSite();
-      const owner = as(user('owner', stranger.orgId));
-      assert.equal((await owner('GET', `/api/v1/rules/${rule.id}`)).statusCode, 404);
-      assert.equal((await owner('PUT', `/api/v1/rules/${rule.id}`, body)).statusCode, 404);
-      assert.equal((await owner('GET', `/api/v1/sites/${site.siteId}/rules`)).statusCode, 404);
+      const strangerOwner = as(user('owner', stranger.orgId));
+      assert.equal((await strangerOwner('GET', `/api/v1/rules/${rule.id}`)).statusCode, 404);
+      assert.equal((await strangerOwner('PUT', `/api/v1/rules/${rule.id}`, body)).statusCode, 404);
+      assert.equal((await strangerOwner('GET', `/api/v1/sites/${site.siteId}/rules`)).statusCode, 404);
       const cross = await hub.admin('POST', `/api/v1/sites/${stranger.siteId}/rules`, body);
       assert.equal(cross.statusCode, 400);
       assert.equal(cross.json().problems[0].path, '/body/actions/0/channelId');
