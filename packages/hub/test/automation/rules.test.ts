@@ -540,7 +540,7 @@ for (const engine of ENGINES) {
       const log = await waitFor(
         async () => {
           const l = await firings(rule.id);
-          return l.length === 2 && l;
+          return l.length === 2 ? l : undefined;
         },
         5_000,
         'second alert seen',
