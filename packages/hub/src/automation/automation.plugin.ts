@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOf } from '../auth/authenticate.ts';
 import { automationRoutes, type ControlLimiter } from './automation.routes.ts';
 import { AutomationService } from './automation.service.ts';
+import { rulesPlugin } from './rules/rules.plugin.ts';
 import { scenesPlugin } from './scenes/scenes.plugin.ts';
 import { schedulesPlugin } from './schedules/schedules.plugin.ts';
 
@@ -79,4 +80,5 @@ export async function automationPlugin(app: FastifyInstance): Promise<void> {
   await app.register(automationRoutes(service, limiter), { prefix: '/api/v1' });
   await app.register(scenesPlugin(service, limiter), { prefix: '/api/v1' });
   await schedulesPlugin(app, service); // schedules: routes, runner job (schedules/)
+  await app.register(rulesPlugin(service), { prefix: '/api/v1' });
 }

@@ -27,6 +27,7 @@ import * as m062 from './062_schedules.ts';
 import * as m063 from './063_schedules_rls.ts';
 import * as m064 from './064_switch_safety.ts';
 import * as m065 from './065_scenes.ts';
+import * as m066 from './066_rules.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_spine': m001,
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '063_schedules_rls': m063,
   '064_switch_safety': m064,
   '065_scenes': m065,
+  '066_rules': m066,
 };
