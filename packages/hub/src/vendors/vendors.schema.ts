@@ -129,6 +129,12 @@ export const PatchAccountBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     settings: Type.Optional(SelectLiveSettings),
+    siteTopic: Type.Optional(
+      Type.Boolean({
+        description:
+          "Also publish this system's live readings on sites/{siteId}/live (home automation); off by default",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -309,7 +309,15 @@ export class VendorService {
       (trx) =>
         updateAccount(trx, id, {
           ...(body.name ? { name: body.name } : {}),
-          ...(body.settings ? { settings: { ...row.settings, ...body.settings } } : {}),
+          ...(body.settings || body.siteTopic !== undefined
+            ? {
+                settings: {
+                  ...row.settings,
+                  ...body.settings,
+                  ...(body.siteTopic !== undefined ? { siteTopic: body.siteTopic } : {}),
+                },
+              }
+            : {}),
         }),
       'write',
     );
@@ -319,7 +327,7 @@ export class VendorService {
       targetType: 'vendor_account',
       targetId: id,
       sourceIp,
-      details: { settings: body.settings ?? null },
+      details: { settings: body.settings ?? null, siteTopic: body.siteTopic ?? null },
     });
     return this.view(updated);
   }

@@ -10,14 +10,17 @@ import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { TodayTiles } from '../components/TodayTiles.tsx';
+import { VendorSystems } from '../components/VendorSystems.tsx';
 import { readingsFromLatest } from '../lib/flow.ts';
 import { relativeTime } from '../lib/format.ts';
 import { isStale } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { useLiveValues } from '../lib/use-live.ts';
 import { useLiveFleet } from '../lib/use-live-fleet.ts';
+import { useSession } from '../session.tsx';
 
 export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
+  const { user } = useSession();
   const sites = useAsync((signal) => sitesApi.list(signal), []);
   const [picked, setPicked] = useState<string>();
   const siteId = wanted ?? picked ?? sites.data?.[0]?.id;
@@ -108,6 +111,8 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
       {siteId && <ChannelControls siteId={siteId} />}
       {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}
       {siteId && site.data && <EnergySummary siteId={siteId} timeZone={site.data.timezone} />}
+      {/* Owners connect their own vendor clouds; a viewer sees them but changes nothing. */}
+      {siteId && site.data && <VendorSystems siteId={siteId} canManage={user?.role === 'owner'} />}
     </div>
   );
 }
