@@ -61,6 +61,7 @@ export async function vendorsPlugin(app: FastifyInstance): Promise<void> {
     publishLive: livePublisher(app),
     log: app.log,
   });
+  service.nextDue = (id) => poller.dueAt(id);
   app.decorate('vendors', { service, poller, vault: getVault });
   if (cfg.vendors.poller) app.addHook('onListen', async () => poller.start());
   app.addHook('onClose', async () => poller.stop());
