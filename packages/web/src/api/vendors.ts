@@ -30,7 +30,13 @@ export interface VendorAccount {
   health: AccountHealth;
   breaker: 'closed' | 'open' | 'half_open';
   consecutiveFailures: number;
+  /** Polling paused by a user; nothing is polled until resumed. */
+  paused: boolean;
   lastPollAt: string | null;
+  /** Due time of the next poll (null while paused or while the credentials are rejected). */
+  nextPollAt: string | null;
+  /** The last poll's outcome code, as in the connection log. */
+  lastOutcome: string | null;
   lastSuccessAt: string | null;
   failingSince: string | null;
   lastError: string | null;
@@ -72,6 +78,8 @@ export const vendorsApi = {
     request<ConnectionLogEntry[]>(`/vendor-accounts/${id}/log`, { query: { limit } }),
   rename: (id: string, name: string) =>
     request<VendorAccount>(`/vendor-accounts/${id}`, { method: 'PATCH', body: { name } }),
+  setPaused: (id: string, paused: boolean) =>
+    request<VendorAccount>(`/vendor-accounts/${id}`, { method: 'PATCH', body: { paused } }),
   rotate: (id: string, credentials: Record<string, string>) =>
     request<VendorAccount>(`/vendor-accounts/${id}/credentials`, { method: 'PUT', body: { credentials } }),
   remove: (id: string) => request<void>(`/vendor-accounts/${id}`, { method: 'DELETE' }),

@@ -6,6 +6,7 @@ import { type EnphaseGrant, type VendorAccount, vendorsApi } from '../api/vendor
 import { dateTime, metricName, metricValue, relativeTime } from '../lib/format.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { useLiveValues } from '../lib/use-live.ts';
+import { httpWords, lastPollWords, nextPollWords, outcomeWords } from '../lib/vendor-words.ts';
 import { realtime } from '../realtime/client.ts';
 import { EnphaseAuthorise } from './EnphaseAuthorise.tsx';
 import { ErrorNote } from './ErrorNote.tsx';
@@ -50,20 +51,23 @@ function ConnectionLog({ accountId, refreshKey }: { accountId: string; refreshKe
       <thead>
         <tr>
           <th scope="col">When</th>
-          <th scope="col">Outcome</th>
-          <th scope="col">HTTP</th>
-          <th scope="col">Time</th>
-          <th scope="col">Detail</th>
+          <th scope="col">What happened</th>
+          <th scope="col">Vendor answer</th>
+          <th scope="col">Took</th>
         </tr>
       </thead>
       <tbody>
         {log.data.map((e) => (
-          <tr key={`${e.at}|${e.outcome}`} data-outcome={e.outcome}>
+          // The technical detail (the vendor's own words, codes) is a tooltip, not the text.
+          <tr
+            key={`${e.at}|${e.outcome}|${e.httpStatus}|${e.responseMs}`}
+            data-outcome={e.outcome}
+            title={e.error ?? undefined}
+          >
             <td>{dateTime(e.at)}</td>
-            <td>{e.outcome}</td>
-            <td>{e.httpStatus ?? '–'}</td>
-            <td>{e.responseMs === null ? '–' : `${e.responseMs} ms`}</td>
-            <td>{e.error ?? ''}</td>
+            <td>{outcomeWords(e.outcome)}</td>
+            <td>{httpWords(e.httpStatus)}</td>
+            <td>{e.responseMs === null ? '–' : `${(e.responseMs / 1000).toFixed(1)} s`}</td>
           </tr>
         ))}
       </tbody>
@@ -117,36 +121,60 @@ function VendorCard({
 }) {
   const [open, setOpen] = useState<'log' | 'rotate' | 'remove' | null>(null);
   const [error, setError] = useState<Error>();
+  const [busy, setBusy] = useState(false);
   const toggle = (what: typeof open) => setOpen((o) => (o === what ? null : what));
-  const remove = async () => {
+  const act = async (what: () => Promise<unknown>) => {
     setError(undefined);
+    setBusy(true);
     try {
-      await vendorsApi.remove(account.id);
+      await what();
       onChanged();
     } catch (err) {
       setError(err as Error);
+    } finally {
+      setBusy(false);
     }
   };
+  const remove = () => act(() => vendorsApi.remove(account.id));
+  const failed = !account.paused && (account.statusMessage || account.lastError);
   return (
     <article className="node" data-testid="vendor-account" data-vendor-account={account.id}>
       <header>
         <strong>{account.name}</strong> <VendorHealth account={account} />
+        {account.paused && (
+          <span className="badge state state-pending" data-testid="vendor-paused">
+            Paused
+          </span>
+        )}
         <span className="muted">
           {' '}
-          · {VENDOR_LABEL[account.vendor] ?? account.vendor} {account.externalId} · last poll{' '}
-          {relativeTime(account.lastPollAt)}
+          · {VENDOR_LABEL[account.vendor] ?? account.vendor} {account.externalId}
         </span>
       </header>
+      <dl className="facts" data-testid="vendor-state">
+        <dt>Last poll</dt>
+        <dd data-testid="vendor-last-poll">{lastPollWords(account)}</dd>
+        <dt>Next poll</dt>
+        <dd data-testid="vendor-next-poll">{nextPollWords(account)}</dd>
+        {failed && (
+          <>
+            <dt>Last error</dt>
+            <dd
+              className="error"
+              data-testid="vendor-error"
+              title={account.statusMessage ?? account.lastError ?? ''}
+            >
+              {outcomeWords(account.lastOutcome)}
+              {account.failingSince ? ` (failing since ${relativeTime(account.failingSince)})` : ''}
+            </dd>
+          </>
+        )}
+      </dl>
       <p className="muted" data-testid="vendor-uptime">
         Uptime {pct(account.uptime.dayPct)} (24 h) · {pct(account.uptime.weekPct)} (7 days)
         {account.systemInfo.model ? ` · ${account.systemInfo.model}` : ''}
         {account.systemInfo.serial ? ` · serial ${account.systemInfo.serial}` : ''}
       </p>
-      {(account.statusMessage || account.lastError) && (
-        <p className="error" data-testid="vendor-error">
-          {account.statusMessage ?? account.lastError}
-        </p>
-      )}
       {account.notices.map((n) => (
         <p key={n.name} className="muted" data-testid="vendor-notice">
           {n.message}
@@ -171,6 +199,13 @@ function VendorCard({
         </button>
         {canManage && (
           <>
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => void act(() => vendorsApi.setPaused(account.id, !account.paused))}
+            >
+              {account.paused ? 'Resume polling' : 'Pause polling'}
+            </button>
             <button type="button" aria-expanded={open === 'rotate'} onClick={() => toggle('rotate')}>
               Rotate credentials
             </button>

@@ -3,8 +3,8 @@
 import { vendorsApi } from '../api/vendors.ts';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { pct, VENDOR_LABEL, VendorHealth } from '../components/VendorSystems.tsx';
-import { relativeTime } from '../lib/format.ts';
 import { useAsync } from '../lib/use-async.ts';
+import { lastPollWords, nextPollWords, outcomeWords } from '../lib/vendor-words.ts';
 import { Link } from '../router.tsx';
 
 export function VendorsPage() {
@@ -36,7 +36,8 @@ export function VendorsPage() {
               <th scope="col">System</th>
               <th scope="col">Vendor</th>
               <th scope="col">Health</th>
-              <th scope="col">Last success</th>
+              <th scope="col">Last poll</th>
+              <th scope="col">Next poll</th>
               <th scope="col">Uptime 24 h / 7 d</th>
               <th scope="col">Last error</th>
             </tr>
@@ -53,11 +54,14 @@ export function VendorsPage() {
                 <td>
                   <VendorHealth account={a} />
                 </td>
-                <td>{relativeTime(a.lastSuccessAt)}</td>
+                <td>{lastPollWords(a)}</td>
+                <td>{nextPollWords(a)}</td>
                 <td>
                   {pct(a.uptime.dayPct)} / {pct(a.uptime.weekPct)}
                 </td>
-                <td>{a.statusMessage ?? a.lastError ?? ''}</td>
+                <td title={a.statusMessage ?? a.lastError ?? undefined}>
+                  {!a.paused && (a.statusMessage || a.lastError) ? outcomeWords(a.lastOutcome) : ''}
+                </td>
               </tr>
             ))}
           </tbody>
