@@ -225,6 +225,10 @@ describe('vendor systems in the portal', () => {
     // The day of the pinned polls on the site's clock (yesterday when the test runs just after
     // the site's midnight).
     const day = siteWallTime(atMinute(10), mine.timezone).slice(0, 10);
+    // The chart loaded with the page, before the polls: move off the day and back to load it anew.
+    const shown = await chart.getByTestId('period-title').getAttribute('data-from');
+    await chart.getByRole('button', { name: 'Previous day' }).click();
+    await chart.locator(`[data-testid="period-title"]:not([data-from="${shown}"])`).waitFor();
     await chart.getByLabel('Date').fill(day);
     await chart.locator(`[data-testid="period-title"][data-from="${day}"]`).waitFor();
     await chart.locator(`.chart[data-points="${rows.length}"] canvas`).waitFor();
