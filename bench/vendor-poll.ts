@@ -25,9 +25,10 @@ import { cpuSeconds } from './_mqtt.ts';
 
 const MINUTE = 60_000;
 const ACCOUNTS_PER_SITE = 50;
-const HTTP_NODES = 100;
+// At most 20: enrollment is rate-limited to 20 per minute per address.
+const HTTP_NODES = 20;
 const PER_BATCH = 500;
-const CREATE_CONCURRENCY = 8;
+const CREATE_CONCURRENCY = 32;
 const HTTP_CONCURRENCY = 16;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +71,7 @@ async function pushSigned(hub: HubProcess, rows: Row[]): Promise<{ rate: number;
       key: privateKeyFromPem(pair.privateKeyPem),
     });
   }
-  // Virtual node k's readings go to HTTP node k % 100, each account shifted by its own
+  // Virtual node k's readings go to HTTP node k % HTTP_NODES, each account shifted by its own
   // milliseconds so two accounts' readings on one node never share a (metric, ts).
   const index = new Map<string, number>();
   const byNode = new Map<number, { metric: string; equipment: string; ts: number; value: number }[]>();
