@@ -72,6 +72,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
     pluginTimeout: 60_000,
   });
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  for (const message of opts.config.deprecations ?? []) app.log.warn({ deprecated: true }, message);
 
   const hub: HubContext = {
     config: opts.config,

@@ -11,8 +11,14 @@ export interface HubConfig {
   port: number;
   /** Embedded MQTT broker bind address (MQTT_HOST); loopback by default like `host`. */
   mqttHost: string;
-  /** Names this hub in metrics (`hub` label) and logs; HUB_ID, else host name and port. */
+  /**
+   * Names this hub in metrics (`hub` label), logs, vendor leases and the vendor connection log:
+   * WATTFLEET_HUB_ID (HUB_ID is a deprecated alias), else host name and port. Must be unique per
+   * hub process: two hubs with one name would both hold the same vendor leases.
+   */
   hubId: string;
+  /** Settings that are still honoured under an old name; logged as warnings when the hub starts. */
+  deprecations: string[];
   /** Bearer token that opens GET /metrics on the main port; without it (and without METRICS_PORT) /metrics is off. */
   metricsToken: string | undefined;
   /** A separate listener for /metrics (no token; bind it to a private interface). */
@@ -79,6 +85,25 @@ function logFormat(raw: string | undefined): HubConfig['logFormat'] {
   throw new Error(`LOG_FORMAT must be auto, pretty or json, got "${raw}"`);
 }
 
+/**
+ * WATTFLEET_HUB_ID, else the deprecated HUB_ID (with a warning), else `<hostname>:<PORT>` — with
+ * PORT=0 (a free port, unknown here) the process id instead, so two such hubs on one machine
+ * still differ.
+ */
+function hubIdFrom(env: NodeJS.ProcessEnv, deprecations: string[]): string {
+  if (env.WATTFLEET_HUB_ID) {
+    if (env.HUB_ID && env.HUB_ID !== env.WATTFLEET_HUB_ID)
+      deprecations.push('HUB_ID is deprecated and ignored: WATTFLEET_HUB_ID is set and wins');
+    return env.WATTFLEET_HUB_ID;
+  }
+  if (env.HUB_ID) {
+    deprecations.push('HUB_ID is deprecated: rename it to WATTFLEET_HUB_ID (same meaning)');
+    return env.HUB_ID;
+  }
+  const port = env.PORT || '8080';
+  return `${hostname()}:${port === '0' ? `pid${process.pid}` : port}`;
+}
+
 function brokerUrl(name: string, env: NodeJS.ProcessEnv): string | undefined {
   const raw = env[name];
   if (!raw) return undefined;
@@ -95,11 +120,14 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<HubConfig> = {},
 ): HubConfig {
+  const deprecations: string[] = [];
+  const hubId = hubIdFrom(env, deprecations);
   const config: HubConfig = {
     host: env.HOST || '127.0.0.1',
     port: int('PORT', 8080, env),
     mqttHost: env.MQTT_HOST || env.HOST || '127.0.0.1',
-    hubId: env.HUB_ID || `${hostname()}:${env.PORT || 8080}`,
+    hubId,
+    deprecations,
     metricsToken: env.METRICS_TOKEN || undefined,
     metricsPort: env.METRICS_PORT ? int('METRICS_PORT', 0, env) : undefined,
     metricsHost: env.METRICS_HOST || '127.0.0.1',
@@ -134,7 +162,7 @@ export function loadConfig(
       nameSpace: env.RATE_LIMIT_NAMESPACE || 'wattfleet-rate-limit:',
     },
     secrets: secretsConfig(env, resolve(env.WATTFLEET_DATA_DIR ?? './data')),
-    vendors: vendorsConfig(env),
+    vendors: vendorsConfig(env, hubId),
     ...overrides,
   };
   if (config.ingest.writers < 1) throw new Error('INGEST_WRITERS must be at least 1');

@@ -2,6 +2,7 @@
 import type { Role } from '@wattfleet/protocol';
 import { useEffect, useState } from 'react';
 import { logout } from './api/auth.ts';
+import { EnphaseCallbackPage } from './components/EnphaseAuthorise.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
 import { CommandsPage } from './pages/Commands.tsx';
@@ -14,6 +15,7 @@ import { OwnerPage } from './pages/Owner.tsx';
 import { RolloutPage } from './pages/Rollout.tsx';
 import { SiteDetailPage } from './pages/SiteDetail.tsx';
 import { AuditPage, UsersPage } from './pages/Users.tsx';
+import { VendorsPage } from './pages/Vendors.tsx';
 import { type ConnectionState, realtime } from './realtime/client.ts';
 import { Link, match, navigate, usePath } from './router.tsx';
 import { useSession } from './session.tsx';
@@ -28,6 +30,7 @@ const NAV: NavItem[] = [
   { href: '/home', label: 'My home', roles: ['owner', 'viewer', 'admin', 'org_admin', 'installer'] },
   { href: '/fleet', label: 'Fleet', roles: ['admin', 'org_admin', 'installer'] },
   { href: '/commands', label: 'Commands', roles: ['admin', 'installer'] },
+  { href: '/vendors', label: 'Vendor systems', roles: ['admin', 'org_admin', 'installer'] },
   { href: '/admin', label: 'Admin', roles: ['admin'] },
   { href: '/users', label: 'Users', roles: ['admin', 'org_admin'] },
   { href: '/grants', label: 'Site access', roles: ['admin'] },
@@ -60,6 +63,8 @@ function Page({ path, role }: { path: string; role: Role }) {
   if (path === '/grants' && allowed('/grants')) return <GrantsPage />;
   if (path === '/enrollment' && allowed('/enrollment')) return <EnrollmentPage />;
   if (path === '/account') return <AccountPage />;
+  if (path === '/vendors' && allowed('/vendors')) return <VendorsPage />;
+  if (path === '/vendors/enphase/callback') return <EnphaseCallbackPage />;
   if (path === '/rollout' && allowed('/rollout')) return <RolloutPage />;
   if (path === '/audit' && allowed('/audit')) return <AuditPage />;
   const config = match('/nodes/:nodeId/config', path);

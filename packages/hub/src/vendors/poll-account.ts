@@ -9,6 +9,7 @@ import { type PollResult, VendorError, type VendorErrorKind } from './adapters/a
 import { vendorHttp } from './adapters/http.ts';
 import { ADAPTERS } from './adapters/index.ts';
 import { Budget } from './budget.ts';
+import type { LiveSnapshot, LiveTarget } from './live-publisher.ts';
 import {
   BREAKER_OPEN_MS,
   backoffMs,
@@ -35,7 +36,7 @@ export interface PollDeps {
   config: VendorsConfig;
   /** Per-account in-memory sessions (cookies); lost on restart, by design. */
   sessions: Map<string, Map<string, unknown>>;
-  publishLive(nodeId: string, siteId: string, snapshot: { ts: number; values: Record<string, number> }): void;
+  publishLive(target: LiveTarget, snapshot: LiveSnapshot): void;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -123,7 +124,17 @@ export async function pollAccount(
       budget,
     });
     stored = await store(deps, acc, result);
-    if (result.live) deps.publishLive(acc.node_id, acc.site_id, result.live);
+    if (result.live) {
+      deps.publishLive(
+        {
+          accountId: acc.id,
+          nodeId: acc.node_id,
+          siteId: acc.site_id,
+          siteTopic: acc.settings.siteTopic === true,
+        },
+        result.live,
+      );
+    }
     if (http.trace.slowest > policy.slowMs) outcome = 'slow';
   } catch (err) {
     if (err instanceof VendorError) error = err;

@@ -64,6 +64,11 @@ export class VendorPoller {
     );
   }
 
+  /** When this hub will poll the account next (ms), or undefined when it does not hold it. */
+  dueAt(accountId: string): number | undefined {
+    return this.tracked.get(accountId)?.dueAt;
+  }
+
   /** Claims and renews leases, and learns about added, changed and removed accounts. */
   claim(): Promise<void> {
     if (this.claiming || this.closed) return this.claiming ?? Promise.resolve();

@@ -9,7 +9,7 @@ export interface VendorsConfig {
   concurrency: number;
   /** How long a hub's claim on an account lasts without renewal; a dead hub's accounts move after this. */
   leaseS: number;
-  /** This hub's name in leases and the connection log. */
+  /** This hub's name in leases and the connection log: the hub's WATTFLEET_HUB_ID (config.ts). */
   hubId: string;
   /** Every poll in the minute starts inside this window from its slot (the jitter). */
   jitterMs: number;
@@ -36,12 +36,16 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return n;
 }
 
-export function vendorsConfig(env: NodeJS.ProcessEnv): VendorsConfig {
+/**
+ * `hubId` is the hub's own name (config.ts); without one (tools and tests that build only this
+ * part) a name unique to this process.
+ */
+export function vendorsConfig(env: NodeJS.ProcessEnv, hubId?: string): VendorsConfig {
   return {
     poller: env.WATTFLEET_VENDOR_POLLER !== '0',
     concurrency: Math.max(1, num(env, 'VENDOR_POLL_CONCURRENCY', 64)),
     leaseS: Math.max(5, num(env, 'VENDOR_LEASE_S', 60)),
-    hubId: env.WATTFLEET_HUB_ID || `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+    hubId: hubId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
     jitterMs: num(env, 'VENDOR_POLL_JITTER_MS', 2_000),
     selectLive: {
       baseUrl: env.SELECT_LIVE_URL || 'https://select.live',

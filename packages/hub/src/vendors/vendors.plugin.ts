@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { loadMasterKey, type MasterKey } from '../secrets/master-key.ts';
 import { assertKeyMatches, Vault } from '../secrets/vault.ts';
+import { livePublisher } from './live-publisher.ts';
 import { VendorPoller } from './poller.ts';
 import { pruneLog } from './vendors.repository.ts';
 import { vendorRoutes } from './vendors.routes.ts';
@@ -57,14 +58,10 @@ export async function vendorsPlugin(app: FastifyInstance): Promise<void> {
     },
     ingest: app.telemetryIngest,
     sessions: new Map(),
-    publishLive: (nodeId, siteId, snapshot) => {
-      // Through the broker like an agent's snapshot (the hub's own subscription fans it out to
-      // browsers); without a running broker, straight onto the bus.
-      if (!app.controlPlane?.publishLive(nodeId, snapshot))
-        hub.bus.emitEvent('node.live', { nodeId, siteId, snapshot });
-    },
+    publishLive: livePublisher(app),
     log: app.log,
   });
+  service.nextDue = (id) => poller.dueAt(id);
   app.decorate('vendors', { service, poller, vault: getVault });
   if (cfg.vendors.poller) app.addHook('onListen', async () => poller.start());
   app.addHook('onClose', async () => poller.stop());

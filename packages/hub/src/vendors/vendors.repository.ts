@@ -173,12 +173,14 @@ export async function deactivateNode(db: Kysely<DB>, nodeId: string): Promise<vo
  * Claims (or renews) this hub's leases: accounts that are active and either already ours or
  * whose lease ran out. Under READ COMMITTED the WHERE is re-checked after the row lock, so of two
  * hubs claiming at once exactly one gets each account. The database clock decides expiry, so
- * hubs with skewed clocks still agree.
+ * hubs with skewed clocks still agree. A paused account (settings.paused) is nobody's: a hub that
+ * held it drops it at its next claim.
  */
 export async function claimLeases(db: Kysely<DB>, hubId: string, leaseS: number): Promise<AccountRow[]> {
   const { rows } = await sql`
     UPDATE vendor_accounts SET lease_owner = ${hubId}, lease_until = now() + make_interval(secs => ${leaseS})
     WHERE status = 'active' AND (lease_owner = ${hubId} OR lease_until IS NULL OR lease_until < now())
+      AND settings->>'paused' IS DISTINCT FROM 'true'
     RETURNING *`.execute(db);
   return rows.map(toAccount);
 }
@@ -270,6 +272,19 @@ export async function uptimeCounts(db: Kysely<DB>, accountId: string, since: Dat
     .where('at', '>=', since)
     .executeTakeFirstOrThrow();
   return { ok: Number(r.ok), failed: Number(r.failed) };
+}
+
+/** The outcome of the account's latest poll, or undefined before the first. */
+export async function lastOutcome(db: Kysely<DB>, accountId: string): Promise<string | undefined> {
+  const r = await db
+    .selectFrom('vendor_connection_log')
+    .select('outcome')
+    .where('account_id', '=', accountId)
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.outcome;
 }
 
 /** The connection log is kept 30 days; a small table per account, so rows are deleted, not partitioned. */

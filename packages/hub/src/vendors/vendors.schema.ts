@@ -129,6 +129,18 @@ export const PatchAccountBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     settings: Type.Optional(SelectLiveSettings),
+    siteTopic: Type.Optional(
+      Type.Boolean({
+        description:
+          "Also publish this system's live readings on sites/{siteId}/live (home automation); off by default",
+      }),
+    ),
+    paused: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: no hub polls this account (its credentials and data stay) until it is resumed with false',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -177,7 +189,18 @@ export const Account = Type.Object({
   ]),
   breaker: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half_open')]),
   consecutiveFailures: Type.Integer(),
+  paused: Type.Boolean({ description: 'Polling paused by a user (PATCH paused)' }),
   lastPollAt: Nullable(Stamp),
+  nextPollAt: Nullable(
+    Type.String({
+      format: 'date-time',
+      description:
+        'When the next poll is due: exact from the hub that polls the account, else estimated from its slot, backoff and breaker; null while paused or while the credentials are rejected',
+    }),
+  ),
+  lastOutcome: Nullable(
+    Type.String({ description: "The last poll's outcome (as in the connection log), null before the first" }),
+  ),
   lastSuccessAt: Nullable(Stamp),
   failingSince: Nullable(Stamp),
   lastError: Nullable(Type.String()),

@@ -18,6 +18,7 @@ import {
 } from './adapters/enphase.ts';
 import { vendorHttp } from './adapters/http.ts';
 import { ADAPTERS } from './adapters/index.ts';
+import { BREAKER_OPEN_MS, MINUTE_MS, nextSlot } from './poll-policy.ts';
 import type { VendorsConfig } from './vendors.config.ts';
 import {
   type AccountRow,
@@ -26,6 +27,7 @@ import {
   insertAccount,
   insertEquipment,
   insertVirtualNode,
+  lastOutcome,
   listAccounts,
   listLog,
   updateAccount,
@@ -45,6 +47,9 @@ const DAY_MS = 86_400_000;
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
 export class VendorService {
+  /** This hub's own poll schedule (the poller), exact for the accounts it holds. */
+  nextDue: (accountId: string) => number | undefined = () => undefined;
+
   constructor(
     private readonly hub: HubContext,
     private readonly config: VendorsConfig,
@@ -303,24 +308,46 @@ export class VendorService {
 
   async patch(actor: Actor, id: string, body: PatchAccountBody, sourceIp: string): Promise<Account> {
     const row = await this.visible(actor, id, 'write');
+    const flags = {
+      ...(body.siteTopic !== undefined ? { siteTopic: body.siteTopic } : {}),
+      ...(body.paused !== undefined ? { paused: body.paused } : {}),
+    };
+    const settingsChange = body.settings || Object.keys(flags).length > 0;
+    const pausing = body.paused === true && row.settings.paused !== true;
+    const resuming = body.paused === false && row.settings.paused === true;
     const updated = await withTenant(
       this.hub,
       actor,
       (trx) =>
         updateAccount(trx, id, {
           ...(body.name ? { name: body.name } : {}),
-          ...(body.settings ? { settings: { ...row.settings, ...body.settings } } : {}),
+          ...(settingsChange ? { settings: { ...row.settings, ...body.settings, ...flags } } : {}),
+          // Paused: the lease is handed back at once, so no hub goes on polling it until its
+          // next claim. Resumed: free for the next claim (any hub), which polls it at once.
+          ...(pausing || resuming ? { lease_owner: null, lease_until: null } : {}),
         }),
       'write',
     );
     if (!updated) throw new WattfleetError('WF_NOT_FOUND', 'Vendor account not found');
     await audit(this.hub.db, actor, {
-      action: 'vendor_account.update',
+      action: pausing ? 'vendor_account.pause' : resuming ? 'vendor_account.resume' : 'vendor_account.update',
       targetType: 'vendor_account',
       targetId: id,
       sourceIp,
-      details: { settings: body.settings ?? null },
+      details: {
+        settings: body.settings ?? null,
+        siteTopic: body.siteTopic ?? null,
+        paused: body.paused ?? null,
+      },
     });
+    if (pausing || resuming) {
+      this.hub.bus.emitEvent('node.status', {
+        nodeId: row.node_id,
+        siteId: row.site_id,
+        status: pausing ? 'paused' : 'online',
+        reason: pausing ? 'vendor_paused' : 'vendor_resumed',
+      });
+    }
     return this.view(updated);
   }
 
@@ -413,15 +440,32 @@ export class VendorService {
     });
   }
 
+  /**
+   * The next poll: exact when this hub polls the account; otherwise what the poller would do —
+   * at once for a new account, after the open breaker's wait, or the account's next slot in the
+   * minute after its last poll (a failing account may wait longer: its backoff is the holder's).
+   */
+  private nextPollAt(r: AccountRow, now: number): number {
+    const exact = this.nextDue(r.id);
+    if (exact !== undefined) return exact;
+    if (r.breaker === 'open' && r.breaker_opened_at)
+      return new Date(r.breaker_opened_at).getTime() + BREAKER_OPEN_MS;
+    if (!r.last_poll_at) return now;
+    const min = ADAPTERS.get(r.vendor as never)?.policy(this.config).minIntervalMs ?? MINUTE_MS;
+    return nextSlot(r.id, new Date(r.last_poll_at).getTime(), min / 2, 0);
+  }
+
   private async view(r: AccountRow): Promise<Account> {
     const now = Date.now();
     const pct = (c: { ok: number; failed: number }) =>
       c.ok + c.failed === 0 ? null : Math.round((1000 * c.ok) / (c.ok + c.failed)) / 10;
-    const [day, week] = await Promise.all([
+    const [day, week, outcome] = await Promise.all([
       uptimeCounts(this.hub.db, r.id, new Date(now - DAY_MS)),
       uptimeCounts(this.hub.db, r.id, new Date(now - 7 * DAY_MS)),
+      lastOutcome(this.hub.db, r.id),
     ]);
     const rejected = r.status === 'credentials_rejected' || r.status === 'reauthorise';
+    const paused = r.settings.paused === true;
     const info = r.system_info as SystemInfo;
     return {
       id: r.id,
@@ -437,7 +481,10 @@ export class VendorService {
       health: rejected ? 'rejected' : r.failing_since ? 'failing' : r.last_success_at ? 'ok' : 'new',
       breaker: r.breaker,
       consecutiveFailures: r.consecutive_failures,
+      paused,
       lastPollAt: iso(r.last_poll_at),
+      nextPollAt: paused || rejected ? null : new Date(this.nextPollAt(r, now)).toISOString(),
+      lastOutcome: outcome ?? null,
       lastSuccessAt: iso(r.last_success_at),
       failingSince: iso(r.failing_since),
       lastError: r.last_error,

@@ -197,6 +197,11 @@ for (const engine of ENGINES) {
 
     test('a repeated backfill (the cursor lost) stores nothing twice and changes nothing', async () => {
       const before = await samples(nodeId);
+      // Unit-level setup, on purpose: a lost cursor is the state a hub leaves when it dies after
+      // storing a poll's samples and before saving the cursor. No API call or vendor answer leads
+      // there; reaching it end to end means killing a hub process mid-poll, which
+      // lease-failover.test.ts does (for select.live). What is tested here is that the re-read
+      // backfill is idempotent, so the cursor is reset directly.
       await hub.app.hub.db
         .updateTable('vendor_accounts')
         .set({ cursor: '{}' })
@@ -272,6 +277,10 @@ for (const engine of ENGINES) {
       for (let t = (START + DAY) / 1000 + 300; t <= e; t += 300) wh += solarEnwh(t);
       assert.equal(await at('solar_wh'), wh, 'the same daily energy as the microinverters report');
       // A cursor older than the backfill horizon (a long outage): read from the horizon, say so.
+      // Unit-level setup, on purpose: a real path there is an outage of more than 7 days, which
+      // also outlives the stand-in's refresh token (1 week, like Enphase's) and would need the
+      // suite's pinned clock (2 days ago, so every reading lies in the past) 10 days further back;
+      // the re-authorisation after such an outage is covered by the revoked-grant test below.
       const cursor = { source: 'meter', production: { endAt: (T0 - 10 * DAY) / 1000 } };
       await hub.app.hub.db
         .updateTable('vendor_accounts')

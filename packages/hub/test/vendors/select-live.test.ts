@@ -209,13 +209,13 @@ for (const engine of ENGINES) {
       cloud.clock = () => now;
       const normal = await poll(accountId, now);
       assert.equal(normal?.outcome, 'ok');
-      cloud.delayMs = 2_000;
+      cloud.delayMs = 4_000;
       cloud.clock = () => now + 60_000;
       const slow = await poll(accountId, now + 60_000);
       assert.equal(slow?.outcome, 'slow');
       assert.ok(slow!.stored > 0);
       assert.ok(slow!.nextAt - (now + 60_000) > normal!.nextAt - now, 'the next poll waits longer');
-      cloud.delayMs = 5_000;
+      cloud.delayMs = 7_500;
       const timeout = await poll(accountId, now + 180_000);
       assert.equal(timeout?.outcome, 'unavailable');
       cloud.delayMs = 0;

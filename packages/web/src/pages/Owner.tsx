@@ -10,6 +10,7 @@ import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { TodayTiles } from '../components/TodayTiles.tsx';
+import { VendorSystems } from '../components/VendorSystems.tsx';
 import { readingsFromLatest } from '../lib/flow.ts';
 import { relativeTime } from '../lib/format.ts';
 import { isStale } from '../lib/status.ts';
@@ -108,6 +109,9 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
       {siteId && <ChannelControls siteId={siteId} />}
       {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}
       {siteId && site.data && <EnergySummary siteId={siteId} timeZone={site.data.timezone} />}
+      {/* Owners and viewers see their vendor systems' state; the installer or an admin connects,
+          pauses and changes them (on the site's page). */}
+      {siteId && site.data && <VendorSystems siteId={siteId} canManage={false} />}
     </div>
   );
 }

@@ -12,6 +12,7 @@ import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { TariffEditor } from '../components/TariffEditor.tsx';
+import { VendorSystems } from '../components/VendorSystems.tsx';
 import { downloadText, seriesToCsv } from '../lib/csv.ts';
 import { readingsFromLatest } from '../lib/flow.ts';
 import { dateTime, metricName, metricValue, relativeTime } from '../lib/format.ts';
@@ -194,6 +195,7 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
           ))}
         </section>
       </div>
+      <VendorSystems siteId={siteId} canManage={canManage} />
       <ChannelControls siteId={siteId} />
       <AlertList siteId={siteId} canAck={canManage} timeZone={site.data.timezone} />
       <SiteChart siteId={siteId} timeZone={site.data.timezone} />
