@@ -21,7 +21,7 @@ export const MOSQUITTO_NODE_LISTENER_SETTINGS: readonly string[] = ['use_usernam
 
 /**
  * Broker-wide settings the hub's persistent ingest sessions need (see deploy/mosquitto/mosquitto.conf
- * and "The loss window at an external broker" in docs/hub-configuration.md). While a hub is away
+ * and "Persistent ingest sessions" in docs/hub-configuration.md). While a hub is away
  * Mosquitto keeps queueing its share of the `$share` batches for its sessions — a disconnected
  * member stays in the round-robin — so each session's queue must hold its share of an outage:
  * fleet batches per second × outage seconds ÷ (hubs × MQTT_INGEST_CONNECTIONS), e.g. 10 000 nodes

@@ -43,7 +43,8 @@ for (const _engine of engines)
     });
 
     it(`stores exactly the samples sent across ${KILLS} kills`, { timeout: 600_000 }, async (t) => {
-      const seed = Number(process.env.WF_SIGKILL_SEED ?? Date.now() % 1_000_000);
+      // A fixed seed by default, so every run kills at the same offsets; WF_SIGKILL_SEED tries others.
+      const seed = Number(process.env.WF_SIGKILL_SEED ?? 114_011);
       const random = prng(seed);
       await hub.start();
       await sql.connect();
