@@ -79,23 +79,48 @@ export class ExternalBroker implements ControlBroker {
    * Opens the ingest sessions. Called once every channel has its handler: a resumed session gets
    * its queued batches right after CONNACK, before any SUBSCRIBE of ours, and mqtt.js reads the
    * next packet (a SUBACK too) only once a message is handled — so the handlers must already be
-   * there. Subscribing again is harmless for a resumed session and needed for a new one.
+   * there. A new session needs its subscriptions before anything reaches it, so the SUBACK is
+   * waited for. A resumed session has them already (subscribing again changes nothing), and its
+   * SUBACK is queued behind the batches the broker hands over first: waiting for it would hold
+   * the hub's start back for as long as a backlog takes to store, so it is only checked.
    */
   async openIngest(): Promise<void> {
     if (this.ingestFilters.length === 0 || this.consumers.length > 0) return;
     const subscriptions = Object.fromEntries(this.ingestFilters.map((f) => [f.filter, { qos: f.qos }]));
+    const refused = (granted: { qos: number }[]) =>
+      granted.some((g) => g.qos >= 0x80)
+        ? new Error(`broker refused the subscriptions ${Object.keys(subscriptions).join(', ')}`)
+        : undefined;
     await Promise.all(
       this.ingestClientIds().map(async (id) => {
-        const c = await this.connect(id, this.opts.sessionExpiryS);
-        this.consumers.push(c);
-        const granted = await c.subscribeAsync(subscriptions);
-        if (granted.some((g) => g.qos >= 0x80))
-          throw new Error(`broker refused the subscriptions ${Object.keys(subscriptions).join(', ')}`);
+        const { client, sessionPresent } = await this.connectSession(id, this.opts.sessionExpiryS);
+        this.consumers.push(client);
+        const subscribed = client.subscribeAsync(subscriptions);
+        if (!sessionPresent) {
+          const err = refused(await subscribed);
+          if (err) throw err;
+          return;
+        }
+        void subscribed.then(
+          (granted) => {
+            const err = refused(granted);
+            if (err)
+              this.opts.log.warn({ err, clientId: id }, 'mqtt ingest session kept its old subscriptions');
+          },
+          (err) => this.opts.log.warn({ err, clientId: id }, 'mqtt ingest subscribe failed'),
+        );
       }),
     );
   }
 
   private async connect(clientId: string, sessionExpiryS: number): Promise<MqttClient> {
+    return (await this.connectSession(clientId, sessionExpiryS)).client;
+  }
+
+  private async connectSession(
+    clientId: string,
+    sessionExpiryS: number,
+  ): Promise<{ client: MqttClient; sessionPresent: boolean }> {
     const persistent = sessionExpiryS > 0;
     // connect(), not connectAsync(): a resumed session's queued batches follow CONNACK at once,
     // and mqtt.js's default handler would acknowledge (and so drop) any that arrived before ours
@@ -164,15 +189,15 @@ export class ExternalBroker implements ControlBroker {
       }
       void work.then(() => done());
     };
-    await new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error) => {
+    const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+      const settle = (err?: Error, connack?: { sessionPresent?: boolean }) => {
         client.off('connect', onConnect);
         client.off('error', settle);
-        if (!err) return resolve();
+        if (!err) return resolve(!!connack?.sessionPresent);
         client.end(true);
         reject(err);
       };
-      const onConnect = () => settle();
+      const onConnect = (connack: { sessionPresent?: boolean }) => settle(undefined, connack);
       client.once('connect', onConnect);
       client.once('error', settle);
     });
@@ -188,7 +213,7 @@ export class ExternalBroker implements ControlBroker {
       this.opts.onReconnect?.();
       this.opts.log.info({ url: this.opts.url }, 'mqtt reconnecting');
     });
-    return client;
+    return { client, sessionPresent };
   }
 
   private handlerFor(channel: NodeChannel): Promise<MessageHandler> {

@@ -93,7 +93,8 @@ for (const _engine of engines)
           };
           await client.publishAsync(topics.telemetry(node.nodeId), JSON.stringify(batch), { qos: 1 });
           sent[n] = b + 1;
-          await sleep(40);
+          // 30 batches/s in all: a hub on a busy test machine stores that with room to catch up.
+          await sleep(100);
         }
       });
 
@@ -101,7 +102,9 @@ for (const _engine of engines)
       for (let i = 0; i < KILLS; i++) {
         // Most kills land while batches are being stored (after this process stored some); every
         // third anywhere from start-up on, when resumed sessions hand over their queues.
+        const startedAt = Date.now();
         if (i > 0) await hub.start();
+        const startMs = Date.now() - startedAt;
         const before = await count('SELECT count(*)::int AS n FROM ingest_batches');
         if (i % 3 !== 2)
           await waitFor(
@@ -111,7 +114,10 @@ for (const _engine of engines)
           );
         const delay = Math.floor(random() * 1500);
         await sleep(delay);
-        moments.push(`${i}: +${delay} ms, sent ${sent.reduce((a, b) => a + b, 0)}`);
+        moments.push(
+          `${i}: start ${startMs} ms, ingest +${Date.now() - startedAt - startMs - delay} ms, kill +${delay} ms, sent ${sent.reduce((a, b) => a + b, 0)}`,
+        );
+        console.error(`sigkill ${moments.at(-1)}`);
         await hub.kill();
         assert.equal(hub.child?.signalCode, 'SIGKILL', `kill ${i} hit a running hub`);
       }
