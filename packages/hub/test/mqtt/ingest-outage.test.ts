@@ -164,7 +164,10 @@ for (const _engine of engines)
       // The outbox counters count readings (samples), not batches.
       const ackedDuring = agents.map((a, i) => (counters(a)?.acked ?? 0) - ackedAtStop[i]!);
       for (const [i, n] of ackedDuring.entries())
-        assert.ok(n > 10, `agent ${i}: the broker took readings while no hub ran (${n})\n${tail(agents[i]!)}`);
+        assert.ok(
+          n > 10,
+          `agent ${i}: the broker took readings while no hub ran (${n})\n${tail(agents[i]!)}`,
+        );
       assert.equal(await stored(), storedAtStop, 'nothing stored while every hub was away');
       for (const h of hubs) await h.start();
 
