@@ -36,6 +36,11 @@ export interface ControlBroker {
    * is all there is (the embedded broker).
    */
   subscribeCluster?(topic: string, handler: (payload: Buffer) => void): Promise<void>;
+  /**
+   * Called once every channel has its handler: opens what may hand over queued messages at once
+   * (the external broker's persistent ingest sessions). Absent where subscribing is enough.
+   */
+  openIngest?(): Promise<void>;
   /** Called with a node id when the broker itself sees a node leave cleanly (aedes only). */
   onNodeDisconnect(listener: (nodeId: string) => void): void;
   stop(): Promise<void>;

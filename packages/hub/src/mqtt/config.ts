@@ -24,6 +24,17 @@ export interface ControlPlaneConfig {
   sharedSubscriptions: boolean;
   /** Connections per hub that take telemetry/events/daily from the shared subscription (≥ 1). */
   ingestConnections: number;
+  /**
+   * This hub's name in its broker session ids (`wattfleet-hub-{sessionId}-ingest-{n}`): stable
+   * across restarts, so a restarted hub resumes the sessions the broker kept queueing for, and
+   * unique per hub, so two hubs never take each other's sessions over.
+   */
+  sessionId: string;
+  /**
+   * How long (s) the broker keeps an ingest session, and queues its share of the batches, while
+   * this hub is away. 0: clean sessions (what nodes send while no hub is connected is lost).
+   */
+  sessionExpiryS: number;
   /** Hub credentials at an external broker. */
   username: string | undefined;
   password: string | undefined;
@@ -50,6 +61,11 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return n;
 }
 
+/** HUB_ID (default host name and port) made safe for a client id: letters, digits, `._-`. */
+export function sessionIdFrom(hubId: string): string {
+  return hubId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+}
+
 export function controlPlaneConfig(
   config: HubConfig,
   env: NodeJS.ProcessEnv = process.env,
@@ -64,6 +80,9 @@ export function controlPlaneConfig(
     sharedGroup: env.MQTT_SHARED_GROUP || 'hub',
     sharedSubscriptions: env.MQTT_SHARED_SUBSCRIPTIONS !== '0',
     ingestConnections: Math.max(1, num(env, 'MQTT_INGEST_CONNECTIONS', 16)),
+    sessionId: sessionIdFrom(env.MQTT_SESSION_ID || config.hubId),
+    // MQTT 5 carries the interval in 32 bits; 0xFFFFFFFF would mean "never expires".
+    sessionExpiryS: Math.min(0xfffffffe, Math.floor(num(env, 'MQTT_SESSION_EXPIRY_S', 86_400))),
     username: env.MQTT_USERNAME || undefined,
     password: env.MQTT_PASSWORD || undefined,
     mosquitto:

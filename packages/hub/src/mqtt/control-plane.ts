@@ -130,6 +130,8 @@ export class ControlPlane {
         sharedGroup: cp.sharedGroup,
         sharedSubscriptions: cp.sharedSubscriptions,
         ingestConnections: cp.ingestConnections,
+        sessionId: cp.sessionId,
+        sessionExpiryS: cp.sessionExpiryS,
         log: this.log,
         onReconnect: () => this.hub.metrics.mqttReconnects.inc(),
       });
@@ -156,6 +158,7 @@ export class ControlPlane {
         );
       }
       this.unbridge = await bridgeCluster(this.hub, broker, this.log);
+      await broker.openIngest?.();
     } catch (err) {
       await this.stop();
       throw err;

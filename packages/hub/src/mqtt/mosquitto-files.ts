@@ -19,6 +19,25 @@ import type { MosquittoFilesConfig } from './config.ts';
  */
 export const MOSQUITTO_NODE_LISTENER_SETTINGS: readonly string[] = ['use_username_as_clientid true'];
 
+/**
+ * Broker-wide settings the hub's persistent ingest sessions need (see deploy/mosquitto/mosquitto.conf
+ * and "Persistent ingest sessions" in docs/hub-configuration.md). While a hub is away
+ * Mosquitto keeps queueing its share of the `$share` batches for its sessions — a disconnected
+ * member stays in the round-robin — so each session's queue must hold its share of an outage:
+ * fleet batches per second × outage seconds ÷ (hubs × MQTT_INGEST_CONNECTIONS), e.g. 10 000 nodes
+ * at one batch per 10 s for one hour, one hub with 16 sessions: 225 000. Beyond the limit Mosquitto
+ * drops ("Outgoing messages are being dropped"). `persistent_client_expiration` caps every
+ * session's expiry, so it must not be shorter than MQTT_SESSION_EXPIRY_S (default one day).
+ * `persistence true` (with a `persistence_location`) keeps sessions and queues across a broker
+ * restart; a broker crash loses what arrived since the last autosave.
+ */
+export const MOSQUITTO_SESSION_SETTINGS: readonly string[] = [
+  'max_queued_messages 250000',
+  'max_queued_bytes 0',
+  'persistent_client_expiration 14d',
+  'autosave_interval 60',
+];
+
 export interface HubCredentials {
   username: string;
   password: string;

@@ -55,6 +55,7 @@ async function canConnect(port: number): Promise<boolean> {
 }
 
 /**
+ * `persistence` keeps sessions and queues on disk in `dir` (saved at shutdown, as in production).
  * `extraLines` are appended to the generated config (benchmarks raise queue limits). With
  * `nodeListener` a second listener carries MOSQUITTO_NODE_LISTENER_SETTINGS, as in production:
  * the hub connects on `url`, nodes on `nodeUrl`.
@@ -63,7 +64,7 @@ export async function startMosquitto(
   dir: string,
   files: MosquittoFilesConfig,
   extraLines: readonly string[] = [],
-  opts: { nodeListener?: boolean } = {},
+  opts: { nodeListener?: boolean; persistence?: boolean } = {},
 ): Promise<TestMosquitto> {
   const port = await freePort();
   const nodePort = opts.nodeListener ? await freePort() : undefined;
@@ -74,7 +75,7 @@ export async function startMosquitto(
     `password_file ${files.passwordFile}`,
     `acl_file ${files.aclFile}`,
     `pid_file ${files.pidFile}`,
-    'persistence false',
+    ...(opts.persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']),
     'log_dest stderr',
     'log_type error',
     'log_type warning',

@@ -35,7 +35,8 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
     tdb = await openTestDatabase('postgres');
     second = await openDatabase({ databaseUrl: tdb.url, poolSize: 4 });
     const { dir, files } = mosquittoFiles();
-    const config = (mqttUrl: string) =>
+    // Two hubs in one process share a host name: each needs its own broker session ids.
+    const config = (mqttUrl: string, sessionId: string) =>
       loadConfig(
         {},
         {
@@ -43,6 +44,7 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
           logLevel: 'warn',
           mqttUrl,
           controlPlane: {
+            sessionId,
             username: HUB_USER.username,
             password: HUB_USER.password,
             mosquitto: files,
@@ -53,7 +55,7 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
         },
       );
     const first = await buildHub({
-      config: config('mqtt://127.0.0.1:1'),
+      config: config('mqtt://127.0.0.1:1', 'multi-a'),
       database: tdb.database,
       logger: false,
     });
@@ -62,7 +64,7 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
     await first.controlPlane.syncMosquitto();
     broker = await startMosquitto(dir, files);
     first.hub.config.mqttUrl = broker.url;
-    const other = await buildHub({ config: config(broker.url), database: second, logger: false });
+    const other = await buildHub({ config: config(broker.url, 'multi-b'), database: second, logger: false });
     await other.ready();
     apps.push(other);
     for (const app of apps) await startControlPlane(app);
