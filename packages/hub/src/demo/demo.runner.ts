@@ -13,6 +13,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { TelemetryIngest } from '../ingest/telemetry.service.ts';
 import { newestSampleMs } from '../telemetry/telemetry.repository.ts';
+import { markDemoNodeOnline, markDemoNodeSilent } from './demo.repository.ts';
 import type { DemoNode } from './demo.seed.ts';
 import { simulatorConfigFor } from './demo-fleet.ts';
 
@@ -123,27 +124,12 @@ export class DemoRunner {
       samples: Object.entries(values).map(([metric, value]) => ({ metric, ts: now, value })),
     });
     const hub = this.app.hub;
-    const updated = await hub.db
-      .updateTable('nodes')
-      .set({
-        status: 'online',
-        status_reason: 'demo',
-        status_changed_at: new Date(now),
-        last_seen_at: new Date(now),
-      })
-      .where('id', '=', r.node.nodeId)
-      .where('status', '!=', 'online')
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) > 0)
-      hub.bus.emitEvent('node.status', { ...ref, status: 'online', reason: 'demo' });
+    const cameOnline = await markDemoNodeOnline(hub.db, r.node.nodeId, new Date(now));
+    if (cameOnline) hub.bus.emitEvent('node.status', { ...ref, status: 'online', reason: 'demo' });
     hub.bus.emitEvent('node.live', { ...ref, snapshot: { ts: now, values } });
   }
 
   private async markSilent(node: DemoNode, now: number): Promise<void> {
-    await this.app.hub.db
-      .updateTable('nodes')
-      .set({ status: 'offline', status_reason: 'silence', status_changed_at: new Date(now - 2 * 3_600_000) })
-      .where('id', '=', node.nodeId)
-      .execute();
+    await markDemoNodeSilent(this.app.hub.db, node.nodeId, new Date(now - 2 * 3_600_000));
   }
 }

@@ -4,9 +4,14 @@
 // places: the node's own offline status (clean disconnect), its last will, and silence longer than
 // the timeout (a sweep, run by one hub at a time under an advisory lock).
 import type { NodeStatus } from '@wattfleet/protocol';
-import { sql } from 'kysely';
 import type { HubContext } from '../context.ts';
 import { runExclusive } from '../jobs/lock.ts';
+import {
+  applyHeartbeatBatch,
+  insertClockEvent,
+  markNodeOffline,
+  markSilentOffline,
+} from './heartbeat.repository.ts';
 
 /** SQLSTATE class 22 (data exception): this statement's values are at fault, not the database. */
 function isDataError(err: unknown): boolean {
@@ -123,65 +128,7 @@ export class HeartbeatService {
     // crossing the drift bound either way, or its outbox having dropped more samples. At 10 k
     // heartbeats/s that is a handful, not 10 k rows.
     const bound = this.opts.clockDriftMs;
-    const { rows } = await sql<{
-      id: string;
-      site_id: string;
-      was: string;
-      old_offset: number | null;
-      offset: number;
-      dropped: string;
-    }>`
-      WITH u AS (
-        SELECT id, to_timestamp(seen / 1000.0) AS seen, "offset" AS offset_ms, status,
-               status->>'agentVersion' AS agent_version, status->>'gitCommit' AS git_commit,
-               status->>'osVersion' AS os_version,
-               (status->>'pollIntervalS')::float8 AS poll_interval_s
-        FROM json_to_recordset(${doc}::json) AS u(id uuid, seen float8, "offset" int, status jsonb)
-      ), old AS (
-        SELECT n.id, n.site_id, n.status, n.clock_offset_ms,
-               (n.last_status->>'outboxDropped')::int8 AS old_dropped FROM nodes n
-        WHERE n.id IN (SELECT id FROM u) AND n.active ORDER BY n.id FOR UPDATE
-      ), drops AS (
-        -- outboxDropped only ever grows on a node, so a smaller number is a reset (agent
-        -- reinstalled, state file replaced): all of it is new. Kept as events so a rule can ask
-        -- "how many in the last window", which the cumulative count alone cannot answer.
-        SELECT old.id, old.site_id, u.seen, (u.status->>'outboxDropped')::int8 AS total,
-               CASE WHEN old.old_dropped IS NULL OR (u.status->>'outboxDropped')::int8 < old.old_dropped
-                    THEN (u.status->>'outboxDropped')::int8
-                    ELSE (u.status->>'outboxDropped')::int8 - old.old_dropped END AS delta
-        FROM u JOIN old ON old.id = u.id
-        WHERE u.status->>'outboxDropped' IS NOT NULL
-      ), drop_events AS (
-        INSERT INTO node_events (node_id, site_id, ts, kind, severity, message, data, batch_id)
-        SELECT id, site_id, seen, 'node.outbox_dropped', 'warning',
-               'Outbox full: ' || delta || ' buffered samples dropped (' || total || ' in all)',
-               jsonb_build_object('dropped', delta, 'total', total),
-               'hub:outbox:' || (extract(epoch FROM seen) * 1000)::int8
-        FROM drops WHERE delta > 0
-      ), updated AS (
-        UPDATE nodes n SET
-          last_seen_at = GREATEST(u.seen, n.last_seen_at),
-          mqtt_seen_at = GREATEST(u.seen, n.mqtt_seen_at),
-          status = 'online',
-          status_reason = CASE WHEN old.status = 'online' THEN n.status_reason ELSE 'heartbeat' END,
-          status_changed_at = CASE WHEN old.status = 'online' THEN n.status_changed_at ELSE u.seen END,
-          clock_offset_ms = u.offset_ms,
-          agent_version = COALESCE(u.agent_version, n.agent_version),
-          git_commit = COALESCE(u.git_commit, n.git_commit),
-          os_version = COALESCE(u.os_version, n.os_version),
-          sample_interval_s = COALESCE(u.poll_interval_s, n.sample_interval_s),
-          last_status = u.status
-        FROM u JOIN old ON old.id = u.id
-        WHERE n.id = u.id
-        RETURNING n.id, n.site_id, old.status AS was, old.clock_offset_ms AS old_offset, n.clock_offset_ms AS "offset"
-      )
-      SELECT updated.*, coalesce(drops.delta, 0)::int8 AS dropped
-      FROM updated LEFT JOIN drops ON drops.id = updated.id
-      WHERE was IS DISTINCT FROM 'online'
-         OR drops.delta > 0
-         OR (abs("offset") > ${bound}) IS DISTINCT FROM (old_offset IS NOT NULL AND abs(old_offset) > ${bound})`.execute(
-      this.hub.db,
-    );
+    const rows = await applyHeartbeatBatch(this.hub.db, doc, bound);
     this.stats.flushes++;
     this.stats.rowsWritten += ids.length;
     this.hub.metrics.heartbeatsApplied.inc(ids.length);
@@ -213,22 +160,7 @@ export class HeartbeatService {
   /** A node event (kind node.clock_drift) for alert rules and history, plus a bus event. */
   private async recordDrift(nodeId: string, siteId: string, offsetMs: number, drifting: boolean) {
     const now = new Date();
-    await this.hub.db
-      .insertInto('node_events')
-      .values({
-        node_id: nodeId,
-        site_id: siteId,
-        ts: now,
-        kind: drifting ? 'node.clock_drift' : 'node.clock_ok',
-        severity: drifting ? 'warning' : 'info',
-        equipment: null,
-        message: drifting
-          ? `Node clock is off by ${Math.round(offsetMs / 1000)} s`
-          : 'Node clock is back within bounds',
-        data: JSON.stringify({ offsetMs }),
-        batch_id: `hub:clock:${now.getTime()}`,
-      })
-      .execute();
+    await insertClockEvent(this.hub.db, { nodeId, siteId, now, offsetMs, drifting });
     this.hub.bus.emitEvent('node.clock_drift', { nodeId, siteId, offsetMs, drifting });
   }
 
@@ -236,13 +168,7 @@ export class HeartbeatService {
   async markOffline(nodeId: string, reason: OfflineReason): Promise<void> {
     // A heartbeat still in the buffer is older than this message; writing it would revive the node.
     this.buffer.delete(nodeId);
-    const row = await this.hub.db
-      .updateTable('nodes')
-      .set({ status: 'offline', status_reason: reason, status_changed_at: new Date(), mqtt_seen_at: null })
-      .where('id', '=', nodeId)
-      .where('status', '!=', 'offline')
-      .returning(['id', 'site_id'])
-      .executeTakeFirst();
+    const row = await markNodeOffline(this.hub.db, nodeId, reason);
     if (row)
       this.hub.bus.emitEvent('node.status', { nodeId, siteId: row.site_id, status: 'offline', reason });
   }
@@ -251,13 +177,7 @@ export class HeartbeatService {
   async sweep(now = Date.now()): Promise<number> {
     const result = await runExclusive(this.hub.database, 'heartbeat.sweep', async () => {
       const cutoff = new Date(now - this.opts.offlineAfterS * 1000);
-      const rows = await this.hub.db
-        .updateTable('nodes')
-        .set({ status: 'offline', status_reason: 'silence', status_changed_at: new Date(now) })
-        .where('status', '=', 'online')
-        .where('last_seen_at', '<', cutoff)
-        .returning(['id', 'site_id'])
-        .execute();
+      const rows = await markSilentOffline(this.hub.db, cutoff, new Date(now));
       for (const r of rows) {
         this.hub.bus.emitEvent('node.status', {
           nodeId: r.id,

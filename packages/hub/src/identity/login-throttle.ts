@@ -5,9 +5,9 @@
 // correct password from an address that has not failed goes through. A source address that
 // fails too often (whatever the accounts) is refused for the rest of its window. The address is
 // Fastify's request.ip, which honours X-Forwarded-For only when TRUST_PROXY says a proxy is ours.
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DB } from '../storage/schema.ts';
-import './schema.ts';
+import { addFailure, forgivePair, throttleRows } from './login-throttle.repository.ts';
 
 export interface ThrottleLimits {
   /** Wrong passwords an account takes before delays start. */
@@ -58,11 +58,7 @@ export class LoginThrottle {
   async check(email: string, ip: string): Promise<Verdict> {
     const k = keys(email, ip);
     const now = this.now();
-    const rows = await this.db
-      .selectFrom('login_throttle')
-      .selectAll()
-      .where('key', 'in', [k.account, k.ip, k.pair])
-      .execute();
+    const rows = await throttleRows(this.db, [k.account, k.ip, k.pair]);
     const row = (key: string) => rows.find((r) => r.key === key);
     const addr = row(k.ip);
     if (addr && addr.failures >= this.limits.ipMaxFailures) {
@@ -86,23 +82,9 @@ export class LoginThrottle {
     const forgetBefore = new Date(this.now() - this.limits.memoryS * 1000);
     const windowStart = new Date(this.now() - this.limits.ipWindowS * 1000);
     // Account and pair: a count that restarts after a quiet `memoryS`; address: a fixed window.
-    for (const [key, restart] of [
-      [k.account, sql<boolean>`login_throttle.last_failure_at < ${forgetBefore}`],
-      [k.pair, sql<boolean>`login_throttle.last_failure_at < ${forgetBefore}`],
-      [k.ip, sql<boolean>`login_throttle.first_failure_at < ${windowStart}`],
-    ] as const) {
-      await this.db
-        .insertInto('login_throttle')
-        .values({ key, failures: 1, first_failure_at: now, last_failure_at: now })
-        .onConflict((oc) =>
-          oc.column('key').doUpdateSet({
-            failures: sql<number>`CASE WHEN ${restart} THEN 1 ELSE login_throttle.failures + 1 END`,
-            first_failure_at: sql<Date>`CASE WHEN ${restart} THEN ${now} ELSE login_throttle.first_failure_at END`,
-            last_failure_at: now,
-          }),
-        )
-        .execute();
-    }
+    await addFailure(this.db, k.account, now, 'last_failure_at', forgetBefore);
+    await addFailure(this.db, k.pair, now, 'last_failure_at', forgetBefore);
+    await addFailure(this.db, k.ip, now, 'first_failure_at', windowStart);
   }
 
   /**
@@ -111,28 +93,7 @@ export class LoginThrottle {
    */
   async recordSuccess(email: string, ip: string): Promise<void> {
     const k = keys(email, ip);
-    await this.db.transaction().execute(async (trx) => {
-      const pair = await trx
-        .deleteFrom('login_throttle')
-        .where('key', '=', k.pair)
-        .returning('failures')
-        .executeTakeFirst();
-      const mine = pair?.failures ?? 0;
-      if (mine > 0) {
-        await trx
-          .deleteFrom('login_throttle')
-          .where('key', 'in', [k.account, k.ip])
-          .where('failures', '<=', mine)
-          .execute();
-        await trx
-          .updateTable('login_throttle')
-          .set({ failures: sql<number>`failures - ${mine}` })
-          .where('key', 'in', [k.account, k.ip])
-          .execute();
-      }
-      // Housekeeping: nothing older than the memory is ever consulted again.
-      const stale = new Date(this.now() - Math.max(this.limits.memoryS, this.limits.ipWindowS) * 1000);
-      await trx.deleteFrom('login_throttle').where('last_failure_at', '<', stale).execute();
-    });
+    const stale = new Date(this.now() - Math.max(this.limits.memoryS, this.limits.ipWindowS) * 1000);
+    await forgivePair(this.db, k.pair, [k.account, k.ip], stale);
   }
 }

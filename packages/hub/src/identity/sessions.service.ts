@@ -8,13 +8,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { JWT } from '@fastify/jwt';
 import { type Role, WattfleetError } from '@wattfleet/protocol';
-import { sql } from 'kysely';
 import { audit } from '../audit/audit.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { burnPasswordCheck, verifyPassword } from './passwords.ts';
+import {
+  endSession,
+  endUserSessions,
+  insertRefreshToken,
+  markRefreshed,
+  openSession,
+  refreshTokenRow,
+  sessionRows,
+  sessionUser,
+  spendRefreshToken,
+  userByEmail,
+} from './sessions.repository.ts';
 import { publicUser } from './users.schema.ts';
-import './schema.ts';
 
 export interface IdentityOptions {
   accessTtlS: number;
@@ -89,21 +99,18 @@ export class SessionService {
       { expiresIn: `${this.options.accessTtlS}s`, clockTimestamp: now },
     );
     const refreshToken = randomBytes(32).toString('base64url');
-    await this.hub.db
-      .insertInto('refresh_tokens')
-      .values({
-        token_hash: hashRefreshToken(refreshToken),
-        session_id: sessionId,
-        expires_at: new Date(now + this.options.refreshTtlS * 1000),
-      })
-      .execute();
+    await insertRefreshToken(this.hub.db, {
+      tokenHash: hashRefreshToken(refreshToken),
+      sessionId,
+      expiresAt: new Date(now + this.options.refreshTtlS * 1000),
+    });
     return { accessToken, tokenType: 'Bearer', expiresIn: this.options.accessTtlS, refreshToken };
   }
 
   async login(email: string, password: string, source: { ip: string; userAgent?: string | undefined }) {
     const db = this.hub.db;
     const normalized = email.trim().toLowerCase();
-    const user = await db.selectFrom('users').selectAll().where('email', '=', normalized).executeTakeFirst();
+    const user = await userByEmail(db, normalized);
     if (!user) {
       await burnPasswordCheck(password);
       await audit(db, undefined, {
@@ -137,43 +144,25 @@ export class SessionService {
       });
       throw new WattfleetError('WF_USER_DISABLED');
     }
-    const session = await db
-      .insertInto('auth_sessions')
-      .values({ user_id: user.id, source_ip: source.ip, user_agent: source.userAgent?.slice(0, 300) ?? null })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await db.updateTable('users').set({ last_login_at: new Date() }).where('id', '=', user.id).execute();
-    const tokens = await this.issue(user.id, session.id);
+    const sessionId = await openSession(db, {
+      userId: user.id,
+      sourceIp: source.ip,
+      userAgent: source.userAgent?.slice(0, 300) ?? null,
+    });
+    const tokens = await this.issue(user.id, sessionId);
     await audit(db, actor, {
       action: 'auth.login',
       targetType: 'user',
       targetId: user.id,
       sourceIp: source.ip,
-      details: { sessionId: session.id },
+      details: { sessionId },
     });
     return { ...tokens, user: publicUser(user), mustChangePassword: user.must_change_password };
   }
 
   async refresh(refreshToken: string, sourceIp: string): Promise<TokenPair> {
     const db = this.hub.db;
-    const row = await db
-      .selectFrom('refresh_tokens as t')
-      .innerJoin('auth_sessions as s', 's.id', 't.session_id')
-      .innerJoin('users as u', 'u.id', 's.user_id')
-      .select([
-        't.token_hash',
-        't.expires_at',
-        't.used_at',
-        's.id as session_id',
-        's.revoked_at',
-        'u.id as user_id',
-        'u.org_id',
-        'u.role',
-        'u.email',
-        'u.disabled_at',
-      ])
-      .where('t.token_hash', '=', hashRefreshToken(refreshToken))
-      .executeTakeFirst();
+    const row = await refreshTokenRow(db, hashRefreshToken(refreshToken));
     if (!row) throw new WattfleetError('WF_TOKEN_INVALID');
     const actor: Actor = {
       kind: 'user',
@@ -188,15 +177,7 @@ export class SessionService {
       throw new WattfleetError('WF_TOKEN_EXPIRED', 'The refresh token has expired');
     // Spend the token atomically: of two concurrent refreshes with the same token, one wins and
     // the other is treated as reuse.
-    const spent = row.used_at
-      ? undefined
-      : await db
-          .updateTable('refresh_tokens')
-          .set({ used_at: sql<Date>`now()` })
-          .where('token_hash', '=', row.token_hash)
-          .where('used_at', 'is', null)
-          .returning('token_hash')
-          .executeTakeFirst();
+    const spent = !row.used_at && (await spendRefreshToken(db, row.token_hash));
     if (!spent) {
       await this.revokeSession(row.session_id, 'refresh_reuse');
       await audit(db, actor, {
@@ -208,25 +189,15 @@ export class SessionService {
       });
       throw new WattfleetError('WF_REFRESH_REUSED');
     }
-    await db
-      .updateTable('auth_sessions')
-      .set({ last_refreshed_at: sql<Date>`now()` })
-      .where('id', '=', row.session_id)
-      .execute();
+    await markRefreshed(db, row.session_id);
     return this.issue(row.user_id, row.session_id);
   }
 
   async revokeSession(sessionId: string, reason: string): Promise<void> {
-    const ended = await this.hub.db
-      .updateTable('auth_sessions')
-      .set({ revoked_at: sql<Date>`now()`, revoke_reason: reason })
-      .where('id', '=', sessionId)
-      .where('revoked_at', 'is', null)
-      .returning('user_id')
-      .executeTakeFirst();
-    if (ended) {
+    const userId = await endSession(this.hub.db, sessionId, reason);
+    if (userId) {
       this.hub.bus.emitEvent('session.ended', {
-        userId: ended.user_id,
+        userId,
         sessionIds: [sessionId],
         reason,
         userWide: false,
@@ -236,17 +207,11 @@ export class SessionService {
 
   /** Ends every session of a user (disable, reset), optionally keeping one (password change). */
   async revokeUserSessions(userId: string, reason: string, except?: string): Promise<void> {
-    let q = this.hub.db
-      .updateTable('auth_sessions')
-      .set({ revoked_at: sql<Date>`now()`, revoke_reason: reason })
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null);
-    if (except) q = q.where('id', '!=', except);
-    const ended = await q.returning('id').execute();
+    const ended = await endUserSessions(this.hub.db, userId, reason, except);
     // Announced even when nothing was left to revoke: connections of a disabled user close anyway.
     this.hub.bus.emitEvent('session.ended', {
       userId,
-      sessionIds: ended.map((r) => r.id),
+      sessionIds: ended,
       reason,
       userWide: true,
       ...(except ? { exceptSessionId: except } : {}),
@@ -261,12 +226,7 @@ export class SessionService {
     const out = new Map<string, SessionState>();
     const unique = [...new Set(sessionIds)];
     for (let i = 0; i < unique.length; i += 500) {
-      const rows = await this.hub.db
-        .selectFrom('auth_sessions as s')
-        .innerJoin('users as u', 'u.id', 's.user_id')
-        .select(['s.id', 's.revoked_at', 'u.id as user_id', 'u.org_id', 'u.role', 'u.email', 'u.disabled_at'])
-        .where('s.id', 'in', unique.slice(i, i + 500))
-        .execute();
+      const rows = await sessionRows(this.hub.db, unique.slice(i, i + 500));
       for (const r of rows) {
         out.set(r.id, {
           userId: r.user_id,
@@ -300,21 +260,7 @@ export class SessionService {
       return undefined;
     }
     if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') return undefined;
-    const row = await this.hub.db
-      .selectFrom('auth_sessions as s')
-      .innerJoin('users as u', 'u.id', 's.user_id')
-      .select([
-        'u.id',
-        'u.org_id',
-        'u.role',
-        'u.email',
-        'u.disabled_at',
-        'u.must_change_password',
-        's.revoked_at',
-      ])
-      .where('s.id', '=', claims.sid)
-      .where('u.id', '=', claims.sub)
-      .executeTakeFirst();
+    const row = await sessionUser(this.hub.db, claims.sid, claims.sub);
     if (!row || row.revoked_at) throw new WattfleetError('WF_TOKEN_INVALID', 'The session has ended');
     if (row.disabled_at) throw new WattfleetError('WF_USER_DISABLED');
     // Role and org come from the database, so a role change applies to the next request.

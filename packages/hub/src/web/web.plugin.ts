@@ -35,6 +35,7 @@ export const PORTAL_SECTIONS = new Set([
   'notifications',
   'analytics',
   'tariffs',
+  'vendors',
   'reset-password',
   'invite',
   'change-password',

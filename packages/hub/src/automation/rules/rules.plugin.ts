@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HubContext } from '../../context.ts';
 import type { AutomationService } from '../automation.service.ts';
 import { SceneService } from '../scenes/scenes.service.ts';
+import { alertRuleOf } from './rules.repository.ts';
 import { ruleRoutes } from './rules.routes.ts';
 import { RuleRunner } from './rules.runner.ts';
 import { RuleService } from './rules.service.ts';
@@ -38,12 +39,8 @@ export const rulesPlugin =
       }),
       hub.bus.onEvent('alert.updated', (e) => {
         if (isRemote(e)) return;
-        hub.db
-          .selectFrom('alerts')
-          .select('rule')
-          .where('id', '=', e.alertId)
-          .executeTakeFirst()
-          .then((a) => runner.onAlert(e, a?.rule))
+        alertRuleOf(hub.db, e.alertId)
+          .then((rule) => runner.onAlert(e, rule))
           .catch(log('rule evaluation failed'));
       }),
     ];

@@ -318,3 +318,24 @@ export async function enqueueRuleNotification(
       .execute();
   return channels.length;
 }
+
+/** The site's "automation paused" switch (no settings row: not paused). */
+export async function sitePaused(db: Kysely<DB>, siteId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('site_automation_settings')
+    .select('paused')
+    .where('site_id', '=', siteId)
+    .executeTakeFirst();
+  return !!row?.paused;
+}
+
+/** A node's site, for a command action (undefined when the node does not exist). */
+export function nodeSite(db: Kysely<DB>, nodeId: string) {
+  return db.selectFrom('nodes').select(['id', 'site_id']).where('id', '=', nodeId).executeTakeFirst();
+}
+
+/** The alert rule (e.g. node_offline) of an alert, for alert triggers naming one. */
+export async function alertRuleOf(db: Kysely<DB>, alertId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('alerts').select('rule').where('id', '=', alertId).executeTakeFirst();
+  return row?.rule;
+}

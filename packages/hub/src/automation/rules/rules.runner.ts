@@ -34,10 +34,12 @@ import {
   activeRules,
   claimFiring,
   enqueueRuleNotification,
+  nodeSite,
   type RuleRow,
   recordResults,
   ruleSwitchesSince,
   siteOrgId,
+  sitePaused,
   siteTimezone,
   socAt,
   storedSamples,
@@ -207,13 +209,9 @@ export class RuleRunner {
   private async liveInputs(rule: RuleRow, at: number): Promise<ConditionInputs> {
     const db = this.hub.db;
     const conditions = rule.definition.conditions ?? [];
-    const [timezone, settings] = await Promise.all([
+    const [timezone, paused] = await Promise.all([
       siteTimezone(db, rule.site_id),
-      db
-        .selectFrom('site_automation_settings')
-        .select('paused')
-        .where('site_id', '=', rule.site_id)
-        .executeTakeFirst(),
+      sitePaused(db, rule.site_id),
     ]);
     const soc = conditions.some((c) => c.type === 'battery_soc')
       ? await socAt(db, rule.site_id, at)
@@ -226,7 +224,7 @@ export class RuleRunner {
       }
     return {
       timezone,
-      paused: settings?.paused ?? false,
+      paused,
       socAt: () => soc,
       channelState: (id) => states.get(id),
     };
@@ -338,11 +336,7 @@ export class RuleRunner {
             detail: `queued to ${n} channel(s)`,
           });
         } else {
-          const node = await this.hub.db
-            .selectFrom('nodes')
-            .select(['id', 'site_id'])
-            .where('id', '=', a.nodeId)
-            .executeTakeFirst();
+          const node = await nodeSite(this.hub.db, a.nodeId);
           if (!node || node.site_id !== rule.site_id) {
             results.push({ action: a.type, target: a.nodeId, ok: false, detail: 'Node not found' });
             continue;

@@ -34,6 +34,7 @@ import {
   type RuleRow,
   ruleNameTaken,
   siteNodes,
+  sitePaused,
   siteScenes,
   siteTimezone,
   storedSamples,
@@ -317,13 +318,7 @@ export class RuleService {
     const socs = conditions.some((c) => c.type === 'battery_soc')
       ? await storedSamples(db, { siteId, metrics: ['battery_soc'], fromMs: from - 86_400_000, toMs: now })
       : [];
-    const paused = !!(
-      await db
-        .selectFrom('site_automation_settings')
-        .select('paused')
-        .where('site_id', '=', siteId)
-        .executeTakeFirst()
-    )?.paused;
+    const paused = await sitePaused(db, siteId);
     // Channel states start as they are now and follow what the rule itself would switch.
     const states = new Map(facts.states);
     const inputs: ConditionInputs = {
