@@ -5,9 +5,11 @@ import { drainRollups } from '../rollups/rollup.job.ts';
 import { DemoRunner } from './demo.runner.ts';
 import { seedDemo } from './demo.seed.ts';
 import { DEMO_PASSWORD, DEMO_USERS } from './demo-fleet.ts';
+import { seedDemoTariffs } from './demo-tariffs.ts';
 
 export async function demoStartHook(app: FastifyInstance): Promise<void> {
   const { created, nodes } = await seedDemo(app.hub);
+  await seedDemoTariffs(app.hub, nodes);
   const runner = new DemoRunner(app, app.telemetryIngest, nodes);
   app.addHook('onClose', async () => runner.stop());
   const lines = [

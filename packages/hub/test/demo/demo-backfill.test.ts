@@ -4,8 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { processDirtyDays } from '../../src/analytics/site-day.service.ts';
 import { DemoRunner } from '../../src/demo/demo.runner.ts';
 import { seedDemo } from '../../src/demo/demo.seed.ts';
+import { demoTariff, seedDemoTariffs } from '../../src/demo/demo-tariffs.ts';
+import { drainRollups } from '../../src/rollups/rollup.job.ts';
+import { localDate } from '../../src/time/zoned.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
 
@@ -57,6 +61,34 @@ for (const engine of ENGINES) {
       const perMinute = stored > 0 ? added / 120 : 0;
       assert.ok(added > 0 && Number.isInteger(perMinute), `${added} samples for 120 minutes`);
       assert.equal(await storedSamples(), stored + added);
+    });
+
+    it('ships tariffs, so the first start shows costs and savings in the site currency', async () => {
+      const { nodes } = await seedDemo(hub.app.hub);
+      const sites = new Set(nodes.map((n) => n.siteId)).size;
+      assert.equal(await seedDemoTariffs(hub.app.hub, nodes), sites);
+      assert.equal(await seedDemoTariffs(hub.app.hub, nodes), 0, 'a restart adds none');
+      await drainRollups(hub.app.hub);
+      await processDirtyDays(hub.app.hub, 10_000);
+      const berlin = nodes.find((n) => n.site.timezone === 'Europe/Berlin')!;
+      const tokyo = nodes.find((n) => n.site.timezone === 'Asia/Tokyo')!;
+      assert.equal(demoTariff('Asia/Tokyo').currency, 'JPY');
+      for (const n of [berlin, tokyo]) {
+        const tariffs = await hub.admin('GET', `/api/v1/sites/${n.siteId}/tariffs`);
+        assert.equal(tariffs.json()[0].definition.currency, demoTariff(n.site.timezone).currency);
+        // The days the previous test stored: priced, with savings (solar covers part of the load).
+        const to = localDate(Date.now(), n.site.timezone);
+        const from = localDate(Date.now() - 2 * 86_400_000, n.site.timezone);
+        const days = await hub.admin('GET', `/api/v1/sites/${n.siteId}/daily?from=${from}&to=${to}`);
+        assert.equal(days.statusCode, 200, days.body);
+        const priced = days.json().filter((d: { loadKwh: number }) => d.loadKwh > 0);
+        assert.ok(priced.length > 0, days.body);
+        for (const d of priced) {
+          assert.equal(d.currency, demoTariff(n.site.timezone).currency);
+          assert.equal(typeof d.cost, 'number');
+          assert.equal(typeof d.savings, 'number');
+        }
+      }
     });
   });
 }
