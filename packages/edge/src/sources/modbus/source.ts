@@ -19,7 +19,6 @@ import type {
 } from '../types.ts';
 import { bankFromBlocks, decodeRegisters, planReads, type ReadBlock } from './decode.ts';
 import {
-  EquipmentKindSchema,
   loadTemplate,
   type RegisterEntry,
   type RelayEntry,
