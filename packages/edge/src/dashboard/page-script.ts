@@ -2,7 +2,7 @@
 // browser an installer carries; it reads only the agent's own /api/* answers and the embedded
 // CATALOGUE (name → [description, unit, kind]). Times are shown in the site's zone, not the
 // browser's: the installer's laptop may be set to another one.
-export const DASHBOARD_SCRIPT = String.raw`
+export const DASHBOARD_SCRIPT = `
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 let ZONE = 'UTC';

@@ -18,12 +18,7 @@ import type {
   SourceFactory,
 } from '../types.ts';
 import { bankFromBlocks, decodeRegisters, planReads, type ReadBlock } from './decode.ts';
-import {
-  loadTemplate,
-  type RegisterEntry,
-  type RelayEntry,
-  type Template,
-} from './template.ts';
+import { loadTemplate, type RegisterEntry, type RelayEntry, type Template } from './template.ts';
 
 // Loaded on first connect, not at start: modbus-serial pulls in serialport and its native
 // bindings (several MB of resident memory), which an agent reading only the simulator never needs.
