@@ -134,6 +134,28 @@ export class AutomationService {
   ) {}
 
   /** Whether the actor may switch on this site, and why not. Assumes read access was checked. */
+  /**
+   * Editing or running a scene or rule needs the right to switch on its site: without it, 403
+   * with the reason, audited as denied under `action` on the target.
+   */
+  async assertMaySwitch(
+    actor: Actor,
+    siteId: string,
+    denied: { action: string; targetType: string; targetId: string; sourceIp: string },
+  ): Promise<void> {
+    const p = await this.permission(actor, siteId);
+    if (p.canSwitch) return;
+    await audit(this.hub.db, actor, {
+      action: denied.action,
+      targetType: denied.targetType,
+      targetId: denied.targetId,
+      result: 'denied',
+      sourceIp: denied.sourceIp,
+      details: { siteId, reason: p.reason },
+    });
+    throw new WattfleetError('WF_FORBIDDEN', p.reason);
+  }
+
   async permission(actor: Actor, siteId: string): Promise<ControlPermission> {
     if (actor.kind === 'node') return { canSwitch: false, reason: 'Nodes do not switch equipment' };
     if (actor.kind === 'user') {
@@ -557,3 +579,7 @@ export class AutomationService {
     });
   }
 }
+
+/** Who did it, as a run log or audit detail shows it: a user's email, else the actor's id. */
+export const actorLabel = (actor: Actor): string =>
+  actor.kind === 'user' ? (actor.email ?? actor.userId) : (actorId(actor) ?? actor.kind);

@@ -4,15 +4,15 @@
 // against the site's other rules, and the dry run: the rule replayed over the site's last 7 days
 // of stored telemetry through the same evaluator the live runner uses.
 import { WattfleetError } from '@wattfleet/protocol';
-import { audit, auditInTransaction } from '../../audit/audit.ts';
+import { auditInTransaction } from '../../audit/audit.ts';
 import { assertSiteAccess } from '../../auth/access.ts';
-import { type Actor, actorId } from '../../auth/actor.ts';
+import type { Actor } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
 import { withTenant } from '../../identity/tenant.ts';
 import { tariffForDay } from '../../tariffs/tariffs.repository.ts';
 import { addDays, localDate } from '../../time/zoned.ts';
 import { listChannels } from '../automation.repository.ts';
-import type { AutomationService } from '../automation.service.ts';
+import { type AutomationService, actorLabel } from '../automation.service.ts';
 import {
   type ConditionInputs,
   failedCondition,
@@ -78,9 +78,6 @@ const definitionOf = (b: RuleBody | DryRunBody): RuleDefinition => ({
   actions: b.actions,
 });
 
-const label = (actor: Actor) =>
-  actor.kind === 'user' ? (actor.email ?? actor.userId) : (actorId(actor) ?? actor.kind);
-
 export class RuleService {
   constructor(
     private readonly hub: HubContext,
@@ -103,26 +100,6 @@ export class RuleService {
     if (!row) throw new WattfleetError('WF_NOT_FOUND', 'Rule not found');
     await assertSiteAccess(this.hub, actor, row.site_id, 'read');
     return row;
-  }
-
-  private async assertMaySwitch(
-    actor: Actor,
-    siteId: string,
-    action: string,
-    target: string,
-    sourceIp: string,
-  ) {
-    const p = await this.automation.permission(actor, siteId);
-    if (p.canSwitch) return;
-    await audit(this.hub.db, actor, {
-      action,
-      targetType: 'rule',
-      targetId: target,
-      result: 'denied',
-      sourceIp,
-      details: { siteId, reason: p.reason },
-    });
-    throw new WattfleetError('WF_FORBIDDEN', p.reason);
   }
 
   private async facts(
@@ -181,7 +158,12 @@ export class RuleService {
 
   async create(actor: Actor, siteId: string, body: RuleBody, sourceIp: string): Promise<Rule> {
     await assertSiteAccess(this.hub, actor, siteId, 'read');
-    await this.assertMaySwitch(actor, siteId, 'rule.create', siteId, sourceIp);
+    await this.automation.assertMaySwitch(actor, siteId, {
+      action: 'rule.create',
+      targetType: 'rule',
+      targetId: siteId,
+      sourceIp,
+    });
     const def = definitionOf(body);
     const enabled = body.enabled ?? true;
     await this.check(actor, siteId, def, { name: body.name, enabled });
@@ -195,7 +177,7 @@ export class RuleService {
           description: body.description ?? null,
           enabled,
           definition: def,
-          by: label(actor),
+          by: actorLabel(actor),
         });
         await auditInTransaction(trx, actor, {
           action: 'rule.create',
@@ -214,7 +196,12 @@ export class RuleService {
 
   async update(actor: Actor, id: string, body: RuleBody, sourceIp: string): Promise<Rule> {
     const rule = await this.visible(actor, id);
-    await this.assertMaySwitch(actor, rule.site_id, 'rule.update', id, sourceIp);
+    await this.automation.assertMaySwitch(actor, rule.site_id, {
+      action: 'rule.update',
+      targetType: 'rule',
+      targetId: id,
+      sourceIp,
+    });
     const def = definitionOf(body);
     const enabled = body.enabled ?? true;
     await this.check(actor, rule.site_id, def, { id, name: body.name, enabled });
@@ -252,7 +239,12 @@ export class RuleService {
 
   async remove(actor: Actor, id: string, sourceIp: string): Promise<void> {
     const rule = await this.visible(actor, id);
-    await this.assertMaySwitch(actor, rule.site_id, 'rule.delete', id, sourceIp);
+    await this.automation.assertMaySwitch(actor, rule.site_id, {
+      action: 'rule.delete',
+      targetType: 'rule',
+      targetId: id,
+      sourceIp,
+    });
     await withTenant(
       this.hub,
       actor,
@@ -308,7 +300,12 @@ export class RuleService {
     now = Date.now(),
   ): Promise<DryRunResult> {
     await assertSiteAccess(this.hub, actor, siteId, 'read');
-    await this.assertMaySwitch(actor, siteId, 'rule.dry_run', siteId, sourceIp);
+    await this.automation.assertMaySwitch(actor, siteId, {
+      action: 'rule.dry_run',
+      targetType: 'rule',
+      targetId: siteId,
+      sourceIp,
+    });
     const def = definitionOf(body);
     const facts = await this.check(actor, siteId, def);
     const from = now - DRY_RUN_DAYS * 86_400_000;

@@ -8,11 +8,11 @@
 import { WattfleetError } from '@wattfleet/protocol';
 import { audit, auditInTransaction } from '../../audit/audit.ts';
 import { assertSiteAccess } from '../../auth/access.ts';
-import { type Actor, actorId } from '../../auth/actor.ts';
+import type { Actor } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
 import { withTenant } from '../../identity/tenant.ts';
 import { type ChannelRow, getChannel } from '../automation.repository.ts';
-import type { AutomationService } from '../automation.service.ts';
+import { type AutomationService, actorLabel } from '../automation.service.ts';
 import {
   type ActivationRow,
   channelsOfSite,
@@ -92,9 +92,6 @@ function outcomeOf(ch: ChannelRow): { outcome: TargetOutcome; reason: string | n
   return undefined;
 }
 
-const label = (actor: Actor) =>
-  actor.kind === 'user' ? (actor.email ?? actor.userId) : (actorId(actor) ?? actor.kind);
-
 export class SceneService {
   constructor(
     private readonly hub: HubContext,
@@ -118,27 +115,6 @@ export class SceneService {
     return row;
   }
 
-  /** Editing and activating a scene both need the right to switch on its site. */
-  private async assertMaySwitch(
-    actor: Actor,
-    siteId: string,
-    action: string,
-    target: string,
-    sourceIp: string,
-  ) {
-    const p = await this.automation.permission(actor, siteId);
-    if (p.canSwitch) return;
-    await audit(this.hub.db, actor, {
-      action,
-      targetType: 'scene',
-      targetId: target,
-      result: 'denied',
-      sourceIp,
-      details: { siteId, reason: p.reason },
-    });
-    throw new WattfleetError('WF_FORBIDDEN', p.reason);
-  }
-
   /** 400 naming the field when a target is repeated or is not a channel of the site; 409 on a taken name. */
   private async checkBody(actor: Actor, siteId: string, body: SceneBody, except?: string) {
     const ids = body.targets.map((t) => t.channelId);
@@ -159,7 +135,12 @@ export class SceneService {
 
   async create(actor: Actor, siteId: string, body: SceneBody, sourceIp: string): Promise<Scene> {
     await assertSiteAccess(this.hub, actor, siteId, 'read');
-    await this.assertMaySwitch(actor, siteId, 'scene.create', siteId, sourceIp);
+    await this.automation.assertMaySwitch(actor, siteId, {
+      action: 'scene.create',
+      targetType: 'scene',
+      targetId: siteId,
+      sourceIp,
+    });
     await this.checkBody(actor, siteId, body);
     const row = await withTenant(
       this.hub,
@@ -188,7 +169,12 @@ export class SceneService {
 
   async update(actor: Actor, id: string, body: SceneBody, sourceIp: string): Promise<Scene> {
     const scene = await this.visible(actor, id);
-    await this.assertMaySwitch(actor, scene.site_id, 'scene.update', id, sourceIp);
+    await this.automation.assertMaySwitch(actor, scene.site_id, {
+      action: 'scene.update',
+      targetType: 'scene',
+      targetId: id,
+      sourceIp,
+    });
     await this.checkBody(actor, scene.site_id, body, id);
     const row = await withTenant(
       this.hub,
@@ -222,7 +208,12 @@ export class SceneService {
 
   async remove(actor: Actor, id: string, sourceIp: string): Promise<void> {
     const scene = await this.visible(actor, id);
-    await this.assertMaySwitch(actor, scene.site_id, 'scene.delete', id, sourceIp);
+    await this.automation.assertMaySwitch(actor, scene.site_id, {
+      action: 'scene.delete',
+      targetType: 'scene',
+      targetId: id,
+      sourceIp,
+    });
     await withTenant(
       this.hub,
       actor,
@@ -243,8 +234,13 @@ export class SceneService {
   /** Sets every target of the scene; answers with one result per target (some may still be pending). */
   async activate(actor: Actor, id: string, sourceIp: string): Promise<Activation> {
     const scene = await this.visible(actor, id);
-    await this.assertMaySwitch(actor, scene.site_id, 'scene.activate', id, sourceIp);
-    const by = label(actor);
+    await this.automation.assertMaySwitch(actor, scene.site_id, {
+      action: 'scene.activate',
+      targetType: 'scene',
+      targetId: id,
+      sourceIp,
+    });
+    const by = actorLabel(actor);
     const activation = await withTenant(
       this.hub,
       actor,
