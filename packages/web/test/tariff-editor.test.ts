@@ -91,7 +91,9 @@ describe('tariff editor in a browser', () => {
 
     await form.getByRole('button', { name: 'Save version' }).click();
     await card.getByTestId('tariff-saved').waitFor();
+    // The list reloads after the save message: wait for the row, do not count too early.
     const row = card.getByTestId('tariff-versions').locator('tbody tr');
+    await row.first().waitFor();
     assert.equal(await row.count(), 1);
     assert.match((await row.textContent()) ?? '', /\(in force\).*€0\.30\/kWh.*€0\.08\/kWh/);
 
