@@ -4,8 +4,9 @@
 // (model and serial shown before saving; the credentials go to the hub and are never shown
 // again), sees last poll / next poll / last error in words, live values and the connection log
 // without a reload, the virtual node's readings in the site's ordinary chart, pauses and resumes
-// polling, rotates the credentials and removes the system (its data stays). The owner sees the
-// state only; an owner of another site sees nothing of it; the admin sees every account's health
+// polling, rotates the credentials and removes the system (its data stays). The owner may manage
+// their own site's system too (pause and resume here); a viewer sees the state only; an owner of
+// another site sees nothing of it; the admin sees every account's health
 // fleet-wide. Polls are driven with pinned times (pollNow), so nothing depends on the time of day.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -80,6 +81,7 @@ describe('vendor systems in the portal', () => {
     for (const [email, role, orgId] of [
       ['installer@example.org', 'installer', installerOrg.json().id],
       ['owner@example.org', 'owner', mine.orgId],
+      ['viewer@example.org', 'viewer', mine.orgId],
       ['dock@example.org', 'owner', other.orgId],
       ['admin@example.org', 'admin', operator.json().id],
     ] as const) {
@@ -251,23 +253,39 @@ describe('vendor systems in the portal', () => {
     assert.equal(await poll(24), 'ok');
   });
 
-  it('owner: sees the state only: no add, pause, rotate or remove', async () => {
+  it('owner: manages their own system (pause and resume reach the hub); a viewer sees the state only', async () => {
     const owner = await signInAs(browser, base, 'owner@example.org', PASSWORD, SITE);
     const mineCard = owner.getByTestId('vendor-account');
     await mineCard.waitFor();
     await mineCard.locator('[data-metric="load_w"]').waitFor();
     await mineCard.locator('[data-testid="vendor-health"][data-state="ok"]').waitFor();
-    await mineCard
+    await owner.getByTestId('vendor-add').waitFor();
+    for (const name of ['Rotate credentials', 'Remove'])
+      assert.equal(await mineCard.getByRole('button', { name }).count(), 1, name);
+    await mineCard.getByRole('button', { name: 'Pause polling' }).click();
+    await mineCard.getByRole('button', { name: 'Resume polling' }).waitFor();
+    const id = await mineCard.getAttribute('data-vendor-account');
+    const paused = await hub.admin('GET', `/api/v1/vendor-accounts/${id}`);
+    assert.equal(paused.json().paused, true, paused.body);
+    await mineCard.getByRole('button', { name: 'Resume polling' }).click();
+    await mineCard.getByRole('button', { name: 'Pause polling' }).waitFor();
+    assert.equal((await hub.admin('GET', `/api/v1/vendor-accounts/${id}`)).json().paused, false);
+    await owner.screenshot({ path: join(SCREENSHOTS, 'vendor-owner.png'), fullPage: true });
+    await owner.context().close();
+
+    const viewer = await signInAs(browser, base, 'viewer@example.org', PASSWORD, SITE);
+    const seen = viewer.getByTestId('vendor-account');
+    await seen.locator('[data-testid="vendor-health"][data-state="ok"]').waitFor();
+    await seen
       .getByTestId('vendor-last-poll')
       .filter({ hasText: /read successfully/ })
       .waitFor();
-    assert.equal(await owner.getByTestId('vendor-add').count(), 0);
+    assert.equal(await viewer.getByTestId('vendor-add').count(), 0);
     for (const name of ['Pause polling', 'Resume polling', 'Rotate credentials', 'Remove'])
-      assert.equal(await mineCard.getByRole('button', { name }).count(), 0, name);
-    await mineCard.getByRole('button', { name: 'Connection log' }).click();
-    await mineCard.getByTestId('vendor-log').waitFor();
-    await owner.screenshot({ path: join(SCREENSHOTS, 'vendor-owner.png'), fullPage: true });
-    await owner.context().close();
+      assert.equal(await seen.getByRole('button', { name }).count(), 0, name);
+    await seen.getByRole('button', { name: 'Connection log' }).click();
+    await seen.getByTestId('vendor-log').waitFor();
+    await viewer.context().close();
   });
 
   it("an owner of another site sees nothing of this site's system", async () => {

@@ -17,8 +17,10 @@ import { isStale } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { useLiveValues } from '../lib/use-live.ts';
 import { useLiveFleet } from '../lib/use-live-fleet.ts';
+import { useSession } from '../session.tsx';
 
 export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
+  const { user } = useSession();
   const sites = useAsync((signal) => sitesApi.list(signal), []);
   const [picked, setPicked] = useState<string>();
   const siteId = wanted ?? picked ?? sites.data?.[0]?.id;
@@ -109,9 +111,9 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
       {siteId && <ChannelControls siteId={siteId} />}
       {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}
       {siteId && site.data && <EnergySummary siteId={siteId} timeZone={site.data.timezone} />}
-      {/* Owners and viewers see their vendor systems' state; the installer or an admin connects,
-          pauses and changes them (on the site's page). */}
-      {siteId && site.data && <VendorSystems siteId={siteId} canManage={false} />}
+      {/* The owner connects, pauses, rotates and removes their own vendor systems (the hub lets
+          every role with write access to the site do it); a viewer sees their state only. */}
+      {siteId && site.data && <VendorSystems siteId={siteId} canManage={user?.role !== 'viewer'} />}
     </div>
   );
 }
