@@ -156,15 +156,17 @@ describe('two hubs on one PostgreSQL and one Mosquitto', () => {
 
   it('runExclusive lets one hub run a job while the other skips it', async () => {
     const g = gate();
+    const held = gate();
+    // Wait until the first hub is inside its job (it holds the lock) before the second tries: a
+    // second attempt racing the first's pg_try_advisory_lock could win it, and the first would
+    // then rightly skip, which is not what this test is about.
     const first = runExclusive(tdb.database, 'test.job', async () => {
+      held.open();
       await g.opened;
       return 'first';
     });
-    // The lock is taken asynchronously; wait until the other hub sees it held.
-    const skipped = await waitFor(async () => {
-      const r = await runExclusive(second.db, 'test.job', async () => 'second');
-      return r.ran ? undefined : r;
-    });
+    await held.opened;
+    const skipped = await runExclusive(second.db, 'test.job', async () => 'second');
     assert.deepEqual(skipped, { ran: false });
     // Another job name is independent.
     assert.deepEqual(await runExclusive(second, 'other.job', async () => 1), { ran: true, value: 1 });
