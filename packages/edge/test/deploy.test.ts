@@ -73,6 +73,19 @@ describe('deploy/agent', () => {
     assert.equal(r.stderr, '', 'no warning from node about the flags');
   });
 
+  it('serial adapters are reachable: the agent joins dialout and the unit keeps /dev', () => {
+    const install = readFileSync(join(DEPLOY, 'install.sh'), 'utf8');
+    assert.match(
+      install,
+      /for g in [^;]*\bdialout\b[^;]*; do getent group "\$g" .* usermod -aG "\$g" wattfleet/,
+    );
+    const unit = readFileSync(join(DEPLOY, 'wattfleet-agent.service'), 'utf8');
+    // PrivateDevices=, DevicePolicy=closed or a DeviceAllow= list would hide /dev/ttyUSB0 from a
+    // modbus-rtu source; the unit may harden everything else.
+    assert.doesNotMatch(unit, /^(PrivateDevices=(yes|true)|DevicePolicy=(closed|strict)|DeviceAllow=)/m);
+    assert.doesNotMatch(unit, /^SupplementaryGroups=/m, 'groups come from the user (install.sh)');
+  });
+
   it('the rollback unit points `current` back at `previous`', async () => {
     const unit = parseUnit(readFileSync(join(DEPLOY, 'wattfleet-agent-rollback.service'), 'utf8'));
     const releases = join(dir, 'opt');

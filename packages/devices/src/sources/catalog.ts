@@ -6,6 +6,7 @@ import { type Checker, checker, type Problem } from '@wattfleet/protocol';
 import type { TSchema } from 'typebox';
 import type { ConfigRule } from '../config/parse.ts';
 import { SimulatorConfig } from '../simulator/config.ts';
+import { ModbusRtuConfig, serialBusProblems } from './modbus-rtu.ts';
 import { ModbusTcpConfig } from './modbus-tcp.ts';
 import { OpcUaConfig } from './opcua.ts';
 
@@ -44,6 +45,7 @@ export class SourceSchemas {
 export const BUILTIN_SOURCE_SCHEMAS: Readonly<Record<string, TSchema>> = {
   simulator: SimulatorConfig,
   'modbus-tcp': ModbusTcpConfig,
+  'modbus-rtu': ModbusRtuConfig,
   opcua: OpcUaConfig,
 };
 
@@ -52,13 +54,18 @@ export const builtinSourceSchemas = new SourceSchemas();
 for (const [type, schema] of Object.entries(BUILTIN_SOURCE_SCHEMAS))
   builtinSourceSchemas.register(type, schema);
 
-/** A config rule checking each source section against `schemas` (its `type` is the config's own). */
+/**
+ * A config rule checking each source section against `schemas` (its `type` is the config's own),
+ * then what spans sections (devices sharing one serial bus).
+ */
 export function sourceRulesFor(schemas: Pick<SourceSchemas, 'problems'>): ConfigRule {
-  return (config) =>
-    config.sources.flatMap((section, i): Problem[] => {
+  return (config) => [
+    ...config.sources.flatMap((section, i): Problem[] => {
       const { type, ...rest } = section;
       return schemas.problems(type, rest, `/sources/${i}`);
-    });
+    }),
+    ...serialBusProblems(config.sources),
+  ];
 }
 
 /** Source sections checked against the built-in types. */

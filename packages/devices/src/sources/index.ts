@@ -7,5 +7,13 @@ export {
   sourceRulesFor,
 } from './catalog.ts';
 export { EquipmentKindSchema } from './equipment.ts';
+export {
+  describeLine,
+  ModbusRtuConfig,
+  RTU_BAUD_RATES,
+  type SerialLine,
+  serialBusProblems,
+  serialLineOf,
+} from './modbus-rtu.ts';
 export { ModbusTcpConfig } from './modbus-tcp.ts';
 export { CertificateThumbprint, OpcUaConfig } from './opcua.ts';

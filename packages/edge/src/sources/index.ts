@@ -1,6 +1,12 @@
 // Public face of the sources folder: what the agent, the CLI and the demo need.
 export { decodeRegisters, planReads, type RegisterBank } from './modbus/decode.ts';
 export { encodeRegisters } from './modbus/encode.ts';
+export {
+  type RtuFault,
+  type RtuSlaveOptions,
+  type RtuStandIn,
+  startRtuStandIn,
+} from './modbus/rtu-standin.ts';
 export { BUILTIN_TEMPLATES_DIR, type ModbusTcpConfig } from './modbus/source.ts';
 export { type StandIn, type StandInOptions, startStandIn } from './modbus/standin.ts';
 export {

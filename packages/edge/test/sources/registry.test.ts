@@ -24,7 +24,7 @@ async function refusal(p: Promise<unknown>): Promise<WattfleetError> {
 
 describe('source registry', () => {
   it('knows the built-in source types', () => {
-    assert.deepEqual(sourceRegistry.types(), ['modbus-tcp', 'opcua', 'simulator']);
+    assert.deepEqual(sourceRegistry.types(), ['modbus-rtu', 'modbus-tcp', 'opcua', 'simulator']);
   });
 
   it('builds a simulator whose readings are all accepted metrics', async () => {

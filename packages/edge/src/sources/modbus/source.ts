@@ -1,8 +1,9 @@
-// The `modbus-tcp` source: a generic Modbus TCP reader driven by templates. One device can be
-// described by several templates (SunSpec common model + inverter model); their registers are
-// read in as few requests as possible and decoded by the pure decoder.
+// The `modbus-tcp` and `modbus-rtu` sources: a generic Modbus reader driven by templates. One
+// device can be described by several templates (SunSpec common model + inverter model); their
+// registers are read in as few requests as possible and decoded by the pure decoder. TCP and RTU
+// differ only in how the device is reached (link.ts): templates work unchanged over both.
 import { join } from 'node:path';
-import { ModbusTcpConfig } from '@wattfleet/devices/sources';
+import { ModbusRtuConfig, ModbusTcpConfig, serialLineOf } from '@wattfleet/devices/sources';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import { EDGE_ROOT } from '../../paths.ts';
 import type {
@@ -18,39 +19,38 @@ import type {
   SourceFactory,
 } from '../types.ts';
 import { bankFromBlocks, decodeRegisters, planReads, type ReadBlock } from './decode.ts';
+import { type ModbusLink, RtuLink, TcpLink } from './link.ts';
 import { loadTemplate, type RegisterEntry, type RelayEntry, type Template } from './template.ts';
-
-// Loaded on first connect, not at start: modbus-serial pulls in serialport and its native
-// bindings (several MB of resident memory), which an agent reading only the simulator never needs.
-// It is CommonJS whose module.exports is the client class; its typings describe an ES default
-// export, so spell out what the import really is.
-let modbusClientClass: Promise<new () => ModbusClient> | undefined;
-function loadModbusClient(): Promise<new () => ModbusClient> {
-  modbusClientClass ??= import('modbus-serial').then((m) => m.default as unknown as new () => ModbusClient);
-  return modbusClientClass;
-}
 
 /** Templates shipped with the agent. */
 export const BUILTIN_TEMPLATES_DIR = join(EDGE_ROOT, 'templates');
 
-/** Its config section (in @wattfleet/devices: the hub validates configs with it too). */
-export { ModbusTcpConfig };
+/** Its config sections (in @wattfleet/devices: the hub validates configs with them too). */
+export { ModbusRtuConfig, ModbusTcpConfig };
 
-class ModbusTcpSource implements Source, ProbeCapability {
-  readonly type = 'modbus-tcp';
+/** What the Modbus sources read from their config section, whichever the transport. */
+interface ModbusDeviceConfig {
+  key: string;
+  templates: string[];
+  addressOffset?: number;
+  kind?: EquipmentKind;
+}
+
+class ModbusSource implements Source, ProbeCapability {
+  readonly type: string;
   readonly key: string;
-  protected readonly config: ModbusTcpConfig;
+  protected readonly config: ModbusDeviceConfig;
   protected readonly templates: readonly Template[];
   readonly #plan: ReadBlock[];
   readonly #offset: number;
-  #client: ModbusClient | undefined;
+  readonly #link: ModbusLink;
   #identity: Pick<EquipmentInfo, 'vendor' | 'model' | 'serial'> = {};
-  // One request at a time: many small devices (and gateways) answer only one transaction.
-  #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(config: ModbusTcpConfig, templates: readonly Template[]) {
+  constructor(type: string, config: ModbusDeviceConfig, templates: readonly Template[], link: ModbusLink) {
+    this.type = type;
     this.key = config.key;
     this.config = config;
+    this.#link = link;
     this.templates = templates;
     this.#plan = planReads(templates);
     this.#offset = config.addressOffset ?? 0;
@@ -65,28 +65,7 @@ class ModbusTcpSource implements Source, ProbeCapability {
   }
 
   protected exclusive<T>(work: (client: ModbusClient) => Promise<T>): Promise<T> {
-    const run = this.#queue.then(async () => {
-      try {
-        return await work(await this.#connect());
-      } catch (err) {
-        // A failed transaction may leave the socket out of step: start afresh next time.
-        await this.close();
-        throw err;
-      }
-    });
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async #connect(): Promise<ModbusClient> {
-    if (this.#client?.isOpen) return this.#client;
-    const ModbusRTU = await loadModbusClient();
-    const client = new ModbusRTU();
-    client.setTimeout(this.config.timeoutMs ?? 3000);
-    await client.connectTCP(this.config.host, { port: this.config.port ?? 502 });
-    client.setID(this.config.unitId ?? 1);
-    this.#client = client;
-    return client;
+    return this.#link.exclusive(work);
   }
 
   async #readAll(client: ModbusClient) {
@@ -151,10 +130,8 @@ class ModbusTcpSource implements Source, ProbeCapability {
     return 'no registers to read';
   }
 
-  async close(): Promise<void> {
-    const client = this.#client;
-    this.#client = undefined;
-    if (client?.isOpen) await new Promise<void>((resolve) => client.close(() => resolve()));
+  close(): Promise<void> {
+    return this.#link.close();
   }
 }
 
@@ -167,11 +144,17 @@ function relayRegister(templates: readonly Template[]): RegisterEntry | undefine
   return undefined;
 }
 
-class ModbusTcpRelaySource extends ModbusTcpSource implements RelayCapability {
+class ModbusRelaySource extends ModbusSource implements RelayCapability {
   readonly #register: RegisterEntry;
 
-  constructor(config: ModbusTcpConfig, templates: readonly Template[], register: RegisterEntry) {
-    super(config, templates);
+  constructor(
+    type: string,
+    config: ModbusDeviceConfig,
+    templates: readonly Template[],
+    link: ModbusLink,
+    register: RegisterEntry,
+  ) {
+    super(type, config, templates, link);
     this.#register = register;
   }
 
@@ -197,11 +180,17 @@ function relayChannelsOf(templates: readonly Template[]): RelayEntry[] {
  * A multi-channel relay board (N coils or registers, template `relays`). Every switch is written,
  * then read back from the device: the state it answers with is what the agent reports.
  */
-class ModbusTcpRelayBoard extends ModbusTcpSource implements RelayCapability {
+class ModbusRelayBoard extends ModbusSource implements RelayCapability {
   readonly #relays: ReadonlyMap<string, RelayEntry>;
 
-  constructor(config: ModbusTcpConfig, templates: readonly Template[], relays: readonly RelayEntry[]) {
-    super(config, templates);
+  constructor(
+    type: string,
+    config: ModbusDeviceConfig,
+    templates: readonly Template[],
+    link: ModbusLink,
+    relays: readonly RelayEntry[],
+  ) {
+    super(type, config, templates, link);
     this.#relays = new Map(relays.map((r) => [r.channel, r]));
   }
 
@@ -264,18 +253,58 @@ class ModbusTcpRelayBoard extends ModbusTcpSource implements RelayCapability {
   }
 }
 
+/** The source for a device's templates: a relay board, a single relay, or a meter/inverter. */
+async function modbusSource(
+  type: string,
+  config: ModbusDeviceConfig,
+  context: SourceContext,
+  link: () => ModbusLink,
+): Promise<Source> {
+  const templates = await Promise.all(
+    config.templates.map((name) => loadTemplate(context.templatesDir, name)),
+  );
+  const board = relayChannelsOf(templates);
+  if (board.length > 0) return new ModbusRelayBoard(type, config, templates, link(), board);
+  const relay = relayRegister(templates);
+  return relay
+    ? new ModbusRelaySource(type, config, templates, link(), relay)
+    : new ModbusSource(type, config, templates, link());
+}
+
 export const modbusTcpSource: SourceFactory<ModbusTcpConfig> = {
   type: 'modbus-tcp',
   configSchema: ModbusTcpConfig,
-  async create(config: ModbusTcpConfig, context: SourceContext): Promise<Source> {
-    const templates = await Promise.all(
-      config.templates.map((name) => loadTemplate(context.templatesDir, name)),
-    );
-    const board = relayChannelsOf(templates);
-    if (board.length > 0) return new ModbusTcpRelayBoard(config, templates, board);
-    const relay = relayRegister(templates);
-    return relay
-      ? new ModbusTcpRelaySource(config, templates, relay)
-      : new ModbusTcpSource(config, templates);
-  },
+  create: (config, context) =>
+    modbusSource(
+      'modbus-tcp',
+      config,
+      context,
+      () =>
+        new TcpLink(config.key, {
+          host: config.host,
+          port: config.port ?? 502,
+          unitId: config.unitId ?? 1,
+          timeoutMs: config.timeoutMs ?? 3000,
+        }),
+    ),
+};
+
+export const modbusRtuSource: SourceFactory<ModbusRtuConfig> = {
+  type: 'modbus-rtu',
+  configSchema: ModbusRtuConfig,
+  // The link joins the port's bus only once the templates loaded: a source that fails to build
+  // must not hold a unit id on the bus.
+  create: (config, context) =>
+    modbusSource(
+      'modbus-rtu',
+      config,
+      context,
+      () =>
+        new RtuLink(config.key, serialLineOf(config), {
+          unitId: config.unitId,
+          // Serial meters at 9600 baud answer within a few hundred ms; a second is the usual default.
+          timeoutMs: config.timeoutMs ?? 1000,
+          interFrameDelayMs: config.interFrameDelayMs ?? 0,
+        }),
+    ),
 };
