@@ -65,7 +65,7 @@ describe('agent config with the built-in source rules', () => {
     assert.ok(at('/sources/1/templates').length > 0, JSON.stringify(r.problems));
     assert.ok(at('/sources/1/port').length > 0, JSON.stringify(r.problems));
     assert.deepEqual(at('/sources/2/type'), [
-      'unknown source type "no-such-source" (known: modbus-rtu, modbus-tcp, opcua, simulator)',
+      'unknown source type "no-such-source" (known: modbus-rtu, modbus-tcp, mqtt-device, opcua, simulator)',
     ]);
   });
 
@@ -82,7 +82,13 @@ describe('agent config with the built-in source rules', () => {
 
 describe('source schemas', () => {
   it('lists the built-in types and refuses a second registration of one', () => {
-    assert.deepEqual(builtinSourceSchemas.types(), ['modbus-rtu', 'modbus-tcp', 'opcua', 'simulator']);
+    assert.deepEqual(builtinSourceSchemas.types(), [
+      'modbus-rtu',
+      'modbus-tcp',
+      'mqtt-device',
+      'opcua',
+      'simulator',
+    ]);
     assert.throws(
       () => builtinSourceSchemas.register('simulator', Type.Object({})),
       /source type "simulator" is already registered/,

@@ -8,6 +8,7 @@ import type { ConfigRule } from '../config/parse.ts';
 import { SimulatorConfig } from '../simulator/config.ts';
 import { ModbusRtuConfig, serialBusProblems } from './modbus-rtu.ts';
 import { ModbusTcpConfig } from './modbus-tcp.ts';
+import { MqttDeviceConfig } from './mqtt-device.ts';
 import { OpcUaConfig } from './opcua.ts';
 
 export class SourceSchemas {
@@ -46,6 +47,7 @@ export const BUILTIN_SOURCE_SCHEMAS: Readonly<Record<string, TSchema>> = {
   simulator: SimulatorConfig,
   'modbus-tcp': ModbusTcpConfig,
   'modbus-rtu': ModbusRtuConfig,
+  'mqtt-device': MqttDeviceConfig,
   opcua: OpcUaConfig,
 };
 

@@ -16,4 +16,5 @@ export {
   serialLineOf,
 } from './modbus-rtu.ts';
 export { ModbusTcpConfig } from './modbus-tcp.ts';
+export { LocalBrokerConfig, MqttDeviceConfig } from './mqtt-device.ts';
 export { CertificateThumbprint, OpcUaConfig } from './opcua.ts';

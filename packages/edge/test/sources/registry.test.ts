@@ -24,7 +24,13 @@ async function refusal(p: Promise<unknown>): Promise<WattfleetError> {
 
 describe('source registry', () => {
   it('knows the built-in source types', () => {
-    assert.deepEqual(sourceRegistry.types(), ['modbus-rtu', 'modbus-tcp', 'opcua', 'simulator']);
+    assert.deepEqual(sourceRegistry.types(), [
+      'modbus-rtu',
+      'modbus-tcp',
+      'mqtt-device',
+      'opcua',
+      'simulator',
+    ]);
   });
 
   it('builds a simulator whose readings are all accepted metrics', async () => {
@@ -86,7 +92,10 @@ describe('source registry', () => {
 
   it('refuses an unknown type, naming the known ones', async () => {
     const err = await refusal(createSource('teleporter', {}, ctx));
-    assert.match(err.problems![0]!.message, /unknown source type "teleporter".*modbus-tcp, opcua, simulator/);
+    assert.match(
+      err.problems![0]!.message,
+      /unknown source type "teleporter".*modbus-tcp, mqtt-device, opcua, simulator/,
+    );
   });
 
   it('reports a template the modbus-tcp config names but the directory lacks', async () => {
