@@ -50,11 +50,23 @@ export const Day = Type.Object({
 export type Day = Static<typeof Day>;
 export const DayList = Type.Array(Day);
 
+/** Energy distribution of the period (the owner app's Sankey); assumptions in energy-flows.ts. */
+const Flows = Type.Object({
+  solarToHomeKwh: Type.Number(),
+  solarToBatteryKwh: Type.Number(),
+  solarToGridKwh: Type.Number(),
+  gridToHomeKwh: Type.Number(),
+  gridToBatteryKwh: Type.Number(),
+  batteryToHomeKwh: Type.Number(),
+  batteryToGridKwh: Type.Number(),
+});
+
 const PeriodFields = {
   days: Type.Integer(),
   daysWithData: Type.Integer({ description: 'Days with any measurement: 0 before the install' }),
   ...EnergyFields,
   peakLoadKw: Nullable(Type.Number()),
+  flows: Flows,
 };
 export const Period = Type.Object(PeriodFields);
 export type Period = Static<typeof Period>;

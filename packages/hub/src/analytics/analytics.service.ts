@@ -34,6 +34,7 @@ import type {
 } from './analytics.schema.ts';
 import { nodeCompleteness } from './completeness.service.ts';
 import { aggregateDays } from './energy-day.ts';
+import { energyFlows } from './energy-flows.ts';
 import { processDirtyDays, recomputeSiteDay } from './site-day.service.ts';
 
 const MAX_DAYS = 366;
@@ -126,6 +127,7 @@ function periodView(rows: DayRow[]): Period {
       (m, r) => (r.peak_load_kw === null ? m : Math.max(m ?? 0, r.peak_load_kw)),
       null,
     ),
+    flows: energyFlows(agg),
   };
 }
 

@@ -29,6 +29,29 @@ export interface MonthRow extends EnergySummary {
   daysWithData: number;
 }
 
+/** Energy distribution of a period, computed by the hub (assumptions in the hub's energy-flows.ts). */
+export interface EnergyFlows {
+  solarToHomeKwh: number;
+  solarToBatteryKwh: number;
+  solarToGridKwh: number;
+  gridToHomeKwh: number;
+  gridToBatteryKwh: number;
+  batteryToHomeKwh: number;
+  batteryToGridKwh: number;
+}
+
+export interface DatedPeriod extends EnergySummary {
+  from: string;
+  to: string;
+  daysWithData: number;
+  flows: EnergyFlows;
+}
+
+export interface Comparison {
+  current: DatedPeriod;
+  previous: DatedPeriod;
+}
+
 const sid = (siteId: string) => encodeURIComponent(siteId);
 
 export const analyticsApi = {
@@ -38,4 +61,7 @@ export const analyticsApi = {
   /** from/to are YYYY-MM. */
   monthly: (siteId: string, from: string, to: string) =>
     request<MonthRow[]>(`/sites/${sid(siteId)}/monthly`, { query: { from, to } }),
+  /** A range of local days and the same number of days just before it. */
+  comparison: (siteId: string, from: string, to: string, signal?: AbortSignal) =>
+    request<Comparison>(`/sites/${sid(siteId)}/comparison`, { query: { from, to }, signal }),
 };

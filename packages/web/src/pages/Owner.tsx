@@ -6,6 +6,7 @@ import { AlertList } from '../components/AlertList.tsx';
 import { ChannelControls } from '../components/ChannelControls.tsx';
 import { EnergySummary } from '../components/EnergySummary.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
+import { EnergyDistribution } from '../components/energy/EnergyDistribution.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
@@ -110,6 +111,7 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
       )}
       {siteId && <ChannelControls siteId={siteId} />}
       {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}
+      {siteId && site.data && <EnergyDistribution siteId={siteId} timeZone={site.data.timezone} />}
       {siteId && site.data && <EnergySummary siteId={siteId} timeZone={site.data.timezone} />}
       {/* The owner connects, pauses, rotates and removes their own vendor systems (the hub lets
           every role with write access to the site do it); a viewer sees their state only. */}
