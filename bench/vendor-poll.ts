@@ -161,18 +161,22 @@ export async function main(args: string[]): Promise<void> {
   cloud.maintenance = false;
   await cloud.start();
   const db = await createPgDatabase();
-  const hub = new HubProcess({
-    DATABASE_URL: db.url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    MQTT_PORT: '0',
-    WATTFLEET_ADMIN_TOKEN: BENCH_TOKEN,
-    WATTFLEET_SECRETS_KEY: randomBytes(32).toString('base64'),
-    SELECT_LIVE_URL: cloud.url,
-    LOG_LEVEL: 'warn',
-    WATTFLEET_DEMO: '0',
-    INGEST_NODE_RATE_PER_MINUTE: '1000000',
-  });
+  const hub = new HubProcess(
+    {
+      DATABASE_URL: db.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      MQTT_PORT: '0',
+      WATTFLEET_ADMIN_TOKEN: BENCH_TOKEN,
+      WATTFLEET_SECRETS_KEY: randomBytes(32).toString('base64'),
+      SELECT_LIVE_URL: cloud.url,
+      LOG_LEVEL: 'warn',
+      WATTFLEET_DEMO: '0',
+      INGEST_NODE_RATE_PER_MINUTE: '1000000',
+    },
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the hub, to see where polling spends its time.
+    process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+  );
   try {
     await hub.start();
     // Accounts: each add logs in and reads the system once (the connection test), then the

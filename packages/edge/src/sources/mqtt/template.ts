@@ -6,19 +6,12 @@
 // config), {channel} (one relay channel; a topic with it is subscribed once per channel),
 // {client} (the agent's own reply topic for this source), {id} (a request number), {on} (the
 // template's word for the state asked: `switch.on` / `switch.off`).
-import { readFile } from 'node:fs/promises';
+
 import { join } from 'node:path';
-import { CONFIG_LIMITS, SAFE_YAML_OPTIONS, yamlLimitProblems } from '@wattfleet/devices/config';
 import { EquipmentKindSchema } from '@wattfleet/devices/sources';
-import {
-  checker,
-  isAcceptedMetric,
-  metricDefinition,
-  type Problem,
-  WattfleetError,
-} from '@wattfleet/protocol';
+import { checker, isAcceptedMetric, metricDefinition, type Problem } from '@wattfleet/protocol';
 import Type, { type Static } from 'typebox';
-import { parseDocument } from 'yaml';
+import { parseYamlTemplate, readYamlTemplate } from '../yaml-template.ts';
 
 const strict = { additionalProperties: false } as const;
 const Topic = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^#+]*$' });
@@ -121,39 +114,21 @@ export function mqttTemplateProblems(doc: unknown): Problem[] {
 
 /** Parses and checks YAML text; throws WF_VALIDATION with every problem. */
 export function parseMqttTemplate(text: string, expectedName?: string): MqttDeviceTemplate {
-  const what = `invalid MQTT device template${expectedName ? ` "${expectedName}"` : ''}`;
-  const limits = yamlLimitProblems(text, CONFIG_LIMITS);
-  if (limits.length > 0) throw new WattfleetError('WF_VALIDATION', what, limits);
-  const doc = parseDocument(text, { ...SAFE_YAML_OPTIONS, uniqueKeys: true });
-  const problems: Problem[] = doc.errors.map((e) => ({
-    path: '',
-    message: `YAML line ${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`,
-  }));
-  const value: unknown = problems.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
-  if (problems.length === 0) problems.push(...mqttTemplateProblems(value));
-  const name = (value as { template?: unknown } | undefined)?.template;
-  if (expectedName !== undefined && problems.length === 0 && name !== expectedName)
-    problems.push({
-      path: '/template',
-      message: `template "${String(name)}" must live in ${String(name)}.yaml`,
-    });
-  if (problems.length > 0) throw new WattfleetError('WF_VALIDATION', what, problems);
-  return value as MqttDeviceTemplate;
+  return parseYamlTemplate<MqttDeviceTemplate>(
+    text,
+    'MQTT device template',
+    mqttTemplateProblems,
+    expectedName,
+  );
 }
 
-/** MQTT device templates live in their own folder beside the Modbus ones. */
 export const mqttTemplatesDir = (templatesDir: string): string => join(templatesDir, 'mqtt');
 
 export async function loadMqttTemplate(templatesDir: string, name: string): Promise<MqttDeviceTemplate> {
-  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name))
-    throw new WattfleetError('WF_VALIDATION', `bad template name "${name}"`);
-  const dir = mqttTemplatesDir(templatesDir);
-  const text = await readFile(join(dir, `${name}.yaml`), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT')
-      throw new WattfleetError('WF_NOT_FOUND', `no MQTT device template "${name}" in ${dir}`);
-    throw err;
-  });
-  return parseMqttTemplate(text, name);
+  return parseMqttTemplate(
+    await readYamlTemplate(mqttTemplatesDir(templatesDir), name, 'MQTT device template'),
+    name,
+  );
 }
 
 /** Fills the placeholders of a topic, path or payload. */

@@ -3,19 +3,12 @@
 // kWh → Wh), so a template is copied from the server's documentation, not recomputed by hand.
 // Checked by schema, then by meaning, every problem listed at once; the text is bounded before
 // it is parsed (the config's YAML limits).
-import { readFile } from 'node:fs/promises';
+
 import { join } from 'node:path';
-import { CONFIG_LIMITS, SAFE_YAML_OPTIONS, yamlLimitProblems } from '@wattfleet/devices/config';
 import { EquipmentKindSchema } from '@wattfleet/devices/sources';
-import {
-  checker,
-  isAcceptedMetric,
-  metricDefinition,
-  type Problem,
-  WattfleetError,
-} from '@wattfleet/protocol';
+import { checker, isAcceptedMetric, metricDefinition, type Problem } from '@wattfleet/protocol';
 import Type, { type Static } from 'typebox';
-import { LineCounter, parseDocument } from 'yaml';
+import { parseYamlTemplate, readYamlTemplate } from '../yaml-template.ts';
 
 const strict = { additionalProperties: false } as const;
 
@@ -144,38 +137,14 @@ export function opcUaTemplateProblems(doc: unknown): Problem[] {
 
 /** Parses and checks YAML text; throws WF_VALIDATION with every problem. */
 export function parseOpcUaTemplate(text: string, expectedName?: string): OpcUaTemplate {
-  const what = `invalid OPC UA template${expectedName ? ` "${expectedName}"` : ''}`;
-  const limits = yamlLimitProblems(text, CONFIG_LIMITS);
-  if (limits.length > 0) throw new WattfleetError('WF_VALIDATION', what, limits);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { ...SAFE_YAML_OPTIONS, uniqueKeys: true, lineCounter: lines });
-  const problems: Problem[] = doc.errors.map((e) => ({
-    path: '',
-    message: `YAML line ${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`,
-  }));
-  const value: unknown = problems.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
-  if (problems.length === 0) problems.push(...opcUaTemplateProblems(value));
-  const name = (value as { template?: unknown } | undefined)?.template;
-  if (expectedName !== undefined && problems.length === 0 && name !== expectedName)
-    problems.push({
-      path: '/template',
-      message: `template "${String(name)}" must live in ${String(name)}.yaml`,
-    });
-  if (problems.length > 0) throw new WattfleetError('WF_VALIDATION', what, problems);
-  return value as OpcUaTemplate;
+  return parseYamlTemplate<OpcUaTemplate>(text, 'OPC UA template', opcUaTemplateProblems, expectedName);
 }
 
-/** OPC UA templates live in their own folder beside the Modbus ones. */
 export const opcUaTemplatesDir = (templatesDir: string): string => join(templatesDir, 'opcua');
 
 export async function loadOpcUaTemplate(templatesDir: string, name: string): Promise<OpcUaTemplate> {
-  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name))
-    throw new WattfleetError('WF_VALIDATION', `bad template name "${name}"`);
-  const dir = opcUaTemplatesDir(templatesDir);
-  const text = await readFile(join(dir, `${name}.yaml`), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT')
-      throw new WattfleetError('WF_NOT_FOUND', `no OPC UA template "${name}" in ${dir}`);
-    throw err;
-  });
-  return parseOpcUaTemplate(text, name);
+  return parseOpcUaTemplate(
+    await readYamlTemplate(opcUaTemplatesDir(templatesDir), name, 'OPC UA template'),
+    name,
+  );
 }
