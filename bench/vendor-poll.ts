@@ -265,8 +265,11 @@ export async function main(args: string[]): Promise<void> {
     );
   } catch (err) {
     console.error('vendor-poll benchmark failed:', err);
+    console.error(`hub output (tail):\n${hub.output.slice(-8000)}`);
     throw err;
   } finally {
+    // SIGTERM first: the hub writes its CPU profile (BENCH_CPU_PROF) only on a clean exit.
+    if (process.env.BENCH_CPU_PROF) await hub.stop();
     await hub.kill();
     await db.drop();
     await cloud.stop();

@@ -113,6 +113,8 @@ export const EVENT_KINDS = {
   equipmentReachable: 'equipment.reachable',
   /** data = ChannelInventory (equipment.ts): the switchable channels the node has, on start and reload */
   channelInventory: 'channels.inventory',
+  /** data = EquipmentInventory (equipment.ts): every configured equipment, on start, reload and when its identity or metrics change */
+  equipmentInventory: 'equipment.inventory',
   /** data.from / data.to = versions (tags); data.reason on failure. */
   updateStarted: 'update.started',
   updateSucceeded: 'update.succeeded',

@@ -6,7 +6,7 @@ export {
   sourceRules,
   sourceRulesFor,
 } from './catalog.ts';
-export { EquipmentKindSchema } from './equipment.ts';
+export { EquipmentIdentityConfig, EquipmentKindSchema } from './equipment.ts';
 export {
   describeLine,
   ModbusRtuConfig,

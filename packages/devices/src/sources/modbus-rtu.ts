@@ -5,7 +5,7 @@
 // settings (checked by `serialBusProblems`, at the agent and at the hub's config editor alike).
 import type { Problem } from '@wattfleet/protocol';
 import Type, { type Static } from 'typebox';
-import { EquipmentKindSchema } from './equipment.ts';
+import { EquipmentIdentityConfig, EquipmentKindSchema } from './equipment.ts';
 
 /** The rates serial adapters and meters actually offer (others are a typo, not a choice). */
 export const RTU_BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
@@ -35,6 +35,8 @@ export const ModbusRtuConfig = Type.Object(
      */
     interFrameDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
     kind: Type.Optional(EquipmentKindSchema),
+    /** Nameplate facts for the hub's equipment list (model, serial, firmware, a label). */
+    identity: Type.Optional(EquipmentIdentityConfig),
   },
   { additionalProperties: false },
 );

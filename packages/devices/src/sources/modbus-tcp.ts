@@ -1,7 +1,7 @@
 // The `modbus-tcp` source's config section: a Modbus TCP device read through one or more register
 // templates (the templates themselves ship with the agent).
 import Type, { type Static } from 'typebox';
-import { EquipmentKindSchema } from './equipment.ts';
+import { EquipmentIdentityConfig, EquipmentKindSchema } from './equipment.ts';
 
 export const ModbusTcpConfig = Type.Object(
   {
@@ -18,6 +18,8 @@ export const ModbusTcpConfig = Type.Object(
     addressOffset: Type.Optional(Type.Integer({ minimum: -65535, maximum: 65535 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
     kind: Type.Optional(EquipmentKindSchema),
+    /** Nameplate facts for the hub's equipment list (model, serial, firmware, a label). */
+    identity: Type.Optional(EquipmentIdentityConfig),
   },
   { additionalProperties: false },
 );

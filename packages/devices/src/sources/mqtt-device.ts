@@ -3,7 +3,7 @@
 // (`<templates>/mqtt/<name>.yaml`: topics, JSON paths and command payloads as data). The agent
 // connects to the LAN's broker, or runs a small embedded one for sites without a broker.
 import Type, { type Static } from 'typebox';
-import { EquipmentKindSchema } from './equipment.ts';
+import { EquipmentIdentityConfig, EquipmentKindSchema } from './equipment.ts';
 
 /** A topic fragment from config: no wildcards, no leading slash, no `$` system topics. */
 const TopicPrefix = Type.String({
@@ -71,6 +71,8 @@ export const MqttDeviceConfig = Type.Object(
      */
     staleAfterS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     kind: Type.Optional(EquipmentKindSchema),
+    /** Nameplate facts for the hub's equipment list (model, serial, firmware, a label). */
+    identity: Type.Optional(EquipmentIdentityConfig),
   },
   { additionalProperties: false },
 );

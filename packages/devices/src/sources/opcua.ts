@@ -2,7 +2,7 @@
 // subscriptions (the server pushes changes; nothing is polled) and mapped onto metrics by a YAML
 // template (`<templates>/opcua/<name>.yaml`, shipped with the agent like the Modbus ones).
 import Type, { type Static } from 'typebox';
-import { EquipmentKindSchema } from './equipment.ts';
+import { EquipmentIdentityConfig, EquipmentKindSchema } from './equipment.ts';
 
 /** SHA-1 of the certificate's DER, as OPC UA tools show it: 40 hex digits, colons allowed. */
 export const CertificateThumbprint = Type.String({
@@ -60,6 +60,8 @@ export const OpcUaConfig = Type.Object(
     /** Time allowed for connecting, opening the session and each request. */
     timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000 })),
     kind: Type.Optional(EquipmentKindSchema),
+    /** Nameplate facts for the hub's equipment list (model, serial, firmware, a label). */
+    identity: Type.Optional(EquipmentIdentityConfig),
   },
   { additionalProperties: false },
 );

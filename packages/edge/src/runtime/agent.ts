@@ -33,6 +33,7 @@ import type { TelemetryTransport } from '../uplink/transport.ts';
 import { Uplink } from '../uplink/uplink.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { channelInventory } from './channels.ts';
+import { EquipmentRegistry } from './equipment.ts';
 import { commandHandlers } from './handlers.ts';
 import { LiveState } from './live-state.ts';
 import { createLogger } from './logger.ts';
@@ -208,8 +209,10 @@ export class Agent {
     await this.startSourcesAndPoller(config);
     this.reports.begin(config.sources.map((s) => s.key));
     this.announceChannels();
+    this.equipment.reset();
     this.poller!.onReadings = (r) => {
       metrics.readings.inc(r.length);
+      this.equipment.onReadings(r);
       this.uplink?.nudge();
     };
     this.buildDispatcher();
@@ -260,6 +263,18 @@ export class Agent {
     });
   }
 
+  /** Registers the configured equipment with the hub (`equipment.inventory` events via the outbox). */
+  private readonly equipment = new EquipmentRegistry(
+    () => this.sources,
+    (inventory) =>
+      this.reports?.journal.emit(
+        EVENT_KINDS.equipmentInventory,
+        'info',
+        `${inventory.equipment.length} equipment`,
+        { data: inventory },
+      ),
+  );
+
   /** Channels announced last time: a node whose relays all went away says so once, then stays quiet. */
   private announcedChannels = 0;
 
@@ -291,8 +306,11 @@ export class Agent {
       clock: this.clock,
     });
     this.poller.onReadings = onReadings;
-    this.poller.onSourceResult = (key, error) =>
-      error === null ? this.reports?.reachability.ok(key) : this.reports?.reachability.failed(key, error);
+    this.poller.onSourceResult = (key, error) => {
+      this.equipment.onSourceResult(key, error);
+      if (error === null) this.reports?.reachability.ok(key);
+      else this.reports?.reachability.failed(key, error);
+    };
     this.poller.start();
   }
 
@@ -432,6 +450,7 @@ export class Agent {
       config.sources.map((s) => s.key),
     );
     this.announceChannels();
+    this.equipment.reset();
     if (this.mqttUrl(previous) !== this.mqttUrl(config)) {
       await this.control?.stop();
       this.control = undefined;

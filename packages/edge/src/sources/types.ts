@@ -25,6 +25,33 @@ export interface EquipmentInfo {
   vendor?: string;
   model?: string;
   serial?: string;
+  firmware?: string;
+  /** The installer's name for it (config `identity.label`). */
+  label?: string;
+}
+
+/** Identity a source config may carry (config `identity`), laid over what the template says. */
+export interface IdentityConfig {
+  label?: string;
+  model?: string;
+  serial?: string;
+  firmware?: string;
+}
+
+/**
+ * What the equipment list shows: the template's facts, then the installer's nameplate facts
+ * (config), then what the device itself reported on a read (it knows its firmware best).
+ */
+export function layeredIdentity(
+  template: Pick<EquipmentInfo, 'vendor' | 'model'>,
+  config: IdentityConfig | undefined,
+  device: Pick<EquipmentInfo, 'vendor' | 'model' | 'serial' | 'firmware'>,
+): Pick<EquipmentInfo, 'vendor' | 'model' | 'serial' | 'firmware' | 'label'> {
+  const out: Pick<EquipmentInfo, 'vendor' | 'model' | 'serial' | 'firmware' | 'label'> = {};
+  for (const layer of [template, config ?? {}, device] as Record<string, string | undefined>[])
+    for (const k of ['vendor', 'model', 'serial', 'firmware', 'label'] as const)
+      if (typeof layer[k] === 'string' && layer[k] !== '') out[k] = layer[k];
+  return out;
 }
 
 /** Every source reads; everything else is a capability. */

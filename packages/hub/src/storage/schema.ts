@@ -77,6 +77,16 @@ export interface EquipmentTable {
   model: string | null;
   serial: string | null;
   created_at: CreatedAt;
+  /** Registry (migration 040): what the agent's equipment inventory said last. */
+  firmware: string | null;
+  label: string | null;
+  source_type: string | null;
+  metrics: ColumnType<string[], string | undefined, string>;
+  present: Generated<boolean>;
+  inventory_at: NullableTimestamp;
+  area_id: string | null;
+  line_id: string | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface SeriesTable {
@@ -87,6 +97,8 @@ export interface SeriesTable {
   metric: string;
   kind: 'power' | 'energy' | 'gauge' | 'state';
   created_at: CreatedAt;
+  /** The equipment row of (node_id, equipment), once the node has registered it. */
+  equipment_id: Generated<string | null>;
 }
 
 export interface SamplesTable {

@@ -30,7 +30,7 @@ export interface Decoded {
   metrics: { metric: string; value: number }[];
   /** Every decoded register by name (scale factors and markers included), after scaling. */
   values: Record<string, number | string>;
-  info: { vendor?: string; model?: string; serial?: string };
+  info: { vendor?: string; model?: string; serial?: string; firmware?: string };
   /** Registers holding a "not implemented" value (or whose scale factor does). */
   skipped: string[];
   /** Registers the bank did not hold: a read plan / template mismatch. */

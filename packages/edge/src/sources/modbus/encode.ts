@@ -27,6 +27,7 @@ export interface Identity {
   vendor?: string;
   model?: string;
   serial?: string;
+  firmware?: string;
 }
 
 /** Words for one numeric entry from its raw (unscaled) value. */

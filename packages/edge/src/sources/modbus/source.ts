@@ -18,6 +18,7 @@ import type {
   SourceContext,
   SourceFactory,
 } from '../types.ts';
+import { type IdentityConfig, layeredIdentity } from '../types.ts';
 import { bankFromBlocks, decodeRegisters, planReads, type ReadBlock } from './decode.ts';
 import { type ModbusLink, RtuLink, TcpLink } from './link.ts';
 import { loadTemplate, type RegisterEntry, type RelayEntry, type Template } from './template.ts';
@@ -34,6 +35,7 @@ interface ModbusDeviceConfig {
   templates: string[];
   addressOffset?: number;
   kind?: EquipmentKind;
+  identity?: IdentityConfig;
 }
 
 class ModbusSource implements Source, ProbeCapability {
@@ -44,7 +46,9 @@ class ModbusSource implements Source, ProbeCapability {
   readonly #plan: ReadBlock[];
   readonly #offset: number;
   readonly #link: ModbusLink;
-  #identity: Pick<EquipmentInfo, 'vendor' | 'model' | 'serial'> = {};
+  /** What the device answered in its identity registers (templates' `info` fields). */
+  #identity: Pick<EquipmentInfo, 'vendor' | 'model' | 'serial' | 'firmware'> = {};
+  readonly #templateIdentity: Pick<EquipmentInfo, 'vendor' | 'model'> = {};
 
   constructor(type: string, config: ModbusDeviceConfig, templates: readonly Template[], link: ModbusLink) {
     this.type = type;
@@ -55,13 +59,17 @@ class ModbusSource implements Source, ProbeCapability {
     this.#plan = planReads(templates);
     this.#offset = config.addressOffset ?? 0;
     const first = templates.find((t) => t.vendor || t.model);
-    if (first?.vendor) this.#identity.vendor = first.vendor;
-    if (first?.model) this.#identity.model = first.model;
+    if (first?.vendor) this.#templateIdentity.vendor = first.vendor;
+    if (first?.model) this.#templateIdentity.model = first.model;
   }
 
   info(): EquipmentInfo {
     const kind: EquipmentKind = this.config.kind ?? this.templates.find((t) => t.kind)?.kind ?? 'sensor';
-    return { key: this.key, kind, ...this.#identity };
+    return {
+      key: this.key,
+      kind,
+      ...layeredIdentity(this.#templateIdentity, this.config.identity, this.#identity),
+    };
   }
 
   protected exclusive<T>(work: (client: ModbusClient) => Promise<T>): Promise<T> {

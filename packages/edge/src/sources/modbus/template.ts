@@ -56,7 +56,7 @@ export const RegisterEntry = Type.Object(
     /** invert: the device counts the other way round than our sign conventions. */
     sign: Type.Optional(Type.Enum(['normal', 'invert'])),
     /** Fills the equipment's identity instead of a metric. */
-    info: Type.Optional(Type.Enum(['vendor', 'model', 'serial'])),
+    info: Type.Optional(Type.Enum(['vendor', 'model', 'serial', 'firmware'])),
     /** A marker the device must hold (e.g. SunSpec model id); also what a stand-in serves. */
     expect: Type.Optional(Type.Integer()),
     /** The agent may write this register (e.g. a relay's on/off). */

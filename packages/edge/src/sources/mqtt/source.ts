@@ -16,6 +16,7 @@ import type {
   SourceContext,
   SourceFactory,
 } from '../types.ts';
+import { layeredIdentity } from '../types.ts';
 import { joinBroker, type LocalBrokerLink } from './broker.ts';
 import { at, fill, loadMqttTemplate, type MqttDeviceTemplate, type MqttSubscription } from './template.ts';
 
@@ -173,7 +174,7 @@ class MqttDeviceSource implements Source, RelayCapability, ProbeCapability {
     return {
       key: this.key,
       kind: this.#cfg.kind ?? this.#t.kind ?? 'plug',
-      ...(this.#t.vendor ? { vendor: this.#t.vendor } : {}),
+      ...layeredIdentity({ vendor: this.#t.vendor }, this.#cfg.identity, {}),
     };
   }
 

@@ -18,6 +18,7 @@ import type {
   SourceContext,
   SourceFactory,
 } from '../types.ts';
+import { layeredIdentity } from '../types.ts';
 import { type BrowsedVariable, browseVariables } from './browse.ts';
 import { type AgentPki, APPLICATION_NAME, applicationUri, openPki } from './pki.ts';
 import {
@@ -76,7 +77,7 @@ class OpcUaSource implements Source, ProbeCapability {
   readonly #config: OpcUaConfig;
   readonly #template: OpcUaTemplate;
   readonly #pki: AgentPki;
-  readonly #identity: Pick<EquipmentInfo, 'vendor' | 'model' | 'serial'> = {};
+  readonly #identity: Pick<EquipmentInfo, 'vendor' | 'model' | 'serial' | 'firmware'> = {};
   /** Latest good value per template node (already in the metric's unit). */
   readonly #values = new Map<string, number>();
   readonly #nodeErrors = new Map<string, string>();
@@ -100,15 +101,18 @@ class OpcUaSource implements Source, ProbeCapability {
     this.#config = config;
     this.#template = template;
     this.#pki = pki;
-    if (template.vendor) this.#identity.vendor = template.vendor;
-    if (template.model) this.#identity.model = template.model;
     this.#lastError = `connecting to ${config.endpoint}`;
     this.#attemptDone = this.#connect();
   }
 
   info(): EquipmentInfo {
     const kind: EquipmentKind = this.#config.kind ?? this.#template.kind ?? 'sensor';
-    return { key: this.key, kind, ...this.#identity };
+    const { vendor, model } = this.#template;
+    return {
+      key: this.key,
+      kind,
+      ...layeredIdentity({ vendor, model }, this.#config.identity, this.#identity),
+    };
   }
 
   get state(): State {

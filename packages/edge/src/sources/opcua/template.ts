@@ -35,7 +35,7 @@ export const OpcUaNodeEntry = Type.Object(
     /** invert: the server counts the other way round than our sign conventions. */
     sign: Type.Optional(Type.Enum(['normal', 'invert'])),
     /** Fills the equipment's identity (read once per session) instead of a metric. */
-    info: Type.Optional(Type.Enum(['vendor', 'model', 'serial'])),
+    info: Type.Optional(Type.Enum(['vendor', 'model', 'serial', 'firmware'])),
     /** Absolute deadband in the node's unit: smaller changes are not sent by the server. */
     deadband: Type.Optional(Type.Number({ minimum: 0 })),
     samplingIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
