@@ -129,9 +129,15 @@ describe('owner energy app seen from a browser in another zone', () => {
     const [yStart, yEnd] = localDayBounds(yesterday, SITE_TZ);
     const [bStart, bEnd] = localDayBounds(dayBefore, SITE_TZ);
     const samples: S[] = [...gridDay(bStart, bEnd), ...batteryDay(yStart, yEnd)];
-    // Today: a 0.5 kW load from the grid since midnight, up to the last sample.
+    // Today: a 0.5 kW load from the grid since midnight, up to the last sample; solar and battery
+    // read 0 (every series reports, or the hub's day has coverage 0 and the tiles show no data).
     for (let t = Math.max(midnight, yEnd); t <= lastSample; t += STEP)
-      samples.push({ metric: 'load_w', ts: t, value: 500 }, { metric: 'grid_w', ts: t, value: 500 });
+      samples.push(
+        { metric: 'load_w', ts: t, value: 500 },
+        { metric: 'grid_w', ts: t, value: 500 },
+        { metric: 'solar_w', ts: t, value: 0 },
+        { metric: 'battery_w', ts: t, value: 0 },
+      );
     samples.push(
       { metric: 'load_w', ts: lastSample, value: 500 },
       { metric: 'grid_w', ts: lastSample, value: 500 },
