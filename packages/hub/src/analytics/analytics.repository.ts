@@ -19,15 +19,27 @@ export async function siteTimezone(db: Kysely<DB>, siteId: string): Promise<stri
   return site?.timezone;
 }
 
+/** What the analytics need of a site: its zone and its grid intensity (g CO₂/kWh, null = not set). */
+export async function siteAnalyticsSettings(
+  db: Kysely<DB>,
+  siteId: string,
+): Promise<{ timezone: string; gridIntensity: number | null } | undefined> {
+  return db
+    .selectFrom('sites')
+    .select(['timezone', 'grid_intensity_g_per_kwh as gridIntensity'])
+    .where('id', '=', siteId)
+    .executeTakeFirst();
+}
+
 /** The sites of an organisation (as installer or owner), limited to `scope` unless 'all'. */
 export async function orgSites(
   db: Kysely<DB>,
   org: string,
   scope: 'all' | string[],
-): Promise<{ id: string; status: string }[]> {
+): Promise<{ id: string; status: string; gridIntensity: number | null }[]> {
   let q = db
     .selectFrom('sites')
-    .select(['id', 'status'])
+    .select(['id', 'status', 'grid_intensity_g_per_kwh as gridIntensity'])
     .where((eb) => eb.or([eb('installer_org_id', '=', org), eb('org_id', '=', org)]));
   if (scope !== 'all') q = q.where('id', 'in', scope);
   return q.execute();

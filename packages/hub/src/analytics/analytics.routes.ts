@@ -5,6 +5,7 @@ import { actorOf } from '../auth/authenticate.ts';
 import { errors } from '../http/responses.ts';
 import {
   Comparison,
+  ComparisonQuery,
   CompletenessList,
   DayList,
   DayRange,
@@ -63,12 +64,11 @@ export const analyticsRoutes =
         schema: {
           tags,
           params: SiteParams,
-          querystring: DayRange,
+          querystring: ComparisonQuery,
           response: { 200: Comparison, ...errors('WF_NOT_FOUND') },
         },
       },
-      async (request) =>
-        service.comparison(actorOf(request), request.params.id, request.query.from, request.query.to),
+      async (request) => service.comparison(actorOf(request), request.params.id, request.query),
     );
 
     app.get(

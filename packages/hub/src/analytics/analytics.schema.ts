@@ -18,6 +18,11 @@ export const OrgParams = Type.Object({ org: Type.String({ format: 'uuid' }) });
 /** Local days of the site, both inclusive, at most 366 days. */
 export const DayRange = Type.Object({ from: DATE, to: DATE }, { additionalProperties: false });
 export type DayRange = Static<typeof DayRange>;
+/** A range of local days, and optionally the range to compare it with (both or neither). */
+export const ComparisonQuery = Type.Object(
+  { from: DATE, to: DATE, prevFrom: Type.Optional(DATE), prevTo: Type.Optional(DATE) },
+  { additionalProperties: false },
+);
 /** Months (YYYY-MM), both inclusive. */
 export const MonthRange = Type.Object({ from: MONTH, to: MONTH }, { additionalProperties: false });
 export const FleetQuery = Type.Object({ from: Type.Optional(DATE), to: Type.Optional(DATE) });
@@ -38,6 +43,12 @@ const EnergyFields = {
   baselineCost: Nullable(Type.Number({ description: 'What the load would have cost from the grid alone' })),
   savings: Nullable(Type.Number()),
   currency: Nullable(Type.String()),
+  co2AvoidedKg: Nullable(
+    Type.Number({
+      description:
+        "CO₂ avoided, kg: solar used on site (directly or through the battery) or exported × the site's grid intensity (analytics/co2.ts); null when the site has no grid intensity set",
+    }),
+  ),
 };
 
 export const Day = Type.Object({
@@ -79,7 +90,7 @@ const DatedPeriod = Type.Object({ from: DATE, to: DATE, ...PeriodFields });
 export const Comparison = Type.Object({
   current: DatedPeriod,
   previous: Type.Object(DatedPeriod.properties, {
-    description: 'The same number of days just before the current range',
+    description: 'prevFrom..prevTo when given, else the same number of days just before the current range',
   }),
   changePct: Type.Object(
     {
@@ -89,6 +100,7 @@ export const Comparison = Type.Object({
       exportKwh: Nullable(Type.Number()),
       cost: Nullable(Type.Number()),
       savings: Nullable(Type.Number()),
+      co2AvoidedKg: Nullable(Type.Number()),
     },
     { description: 'Change from previous to current, %; null when either is missing or previous is 0' },
   ),

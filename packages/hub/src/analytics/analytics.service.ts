@@ -16,6 +16,7 @@ import {
   type DayRow,
   orgSites,
   reconciliationRows,
+  siteAnalyticsSettings,
   sitesWithOnlineNodes,
   sitesWithOpenAlerts,
   siteTimezone,
@@ -32,6 +33,7 @@ import type {
   Period,
   ReconciliationList,
 } from './analytics.schema.ts';
+import { co2AvoidedKg } from './co2.ts';
 import { nodeCompleteness } from './completeness.service.ts';
 import { aggregateDays } from './energy-day.ts';
 import { energyFlows } from './energy-flows.ts';
@@ -68,7 +70,10 @@ function nextMonth(m: string): string {
 
 const lastDayOfMonth = (m: string) => addDays(`${nextMonth(m)}-01`, -1);
 
-function dayView(r: DayRow): Day {
+/** The grid intensity (g CO₂/kWh) of a site, null when not set: CO₂ figures are then null. */
+type IntensityOf = (siteId: string) => number | null;
+
+function dayView(r: DayRow, intensity: number | null): Day {
   return {
     day: r.day,
     solarKwh: kwh(r.solar_wh),
@@ -86,11 +91,40 @@ function dayView(r: DayRow): Day {
     baselineCost: r.baseline_cost,
     savings: r.savings,
     currency: r.currency,
+    co2AvoidedKg: co2AvoidedKg(
+      {
+        solarToLoadWh: r.solar_to_load_wh,
+        batterySolarToLoadWh: r.battery_solar_to_load_wh,
+        solarExportWh: r.solar_export_wh,
+      },
+      intensity,
+    ),
     computedAt: new Date(r.computed_at).toISOString(),
   };
 }
 
-function periodView(rows: DayRow[]): Period {
+/**
+ * CO₂ avoided over rows of one or more sites (co2.ts): each site's solar at its own intensity.
+ * Sites without an intensity add nothing; null when none of them has one (one site: not set).
+ */
+function periodCo2(rows: DayRow[], intensityOf: IntensityOf, siteIds: string[]): number | null {
+  let total: number | null = null;
+  for (const id of siteIds) {
+    const own = rows.filter((r) => r.site_id === id);
+    const kg = co2AvoidedKg(
+      {
+        solarToLoadWh: own.reduce((s, r) => s + r.solar_to_load_wh, 0),
+        batterySolarToLoadWh: own.reduce((s, r) => s + r.battery_solar_to_load_wh, 0),
+        solarExportWh: own.reduce((s, r) => s + r.solar_export_wh, 0),
+      },
+      intensityOf(id),
+    );
+    if (kg !== null) total = Math.round(((total ?? 0) + kg) * 1000) / 1000;
+  }
+  return total;
+}
+
+function periodView(rows: DayRow[], intensityOf: IntensityOf, siteIds: string[]): Period {
   const agg = aggregateDays(
     rows.map((r) => ({
       solarWh: r.solar_wh,
@@ -123,6 +157,7 @@ function periodView(rows: DayRow[]): Period {
     baselineCost: priced.length ? priced.reduce((s, r) => s + (r.baseline_cost ?? 0), 0) : null,
     savings: priced.length ? priced.reduce((s, r) => s + (r.savings ?? 0), 0) : null,
     currency: priced[0]?.currency ?? null,
+    co2AvoidedKg: periodCo2(rows, intensityOf, siteIds),
     peakLoadKw: rows.reduce<number | null>(
       (m, r) => (r.peak_load_kw === null ? m : Math.max(m ?? 0, r.peak_load_kw)),
       null,
@@ -141,7 +176,7 @@ function emptyFleet(q: FleetQuery): FleetTotals {
     sites: 0,
     activeSites: 0,
     alertingSites: 0,
-    totals: periodView([]),
+    totals: periodView([], () => null, []),
   };
 }
 
@@ -166,15 +201,21 @@ export class AnalyticsService {
    * Stored days of the range as the caller, days never computed (up to the site's today) computed
    * first for short ranges. A site hidden by row-level security answers 404 like a foreign one.
    */
-  private async siteDays(actor: Actor, siteId: string, from: string, to: string): Promise<DayRow[]> {
+  private async siteDays(
+    actor: Actor,
+    siteId: string,
+    from: string,
+    to: string,
+  ): Promise<{ rows: DayRow[]; intensity: number | null }> {
     const n = checkRange(from, to);
     await processDirtyDays(this.hub);
     const first = await this.asCaller(actor, async (db) => {
-      const timezone = await siteTimezone(db, siteId);
-      return timezone === undefined ? undefined : { timezone, rows: await storedDays(db, siteId, from, to) };
+      const site = await siteAnalyticsSettings(db, siteId);
+      return site === undefined ? undefined : { ...site, rows: await storedDays(db, siteId, from, to) };
     });
     if (!first) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
-    if (n > COMPUTE_ON_READ_DAYS) return first.rows;
+    const intensity = first.gridIntensity;
+    if (n > COMPUTE_ON_READ_DAYS) return { rows: first.rows, intensity };
     const today = localDate(Date.now(), first.timezone);
     const have = new Set(first.rows.map((r) => r.day));
     let computed = false;
@@ -185,12 +226,20 @@ export class AnalyticsService {
         computed = true;
       }
     }
-    return computed ? this.asCaller(actor, (db) => storedDays(db, siteId, from, to)) : first.rows;
+    const rows = computed ? await this.asCaller(actor, (db) => storedDays(db, siteId, from, to)) : first.rows;
+    return { rows, intensity };
+  }
+
+  /** The period view of one site's days. */
+  private async sitePeriod(actor: Actor, siteId: string, from: string, to: string): Promise<Period> {
+    const { rows, intensity } = await this.siteDays(actor, siteId, from, to);
+    return periodView(rows, () => intensity, [siteId]);
   }
 
   async daily(actor: Actor, siteId: string, from: string, to: string): Promise<Day[]> {
     await this.openSiteRange(actor, siteId, from, to);
-    return (await this.siteDays(actor, siteId, from, to)).map(dayView);
+    const { rows, intensity } = await this.siteDays(actor, siteId, from, to);
+    return rows.map((r) => dayView(r, intensity));
   }
 
   /** Months from..to; the demand charge is monthly: per kW of the month's highest 15-minute import. */
@@ -198,7 +247,7 @@ export class AnalyticsService {
     const first = `${from}-01`;
     const last = lastDayOfMonth(to);
     await this.openSiteRange(actor, siteId, first, last);
-    const rows = await this.siteDays(actor, siteId, first, last);
+    const { rows, intensity } = await this.siteDays(actor, siteId, first, last);
     const months = new Map<string, DayRow[]>();
     for (let m = from; m <= to; m = nextMonth(m)) months.set(m, []);
     for (const r of rows) months.get(r.day.slice(0, 7))?.push(r);
@@ -211,7 +260,7 @@ export class AnalyticsService {
     });
     const out: Month[] = [];
     for (const [month, days] of months) {
-      const view = periodView(days);
+      const view = periodView(days, () => intensity, [siteId]);
       const rate = rates.get(month);
       if (rate && view.cost !== null && view.baselineCost !== null) {
         view.cost += (view.peakDemandKw ?? 0) * rate;
@@ -223,15 +272,31 @@ export class AnalyticsService {
     return out;
   }
 
-  /** The range against the same number of days just before it. */
-  async comparison(actor: Actor, siteId: string, from: string, to: string): Promise<Comparison> {
+  /**
+   * The range against the same number of days just before it, or against the range the caller
+   * names (prevFrom/prevTo: the previous calendar month or year of the owner app, which need not
+   * have as many days).
+   */
+  async comparison(
+    actor: Actor,
+    siteId: string,
+    q: { from: string; to: string; prevFrom?: string; prevTo?: string },
+  ): Promise<Comparison> {
+    const { from, to } = q;
     const n = await this.openSiteRange(actor, siteId, from, to);
-    const prevTo = addDays(from, -1);
-    const prevFrom = addDays(from, -n);
-    const current = periodView(await this.siteDays(actor, siteId, from, to));
-    const previous = periodView(await this.siteDays(actor, siteId, prevFrom, prevTo));
-    const change = (k: 'solarKwh' | 'loadKwh' | 'importKwh' | 'exportKwh' | 'cost' | 'savings') =>
-      pctChange(current[k], previous[k]);
+    if ((q.prevFrom === undefined) !== (q.prevTo === undefined)) {
+      throw new WattfleetError('WF_VALIDATION', undefined, [
+        { path: '/querystring', message: 'prevFrom and prevTo go together' },
+      ]);
+    }
+    const prevTo = q.prevTo ?? addDays(from, -1);
+    const prevFrom = q.prevFrom ?? addDays(from, -n);
+    checkRange(prevFrom, prevTo);
+    const current = await this.sitePeriod(actor, siteId, from, to);
+    const previous = await this.sitePeriod(actor, siteId, prevFrom, prevTo);
+    const change = (
+      k: 'solarKwh' | 'loadKwh' | 'importKwh' | 'exportKwh' | 'cost' | 'savings' | 'co2AvoidedKg',
+    ) => pctChange(current[k], previous[k]);
     return {
       current: { from, to, ...current },
       previous: { from: prevFrom, to: prevTo, ...previous },
@@ -242,6 +307,7 @@ export class AnalyticsService {
         exportKwh: change('exportKwh'),
         cost: change('cost'),
         savings: change('savings'),
+        co2AvoidedKg: change('co2AvoidedKg'),
       },
     };
   }
@@ -277,7 +343,7 @@ export class AnalyticsService {
         activeSites: new Set([...sites.filter((s) => s.status === 'active').map((s) => s.id), ...online])
           .size,
         alertingSites: alerting.length,
-        totals: periodView(rows),
+        totals: periodView(rows, (id) => sites.find((s) => s.id === id)?.gridIntensity ?? null, ids),
       };
     });
   }

@@ -17,6 +17,7 @@ export async function insertSite(db: Kysely<DB>, site: SiteBody) {
       latitude: site.latitude ?? null,
       longitude: site.longitude ?? null,
       system_kw: site.systemKw ?? null,
+      grid_intensity_g_per_kwh: site.gridIntensityGPerKwh ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();

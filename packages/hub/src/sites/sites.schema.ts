@@ -12,6 +12,14 @@ export const SiteStatus = Type.Union([
   Type.Literal('decommissioned'),
 ]);
 
+/** g CO₂ per kWh of grid electricity at the site; used for "CO₂ avoided" (analytics/co2.ts). */
+export const GRID_INTENSITY_MAX = 2000;
+const GridIntensity = Type.Number({
+  minimum: 0,
+  maximum: GRID_INTENSITY_MAX,
+  description: 'Grid carbon intensity, g CO₂/kWh (0–2000)',
+});
+
 export const SiteBody = Type.Object(
   {
     orgId: Type.String({ format: 'uuid' }),
@@ -21,6 +29,7 @@ export const SiteBody = Type.Object(
     latitude: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
     longitude: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
     systemKw: Type.Optional(Type.Number({ minimum: 0, maximum: 100000 })),
+    gridIntensityGPerKwh: Type.Optional(Type.Union([GridIntensity, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -34,6 +43,9 @@ export const SitePatch = Type.Object(
     latitude: Type.Optional(Type.Union([Type.Number({ minimum: -90, maximum: 90 }), Type.Null()])),
     longitude: Type.Optional(Type.Union([Type.Number({ minimum: -180, maximum: 180 }), Type.Null()])),
     systemKw: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 100000 }), Type.Null()])),
+    gridIntensityGPerKwh: Type.Optional(
+      Type.Union([GridIntensity, Type.Null()], { description: 'null clears it (no CO₂ figures)' }),
+    ),
     status: Type.Optional(SiteStatus),
   },
   { additionalProperties: false },
@@ -53,6 +65,9 @@ export const Site = Type.Object({
   latitude: NullableNumber,
   longitude: NullableNumber,
   system_kw: NullableNumber,
+  grid_intensity_g_per_kwh: Type.Union([Type.Number(), Type.Null()], {
+    description: 'Grid carbon intensity, g CO₂/kWh; null = not set, and the analytics give no CO₂ figure',
+  }),
   status: SiteStatus,
   created_at: Stamp,
 });

@@ -136,6 +136,9 @@ export class SiteService {
       ...(body.latitude !== undefined ? { latitude: body.latitude } : {}),
       ...(body.longitude !== undefined ? { longitude: body.longitude } : {}),
       ...(body.systemKw !== undefined ? { system_kw: body.systemKw } : {}),
+      ...(body.gridIntensityGPerKwh !== undefined
+        ? { grid_intensity_g_per_kwh: body.gridIntensityGPerKwh }
+        : {}),
       ...(body.status !== undefined ? { status: body.status } : {}),
     };
     // The change itself runs as the tenant with write scope: row-level security refuses it too.

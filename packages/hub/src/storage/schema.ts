@@ -22,6 +22,8 @@ export interface SitesTable {
   latitude: number | null;
   longitude: number | null;
   system_kw: number | null;
+  /** g CO₂ per kWh of grid electricity; null = not set (no CO₂ figures). */
+  grid_intensity_g_per_kwh: number | null;
   status: Generated<'commissioning' | 'active' | 'decommissioned'>;
   created_at: CreatedAt;
 }

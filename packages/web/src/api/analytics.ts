@@ -15,6 +15,11 @@ export interface EnergySummary {
   cost: number | null;
   savings: number | null;
   currency: string | null;
+  /**
+   * CO₂ avoided, kg: solar used on site or exported × the site's grid intensity (the hub's
+   * analytics/co2.ts); null when the site has no intensity set (show a hint, never 0).
+   */
+  co2AvoidedKg: number | null;
 }
 
 export interface DayRow extends EnergySummary {
@@ -50,6 +55,11 @@ export interface DatedPeriod extends EnergySummary {
 export interface Comparison {
   current: DatedPeriod;
   previous: DatedPeriod;
+  /** Change from previous to current, %; null when either is missing or previous is 0. */
+  changePct: Record<
+    'solarKwh' | 'loadKwh' | 'importKwh' | 'exportKwh' | 'cost' | 'savings' | 'co2AvoidedKg',
+    number | null
+  >;
 }
 
 const sid = (siteId: string) => encodeURIComponent(siteId);
@@ -61,7 +71,19 @@ export const analyticsApi = {
   /** from/to are YYYY-MM. */
   monthly: (siteId: string, from: string, to: string) =>
     request<MonthRow[]>(`/sites/${sid(siteId)}/monthly`, { query: { from, to } }),
-  /** A range of local days and the same number of days just before it. */
-  comparison: (siteId: string, from: string, to: string, signal?: AbortSignal) =>
-    request<Comparison>(`/sites/${sid(siteId)}/comparison`, { query: { from, to }, signal }),
+  /**
+   * A range of local days against `previous` (the previous calendar week, month or year), or
+   * against the same number of days just before it when not given.
+   */
+  comparison: (
+    siteId: string,
+    from: string,
+    to: string,
+    signal?: AbortSignal,
+    previous?: { from: string; to: string },
+  ) =>
+    request<Comparison>(`/sites/${sid(siteId)}/comparison`, {
+      query: { from, to, ...(previous ? { prevFrom: previous.from, prevTo: previous.to } : {}) },
+      signal,
+    }),
 };

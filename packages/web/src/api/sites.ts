@@ -19,6 +19,8 @@ export interface Site {
   latitude: number | null;
   longitude: number | null;
   system_kw: number | null;
+  /** Grid carbon intensity, g CO₂/kWh; null = not set (the hub then gives no CO₂ figures). */
+  grid_intensity_g_per_kwh: number | null;
   status: 'commissioning' | 'active' | 'decommissioned';
   created_at: string;
 }
@@ -49,6 +51,14 @@ export interface NewSite {
   systemKw?: number;
 }
 
+/** What PATCH /sites/:id changes (only the fields sent). */
+export interface SitePatch {
+  name?: string;
+  systemKw?: number | null;
+  /** g CO₂/kWh, 0–2000 (the hub checks); null clears it. */
+  gridIntensityGPerKwh?: number | null;
+}
+
 export interface EnrollmentCode {
   code: string;
   siteId: string;
@@ -61,6 +71,8 @@ export const sitesApi = {
   get: (id: string, signal?: AbortSignal) =>
     request<SiteDetail>(`/sites/${encodeURIComponent(id)}`, signal ? { signal } : {}),
   create: (site: NewSite) => request<Site>('/sites', { body: site }),
+  patch: (id: string, patch: SitePatch) =>
+    request<Site>(`/sites/${encodeURIComponent(id)}`, { method: 'PATCH', body: patch }),
   createEnrollmentCode: (siteId: string, opts: { nodeName?: string; ttlMinutes?: number } = {}) =>
     request<EnrollmentCode>(`/sites/${encodeURIComponent(siteId)}/enrollment-codes`, {
       body: {

@@ -1,14 +1,35 @@
 // Today at a glance, in the site's day: the hub's own figures for it (GET /sites/:id/daily),
-// never a share the browser works out by itself.
+// never a share the browser works out by itself. Cost and savings say how far they are from
+// yesterday's (the site's yesterday, a whole day, against today so far); CO₂ avoided needs the
+// site's grid intensity and says so instead of showing 0 when it is not set.
 import { analyticsApi, type DayRow } from '../api/analytics.ts';
-import { localDate } from '../lib/site-time.ts';
+import { addDays, localDate } from '../lib/site-time.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 
 const kwhText = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)} kWh`);
 const pctText = (v: number | null) => (v === null ? '–' : `${Math.round(v)} %`);
 
-function tiles(d: DayRow): { key: string; label: string; value: string }[] {
+const money = (v: number, currency: string | null) => `${v.toFixed(2)} ${currency ?? ''}`.trim();
+
+/** "+0.42 EUR vs yesterday", or nothing when either day has no figure. */
+function vsYesterday(d: DayRow, y: DayRow | undefined, key: 'cost' | 'savings'): string | undefined {
+  const now = d[key];
+  const before = y && y.coverage > 0 ? y[key] : null;
+  if (now === null || before === null) return undefined;
+  const diff = now - before;
+  return `${diff >= 0 ? '+' : '−'}${money(Math.abs(diff), d.currency)} vs yesterday`;
+}
+
+interface Tile {
+  key: string;
+  label: string;
+  value: string;
+  note?: string | undefined;
+  hint?: boolean;
+}
+
+function tiles(d: DayRow, y: DayRow | undefined): Tile[] {
   const battery = d.batteryChargeKwh || d.batteryDischargeKwh;
   return [
     { key: 'produced', label: 'Produced', value: kwhText(d.solarKwh) },
@@ -28,11 +49,19 @@ function tiles(d: DayRow): { key: string; label: string; value: string }[] {
       label: 'Peak demand',
       value: d.peakDemandKw === null ? '–' : `${d.peakDemandKw.toFixed(2)} kW`,
     },
+    ...(d.cost === null
+      ? []
+      : [{ key: 'cost', label: 'Cost', value: money(d.cost, d.currency), note: vsYesterday(d, y, 'cost') }]),
     {
       key: 'savings',
       label: 'Savings',
-      value: d.savings === null ? 'set a tariff' : `${d.savings.toFixed(2)} ${d.currency ?? ''}`.trim(),
+      value: d.savings === null ? 'set a tariff' : money(d.savings, d.currency),
+      note: vsYesterday(d, y, 'savings'),
+      hint: d.savings === null,
     },
+    d.co2AvoidedKg === null
+      ? { key: 'co2', label: 'CO₂ avoided', value: 'set your grid’s CO₂ intensity', hint: true }
+      : { key: 'co2', label: 'CO₂ avoided', value: `${d.co2AvoidedKg.toFixed(1)} kg` },
   ];
 }
 
@@ -43,13 +72,16 @@ export function TodayTiles({
 }: {
   siteId: string;
   timeZone: string;
-  refreshKey?: number;
+  /** Changes when the figures should be read again (time passing, a setting saved). */
+  refreshKey?: number | string;
 }) {
   const today = localDate(Date.now(), timeZone);
-  const day = useAsync(
-    async () => (await analyticsApi.daily(siteId, today, today))[0],
-    [siteId, today, refreshKey],
-  );
+  const yesterday = addDays(today, -1);
+  const days = useAsync(async () => {
+    const rows = await analyticsApi.daily(siteId, yesterday, today);
+    return { today: rows.find((r) => r.day === today), yesterday: rows.find((r) => r.day === yesterday) };
+  }, [siteId, today, refreshKey]);
+  const day = { ...days, data: days.data?.today };
   return (
     <section className="card" aria-labelledby="today-title">
       <h2 id="today-title">Today</h2>
@@ -62,10 +94,13 @@ export function TodayTiles({
         </p>
       ) : (
         <dl className="tiles" data-testid="today-tiles">
-          {tiles(day.data).map((t) => (
-            <div key={t.key} className="tile" data-tile={t.key}>
+          {tiles(day.data, days.data?.yesterday).map((t) => (
+            <div key={t.key} className={t.hint ? 'tile tile-hint' : 'tile'} data-tile={t.key}>
               <dt>{t.label}</dt>
-              <dd>{t.value}</dd>
+              <dd>
+                {t.hint && t.key === 'co2' ? <a href="#site-settings">{t.value}</a> : t.value}
+                {t.note && <span className="tile-note">{t.note}</span>}
+              </dd>
             </div>
           ))}
         </dl>

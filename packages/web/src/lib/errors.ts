@@ -45,6 +45,18 @@ export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(SENTENCES, code);
 }
 
+/**
+ * The hub's problems with one field of a refused request body (path `/body/<field>`), joined:
+ * what a form shows beside that field. Empty when the error is not about it.
+ */
+export function fieldProblem(error: Error | undefined, field: string): string {
+  if (!(error instanceof ApiError)) return '';
+  return error.problems
+    .filter((p) => p.path === `/body/${field}` || p.path.startsWith(`/body/${field}/`))
+    .map((p) => p.message)
+    .join('; ');
+}
+
 /** The sentence for an error: the catalogue's for a hub code, else a network or generic one. */
 export function humanError(error: Error): { code: string | undefined; text: string } {
   if (error instanceof ApiError) {

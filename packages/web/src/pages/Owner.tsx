@@ -7,6 +7,7 @@ import { ChannelControls } from '../components/ChannelControls.tsx';
 import { EnergySummary } from '../components/EnergySummary.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { EnergyDistribution } from '../components/energy/EnergyDistribution.tsx';
+import { GridIntensitySetting } from '../components/GridIntensitySetting.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
@@ -82,7 +83,11 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
       )}
       <ErrorNote error={site.error} />
       {siteId && site.data && (
-        <TodayTiles siteId={siteId} timeZone={site.data.timezone} refreshKey={Math.floor(at / 300_000)} />
+        <TodayTiles
+          siteId={siteId}
+          timeZone={site.data.timezone}
+          refreshKey={`${Math.floor(at / 300_000)}/${site.data.grid_intensity_g_per_kwh}`}
+        />
       )}
       <section className="card" aria-labelledby="live-title">
         <div className="card-head">
@@ -111,11 +116,28 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
       )}
       {siteId && <ChannelControls siteId={siteId} />}
       {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}
-      {siteId && site.data && <EnergyDistribution siteId={siteId} timeZone={site.data.timezone} />}
+      {siteId && site.data && (
+        <EnergyDistribution
+          siteId={siteId}
+          timeZone={site.data.timezone}
+          refreshKey={String(site.data.grid_intensity_g_per_kwh)}
+        />
+      )}
       {siteId && site.data && <EnergySummary siteId={siteId} timeZone={site.data.timezone} />}
       {/* The owner connects, pauses, rotates and removes their own vendor systems (the hub lets
           every role with write access to the site do it); a viewer sees their state only. */}
       {siteId && site.data && <VendorSystems siteId={siteId} canManage={user?.role !== 'viewer'} />}
+      {/* Site settings the owner keeps: the grid's CO₂ intensity behind "CO₂ avoided". */}
+      {siteId && site.data && (
+        <section className="card" id="site-settings" aria-labelledby="site-settings-title">
+          <h2 id="site-settings-title">Site settings</h2>
+          <GridIntensitySetting
+            site={site.data}
+            canEdit={user?.role !== 'viewer'}
+            onSaved={() => site.reload()}
+          />
+        </section>
+      )}
     </div>
   );
 }

@@ -7,6 +7,7 @@ import { telemetryApi } from '../api/telemetry.ts';
 import { AlertList } from '../components/AlertList.tsx';
 import { ChannelControls } from '../components/ChannelControls.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
+import { GridIntensitySetting } from '../components/GridIntensitySetting.tsx';
 import { NodeTools } from '../components/NodeTools.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
@@ -200,6 +201,10 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
       <AlertList siteId={siteId} canAck={canManage} timeZone={site.data.timezone} />
       <SiteChart siteId={siteId} timeZone={site.data.timezone} />
       <TariffEditor siteId={siteId} timeZone={site.data.timezone} canEdit={canManage} />
+      <section className="card" id="site-settings" aria-labelledby="site-settings-title">
+        <h2 id="site-settings-title">Site settings</h2>
+        <GridIntensitySetting site={site.data} canEdit={canManage} onSaved={() => site.reload()} />
+      </section>
       <div className="grid-2">
         <CsvExport siteId={siteId} siteName={site.data.name} timeZone={site.data.timezone} />
         {canManage && <EnrollmentForm siteId={siteId} onCreated={() => {}} />}

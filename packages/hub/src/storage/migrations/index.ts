@@ -19,6 +19,7 @@ import * as m032 from './032_notifications.ts';
 import * as m033 from './033_analytics_alerts_rls.ts';
 import * as m034 from './034_rollup_gap_buckets.ts';
 import * as m036 from './036_clock_skew.ts';
+import * as m037 from './037_site_grid_intensity.ts';
 import * as m040 from './040_asset_hierarchy.ts';
 import * as m050 from './050_vendors.ts';
 import * as m051 from './051_vendors_rls.ts';
@@ -49,6 +50,7 @@ export const migrations: Record<string, Migration> = {
   '033_analytics_alerts_rls': m033,
   '034_rollup_gap_buckets': m034,
   '036_clock_skew': m036,
+  '037_site_grid_intensity': m037,
   '040_asset_hierarchy': m040,
   '050_vendors': m050,
   '051_vendors_rls': m051,
