@@ -239,12 +239,12 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
   it('a rule with an impossible threshold shows every problem at once, each beside its field', async () => {
     await owner.goto(`${base}/sites/${home.siteId}/automation/rules/new`);
     const form = owner.getByRole('form', { name: 'New rule' });
-    await form.getByLabel('Name').first().fill('Impossible charge');
-    await form.getByLabel('Metric').fill('battery_soc');
-    await form.getByLabel('Direction').selectOption('above');
-    await form.getByLabel('Threshold').fill('150');
-    await form.getByLabel('For at least (s)').fill('60');
-    await form.getByLabel('Hysteresis').fill('200');
+    await form.getByLabel('Name', { exact: true }).fill('Impossible charge');
+    await form.getByLabel('Metric', { exact: true }).fill('battery_soc');
+    await form.getByLabel('Direction', { exact: true }).selectOption('above');
+    await form.getByLabel(/^Threshold/).fill('150');
+    await form.getByLabel('For at least (s)', { exact: true }).fill('60');
+    await form.getByLabel(/^Hysteresis/).fill('200');
     await form.getByRole('button', { name: 'Add condition' }).click();
     await form.getByLabel('Condition 1 kind').selectOption('battery_soc');
     await form.getByLabel('Condition 1 minimum (%)').fill('80');
@@ -265,12 +265,16 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
     assert.match(items.join('\n'), /Condition 1 · Minimum: min 80 is above max 20/);
     // And beside each field, with the field marked invalid.
     for (const [path, label] of [
-      ['/body/trigger/threshold', 'Threshold'],
-      ['/body/trigger/hysteresis', 'Hysteresis'],
-      ['/body/conditions/0/min', 'Condition 1 minimum (%)'],
+      ['/body/trigger/threshold', /^Threshold/],
+      ['/body/trigger/hysteresis', /^Hysteresis/],
+      ['/body/conditions/0/min', /^Condition 1 minimum/],
     ] as const) {
-      await form.locator(`[data-testid="field-problem"][data-path="${path}"]`).waitFor();
-      assert.equal(await form.getByLabel(label).first().getAttribute('aria-invalid'), 'true', label);
+      const problem = form.locator(`[data-testid="field-problem"][data-path="${path}"]`);
+      await problem.waitFor();
+      const input = form.getByLabel(label);
+      assert.equal(await input.getAttribute('aria-invalid'), 'true', path);
+      // The problem is the field's description, right beside it.
+      assert.equal(await input.getAttribute('aria-describedby'), await problem.getAttribute('id'));
     }
     await owner.screenshot({ path: join(SCREENSHOTS, 'automation-rule-problems.png'), fullPage: true });
     assert.equal((await api('GET', `/api/v1/sites/${home.siteId}/rules`)).items.length, 0);
@@ -279,13 +283,13 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
   it("a valid rule's dry run lists when it would have fired over 7 days and what it would switch", async () => {
     await owner.goto(`${base}/sites/${home.siteId}/automation/rules/new`);
     const form = owner.getByRole('form', { name: 'New rule' });
-    await form.getByLabel('Name').first().fill('Heater on export');
-    await form.getByLabel('Metric').fill('grid_w');
-    await form.getByLabel('Node').first().selectOption({ label: 'test agent' });
-    await form.getByLabel('Direction').selectOption('below');
-    await form.getByLabel('Threshold').fill('-2000');
-    await form.getByLabel('For at least (s)').fill('300');
-    await form.getByLabel('Hysteresis').fill('200');
+    await form.getByLabel('Name', { exact: true }).fill('Heater on export');
+    await form.getByLabel('Metric', { exact: true }).fill('grid_w');
+    await form.getByLabel('Node', { exact: true }).selectOption({ label: 'test agent' });
+    await form.getByLabel('Direction', { exact: true }).selectOption('below');
+    await form.getByLabel(/^Threshold/).fill('-2000');
+    await form.getByLabel('For at least (s)', { exact: true }).fill('300');
+    await form.getByLabel(/^Hysteresis/).fill('200');
     await form.getByLabel('Action 1 channel').selectOption({ label: 'heater (Home agent)' });
     await form.getByRole('button', { name: 'Dry run (last 7 days)' }).click();
 

@@ -95,7 +95,8 @@ interface FieldCtx {
   id: string;
 }
 
-/** A labelled field with the hub's problems for `path` beneath it. */
+/** A labelled field with the hub's problems for `path` beneath it (outside the label, so the
+ * control's name is the label alone; the problems are its description). */
 function Field({
   ctx,
   path,
@@ -105,16 +106,16 @@ function Field({
   ctx: FieldCtx;
   path: string;
   label: string;
-  children: (aria: ReturnType<typeof invalidProps>) => ReactNode;
+  children: (props: { id: string } & ReturnType<typeof invalidProps>) => ReactNode;
 }) {
   const pid = `${ctx.id}${path.replaceAll('/', '-')}`;
+  const inputId = `${pid}-input`;
   return (
-    // biome-ignore lint/a11y/noLabelWithoutControl: the control is the child the caller renders
-    <label>
-      {label}
-      {children(invalidProps(ctx.problems, path, pid))}
+    <div className="field">
+      <label htmlFor={inputId}>{label}</label>
+      {children({ id: inputId, ...invalidProps(ctx.problems, path, pid) })}
       <FieldProblems problems={ctx.problems} path={path} id={pid} />
-    </label>
+    </div>
   );
 }
 
