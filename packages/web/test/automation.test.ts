@@ -17,6 +17,8 @@ import { Agent } from '../../edge/src/runtime/agent.ts';
 import { BUILTIN_TEMPLATES_DIR } from '../../edge/src/sources/modbus/source.ts';
 import { type StandIn, startStandIn } from '../../edge/src/sources/modbus/standin.ts';
 import { loadTemplate } from '../../edge/src/sources/modbus/template.ts';
+import { AutomationService } from '../../hub/src/automation/automation.service.ts';
+import { ScheduleRunner } from '../../hub/src/automation/schedules/runner.ts';
 import { batchId, createSite, type Fixture, TestNode } from '../../hub/test/helpers/hub.ts';
 import { type MqttTestHub, startMqttHub, waitFor } from '../../hub/test/mqtt/mqtt-helpers.ts';
 import {
@@ -340,6 +342,72 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /grid_w below -2000 W for 300 s/);
     assert.match((await row.textContent()) ?? '', /switch heater \(Home agent\) on/);
+  });
+
+  it('run logs: a live rule firing and a due schedule run, each on its page in site time', async () => {
+    // Live telemetry through the ingest path makes the saved rule fire: it switches the heater.
+    const rule = (await api('GET', `/api/v1/sites/${home.siteId}/rules`)).items.find(
+      (r: { name: string }) => r.name === 'Heater on export',
+    );
+    const t0 = Date.now() - 10 * MIN;
+    const samples = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({
+      metric: 'grid_w',
+      ts: t0 + i * MIN,
+      value: i === 0 ? -1000 : -2600,
+    }));
+    const res = await history.send('/api/v1/ingest/telemetry', { batchId: batchId('live'), samples });
+    assert.equal(res.statusCode, 200, res.body);
+    await waitFor(
+      async () => (await api('GET', `/api/v1/rules/${rule.id}/firings`)).items.length > 0,
+      30_000,
+      'the rule fired',
+    );
+    const [firing] = (await api('GET', `/api/v1/rules/${rule.id}/firings`)).items;
+    assert.equal(Date.parse(firing.firedAt), t0 + 6 * MIN);
+    await owner.goto(`${base}/sites/${home.siteId}/automation/rules/${rule.id}`);
+    const ruleLog = owner.getByTestId('run-log').locator('tbody tr');
+    await ruleLog.first().waitFor();
+    const cells = await ruleLog.first().locator('td').allTextContents();
+    assert.equal(cells[0], zoned(firing.firedAt, SITE_TZ));
+    assert.match(cells[1]!, /grid_w -2\.6 kW for 5 min ≤ -2 kW/);
+    assert.equal(cells[2], 'fired');
+    assert.match(cells[3]!, /set_channel on heater \(Home agent\): ok/);
+
+    // A schedule due a few minutes from now, run by the hub's schedule runner with its clock four
+    // minutes ahead (test hubs do not start the cron jobs; the runner's "now" is injectable), so
+    // the test does not wait for the time of day.
+    const dueAt = Math.ceil((Date.now() + 3 * MIN) / MIN) * MIN;
+    const at = zoned(new Date(dueAt).toISOString(), SITE_TZ).slice(-5);
+    const relay3 = (await api('GET', `/api/v1/sites/${home.siteId}/channels`)).items.find(
+      (c: ChannelRow) => c.equipment === 'board' && c.channel === 'ch3',
+    );
+    const schedule = await api('POST', `/api/v1/sites/${home.siteId}/schedules`, {
+      channelId: relay3.id,
+      name: 'Relay 3 soon',
+      priority: 100,
+      rule: { days: { kind: 'weekly', weekdays: [1, 2, 3, 4, 5, 6, 7] }, start: { at }, action: 'on' },
+    });
+    const runner = new ScheduleRunner(
+      hub.app.hub,
+      new AutomationService(hub.app.hub, () => hub.app.controlPlane.commands),
+      { now: () => Date.now() + 4 * MIN },
+      { error: (obj, msg) => console.error(msg, obj) },
+    );
+    const summary = await runner.tick();
+    assert.ok(summary.done >= 1, JSON.stringify(summary));
+    const runs = (await api('GET', `/api/v1/schedules/${schedule.id}/runs`)).items;
+    assert.deepEqual(
+      runs.map((r: { outcome: string; dueAt: string }) => [r.outcome, Date.parse(r.dueAt)]),
+      [['done', dueAt]],
+    );
+    await waitFor(() => board.relayState('ch3') === 'on', 30_000, 'relay 3 switched on');
+    await owner.goto(`${base}/sites/${home.siteId}/automation/schedules/${schedule.id}`);
+    const runRow = owner.getByTestId('run-log').locator('tbody tr').first();
+    await runRow.waitFor();
+    const run = await runRow.locator('td').allTextContents();
+    assert.equal(run[0], zoned(new Date(dueAt).toISOString(), SITE_TZ));
+    assert.equal(run[2], 'on');
+    assert.match(run[3]!, /^switched/);
   });
 
   it('a scene sets channels across the site; activation shows a result per target', async () => {
