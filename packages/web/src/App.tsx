@@ -5,6 +5,10 @@ import { logout } from './api/auth.ts';
 import { EnphaseCallbackPage } from './components/EnphaseAuthorise.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
+import { AutomationPage } from './pages/automation/AutomationPage.tsx';
+import { RulePage } from './pages/automation/RulePage.tsx';
+import { ScenePage } from './pages/automation/ScenePage.tsx';
+import { SchedulePage } from './pages/automation/SchedulePage.tsx';
 import { CommandsPage } from './pages/Commands.tsx';
 import { ConfigEditorPage } from './pages/ConfigEditor.tsx';
 import { EnrollmentPage } from './pages/Enrollment.tsx';
@@ -69,6 +73,15 @@ function Page({ path, role }: { path: string; role: Role }) {
   if (path === '/audit' && allowed('/audit')) return <AuditPage />;
   const config = match('/nodes/:nodeId/config', path);
   if (config && allowed('/commands')) return <ConfigEditorPage nodeId={config.nodeId!} />;
+  // Automation of a site: every role that sees the site; the hub decides who may change it.
+  const automation = match('/sites/:siteId/automation', path);
+  if (automation) return <AutomationPage siteId={automation.siteId!} />;
+  const schedule = match('/sites/:siteId/automation/schedules/:id', path);
+  if (schedule) return <SchedulePage siteId={schedule.siteId!} scheduleId={schedule.id!} />;
+  const scene = match('/sites/:siteId/automation/scenes/:id', path);
+  if (scene) return <ScenePage siteId={scene.siteId!} sceneId={scene.id!} />;
+  const rule = match('/sites/:siteId/automation/rules/:id', path);
+  if (rule) return <RulePage siteId={rule.siteId!} ruleId={rule.id!} />;
   const site = match('/sites/:siteId', path);
   if (site) {
     return role === 'owner' || role === 'viewer' ? (

@@ -19,6 +19,7 @@ import { isStale } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { useLiveValues } from '../lib/use-live.ts';
 import { useLiveFleet } from '../lib/use-live-fleet.ts';
+import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 
 export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
@@ -115,6 +116,11 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
         <SiteChart siteId={siteId} timeZone={site.data.timezone} refreshKey={Math.floor(at / 300_000)} />
       )}
       {siteId && <ChannelControls siteId={siteId} />}
+      {siteId && (
+        <p>
+          <Link href={`/sites/${encodeURIComponent(siteId)}/automation`}>Schedules, scenes and rules</Link>
+        </p>
+      )}
       {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}
       {siteId && site.data && (
         <EnergyDistribution

@@ -138,6 +138,8 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
             <Link href={`/grants?site=${encodeURIComponent(siteId)}`}>Installer access</Link>
           </>
         )}
+        {' · '}
+        <Link href={`/sites/${encodeURIComponent(siteId)}/automation`}>Schedules, scenes and rules</Link>
       </p>
       <div className="grid-2">
         <section className="card">
