@@ -42,6 +42,12 @@ export type Sample = Static<typeof Sample>;
 export const TelemetryBatch = Type.Object(
   {
     batchId: BatchId,
+    /**
+     * Per-node batch sequence number, assigned by the agent when it forms the batch (1, 2, 3, …,
+     * persisted in its outbox; a resend keeps it). The hub detects a lost batch from a hole in
+     * the sequence. Optional: agents before it send none.
+     */
+    seq: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     samples: Type.Array(Sample, { minItems: 1, maxItems: LIMITS.telemetrySamplesPerBatch }),
   },
   { additionalProperties: false },

@@ -35,6 +35,11 @@ export interface FormedBatch {
   body: string;
   attempts: number;
   createdAt: number;
+  /**
+   * Per-node telemetry batch sequence number (null for a batch formed before the outbox had them;
+   * absent for event and daily report batches, which have none).
+   */
+  seq?: number | null;
 }
 
 export interface OutboxStats {
@@ -185,10 +190,15 @@ export class Outbox {
       if (!full && now - oldest.appended_at < opts.maxAgeMs) return undefined;
       const id = randomUUID();
       const lastSeq = full?.seq ?? Number.MAX_SAFE_INTEGER;
+      // The batch sequence number: the counter moves in the same transaction as the batch, so a
+      // number is never given twice, and one given is never taken back (a batch dropped later for
+      // space is a hole the hub reports as lost, which is what it is).
+      this.bump('batch_seq', 1);
+      const seq = this.counter('batch_seq');
       prepared(
         this.db,
-        'INSERT INTO batches(id, first_seq, count, digest, created_at) VALUES (?, ?, 0, ?, ?)',
-      ).run(id, oldest.seq, '', now);
+        'INSERT INTO batches(id, first_seq, count, digest, created_at, seq) VALUES (?, ?, 0, ?, ?, ?)',
+      ).run(id, oldest.seq, '', now, seq);
       const { changes } = prepared(
         this.db,
         'UPDATE samples SET batch_id = ? WHERE batch_id IS NULL AND seq BETWEEN ? AND ?',
@@ -201,11 +211,14 @@ export class Outbox {
       );
       // Batch ids in the index take room too: the bound holds after forming, not only after appends.
       this.enforceBound(id);
-      return { id, count: changes, body, attempts: 0, createdAt: now };
+      return { id, count: changes, body, attempts: 0, createdAt: now, seq };
     })();
   }
 
   private buildBody(id: string): string {
+    const batch = prepared(this.db, 'SELECT seq FROM batches WHERE id = ?').get(id) as
+      | { seq: number | null }
+      | undefined;
     const rows = prepared(
       this.db,
       'SELECT metric, equipment, ts, value FROM samples WHERE batch_id = ? ORDER BY seq',
@@ -215,19 +228,28 @@ export class Outbox {
         ? { metric: r.metric, ts: r.ts, value: r.value }
         : { metric: r.metric, ts: r.ts, value: r.value, equipment: r.equipment },
     );
-    return JSON.stringify({ batchId: id, samples });
+    // A batch formed before sequence numbers existed keeps its exact old bytes (and digest).
+    const seq = batch?.seq ?? null;
+    return JSON.stringify(seq === null ? { batchId: id, samples } : { batchId: id, seq, samples });
   }
 
   /** Formed batches, oldest first: the uplink drains a backlog in the order it was recorded. */
   batches(limit = 10): FormedBatch[] {
     const rows = prepared(
       this.db,
-      'SELECT id, count, digest, attempts, created_at FROM batches ORDER BY first_seq LIMIT ?',
-    ).all(limit) as { id: string; count: number; digest: string; attempts: number; created_at: number }[];
+      'SELECT id, count, digest, attempts, created_at, seq FROM batches ORDER BY first_seq LIMIT ?',
+    ).all(limit) as {
+      id: string;
+      count: number;
+      digest: string;
+      attempts: number;
+      created_at: number;
+      seq: number | null;
+    }[];
     return rows.map((r) => {
       const body = this.buildBody(r.id);
       if (digest(body) !== r.digest) throw new Error(`outbox batch ${r.id} no longer matches its digest`);
-      return { id: r.id, count: r.count, body, attempts: r.attempts, createdAt: r.created_at };
+      return { id: r.id, count: r.count, body, attempts: r.attempts, createdAt: r.created_at, seq: r.seq };
     });
   }
 

@@ -84,6 +84,13 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (date, equipment, metric)
   );
   `,
+  // 3: per-node batch sequence numbers (issue 17): a telemetry batch gets the next number when it
+  // is formed and keeps it on every resend, so the hub can tell a batch that never arrived.
+  // Batches formed before this migration have none (NULL) and are sent as before.
+  `
+  ALTER TABLE batches ADD COLUMN seq INTEGER;
+  INSERT INTO counters(name, value) VALUES ('batch_seq', 0);
+  `,
 ];
 
 /** Applies pending schema migrations; `user_version` records how far this file has come. */

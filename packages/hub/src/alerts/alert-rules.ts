@@ -11,7 +11,9 @@ import {
   errorCountsByNode,
   type LatestNodeEvent,
   latestNodeEvents,
+  openLostBatches,
   outboxDropEvents,
+  recentDataQuality,
 } from './alerts.repository.ts';
 import type { Severity } from './alerts.tables.ts';
 
@@ -434,6 +436,60 @@ export const RULES: RuleDefinition[] = [
             `Node ${n.name} dropped ${recent} buffered samples in the last ${Math.round(windowS / 60)} min`,
           ),
         ];
+      });
+    },
+  },
+  {
+    name: 'data_quality',
+    description: "Readings break their equipment's data contract (out of range, not whole, missing)",
+    // Findings are aggregated rows (ingest/data-quality.ts); a row added to within windowS opens
+    // the alert for its node, which resolves once none was added to for quietS.
+    defaults: {
+      enabled: true,
+      severity: 'warning',
+      durationS: 0,
+      repeatS: 0,
+      params: { windowS: 3600, quietS: 3600 },
+    },
+    async evaluate(ctx) {
+      const { windowS, quietS } = ctx.params as Record<'windowS' | 'quietS', number>;
+      const recent = await recentDataQuality(ctx.db, ctx.site.id, new Date(ctx.now - windowS * 1000));
+      const quiet = await recentDataQuality(ctx.db, ctx.site.id, new Date(ctx.now - quietS * 1000));
+      return ctx.nodes.map((n) => {
+        const r = recent.find((x) => x.node_id === n.id);
+        const firing = r !== undefined;
+        return nodeObs(
+          n,
+          firing,
+          !firing && !quiet.some((x) => x.node_id === n.id),
+          r ? Number(r.samples) : 0,
+          r
+            ? `Node ${n.name}: ${r.findings} data-quality finding(s), ${r.samples} reading(s), e.g. ${r.example}`
+            : `Node ${n.name}: no data-quality findings`,
+        );
+      });
+    },
+  },
+  {
+    name: 'batches_lost',
+    description: 'Telemetry batches a node formed never reached the hub (a hole in its batch sequence)',
+    // Fires while a hole detected within lookbackS is open; a late batch that fills it clears it.
+    defaults: {
+      enabled: true,
+      severity: 'warning',
+      durationS: 0,
+      repeatS: 0,
+      params: { lookbackS: 86_400 },
+    },
+    async evaluate(ctx) {
+      const rows = await openLostBatches(
+        ctx.db,
+        ctx.site.id,
+        new Date(ctx.now - ctx.params.lookbackS! * 1000),
+      );
+      return ctx.nodes.map((n) => {
+        const lost = Number(rows.find((r) => r.node_id === n.id)?.batches ?? 0);
+        return nodeObs(n, lost > 0, lost === 0, lost, `Node ${n.name}: ${lost} telemetry batch(es) lost`);
       });
     },
   },

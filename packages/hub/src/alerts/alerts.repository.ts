@@ -430,3 +430,31 @@ export async function outboxDropEvents(
     WHERE site_id = ${siteId} AND kind = 'node.outbox_dropped' AND ts >= ${since}`.execute(db);
   return rows;
 }
+
+/** Per node of the site: data-quality findings added to since `since` (ingest/data-quality.ts). */
+export async function recentDataQuality(
+  db: Kysely<DB>,
+  siteId: string,
+  since: Date,
+): Promise<{ node_id: string; findings: number; samples: string; example: string }[]> {
+  const { rows } = await sql<{ node_id: string; findings: number; samples: string; example: string }>`
+    SELECT node_id, count(*)::int AS findings, sum(count)::int8 AS samples,
+      (array_agg(equipment || '/' || metric || ' ' || rule ORDER BY updated_at DESC))[1] AS example
+    FROM data_quality_findings
+    WHERE site_id = ${siteId} AND updated_at >= ${since}
+    GROUP BY node_id`.execute(db);
+  return rows;
+}
+
+/** Per node of the site: open batch-sequence holes detected since `since` (ingest/batch-seq.ts). */
+export async function openLostBatches(
+  db: Kysely<DB>,
+  siteId: string,
+  since: Date,
+): Promise<{ node_id: string; batches: string }[]> {
+  const { rows } = await sql<{ node_id: string; batches: string }>`
+    SELECT node_id, sum(to_seq - from_seq + 1)::int8 AS batches FROM batch_seq_gaps
+    WHERE site_id = ${siteId} AND detected_at >= ${since}
+    GROUP BY node_id`.execute(db);
+  return rows;
+}

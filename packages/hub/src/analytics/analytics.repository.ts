@@ -6,6 +6,7 @@ import { type Insertable, type Kysely, sql } from 'kysely';
 import type { DB } from '../storage/schema.ts';
 import type { SiteDailyTable } from './analytics.tables.ts';
 import './analytics.tables.ts';
+import '../ingest/ingest.tables.ts';
 
 /** A stored site day: `day` as text (no time-zone shift in pg), computed_at as read. */
 export type DayRow = Omit<SiteDailyTable, 'day' | 'computed_at'> & { day: string; computed_at: Date };
@@ -345,4 +346,48 @@ export async function medianSpacingS(
     ) per_series`.execute(db);
   const s = rows[0]?.s;
   return s === null || s === undefined ? null : Number(s);
+}
+
+/**
+ * The node's still-open batch sequence holes (ingest/batch-seq.ts) whose revealing batch began in
+ * [start, end): the lost batches held readings from before that moment, so that is the day they
+ * are shown on (detection time when the sample time is unknown).
+ */
+export async function lostBatchRanges(
+  db: Kysely<DB>,
+  nodeId: string,
+  start: number,
+  end: number,
+): Promise<{ from_seq: string; to_seq: string; next_sample_at: Date | null; detected_at: Date }[]> {
+  const { rows } = await sql<{
+    from_seq: string;
+    to_seq: string;
+    next_sample_at: Date | null;
+    detected_at: Date;
+  }>`
+    SELECT from_seq, to_seq, next_sample_at, detected_at FROM batch_seq_gaps
+    WHERE node_id = ${nodeId}
+      AND coalesce(next_sample_at, detected_at) >= ${new Date(start)}
+      AND coalesce(next_sample_at, detected_at) < ${new Date(end)}
+    ORDER BY from_seq`.execute(db);
+  return rows;
+}
+
+// ---- data quality ------------------------------------------------------------------------------
+
+/** The node's aggregated data-quality findings, most recently added to first. */
+export async function dataQualityFindings(db: Kysely<DB>, nodeId: string) {
+  return db
+    .selectFrom('data_quality_findings')
+    .selectAll()
+    .where('node_id', '=', nodeId)
+    .orderBy('updated_at', 'desc')
+    .orderBy('id')
+    .execute();
+}
+
+export async function nodeExists(db: Kysely<DB>, nodeId: string): Promise<boolean> {
+  return (
+    (await db.selectFrom('nodes').select('id').where('id', '=', nodeId).executeTakeFirst()) !== undefined
+  );
 }

@@ -7,6 +7,7 @@ import {
   Comparison,
   ComparisonQuery,
   CompletenessList,
+  DataQualityReport,
   DayList,
   DayRange,
   FleetQuery,
@@ -98,6 +99,20 @@ export const analyticsRoutes =
       },
       async (request) =>
         service.completeness(actorOf(request), request.params.id, request.query.from, request.query.to),
+    );
+
+    app.get(
+      '/nodes/:id/data-quality',
+      {
+        ...auth,
+        schema: {
+          tags,
+          summary: "Data-quality findings of a node against its equipment's data contracts",
+          params: NodeParams,
+          response: { 200: DataQualityReport, ...errors('WF_NOT_FOUND') },
+        },
+      },
+      async (request) => service.dataQuality(actorOf(request), request.params.id),
     );
 
     app.get(

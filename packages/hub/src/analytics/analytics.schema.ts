@@ -120,6 +120,18 @@ export type FleetTotals = Static<typeof FleetTotals>;
 export const Gap = Type.Object({ from: Stamp, to: Stamp, seconds: Type.Number() });
 export type Gap = Static<typeof Gap>;
 
+/** Telemetry batches the node formed and the hub never got (a hole in the batch sequence). */
+export const LostBatches = Type.Object({
+  fromSeq: Type.Integer({ description: 'First batch sequence number of the hole' }),
+  toSeq: Type.Integer({ description: 'Last batch sequence number of the hole (inclusive)' }),
+  batches: Type.Integer(),
+  nextSampleAt: Nullable(
+    Type.String({ format: 'date-time', description: 'Earliest reading of the batch after the hole' }),
+  ),
+  detectedAt: Stamp,
+});
+export type LostBatches = Static<typeof LostBatches>;
+
 export const NodeDayCompleteness = Type.Object({
   nodeId: Type.String({ format: 'uuid' }),
   day: DATE,
@@ -134,6 +146,10 @@ export const NodeDayCompleteness = Type.Object({
   received: Type.Integer(),
   pct: Type.Number(),
   gaps: Type.Array(Gap),
+  lostBatchCount: Type.Integer({
+    description: 'Batches lost (sequence holes still open) whose next batch began this day',
+  }),
+  lostBatches: Type.Array(LostBatches),
 });
 export type NodeDayCompleteness = Static<typeof NodeDayCompleteness>;
 export const CompletenessList = Type.Array(NodeDayCompleteness);
@@ -150,3 +166,30 @@ export const ReconciliationRow = Type.Object({
 });
 export const ReconciliationList = Type.Array(ReconciliationRow);
 export type ReconciliationList = Static<typeof ReconciliationList>;
+
+/** One aggregated data-contract finding of a node (ingest/data-quality.ts). */
+export const DataQualityFinding = Type.Object({
+  equipment: Type.String(),
+  metric: Type.String(),
+  rule: Type.Union([
+    Type.Literal('out_of_range'),
+    Type.Literal('not_integer'),
+    Type.Literal('required_missing'),
+  ]),
+  contract: Type.String({ description: 'The contract and version judged by, e.g. inverter_v1' }),
+  unit: Type.String({ description: "The metric's catalogue unit" }),
+  min: Nullable(Type.Number()),
+  max: Nullable(Type.Number()),
+  count: Type.Integer({ description: 'Offending samples (for required_missing: batches)' }),
+  firstSeenAt: Stamp,
+  lastSeenAt: Stamp,
+  exampleValue: Nullable(Type.Number({ description: 'The latest offending value' })),
+  message: Type.String(),
+  updatedAt: Stamp,
+});
+export type DataQualityFinding = Static<typeof DataQualityFinding>;
+export const DataQualityReport = Type.Object({
+  nodeId: Type.String({ format: 'uuid' }),
+  findings: Type.Array(DataQualityFinding),
+});
+export type DataQualityReport = Static<typeof DataQualityReport>;

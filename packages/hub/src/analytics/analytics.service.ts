@@ -3,7 +3,8 @@
 // caller's grants in code first and is read as the tenant (withTenant: row-level security as the
 // second fence); computing missing days is the system's job (site-day.service.ts). Routes stay
 // thin; SQL is in analytics.repository.ts.
-import { WattfleetError } from '@wattfleet/protocol';
+import { contractById } from '@wattfleet/devices';
+import { metricDefinition, WattfleetError } from '@wattfleet/protocol';
 import type { Kysely } from 'kysely';
 import { appSiteScope, assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
 import { type Actor, isFleetAdmin } from '../auth/actor.ts';
@@ -14,6 +15,8 @@ import { tariffForDay } from '../tariffs/tariffs.repository.ts';
 import { addDays, localDate } from '../time/zoned.ts';
 import {
   type DayRow,
+  dataQualityFindings,
+  nodeExists,
   orgSites,
   reconciliationRows,
   siteAnalyticsSettings,
@@ -25,6 +28,7 @@ import {
 } from './analytics.repository.ts';
 import type {
   Comparison,
+  DataQualityReport,
   Day,
   FleetQuery,
   FleetTotals,
@@ -361,6 +365,40 @@ export class AnalyticsService {
       const out: NodeDayCompleteness[] = [];
       for (let d = from; d <= to; d = addDays(d, 1)) out.push(await nodeCompleteness(db, nodeId, d));
       return out;
+    });
+  }
+
+  /**
+   * The node's data-quality findings against its equipment's data contracts, with the bounds and
+   * unit of the rule each one broke. Read as the tenant: a node hidden by row-level security is
+   * not found.
+   */
+  async dataQuality(actor: Actor, nodeId: string): Promise<DataQualityReport> {
+    await assertNodeAccess(this.hub, actor, nodeId);
+    return this.asCaller(actor, async (db) => {
+      if (!(await nodeExists(db, nodeId))) throw new WattfleetError('WF_NOT_FOUND', 'Node not found');
+      const rows = await dataQualityFindings(db, nodeId);
+      return {
+        nodeId,
+        findings: rows.map((r) => {
+          const rule = contractById(r.contract)?.rules.get(r.metric);
+          return {
+            equipment: r.equipment,
+            metric: r.metric,
+            rule: r.rule,
+            contract: r.contract,
+            unit: metricDefinition(r.metric)?.unit ?? '',
+            min: rule?.min ?? null,
+            max: rule?.max ?? null,
+            count: Number(r.count),
+            firstSeenAt: r.first_seen_at.toISOString(),
+            lastSeenAt: r.last_seen_at.toISOString(),
+            exampleValue: r.example_value,
+            message: r.message,
+            updatedAt: new Date(r.updated_at).toISOString(),
+          };
+        }),
+      };
     });
   }
 

@@ -5,11 +5,19 @@
 // The interval is the one the node reports (enrollment, heartbeat). The hub also learns it from
 // the day's data, per series (the median spacing of its samples: gaps and jitter do not move a
 // median), as a cross-check: it is used when the node never said, and a disagreement is shown.
+//
+// Lost batches: holes in the node's telemetry batch sequence (ingest/batch-seq.ts), shown on the
+// day the batch after the hole began. A hole filled later (the outbox resent the batch) is gone.
 import { WattfleetError } from '@wattfleet/protocol';
 import type { Kysely } from 'kysely';
 import type { DB } from '../storage/schema.ts';
 import { localDayBounds } from '../time/zoned.ts';
-import { medianSpacingS, nodeIntervalAndZone, occupiedSlots } from './analytics.repository.ts';
+import {
+  lostBatchRanges,
+  medianSpacingS,
+  nodeIntervalAndZone,
+  occupiedSlots,
+} from './analytics.repository.ts';
 import type { Gap, NodeDayCompleteness } from './analytics.schema.ts';
 
 /** Used when the node never reported an interval and sent nothing to learn one from. */
@@ -47,6 +55,13 @@ export async function nodeCompleteness(
     }
     prev = s;
   }
+  const lost = (await lostBatchRanges(db, nodeId, start, end)).map((g) => ({
+    fromSeq: Number(g.from_seq),
+    toSeq: Number(g.to_seq),
+    batches: Number(g.to_seq) - Number(g.from_seq) + 1,
+    nextSampleAt: g.next_sample_at ? g.next_sample_at.toISOString() : null,
+    detectedAt: g.detected_at.toISOString(),
+  }));
   return {
     nodeId,
     day,
@@ -62,6 +77,8 @@ export async function nodeCompleteness(
     received: slots.length,
     pct: expected > 0 ? (slots.length / expected) * 100 : 0,
     gaps,
+    lostBatchCount: lost.reduce((n, g) => n + g.batches, 0),
+    lostBatches: lost,
   };
 }
 

@@ -3,9 +3,13 @@
 // samples, mark their rollup buckets, commit). Each batch is still stored completely or not at
 // all and exactly once — its claim and its samples share one transaction — but a busy hub pays
 // four round trips per group instead of per batch.
+
+import type { ContractViolation } from '@wattfleet/devices';
 import type pg from 'pg';
 import { Coalescer } from '../storage/coalesce.ts';
 import type { Database } from '../storage/database.ts';
+import { trackBatchSeq } from './batch-seq.ts';
+import { writeFindings } from './data-quality.ts';
 import { copySamples, insertSamplesOnConflict, type SampleRows } from './sample-writer.ts';
 
 export interface PreparedBatch {
@@ -18,6 +22,12 @@ export interface PreparedBatch {
   siteId: string;
   /** Local dates (YYYY-MM-DD) of the site whose daily analytics these samples change. */
   siteDays: Set<string>;
+  /** The agent's batch sequence number, when it sent one (batch-seq.ts). */
+  seq?: number;
+  /** Earliest sample time (epoch ms). */
+  minTs: number;
+  /** Data-contract violations of the batch (data-quality.ts); its samples are stored regardless. */
+  findings?: ContractViolation[];
 }
 
 export type WriteResult = number | 'duplicate';
@@ -98,7 +108,13 @@ export class TelemetryWriter {
       } else {
         for (const b of mine) stored.set(b, await insertSamplesOnConflict(client, b.rows));
       }
-      if (mine.length > 0) await markDirty(client, mine);
+      if (mine.length > 0) {
+        await markDirty(client, mine);
+        // Only batches this transaction claimed: a duplicate neither moves the sequence watermark
+        // nor counts its findings again.
+        await trackBatchSeq(client, mine);
+        await writeFindings(client, mine);
+      }
       await client.query('COMMIT');
       this.opts.onGroup?.(
         batches.length,

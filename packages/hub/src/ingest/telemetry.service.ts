@@ -2,10 +2,13 @@
 // records the batch id, writes the samples and marks the rollup buckets they touch (shared with
 // concurrent batches, see telemetry-writer.ts). A batch is thus stored completely or not at all,
 // and exactly once however often it is resent.
+
+import { checkContracts } from '@wattfleet/devices';
 import type { HubContext } from '../context.ts';
 import { ensurePartitionsForRange, rawRetentionStart } from '../storage/partitions.ts';
 import { localDate, localDayBounds, localDayStart } from '../time/zoned.ts';
 import { validateTelemetry } from './batch-validation.ts';
+import { EquipmentContracts } from './data-quality.ts';
 import { siteTimezone, touchLastSeen } from './ingest.repository.ts';
 import { SeriesCache } from './series-cache.ts';
 import { TelemetryWriter } from './telemetry-writer.ts';
@@ -26,12 +29,15 @@ const SLOT_MS = 15 * 60_000;
 
 export class TelemetryIngest {
   readonly series: SeriesCache;
+  /** Equipment kinds → data contracts per node, cached (data-quality.ts). */
+  readonly contracts: EquipmentContracts;
   private readonly timezones = new Map<string, { tz: string; at: number }>();
 
   private readonly writer: TelemetryWriter;
 
   constructor(private readonly hub: HubContext) {
     this.series = new SeriesCache(hub);
+    this.contracts = new EquipmentContracts(hub.db);
     this.writer = new TelemetryWriter(hub.database, {
       writers: hub.config.ingest.writers,
       maxGroupSamples: hub.config.ingest.groupSamples,
@@ -64,7 +70,7 @@ export class TelemetryIngest {
   async ingest(node: NodeRef, body: unknown, now = Date.now()): Promise<IngestResult> {
     const { config } = this.hub;
     const samples = validateTelemetry(body, now, rawRetentionStart(now, config.retention.rawDays));
-    const batch = body as { batchId: string };
+    const batch = body as { batchId: string; seq?: number };
     // Distinct (equipment, metric) pairs, found without building a key string per sample.
     const seen = new Map<string, Set<string>>();
     const pairs: [string, string][] = [];
@@ -137,6 +143,9 @@ export class TelemetryIngest {
       if (s.ts + gapMs > day[1]) mark(daily, last.D, id, day[1]);
     }
     await ensurePartitionsForRange(this.hub.db, minTs, maxTs);
+    // Data contracts of the node's equipment: findings only, no sample is dropped for them.
+    const contracts = await this.contracts.forNode(node.nodeId);
+    const findings = contracts.size > 0 ? checkContracts(samples, (e) => contracts.get(e)) : undefined;
 
     const stored = await this.writer.write({
       nodeId: node.nodeId,
@@ -146,6 +155,9 @@ export class TelemetryIngest {
       daily,
       siteId: node.siteId,
       siteDays,
+      minTs,
+      ...(batch.seq !== undefined ? { seq: batch.seq } : {}),
+      ...(findings && findings.length > 0 ? { findings } : {}),
     });
     if (stored === 'duplicate') return { status: 'duplicate', batchId: batch.batchId, stored: 0 };
     await this.touchLastSeen(node.nodeId, now);

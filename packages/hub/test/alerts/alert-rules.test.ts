@@ -347,9 +347,9 @@ for (const engine of ENGINES) {
       // A site setting overrides the org's: disabled here, and an open alert is left as it is.
       await hub.admin('PUT', `/api/v1/sites/${siteId}/alert-rules/disk_low`, { enabled: false });
       const rules = await hub.admin('GET', '/api/v1/alert-rules');
-      // 12 device and site rules (config_rolled_back included) + 3 vendor-account rules
-      // (vendors/vendor-alert-rules.ts).
-      assert.equal(rules.json().length, 15);
+      // 12 device and site rules (config_rolled_back included) + data_quality and batches_lost
+      // (issue 17 item 6) + 3 vendor-account rules (vendors/vendor-alert-rules.ts).
+      assert.equal(rules.json().length, 17);
     });
 
     it('evaluates when data arrives (bus event from ingest)', async () => {

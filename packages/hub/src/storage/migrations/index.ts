@@ -21,6 +21,8 @@ import * as m034 from './034_rollup_gap_buckets.ts';
 import * as m036 from './036_clock_skew.ts';
 import * as m037 from './037_site_grid_intensity.ts';
 import * as m040 from './040_asset_hierarchy.ts';
+import * as m041 from './041_batch_sequence.ts';
+import * as m042 from './042_data_quality.ts';
 import * as m050 from './050_vendors.ts';
 import * as m051 from './051_vendors_rls.ts';
 import * as m060 from './060_equipment_channels.ts';
@@ -52,6 +54,8 @@ export const migrations: Record<string, Migration> = {
   '036_clock_skew': m036,
   '037_site_grid_intensity': m037,
   '040_asset_hierarchy': m040,
+  '041_batch_sequence': m041,
+  '042_data_quality': m042,
   '050_vendors': m050,
   '051_vendors_rls': m051,
   '060_equipment_channels': m060,
