@@ -85,7 +85,8 @@ health: { unreachableAfter: 3 }
       );
       // Said when it changed, not per failed read (a loaded machine may time a read out and flap
       // once more; the kinds still alternate and the last word is "reachable").
-      const said = (await events(a.nodeId)).map((e) => e.kind).filter((k) => k.startsWith('equipment.'));
+      const reach: string[] = [EVENT_KINDS.equipmentReachable, EVENT_KINDS.equipmentUnreachable];
+      const said = (await events(a.nodeId)).map((e) => e.kind).filter((k) => reach.includes(k));
       assert.ok(
         said.every(
           (k, i) => k === (i % 2 ? EVENT_KINDS.equipmentReachable : EVENT_KINDS.equipmentUnreachable),
