@@ -19,6 +19,8 @@ export interface HubEvents {
   'command.updated': { commandId: string; nodeId: string; siteId: string; state: string };
   'alert.updated': { alertId: string; siteId: string | null; state: string };
   'node.events': { nodeId: string; siteId: string; count: number };
+  /** A node's equipment inventory changed the registry (kinds, so data contracts, may differ). */
+  'equipment.changed': { nodeId: string; siteId: string };
 }
 
 export class HubBus extends EventEmitter {

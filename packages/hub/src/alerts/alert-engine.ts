@@ -13,11 +13,13 @@ import {
   type SiteInfo,
 } from './alert-rules.ts';
 import {
+  type AlertRow,
   activeNodes,
+  type ConditionRow,
   evaluableSiteIds,
   findAlert,
-  findCondition,
-  findOpenAlert,
+  findConditions,
+  findOpenAlerts,
   insertOpenAlert,
   markClearing,
   markFiring,
@@ -82,6 +84,7 @@ export async function evaluateSite(
   };
 
   const rules = opts.rules ? opts.rules.map((r) => RULES_BY_NAME.get(r)!).filter(Boolean) : RULES;
+  const observed: { rule: string; settings: RuleSettings; obs: Observation }[] = [];
   for (const rule of rules) {
     const settings = resolveSettings(rule, settingRows, siteId);
     if (!settings.enabled) continue;
@@ -93,9 +96,22 @@ export async function evaluateSite(
       params: settings.params,
       recent,
     });
-    for (const obs of observations) {
-      await apply(hub, site, rule.name, settings, obs, now, muted.has(rule.name));
-    }
+    for (const obs of observations) observed.push({ rule: rule.name, settings, obs });
+  }
+  if (observed.length === 0) return;
+  // A site has rules × targets observations on every evaluation and almost all of them change
+  // nothing: their conditions and open alerts are read in two queries, not two per observation.
+  const keys = observed.map((o) => ({ rule: o.rule, targetId: o.obs.targetId }));
+  const [conditions, openAlerts] = await Promise.all([
+    findConditions(hub.db, keys),
+    findOpenAlerts(hub.db, keys),
+  ]);
+  const key = (rule: string, targetId: string) => `${rule}\u0000${targetId}`;
+  const condBy = new Map(conditions.map((c) => [key(c.rule, c.target_id), c]));
+  const openBy = new Map(openAlerts.map((a) => [key(a.rule, a.target_id), a]));
+  for (const { rule, settings, obs } of observed) {
+    const k = key(rule, obs.targetId);
+    await apply(hub, site, rule, settings, obs, now, muted.has(rule), condBy.get(k), openBy.get(k));
   }
 }
 
@@ -107,15 +123,16 @@ async function apply(
   obs: Observation,
   nowMs: number,
   muted: boolean,
+  cond: ConditionRow | undefined,
+  open: AlertRow | undefined,
 ): Promise<void> {
   const db = hub.db;
   const now = new Date(nowMs);
-  const cond = await findCondition(db, rule, obs.targetId);
-  const open = await findOpenAlert(db, rule, obs.targetId);
 
   if (obs.firing) {
     const since = cond?.firing_since ? new Date(cond.firing_since) : now;
-    await markFiring(db, rule, obs.targetId, since);
+    // Already firing since then: nothing to write.
+    if (!cond?.firing_since) await markFiring(db, rule, obs.targetId, since);
     if (open) {
       await updateAlertValue(db, open.id, obs.value, now);
       const last = open.last_notified_at
@@ -165,7 +182,8 @@ async function apply(
   }
 
   if (obs.clearing) {
-    await markClearing(db, rule, obs.targetId, now);
+    // A clear condition is the same as none: written only when it was firing or awaits re-arming.
+    if (cond && (cond.firing_since || cond.rearm_required)) await markClearing(db, rule, obs.targetId, now);
     if (open) {
       const resolved = await resolveBySystem(db, open.id, obs.value, now);
       if (!resolved) return;

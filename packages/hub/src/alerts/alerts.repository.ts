@@ -5,7 +5,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { DB } from '../storage/schema.ts';
 import type { NodeInfo, RecentSeries, SiteInfo } from './alert-rules.ts';
-import type { AlertState, AlertsTable, Severity } from './alerts.tables.ts';
+import type { AlertConditionsTable, AlertState, AlertsTable, Severity } from './alerts.tables.ts';
 import './alerts.tables.ts';
 
 export type AlertRow = Selectable<AlertsTable>;
@@ -252,28 +252,29 @@ export async function recentSeries(
   return [...byId.values()];
 }
 
-export async function findCondition(db: Kysely<DB>, rule: string, targetId: string) {
-  return db
-    .selectFrom('alert_conditions')
-    .selectAll()
-    .where('rule', '=', rule)
-    .where('target_id', '=', targetId)
-    .executeTakeFirst();
+export type ConditionRow = Selectable<AlertConditionsTable>;
+
+/** (rule, target) pairs as two parallel arrays, for `(rule, target_id) IN (unnest …)`. */
+function pairsOf(keys: { rule: string; targetId: string }[]) {
+  return sql<boolean>`(rule, target_id) IN (SELECT * FROM unnest(${keys.map((k) => k.rule)}::text[], ${keys.map((k) => k.targetId)}::text[]))`;
 }
 
-/** The open or acknowledged alert of a rule and target (at most one: a partial unique index). */
-export async function findOpenAlert(
+/** The engine's condition state of each (rule, target) pair that has one. */
+export async function findConditions(
   db: Kysely<DB>,
-  rule: string,
-  targetId: string,
-): Promise<AlertRow | undefined> {
-  return db
-    .selectFrom('alerts')
-    .selectAll()
-    .where('rule', '=', rule)
-    .where('target_id', '=', targetId)
-    .where('state', '<>', 'resolved')
-    .executeTakeFirst();
+  keys: { rule: string; targetId: string }[],
+): Promise<ConditionRow[]> {
+  if (keys.length === 0) return [];
+  return db.selectFrom('alert_conditions').selectAll().where(pairsOf(keys)).execute();
+}
+
+/** The open or acknowledged alert of each (rule, target) pair that has one (at most one each: a partial unique index). */
+export async function findOpenAlerts(
+  db: Kysely<DB>,
+  keys: { rule: string; targetId: string }[],
+): Promise<AlertRow[]> {
+  if (keys.length === 0) return [];
+  return db.selectFrom('alerts').selectAll().where('state', '<>', 'resolved').where(pairsOf(keys)).execute();
 }
 
 export async function markFiring(db: Kysely<DB>, rule: string, targetId: string, since: Date): Promise<void> {

@@ -9,6 +9,9 @@ export async function equipmentPlugin(app: FastifyInstance): Promise<void> {
   const off = app.hub.bus.onEvent('node.events', (e) => {
     service
       .onNodeEvents(e.nodeId)
+      .then((changed) => {
+        if (changed) app.hub.bus.emitEvent('equipment.changed', { nodeId: e.nodeId, siteId: e.siteId });
+      })
       .catch((err) => app.log.error({ err, nodeId: e.nodeId }, 'equipment inventory not applied'));
   });
   app.addHook('onClose', async () => off());

@@ -12,7 +12,10 @@ import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { DB } from '../storage/schema.ts';
 
-const TTL_MS = 60_000;
+// Kinds change only with a new inventory, which invalidates the node here ('equipment.changed');
+// the TTL bounds how long another hub (that did not apply it) checks against the old kinds. Longer
+// than a vendor cloud's minute poll, so a virtual node does not read its kinds on every poll.
+const TTL_MS = 10 * 60_000;
 
 export class EquipmentContracts {
   private readonly cache = new Map<string, { at: number; contracts: Map<string, CompiledContract> }>();

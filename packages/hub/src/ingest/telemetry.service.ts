@@ -38,6 +38,8 @@ export class TelemetryIngest {
   constructor(private readonly hub: HubContext) {
     this.series = new SeriesCache(hub);
     this.contracts = new EquipmentContracts(hub.db);
+    // This hub applied a new inventory: its contracts count at once (other hubs within the TTL).
+    hub.bus.onEvent('equipment.changed', (e) => this.contracts.invalidate(e.nodeId));
     this.writer = new TelemetryWriter(hub.database, {
       writers: hub.config.ingest.writers,
       maxGroupSamples: hub.config.ingest.groupSamples,
@@ -67,7 +69,13 @@ export class TelemetryIngest {
   }
 
   /** `body` is untrusted: HTTP and MQTT hand it over as parsed, and it is validated here. */
-  async ingest(node: NodeRef, body: unknown, now = Date.now()): Promise<IngestResult> {
+  async ingest(
+    node: NodeRef,
+    body: unknown,
+    now = Date.now(),
+    /** touchLastSeen false: the caller marks the node seen itself (a vendor poll, with its state). */
+    opts: { touchLastSeen?: boolean } = {},
+  ): Promise<IngestResult> {
     const { config } = this.hub;
     const samples = validateTelemetry(body, now, rawRetentionStart(now, config.retention.rawDays));
     const batch = body as { batchId: string; seq?: number };
@@ -160,7 +168,7 @@ export class TelemetryIngest {
       ...(findings && findings.length > 0 ? { findings } : {}),
     });
     if (stored === 'duplicate') return { status: 'duplicate', batchId: batch.batchId, stored: 0 };
-    await this.touchLastSeen(node.nodeId, now);
+    if (opts.touchLastSeen !== false) await this.touchLastSeen(node.nodeId, now);
     this.hub.bus.emitEvent('telemetry.ingested', { ...node, count: stored, fromMs: minTs, toMs: maxTs });
     return { status: 'stored', batchId: batch.batchId, stored };
   }

@@ -22,7 +22,7 @@ import type { VendorsConfig } from './vendors.config.ts';
 import {
   type AccountRow,
   insertLog,
-  markNodeOnline,
+  type LogEntry,
   type PollState,
   savePollState,
 } from './vendors.repository.ts';
@@ -37,6 +37,8 @@ export interface PollDeps {
   /** Per-account in-memory sessions (cookies); lost on restart, by design. */
   sessions: Map<string, Map<string, unknown>>;
   publishLive(target: LiveTarget, snapshot: LiveSnapshot): void;
+  /** Buffers a connection-log row for a batched insert (the poller's); without it, inserted at once. */
+  recordLog?: (entry: LogEntry) => void;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -59,9 +61,12 @@ async function store(deps: PollDeps, acc: AccountRow, result: PollResult): Promi
       const part = batch.samples.slice(i, i + max);
       if (part.length === 0) continue;
       const suffix = batch.samples.length > max ? `.${i / max}` : '';
+      // The poll marks the node seen itself, with its poll state (savePollState).
       const r = await deps.ingest.ingest(
         { nodeId: acc.node_id, siteId: acc.site_id },
         { batchId: `vendor:${batch.key}${suffix}`, samples: part },
+        Date.now(),
+        { touchLastSeen: false },
       );
       stored += r.stored;
     }
@@ -196,20 +201,25 @@ export async function pollAccount(
         }
       : {}),
   };
-  const held = await savePollState(hub.db, acc.id, config.hubId, state);
-  await insertLog(hub.db, [
-    {
-      account_id: acc.id,
-      site_id: acc.site_id,
-      at: new Date(now),
-      outcome,
-      http_status: error?.opts.httpStatus ?? http.trace.lastStatus ?? null,
-      error: error ? error.message.slice(0, 500) : (result?.note ?? null),
-      response_ms: ms,
-      hub: config.hubId,
-    },
-  ]);
-  if (ok) await markNodeOnline(hub.db, acc.node_id, now);
+  const held = await savePollState(
+    hub.db,
+    acc.id,
+    config.hubId,
+    state,
+    ok ? { nodeId: acc.node_id, at: new Date(now) } : undefined,
+  );
+  const entry: LogEntry = {
+    account_id: acc.id,
+    site_id: acc.site_id,
+    at: new Date(now),
+    outcome,
+    http_status: error?.opts.httpStatus ?? http.trace.lastStatus ?? null,
+    error: error ? error.message.slice(0, 500) : (result?.note ?? null),
+    response_ms: ms,
+    hub: config.hubId,
+  };
+  if (deps.recordLog) deps.recordLog(entry);
+  else await insertLog(hub.db, [entry]);
   // Alerts are evaluated at once when an account's health changes (credentials: "at once").
   const changed =
     rejected || (ok && acc.failing_since !== null) || (!ok && !neutral && acc.failing_since === null);

@@ -5,7 +5,13 @@
 import { ADAPTERS } from './adapters/index.ts';
 import { type PollDeps, type PollReport, pollAccount } from './poll-account.ts';
 import { MINUTE_MS, nextSlot } from './poll-policy.ts';
-import { type AccountRow, claimLeases, releaseLeases } from './vendors.repository.ts';
+import {
+  type AccountRow,
+  claimLeases,
+  insertLog,
+  type LogEntry,
+  releaseLeases,
+} from './vendors.repository.ts';
 
 interface Tracked {
   row: AccountRow;
@@ -23,6 +29,9 @@ export interface PollerStats {
 }
 
 const TICK_MS = 100;
+/** Connection-log rows are inserted together: one statement a second, not one per poll. */
+const LOG_FLUSH_MS = 1_000;
+const LOG_FLUSH_ROWS = 500;
 
 export class VendorPoller {
   private readonly tracked = new Map<string, Tracked>();
@@ -33,8 +42,38 @@ export class VendorPoller {
   private closed = false;
   private claiming: Promise<void> | undefined;
   readonly stats: PollerStats = { polls: 0, onTime: 0, stored: 0, outcomes: {} };
+  readonly deps: PollDeps;
+  private logRows: LogEntry[] = [];
+  private logFlushing: Promise<void> = Promise.resolve();
 
-  constructor(readonly deps: PollDeps) {}
+  constructor(deps: PollDeps) {
+    // Set on the given object, not a copy: its getters (the vault, read only when a poll needs it)
+    // must stay lazy.
+    deps.recordLog = (entry) => this.recordLog(entry);
+    this.deps = deps;
+  }
+
+  private recordLog(entry: LogEntry): void {
+    this.logRows.push(entry);
+    if (this.logRows.length >= LOG_FLUSH_ROWS) void this.flushLog();
+  }
+
+  /** Writes the buffered connection-log rows (kept for the next flush if the insert fails). */
+  flushLog(): Promise<void> {
+    this.logFlushing = this.logFlushing.then(async () => {
+      const rows = this.logRows;
+      if (rows.length === 0) return;
+      this.logRows = [];
+      try {
+        await insertLog(this.deps.hub.db, rows);
+      } catch (err) {
+        this.deps.log.warn({ err, rows: rows.length }, 'vendor connection log insert failed; retrying');
+        // Bounded: a database that stays away does not grow the buffer without limit.
+        this.logRows = [...rows, ...this.logRows].slice(-10 * LOG_FLUSH_ROWS);
+      }
+    });
+    return this.logFlushing;
+  }
 
   get accounts(): number {
     return this.tracked.size;
@@ -46,6 +85,7 @@ export class VendorPoller {
     const { leaseS } = this.deps.config;
     this.timers.push(setInterval(() => void this.claim(), (leaseS * 1000) / 3));
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
+    this.timers.push(setInterval(() => void this.flushLog(), LOG_FLUSH_MS));
     for (const t of this.timers) t.unref();
     void this.claim();
   }
@@ -58,6 +98,7 @@ export class VendorPoller {
     this.timers = [];
     await this.claiming;
     await Promise.all([...this.inFlight]);
+    await this.flushLog();
     this.tracked.clear();
     await releaseLeases(this.deps.hub.db, this.deps.config.hubId).catch((err) =>
       this.deps.log.warn({ err }, 'could not release vendor leases'),
@@ -164,6 +205,7 @@ export class VendorPoller {
       t.slowStreak = r.slowStreak;
       t.dueAt = r.nextAt;
       if (r.row.status !== 'active' || r.row.lease_owner === null) this.tracked.delete(accountId);
+      await this.flushLog();
       return r;
     } finally {
       t.running = false;
@@ -176,5 +218,6 @@ export class VendorPoller {
     const now = Date.now();
     for (const t of this.tracked.values()) if (!t.running) this.launch(t, now);
     await Promise.all([...this.inFlight]);
+    await this.flushLog();
   }
 }

@@ -210,21 +210,51 @@ export interface PollState {
 }
 
 /** Writes poll state only while this hub still holds the lease (a hub that lost it writes nothing). */
+/**
+ * Saves what a poll left (only while this hub holds the lease). A successful poll is the virtual
+ * node's sign of life: `online` marks it seen and online in the same statement (one round trip per
+ * poll, not three: at 5,000 accounts a minute the hub's cost is mostly round trips).
+ */
 export async function savePollState(
   db: Kysely<DB>,
   id: string,
   hubId: string,
   s: PollState,
+  online?: { nodeId: string; at: Date },
 ): Promise<boolean> {
   const { cursor, budget, notices, ...plain } = s;
+  const values = {
+    ...plain,
+    budget: JSON.stringify(budget),
+    ...(cursor ? { cursor: JSON.stringify(cursor) } : {}),
+    ...(notices ? { notices: JSON.stringify(notices) } : {}),
+  };
+  if (!online) {
+    const r = await db
+      .updateTable('vendor_accounts')
+      .set(values)
+      .where('id', '=', id)
+      .where('lease_owner', '=', hubId)
+      .where('status', '=', 'active')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+  // The node row is updated whether or not the lease is still held: the data was stored.
   const r = await db
+    .with('seen', (q) =>
+      q
+        .updateTable('nodes')
+        .set({
+          last_seen_at: sql`greatest(last_seen_at, ${online.at})`,
+          status: 'online',
+          status_reason: sql`CASE WHEN status = 'online' THEN status_reason ELSE 'vendor_poll' END`,
+          status_changed_at: sql`CASE WHEN status = 'online' THEN status_changed_at ELSE ${online.at} END`,
+        })
+        .where('id', '=', online.nodeId)
+        .returning('id'),
+    )
     .updateTable('vendor_accounts')
-    .set({
-      ...plain,
-      budget: JSON.stringify(budget),
-      ...(cursor ? { cursor: JSON.stringify(cursor) } : {}),
-      ...(notices ? { notices: JSON.stringify(notices) } : {}),
-    })
+    .set(values)
     .where('id', '=', id)
     .where('lease_owner', '=', hubId)
     .where('status', '=', 'active')
@@ -316,11 +346,3 @@ export async function accountsForAlerts(db: Kysely<DB>, siteId: string) {
 }
 
 /** Data from the vendor is the virtual node's sign of life (it has no heartbeat of its own). */
-export async function markNodeOnline(db: Kysely<DB>, nodeId: string, now: number): Promise<void> {
-  await db
-    .updateTable('nodes')
-    .set({ status: 'online', status_reason: 'vendor_poll', status_changed_at: new Date(now) })
-    .where('id', '=', nodeId)
-    .where('status', '<>', 'online')
-    .execute();
-}
