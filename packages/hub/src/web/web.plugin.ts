@@ -11,7 +11,16 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-export const WEB_DIST = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
+/**
+ * The built portal: WATTFLEET_WEB_DIST when set (an image that puts it elsewhere), else
+ * packages/web/dist found from this module — src/web/ when run from source, dist/ when bundled.
+ */
+export const WEB_DIST =
+  process.env.WATTFLEET_WEB_DIST ??
+  [new URL('../../../web/dist/', import.meta.url), new URL('../../web/dist/', import.meta.url)]
+    .map((u) => fileURLToPath(u))
+    .find((dir) => existsSync(`${dir}index.html`)) ??
+  fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 
 /**
  * First path segments the portal routes (packages/web/src/App.tsx). A portal page added there

@@ -4,6 +4,9 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+/** The production bundle built by packages/hub/scripts/build.mjs. */
+export const HUB_BUNDLE = fileURLToPath(new URL('../../dist/hub.mjs', import.meta.url));
+export const HUB_BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url));
 
 export class HubProcess {
   child: ChildProcess | undefined;
@@ -14,10 +17,13 @@ export class HubProcess {
     private readonly env: NodeJS.ProcessEnv,
     /** Extra node flags, e.g. --cpu-prof for profiling a benchmark. */
     private readonly nodeFlags: string[] = [],
+    /** Run this built bundle with plain node (production) instead of the source through tsx. */
+    private readonly bundle?: string,
   ) {}
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [...this.nodeFlags, '--import', 'tsx', CLI, 'start'], {
+    const entry = this.bundle ? [this.bundle] : ['--import', 'tsx', CLI];
+    const child = spawn(process.execPath, [...this.nodeFlags, ...entry, 'start'], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
