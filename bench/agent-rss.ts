@@ -25,6 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
+import mqtt from 'mqtt';
 import { startRtuStandIn } from '../packages/edge/src/sources/modbus/rtu-standin.ts';
 import { BUILTIN_TEMPLATES_DIR } from '../packages/edge/src/sources/modbus/source.ts';
 import { loadTemplate } from '../packages/edge/src/sources/modbus/template.ts';
@@ -347,10 +348,25 @@ async function startFourDevices(dir: string) {
         await tasmota.report();
       }
     };
-    // Their first status (relays off: the meters read 0 W until someone switches them).
-    await shelly.report();
-    await tasmota.report();
-    return { sources, tick, close, shelly, tasmota };
+    // The plugs' relays switched on with their documented commands (as the owner's app would),
+    // so their meters measure the load the ticks move.
+    const app = await mqtt.connectAsync(broker.url, {
+      ...LAN,
+      clientId: 'bench-owner-app',
+      reconnectPeriod: 0,
+    });
+    await app.publishAsync(
+      `${shellyPrefix}/rpc`,
+      JSON.stringify({ id: 1, src: 'bench-owner-app', method: 'Switch.Set', params: { id: 0, on: true } }),
+      { qos: 1 },
+    );
+    await app.publishAsync(`cmnd/${tasmotaTopic}/POWER`, 'ON', { qos: 1 });
+    await app.endAsync();
+    for (let i = 0; !(shelly.output(0) && tasmota.output(0)); i++) {
+      if (i > 100) throw new Error('the plug stand-ins did not switch on');
+      await sleep(50);
+    }
+    return { sources, tick, close };
   } catch (err) {
     await close();
     throw err;
