@@ -83,7 +83,12 @@ function PlaceForm({ e, areas, onPlaced }: { e: EquipmentItem; areas: Area[]; on
   };
   return (
     <form className="place-form" onSubmit={submit}>
-      <select aria-label={`Place ${name}`} value={value} onChange={(ev) => setValue(ev.target.value)}>
+      <select
+        className="fit"
+        aria-label={`Place ${name}`}
+        value={value}
+        onChange={(ev) => setValue(ev.target.value)}
+      >
         <option value="">Unassigned</option>
         {areas.map((a) => [
           <option key={a.id} value={`a:${a.id}`}>
@@ -214,7 +219,14 @@ function NameForm({
   return (
     <form className="name-form" onSubmit={submit}>
       <label>
-        {label} <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required />
+        {label}{' '}
+        <input
+          className="fit"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          maxLength={100}
+          required
+        />
       </label>
       <button type="submit">{button}</button>
       <ErrorNote error={error} />
