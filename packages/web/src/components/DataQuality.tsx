@@ -2,18 +2,21 @@
 // equipment's data contract, each in words. "No findings" is said only when the hub answered with
 // none: while loading or after a failed call nothing claims the data is fine.
 import { registryApi } from '../api/equipment-registry.ts';
-import { findingCount, findingWords } from '../lib/equipment.ts';
+import { findingCount, findingWords, shortMetricName } from '../lib/equipment.ts';
 import { dateTime, metricName, relativeTime } from '../lib/format.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { ErrorNote } from './ErrorNote.tsx';
+import { ScrollTable } from './ScrollTable.tsx';
 
 export function DataQuality({
   nodeId,
+  nodeName,
   title,
   timeZone,
   refreshKey,
 }: {
   nodeId: string;
+  nodeName: string;
   title: string;
   timeZone?: string | undefined;
   /** Changing it reloads the findings (a page's Refresh). */
@@ -46,7 +49,7 @@ export function DataQuality({
             Readings that break a data contract are stored, but may be wrong: check the equipment's
             configuration (register map, scaling, units).
           </p>
-          <div className="table-wrap">
+          <ScrollTable label={`Data-quality findings of node ${nodeName}`}>
             <table>
               <thead>
                 <tr>
@@ -68,7 +71,7 @@ export function DataQuality({
                     data-rule={f.rule}
                   >
                     <td>{f.equipment}</td>
-                    <td title={f.metric}>{metricName(f.metric)}</td>
+                    <td title={`${metricName(f.metric)} (${f.metric})`}>{shortMetricName(f.metric)}</td>
                     <td>{findingWords(f)}</td>
                     <td>{f.contract}</td>
                     <td>{findingCount(f)}</td>
@@ -77,7 +80,7 @@ export function DataQuality({
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollTable>
         </>
       )}
     </section>

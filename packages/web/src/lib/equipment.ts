@@ -8,7 +8,7 @@ import type {
   EquipmentState,
   Line,
 } from '../api/equipment-registry.ts';
-import { metricValue } from './format.ts';
+import { metricName, metricValue } from './format.ts';
 
 export const STATE_WORDS: Record<EquipmentState, string> = {
   answering: 'answering',
@@ -26,11 +26,23 @@ export function stateClass(state: EquipmentState): string {
   return 'state state-pending';
 }
 
-/** How a piece of equipment is called: its label, else vendor and model, else its config key. */
-export function equipmentName(e: Pick<EquipmentItem, 'label' | 'model' | 'vendor' | 'key'>): string {
-  if (e.label) return e.label;
-  const vm = [e.vendor, e.model].filter(Boolean).join(' ');
-  return vm || e.key;
+/**
+ * How a piece of equipment is called: its label, else its key in the node's config (vendor and
+ * model have their own column, so the name does not repeat them).
+ */
+export function equipmentName(e: Pick<EquipmentItem, 'label' | 'key'>): string {
+  return e.label ?? e.key;
+}
+
+/**
+ * A metric's name short enough for a table cell: the catalogue's description up to its first
+ * colon ("Grid exchange", not "Grid exchange: positive import, negative export"); the whole
+ * description stays in the cell's title.
+ */
+export function shortMetricName(metric: string): string {
+  const full = metricName(metric);
+  const i = full.indexOf(':');
+  return i > 0 ? full.slice(0, i) : full;
 }
 
 export function sourceWords(source: string | null): string {

@@ -15,11 +15,13 @@ import {
 import { sitesApi } from '../api/sites.ts';
 import { DataQuality } from '../components/DataQuality.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
+import { ScrollTable } from '../components/ScrollTable.tsx';
 import {
   type EquipmentGroup,
   equipmentName,
   groupEquipment,
   STATE_WORDS,
+  shortMetricName,
   sourceWords,
   stateClass,
 } from '../lib/equipment.ts';
@@ -40,7 +42,7 @@ function LastReading({ e, timeZone }: { e: EquipmentItem; timeZone: string }) {
     <span className="last-reading">
       {r.values.map((v) => (
         <span key={v.metric} className="reading" data-metric={v.metric}>
-          <span title={v.metric}>{metricName(v.metric)}</span>:{' '}
+          <span title={`${metricName(v.metric)} (${v.metric})`}>{shortMetricName(v.metric)}</span>:{' '}
           <strong>{metricValue(v.metric, v.value)}</strong>
         </span>
       ))}
@@ -136,7 +138,7 @@ function GroupTable({
       {group.items.length === 0 ? (
         <p className="muted">Nothing placed here yet.</p>
       ) : (
-        <div className="table-wrap">
+        <ScrollTable label={`Equipment: ${group.title}`}>
           <table>
             <thead>
               <tr>
@@ -156,10 +158,11 @@ function GroupTable({
               {group.items.map((e) => (
                 <tr key={e.id} data-testid="equipment-row" data-equipment={e.key} data-state={e.state}>
                   <th scope="row">
-                    {equipmentName(e)}
-                    <span className="muted">
-                      {' '}
-                      ({e.key} on {e.nodeName})
+                    <span>
+                      <strong>{equipmentName(e)}</strong>
+                      <span className="muted">
+                        {e.label ? ` (${e.key})` : ''} on {e.nodeName}
+                      </span>
                     </span>
                   </th>
                   <td>{e.kind}</td>
@@ -189,7 +192,7 @@ function GroupTable({
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollTable>
       )}
     </section>
   );
@@ -457,6 +460,7 @@ export function EquipmentPage({ siteId }: { siteId: string }) {
           <DataQuality
             key={n.id}
             nodeId={n.id}
+            nodeName={n.name}
             title={`Node ${n.name}`}
             timeZone={timeZone}
             refreshKey={tick}

@@ -197,7 +197,12 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
                 </div>
               )}
               {canManage && <NodeTools nodeId={n.id} />}
-              <DataQuality nodeId={n.id} title="Data quality" timeZone={site.data?.timezone} />
+              <DataQuality
+                nodeId={n.id}
+                nodeName={n.name}
+                title="Data quality"
+                timeZone={site.data?.timezone}
+              />
             </article>
           ))}
         </section>
