@@ -158,6 +158,7 @@ describe('equipment page: registry, areas and lines, commissioning, data quality
     // The site page shows the node's data-quality finding too.
     const siteFinding = page.getByTestId('dq-finding').filter({ hasText: 'PV production' });
     await siteFinding.waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'equipment-site-page.png'), fullPage: true });
     assert.deepEqual(await axeViolations(page), [], 'the site page with its findings');
     await page.getByRole('link', { name: 'Equipment and commissioning' }).click();
     await page.getByRole('heading', { name: 'Equipment of Press Shop' }).waitFor();

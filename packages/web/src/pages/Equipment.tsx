@@ -149,7 +149,6 @@ function GroupTable({
                 <th scope="col">Firmware</th>
                 <th scope="col">Source</th>
                 <th scope="col">State</th>
-                <th scope="col">Why</th>
                 <th scope="col">Last reading</th>
                 {canEdit && <th scope="col">Place</th>}
               </tr>
@@ -175,11 +174,16 @@ function GroupTable({
                   <td>{e.firmware ?? <span className="muted">not reported</span>}</td>
                   <td>{sourceWords(e.source)}</td>
                   <td>
-                    <span className={stateClass(e.state)} data-testid="equipment-state">
-                      {STATE_WORDS[e.state]}
+                    {/* The word is the signal (its colour only repeats it), the hub's reason beneath. */}
+                    <span className="state-cell">
+                      <span className={stateClass(e.state)} data-testid="equipment-state">
+                        {STATE_WORDS[e.state]}
+                      </span>
+                      <span className="reason" data-testid="equipment-reason">
+                        {e.reason}
+                      </span>
                     </span>
                   </td>
-                  <td data-testid="equipment-reason">{e.reason}</td>
                   <td>
                     <LastReading e={e} timeZone={timeZone} />
                   </td>
