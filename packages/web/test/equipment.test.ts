@@ -158,6 +158,10 @@ describe('equipment page: registry, areas and lines, commissioning, data quality
     // The site page shows the node's data-quality finding too.
     const siteFinding = page.getByTestId('dq-finding').filter({ hasText: 'PV production' });
     await siteFinding.waitFor();
+    assert.match(
+      (await siteFinding.textContent()) ?? '',
+      /^inv1 · PV production: Outside the plausible range: should be between -0\.50 kW and 10000\.0 kW; latest -50\.0 kW\. 1 reading, last seen \d+s ago \(contract inverter_v1\)$/,
+    );
     await page.screenshot({ path: join(SCREENSHOTS, 'equipment-site-page.png'), fullPage: true });
     assert.deepEqual(await axeViolations(page), [], 'the site page with its findings');
     await page.getByRole('link', { name: 'Equipment and commissioning' }).click();

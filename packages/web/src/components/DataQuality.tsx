@@ -14,6 +14,7 @@ export function DataQuality({
   title,
   timeZone,
   refreshKey,
+  compact = false,
 }: {
   nodeId: string;
   nodeName: string;
@@ -21,6 +22,8 @@ export function DataQuality({
   timeZone?: string | undefined;
   /** Changing it reloads the findings (a page's Refresh). */
   refreshKey?: number;
+  /** A list of sentences instead of a table, for a narrow column (a node card). */
+  compact?: boolean;
 }) {
   const report = useAsync((signal) => registryApi.dataQuality(nodeId, signal), [nodeId, refreshKey]);
   const findings = report.data?.findings ?? [];
@@ -49,38 +52,59 @@ export function DataQuality({
             Readings that break a data contract are stored, but may be wrong: check the equipment's
             configuration (register map, scaling, units).
           </p>
-          <ScrollTable label={`Data-quality findings of node ${nodeName}`}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Equipment</th>
-                  <th scope="col">Metric</th>
-                  <th scope="col">Problem</th>
-                  <th scope="col">Contract</th>
-                  <th scope="col">Count</th>
-                  <th scope="col">Last seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                {findings.map((f) => (
-                  <tr
-                    key={`${f.equipment}|${f.metric}|${f.rule}`}
-                    data-testid="dq-finding"
-                    data-equipment={f.equipment}
-                    data-metric={f.metric}
-                    data-rule={f.rule}
-                  >
-                    <td>{f.equipment}</td>
-                    <td title={`${metricName(f.metric)} (${f.metric})`}>{shortMetricName(f.metric)}</td>
-                    <td>{findingWords(f)}</td>
-                    <td>{f.contract}</td>
-                    <td>{findingCount(f)}</td>
-                    <td title={dateTime(f.lastSeenAt, timeZone)}>{relativeTime(f.lastSeenAt)}</td>
+          {compact ? (
+            <ul className="dq-list">
+              {findings.map((f) => (
+                <li
+                  key={`${f.equipment}|${f.metric}|${f.rule}`}
+                  data-testid="dq-finding"
+                  data-equipment={f.equipment}
+                  data-metric={f.metric}
+                  data-rule={f.rule}
+                >
+                  <strong title={`${metricName(f.metric)} (${f.metric})`}>
+                    {f.equipment} · {shortMetricName(f.metric)}
+                  </strong>
+                  : {findingWords(f)}. {findingCount(f)}, last seen{' '}
+                  <span title={dateTime(f.lastSeenAt, timeZone)}>{relativeTime(f.lastSeenAt)}</span>{' '}
+                  <span className="muted">(contract {f.contract})</span>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <ScrollTable label={`Data-quality findings of node ${nodeName}`}>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Equipment</th>
+                    <th scope="col">Metric</th>
+                    <th scope="col">Problem</th>
+                    <th scope="col">Contract</th>
+                    <th scope="col">Count</th>
+                    <th scope="col">Last seen</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </ScrollTable>
+                </thead>
+                <tbody>
+                  {findings.map((f) => (
+                    <tr
+                      key={`${f.equipment}|${f.metric}|${f.rule}`}
+                      data-testid="dq-finding"
+                      data-equipment={f.equipment}
+                      data-metric={f.metric}
+                      data-rule={f.rule}
+                    >
+                      <td>{f.equipment}</td>
+                      <td title={`${metricName(f.metric)} (${f.metric})`}>{shortMetricName(f.metric)}</td>
+                      <td>{findingWords(f)}</td>
+                      <td>{f.contract}</td>
+                      <td>{findingCount(f)}</td>
+                      <td title={dateTime(f.lastSeenAt, timeZone)}>{relativeTime(f.lastSeenAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </ScrollTable>
+          )}
         </>
       )}
     </section>

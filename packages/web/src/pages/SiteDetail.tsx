@@ -201,6 +201,7 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
                 nodeId={n.id}
                 nodeName={n.name}
                 title="Data quality"
+                compact
                 timeZone={site.data?.timezone}
               />
             </article>
