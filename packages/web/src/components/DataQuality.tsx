@@ -58,8 +58,8 @@ export function DataQuality({
                 <li
                   key={`${f.equipment}|${f.metric}|${f.rule}`}
                   data-testid="dq-finding"
-                  data-equipment={f.equipment}
-                  data-metric={f.metric}
+                  data-finding-equipment={f.equipment}
+                  data-finding-metric={f.metric}
                   data-rule={f.rule}
                 >
                   <strong title={`${metricName(f.metric)} (${f.metric})`}>
@@ -89,8 +89,8 @@ export function DataQuality({
                     <tr
                       key={`${f.equipment}|${f.metric}|${f.rule}`}
                       data-testid="dq-finding"
-                      data-equipment={f.equipment}
-                      data-metric={f.metric}
+                      data-finding-equipment={f.equipment}
+                      data-finding-metric={f.metric}
                       data-rule={f.rule}
                     >
                       <td>{f.equipment}</td>
