@@ -12,6 +12,7 @@ import { SchedulePage } from './pages/automation/SchedulePage.tsx';
 import { CommandsPage } from './pages/Commands.tsx';
 import { ConfigEditorPage } from './pages/ConfigEditor.tsx';
 import { EnrollmentPage } from './pages/Enrollment.tsx';
+import { EquipmentPage } from './pages/Equipment.tsx';
 import { FleetPage } from './pages/Fleet.tsx';
 import { GrantsPage } from './pages/Grants.tsx';
 import { LoginPage } from './pages/Login.tsx';
@@ -76,6 +77,9 @@ function Page({ path, role }: { path: string; role: Role }) {
   // Automation of a site: every role that sees the site; the hub decides who may change it.
   const automation = match('/sites/:siteId/automation', path);
   if (automation) return <AutomationPage siteId={automation.siteId!} />;
+  // Equipment of a site: every role that sees it; only installers and admins get controls.
+  const equipment = match('/sites/:siteId/equipment', path);
+  if (equipment) return <EquipmentPage siteId={equipment.siteId!} />;
   const schedule = match('/sites/:siteId/automation/schedules/:id', path);
   if (schedule) return <SchedulePage siteId={schedule.siteId!} scheduleId={schedule.id!} />;
   const scene = match('/sites/:siteId/automation/scenes/:id', path);

@@ -119,6 +119,8 @@ export function OwnerPage({ siteId: wanted }: { siteId?: string }) {
       {siteId && (
         <p>
           <Link href={`/sites/${encodeURIComponent(siteId)}/automation`}>Schedules, scenes and rules</Link>
+          {' · '}
+          <Link href={`/sites/${encodeURIComponent(siteId)}/equipment`}>Equipment</Link>
         </p>
       )}
       {siteId && <AlertList siteId={siteId} canAck={false} timeZone={site.data?.timezone} />}

@@ -6,6 +6,7 @@ import { type EnrollmentCode, sitesApi } from '../api/sites.ts';
 import { telemetryApi } from '../api/telemetry.ts';
 import { AlertList } from '../components/AlertList.tsx';
 import { ChannelControls } from '../components/ChannelControls.tsx';
+import { DataQuality } from '../components/DataQuality.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { GridIntensitySetting } from '../components/GridIntensitySetting.tsx';
 import { NodeTools } from '../components/NodeTools.tsx';
@@ -140,6 +141,8 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
         )}
         {' · '}
         <Link href={`/sites/${encodeURIComponent(siteId)}/automation`}>Schedules, scenes and rules</Link>
+        {' · '}
+        <Link href={`/sites/${encodeURIComponent(siteId)}/equipment`}>Equipment and commissioning</Link>
       </p>
       <div className="grid-2">
         <section className="card">
@@ -194,6 +197,13 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
                 </div>
               )}
               {canManage && <NodeTools nodeId={n.id} />}
+              <DataQuality
+                nodeId={n.id}
+                nodeName={n.name}
+                title="Data quality"
+                compact
+                timeZone={site.data?.timezone}
+              />
             </article>
           ))}
         </section>
