@@ -13,6 +13,29 @@ const minimal =
   'version: 2\nhub: { url: "https://hub.example.org" }\nsite: { lat: 52.5, lon: 13.4, timezone: Europe/Berlin }\n';
 
 describe('agent config', () => {
+  it('refuses plain http:// and mqtt:// to another machine unless allowInsecure says so', () => {
+    const site = 'site: { lat: 52.5, lon: 13.4, timezone: Europe/Berlin }\n';
+    const plain = parseConfigText(
+      `version: 2\nhub: { url: "http://hub.example.org", mqttUrl: "mqtt://hub.example.org:1883" }\n${site}`,
+    );
+    assert.ok(!plain.ok);
+    const byPath = new Map(plain.problems.map((p) => [p.path, p.message]));
+    assert.match(byPath.get('/hub/url') ?? '', /not encrypted: use https:\/\//);
+    assert.match(byPath.get('/hub/mqttUrl') ?? '', /not encrypted: use mqtts:\/\//);
+    const ws = parseConfigText(`version: 2\nhub: { url: "https://h.example.org", mqttUrl: "ws://10.0.0.5/mqtt" }\n${site}`);
+    assert.ok(!ws.ok && ws.problems.some((p) => p.path === '/hub/mqttUrl' && /wss:\/\//.test(p.message)));
+    // This machine (a local hub, a forwarded port) and an explicit opt-out are accepted.
+    for (const hub of [
+      '{ url: "http://127.0.0.1:8080", mqttUrl: "mqtt://localhost:1883" }',
+      '{ url: "http://[::1]:8080", mqttUrl: "mqtt://127.0.0.2:1883" }',
+      '{ url: "http://hub.lan:8080", mqttUrl: "mqtt://hub.lan:1883", allowInsecure: true }',
+      '{ url: "https://hub.example.org", mqttUrl: "mqtts://hub.example.org:8883" }',
+    ]) {
+      const r = parseConfigText(`version: 2\nhub: ${hub}\n${site}`);
+      assert.ok(r.ok, `${hub}: ${JSON.stringify(!r.ok && r.problems)}`);
+    }
+  });
+
   it('fills every default from a minimal file', () => {
     const r = parseConfigText(minimal);
     assert.ok(r.ok);

@@ -64,6 +64,8 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
     // One line per request from observability/request-log.ts instead of Fastify's two at info.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // TLS_CERT_FILE/TLS_KEY_FILE: HTTPS here (else plain HTTP, behind a TLS proxy in production).
+    ...(opts.config.tls ? { https: { cert: opts.config.tls.cert, key: opts.config.tls.key } } : {}),
     trustProxy: opts.config.trustProxy,
     genReqId: () => crypto.randomUUID(),
     ajv: undefined,

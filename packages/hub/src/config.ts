@@ -1,11 +1,22 @@
 // Hub configuration from the environment. Absence of DATABASE_URL / MQTT_URL means embedded mode.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { type RateLimitStoreConfig, redisUrl } from './http/rate-limit-store.ts';
 import { type SecretsConfig, secretsConfig } from './secrets/master-key.ts';
 import { type VendorsConfig, vendorsConfig } from './vendors/vendors.config.ts';
 
+/** HTTPS and MQTT over TLS served by the hub itself (TLS_CERT_FILE / TLS_KEY_FILE). */
+export interface HubTls {
+  cert: Buffer;
+  key: Buffer;
+  /** The embedded broker's TLS listener (MQTT_TLS_PORT, default 8883; 0 = a free port). */
+  mqttPort: number;
+}
+
 export interface HubConfig {
+  /** Set: the hub serves HTTPS (and the embedded broker a TLS listener). Behind a TLS proxy: unset. */
+  tls: HubTls | undefined;
   /** HTTP bind address. Loopback unless HOST says otherwise: a demo must not face the network. */
   host: string;
   port: number;
@@ -116,6 +127,26 @@ function brokerUrl(name: string, env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+function tlsConfig(env: NodeJS.ProcessEnv): HubTls | undefined {
+  const certFile = env.TLS_CERT_FILE;
+  const keyFile = env.TLS_KEY_FILE;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new Error('TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither');
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+    }
+  };
+  return {
+    cert: read('TLS_CERT_FILE', certFile),
+    key: read('TLS_KEY_FILE', keyFile),
+    mqttPort: int('MQTT_TLS_PORT', 8883, env),
+  };
+}
+
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<HubConfig> = {},
@@ -125,6 +156,7 @@ export function loadConfig(
   const config: HubConfig = {
     host: env.HOST || '127.0.0.1',
     port: int('PORT', 8080, env),
+    tls: tlsConfig(env),
     mqttHost: env.MQTT_HOST || env.HOST || '127.0.0.1',
     hubId,
     deprecations,

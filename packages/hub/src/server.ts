@@ -42,7 +42,7 @@ export async function startHub(config: HubConfig, hooks: StartHook[] = []): Prom
   return {
     app,
     database,
-    url: `http://${host}:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
     metricsUrl: metrics?.url,
     stop: async () => {
       if (stopped) return;

@@ -3,6 +3,7 @@
 export { CONFIG_MIGRATIONS, type ConfigMigration, migrateConfig } from './migrations.ts';
 export { builtinRules, type ConfigResult, type ConfigRule, parseConfigText } from './parse.ts';
 export { AgentConfig, CONFIG_VERSION, HubSection, SourceSection } from './schema.ts';
+export { insecureHubUrl } from './transport-security.ts';
 export {
   CONFIG_LIMITS,
   MAX_ALIAS_EXPANSION,

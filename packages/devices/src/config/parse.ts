@@ -8,6 +8,7 @@ import Value from 'typebox/value';
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { migrateConfig } from './migrations.ts';
 import { AgentConfig, CONFIG_VERSION } from './schema.ts';
+import { insecureHubUrl } from './transport-security.ts';
 import { MAX_ALIAS_EXPANSION, SAFE_YAML_OPTIONS, yamlLimitProblems } from './yaml-limits.ts';
 
 export type ConfigResult =
@@ -36,6 +37,11 @@ export const builtinRules: ConfigRule[] = [
     }
     if (c.hub.transport === 'mqtt' && !c.hub.mqttUrl) {
       problems.push({ path: '/hub/mqttUrl', message: 'is required when transport is mqtt' });
+    }
+    for (const field of ['url', 'mqttUrl'] as const) {
+      const url = c.hub[field];
+      const why = url === undefined ? undefined : insecureHubUrl(url, c.hub.allowInsecure);
+      if (why) problems.push({ path: `/hub/${field}`, message: why });
     }
     return problems;
   },

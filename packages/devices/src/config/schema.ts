@@ -15,6 +15,8 @@ export const HubSection = Type.Object(
     transport: Type.Union([Type.Literal('http'), Type.Literal('mqtt')], { default: 'http' }),
     /** Control channel and (with transport mqtt) telemetry; enrollment may supply it too. */
     mqttUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?)://' })),
+    /** Allows plain http:// / mqtt:// to a hub on another machine (see transport-security.ts). */
+    allowInsecure: Type.Boolean({ default: false }),
   },
   strict,
 );

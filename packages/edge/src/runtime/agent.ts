@@ -1,7 +1,7 @@
 // The agent runtime: wires config, outbox, sources, uplink, control channel and dashboard, and
 // owns their lifecycle (start, reload for CONFIG_PUSH, stop). Each part lives in its own folder;
 // this file only decides who talks to whom.
-import type { AgentConfig } from '@wattfleet/devices/config';
+import { type AgentConfig, insecureHubUrl } from '@wattfleet/devices/config';
 import { EVENT_KINDS, type Problem } from '@wattfleet/protocol';
 import type { Logger } from 'pino';
 import pino from 'pino';
@@ -383,6 +383,13 @@ export class Agent {
     if (!id || !this.dispatcher) return;
     if (!url) {
       this.logger.warn('no MQTT URL (hub.mqttUrl or from enrollment): no control channel, no commands');
+      return;
+    }
+    // The config's own URLs were checked when it was parsed; the one the hub handed out at
+    // enrollment is checked here, by the same rule.
+    const insecure = insecureHubUrl(url, config.hub.allowInsecure);
+    if (insecure) {
+      this.logger.error(`MQTT URL ${url} refused: ${insecure}. No control channel, no commands.`);
       return;
     }
     const control = new ControlChannel({

@@ -7,6 +7,7 @@
 // node's own namespace, so nothing addressed to one identity ever reaches another.
 // The hub itself is an in-process client (broker.subscribe / broker.publish): no socket, no login.
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import {
   BROADCAST_TOPIC,
   clientIdBelongsTo,
@@ -30,6 +31,8 @@ export interface AedesBrokerOptions {
   /** When the port is taken (say a system Mosquitto on 1883), take a free one and warn. */
   fallbackToFreePort?: boolean;
   log: { warn: (obj: object, msg: string) => void };
+  /** A second listener speaking MQTT over TLS (the hub's TLS_CERT_FILE/TLS_KEY_FILE); 0 = a free port. */
+  tls?: { cert: Buffer; key: Buffer; port: number } | undefined;
 }
 
 /** CONNACK codes of MQTT 3.1.1: 2 = identifier rejected, 4 = bad user name or password. */
@@ -41,10 +44,13 @@ export class AedesBroker implements ControlBroker {
   readonly kind = 'aedes' as const;
   private broker: Aedes | undefined;
   private server: Server | undefined;
+  private tlsServer: TlsServer | undefined;
   private readonly nodeOf = new WeakMap<Client, string>();
   private readonly sockets = new Set<Socket>();
   private readonly disconnectListeners: ((nodeId: string) => void)[] = [];
   url = '';
+  /** mqtts://host:port of the TLS listener, when there is one: what nodes are told to use. */
+  tlsUrl: string | undefined;
 
   constructor(private readonly opts: AedesBrokerOptions) {}
 
@@ -117,19 +123,21 @@ export class AedesBroker implements ControlBroker {
       }
     });
     this.broker = broker;
-    const server = createServer((socket) => {
+    const accept = (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       broker.handle(socket);
-    });
-    const listen = (port: number) =>
+    };
+    const server = createServer(accept);
+    const listenOn = (srv: Server, port: number) =>
       new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, this.opts.host, () => {
-          server.off('error', reject);
+        srv.once('error', reject);
+        srv.listen(port, this.opts.host, () => {
+          srv.off('error', reject);
           resolve();
         });
       });
+    const listen = (port: number) => listenOn(server, port);
     try {
       await listen(this.opts.port);
     } catch (err) {
@@ -144,6 +152,14 @@ export class AedesBroker implements ControlBroker {
     const { port } = server.address() as AddressInfo;
     const host = this.opts.host === '0.0.0.0' || this.opts.host === '::' ? '127.0.0.1' : this.opts.host;
     this.url = `mqtt://${host}:${port}`;
+    if (this.opts.tls) {
+      // A failed TLS handshake (a plain client, an untrusted certificate) closes that socket only.
+      const tlsServer = createTlsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, accept);
+      tlsServer.on('tlsClientError', () => {});
+      await listenOn(tlsServer, this.opts.tls.port);
+      this.tlsServer = tlsServer;
+      this.tlsUrl = `mqtts://${host}:${(tlsServer.address() as AddressInfo).port}`;
+    }
   }
 
   get connected(): boolean {
@@ -192,15 +208,14 @@ export class AedesBroker implements ControlBroker {
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
+    const servers = [this.server, this.tlsServer].filter((s): s is Server => s !== undefined);
     const broker = this.broker;
     this.server = undefined;
+    this.tlsServer = undefined;
     this.broker = undefined;
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
-    if (server) {
-      for (const socket of this.sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    for (const socket of this.sockets) socket.destroy();
+    for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   private mustBroker(): Aedes {

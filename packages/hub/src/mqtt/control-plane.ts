@@ -111,6 +111,12 @@ export class ControlPlane {
     return this.broker?.url;
   }
 
+  /** The address nodes are told at enrollment: the embedded broker's TLS listener when it has one. */
+  get nodeBrokerUrl(): string | undefined {
+    const b = this.broker;
+    return (b instanceof AedesBroker ? b.tlsUrl : undefined) ?? b?.url;
+  }
+
   /** The same service as POST /ingest/telemetry (the HTTP routes may hold their own instance). */
   private get ingest(): TelemetryIngest {
     return this.app.telemetryIngest;
@@ -142,6 +148,9 @@ export class ControlPlane {
         port: config.mqttPort,
         fallbackToFreePort: !config.mqttPortExplicit,
         log: this.log,
+        tls: config.tls
+          ? { cert: config.tls.cert, key: config.tls.key, port: config.tls.mqttPort }
+          : undefined,
       });
     }
     await broker.start();

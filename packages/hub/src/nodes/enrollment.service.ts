@@ -76,9 +76,10 @@ export function brokerUrlForNodes(hub: HubContext, origin: EnrollmentOrigin): st
   const host = origin.requestHost;
   if (!config.mqttUrl) {
     if (!origin.embeddedBrokerUrl || !host) return undefined;
-    const { port } = new URL(origin.embeddedBrokerUrl);
+    const { port, protocol } = new URL(origin.embeddedBrokerUrl);
     const bare = host.replace(/^\[|\]$/g, '');
-    return `mqtt://${bare.includes(':') ? `[${bare}]` : bare}:${port || 1883}`;
+    const tls = protocol === 'mqtts:';
+    return `${tls ? 'mqtts' : 'mqtt'}://${bare.includes(':') ? `[${bare}]` : bare}:${port || (tls ? 8883 : 1883)}`;
   }
   const internal = LOOPBACK.test(new URL(config.mqttUrl).hostname);
   return !internal || (host && LOOPBACK.test(host)) ? config.mqttUrl : undefined;

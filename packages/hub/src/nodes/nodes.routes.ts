@@ -41,7 +41,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) =>
       service.enroll(request.body, request.ip, {
         requestHost: request.hostname,
-        embeddedBrokerUrl: hub.config.mqttUrl ? undefined : app.controlPlane.brokerUrl,
+        embeddedBrokerUrl: hub.config.mqttUrl ? undefined : app.controlPlane.nodeBrokerUrl,
       }),
   );
 

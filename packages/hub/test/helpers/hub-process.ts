@@ -34,7 +34,7 @@ export class HubProcess {
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         this.keepTail(d);
-        const m = /running at (http:\/\/\S+)/.exec(out);
+        const m = /running at (https?:\/\/\S+)/.exec(out);
         if (m) {
           clearTimeout(timer);
           resolve(m[1]!);
