@@ -353,6 +353,12 @@ export class EquipmentService {
       },
       'write',
     );
+    if ((areaId ?? null) !== eq.area_id || (lineId ?? null) !== eq.line_id)
+      this.hub.bus.emitEvent('equipment.placed', {
+        equipmentId: id,
+        siteId: eq.site_id,
+        from: { areaId: eq.area_id, lineId: eq.line_id },
+      });
     const list = await this.list(actor, eq.site_id);
     const item = list.equipment.find((e) => e.id === id);
     if (!item) throw new WattfleetError('WF_NOT_FOUND', 'Equipment not found');

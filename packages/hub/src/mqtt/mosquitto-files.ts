@@ -6,6 +6,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import { hashMqttPassword, verifyMqttPassword } from '../nodes/credentials.ts';
 import type { DB } from '../storage/schema.ts';
+import { activeReaders } from '../uns/uns.repository.ts';
 import type { MosquittoFilesConfig } from './config.ts';
 
 /**
@@ -48,7 +49,13 @@ export interface HubCredentials {
  * apply to the `user` above them (before any `user` line they would apply to anonymous clients
  * only, which is why the broadcast rule is a pattern too).
  */
-export function mosquittoAcl(hubUsername: string): string {
+/** A unified-namespace reader: its username and its org's slug. */
+export interface UnsAclEntry {
+  username: string;
+  slug: string;
+}
+
+export function mosquittoAcl(hubUsername: string, readers: readonly UnsAclEntry[] = []): string {
   return [
     '# Managed by the Wattfleet hub: rewritten whenever nodes change. Do not edit.',
     '# Every node (username = node id) reads and writes only its own namespace.',
@@ -60,7 +67,15 @@ export function mosquittoAcl(hubUsername: string): string {
     `user ${hubUsername}`,
     'topic readwrite nodes/#',
     'topic readwrite hub/#',
+    '# and publishes the unified namespace (nobody else may write there: no rule grants it).',
+    'topic readwrite wattfleet/#',
     '',
+    ...readers.flatMap((r) => [
+      `# Unified-namespace reader of wattfleet/v1/${r.slug}/ (read only).`,
+      `user ${r.username}`,
+      `topic read wattfleet/v1/${r.slug}/#`,
+      '',
+    ]),
   ].join('\n');
 }
 
@@ -97,7 +112,12 @@ export async function mosquittoPasswords(
     .where('mqtt_password_hash', 'is not', null)
     .orderBy('id')
     .execute();
-  const lines = [`${hub.username}:${hubHash}`, ...nodes.map((n) => `${n.id}:${n.mqtt_password_hash}`)];
+  const readers = await activeReaders(db);
+  const lines = [
+    `${hub.username}:${hubHash}`,
+    ...nodes.map((n) => `${n.id}:${n.mqtt_password_hash}`),
+    ...readers.map((r) => `${r.username}:${r.password_hash}`),
+  ];
   return `${lines.join('\n')}\n`;
 }
 
@@ -112,7 +132,7 @@ export async function syncMosquittoFiles(
     readOrEmpty(files.aclFile),
   ]);
   const passwords = await mosquittoPasswords(db, hub, oldPasswords);
-  const acl = mosquittoAcl(hub.username);
+  const acl = mosquittoAcl(hub.username, await activeReaders(db));
   let changed = false;
   if (passwords !== oldPasswords) {
     await writeAtomically(files.passwordFile, passwords);
