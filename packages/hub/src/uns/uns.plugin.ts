@@ -25,7 +25,9 @@ async function unsPluginFn(app: FastifyInstance): Promise<void> {
   const service = new UnsService(app.hub, config, () => {
     const plane = cp();
     if (!plane?.started || !plane.config.mosquitto || !app.hub.config.mqttUrl) return;
-    plane.syncMosquitto().catch((err) => app.log.warn({ err }, 'mosquitto files not synced after a uns change'));
+    plane
+      .syncMosquitto()
+      .catch((err) => app.log.warn({ err }, 'mosquitto files not synced after a uns change'));
   });
   if (config.enabled) publisher.start();
   app.decorate('uns', { publisher, service });

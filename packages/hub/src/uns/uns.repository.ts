@@ -173,5 +173,10 @@ export async function latestSamples(db: Kysely<DB>, seriesIds: number[]) {
         SELECT ts, value FROM samples WHERE series_id = s.id ORDER BY ts DESC LIMIT 1
       ) l
      WHERE s.id = ANY(${seriesIds}::int8[])`.execute(db);
-  return rows.map((r) => ({ seriesId: Number(r.series_id), ts: new Date(r.ts), value: Number(r.value), bad: r.bad }));
+  return rows.map((r) => ({
+    seriesId: Number(r.series_id),
+    ts: new Date(r.ts),
+    value: Number(r.value),
+    bad: r.bad,
+  }));
 }

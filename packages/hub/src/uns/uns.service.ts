@@ -33,14 +33,29 @@ export class UnsService {
     private readonly readersChanged: () => void = () => {},
   ) {}
 
-  private async assertManager(actor: Actor, orgId: string, sourceIp: string, action: string): Promise<string> {
+  private async assertManager(
+    actor: Actor,
+    orgId: string,
+    sourceIp: string,
+    action: string,
+  ): Promise<string> {
     const name = await orgName(this.hub.db, orgId);
     const sameOrg = actor.kind === 'user' && actor.orgId === orgId;
     if (!name || (!isFleetAdmin(actor) && !sameOrg))
       throw new WattfleetError('WF_NOT_FOUND', 'Organisation not found');
     if (isFleetAdmin(actor) || isOrgAdminOf(actor, orgId)) return name;
-    await audit(this.hub.db, actor, { action, targetType: 'org', targetId: orgId, orgId, result: 'denied', sourceIp });
-    throw new WattfleetError('WF_FORBIDDEN', "Only the organisation's administrators manage its namespace export");
+    await audit(this.hub.db, actor, {
+      action,
+      targetType: 'org',
+      targetId: orgId,
+      orgId,
+      result: 'denied',
+      sourceIp,
+    });
+    throw new WattfleetError(
+      'WF_FORBIDDEN',
+      "Only the organisation's administrators manage its namespace export",
+    );
   }
 
   /** The org's name as a slug, or with its id's first 8 hex digits where another org has it. */
@@ -61,7 +76,12 @@ export class UnsService {
     return this.view(orgId, false, await this.proposedSlug(orgId, name));
   }
 
-  async setSettings(actor: Actor, orgId: string, body: UnsSettingsBody, sourceIp: string): Promise<UnsSettings> {
+  async setSettings(
+    actor: Actor,
+    orgId: string,
+    body: UnsSettingsBody,
+    sourceIp: string,
+  ): Promise<UnsSettings> {
     const name = await this.assertManager(actor, orgId, sourceIp, 'org.uns.update');
     const before = await getSettings(this.hub.db, orgId);
     const slug = body.slug ?? before?.slug ?? (await this.proposedSlug(orgId, name));
@@ -80,7 +100,11 @@ export class UnsService {
             targetId: orgId,
             orgId,
             sourceIp,
-            details: { enabled: body.enabled, slug, ...(before ? { before: { enabled: before.enabled, slug: before.slug } } : {}) },
+            details: {
+              enabled: body.enabled,
+              slug,
+              ...(before ? { before: { enabled: before.enabled, slug: before.slug } } : {}),
+            },
           });
         },
         'write',

@@ -67,7 +67,9 @@ export function equipmentSlug(key: string, nodeId: string, shared: boolean): str
  * Site slugs within an org: the site name as a slug; sites whose names give the same slug keep it
  * for the oldest one and get the site id's first 8 hex digits appended for the others.
  */
-export function siteSlugs(sites: { id: string; name: string; created_at: Date | string }[]): Map<string, string> {
+export function siteSlugs(
+  sites: { id: string; name: string; created_at: Date | string }[],
+): Map<string, string> {
   const sorted = [...sites].sort(
     (a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime() || a.id.localeCompare(b.id),
   );
@@ -102,7 +104,12 @@ export interface BatchFinding {
  *   missed a metric its contract requires (the reading set is incomplete);
  * - good: otherwise, and for equipment without a contract.
  */
-export function qualityOf(findings: readonly BatchFinding[], equipment: string, metric: string, ts: number): Quality {
+export function qualityOf(
+  findings: readonly BatchFinding[],
+  equipment: string,
+  metric: string,
+  ts: number,
+): Quality {
   let quality: Quality = 'good';
   for (const f of findings) {
     if (f.equipment !== equipment) continue;

@@ -3,6 +3,7 @@
 // the real signed ingest path (an equipment inventory event, then telemetry); the readers are
 // plain MQTT clients logging in with the credentials the API hands out.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { EVENT_KINDS, type Role } from '@wattfleet/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -97,7 +98,9 @@ for (const engine of ENGINES) {
             heartbeatFlushMs: 100,
             sweepIntervalMs: 200,
             mosquittoSyncMs: 60_000,
-            ...(files ? { username: HUB_USER.username, password: HUB_USER.password, mosquitto: files.files } : {}),
+            ...(files
+              ? { username: HUB_USER.username, password: HUB_USER.password, mosquitto: files.files }
+              : {}),
           },
         });
         hub.app.bearerAuthenticators.push(async (token) => tokens.get(token));
@@ -145,7 +148,11 @@ for (const engine of ENGINES) {
         const ca = await adminA('POST', `/api/v1/orgs/${a.orgId}/uns/credentials`, { label: 'Node-RED' });
         assert.equal(ca.statusCode, 201, ca.body);
         readerA = ca.json();
-        const cb = await as(user('org_admin', b.orgId))('POST', `/api/v1/orgs/${b.orgId}/uns/credentials`, {});
+        const cb = await as(user('org_admin', b.orgId))(
+          'POST',
+          `/api/v1/orgs/${b.orgId}/uns/credentials`,
+          {},
+        );
         assert.equal(cb.statusCode, 201, cb.body);
         readerB = cb.json();
 
@@ -198,6 +205,16 @@ for (const engine of ENGINES) {
         );
         assert.match(stored.rows[0].password_hash, /^\$7\$/);
         assert.ok(!stored.rows[0].password_hash.includes(readerA.password));
+        if (mosquitto) {
+          const acl = readFileSync(mosquitto.files.aclFile, 'utf8');
+          assert.ok(acl.includes(`user ${readerA.username}\ntopic read wattfleet/v1/acme/#\n`), acl);
+          assert.ok(acl.includes(`user ${readerB.username}\ntopic read wattfleet/v1/household-a/#\n`), acl);
+          assert.match(acl, /^topic readwrite wattfleet\/#$/m);
+          // wattfleet/ appears in no pattern: nodes (and readers) get no write rule there.
+          assert.ok(!/^pattern .*wattfleet/m.test(acl), acl);
+          const passwd = readFileSync(mosquitto.files.passwordFile, 'utf8');
+          assert.match(passwd, new RegExp(`^${readerA.username}:\\$7\\$`, 'm'));
+        }
       });
 
       it("publishes each series' last sample of a batch, retained, on the documented topic", async () => {
@@ -284,7 +301,9 @@ for (const engine of ENGINES) {
         const forged = topicA('_', '_', 'forged', 'solar_w');
         node.on('error', () => {});
         await node.publishAsync(forged, '{"value":1}', { qos: 0, retain: true }).catch(() => {});
-        await node.publishAsync(topicA('hall-2', 'press-line', 'inv1', 'solar_w'), '{"value":1}', { qos: 0 }).catch(() => {});
+        await node
+          .publishAsync(topicA('hall-2', 'press-line', 'inv1', 'solar_w'), '{"value":1}', { qos: 0 })
+          .catch(() => {});
         // Nor may a reader, even in its own tree.
         const rw = await reader(readerA);
         rw.on('error', () => {});
@@ -324,7 +343,11 @@ for (const engine of ENGINES) {
         await hub.app.uns.publisher.idle();
         const now = topicA('yard', '_', 'inv1', 'solar_w');
         await waitFor(() => got.some((m) => m.topic === now), 5000, 'new path');
-        await waitFor(() => got.some((m) => m.topic === old && m.payload === ''), 5000, 'clear of the old path');
+        await waitFor(
+          () => got.some((m) => m.topic === old && m.payload === ''),
+          5000,
+          'clear of the old path',
+        );
         assert.equal(JSON.parse(got.find((m) => m.topic === now)!.payload).value, 1500);
 
         // Retained state now: the new path only.
