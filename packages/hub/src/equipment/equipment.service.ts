@@ -35,6 +35,17 @@ import type {
 } from './equipment.schema.ts';
 import { slugify } from './slug.ts';
 
+declare module '../context.ts' {
+  interface HubEvents {
+    /** An equipment was placed on another area or line (after commit; the unified namespace moves it). */
+    'equipment.placed': {
+      equipmentId: string;
+      siteId: string;
+      from: { areaId: string | null; lineId: string | null };
+    };
+  }
+}
+
 const checkInventory = checker(EquipmentInventory);
 /** A poll interval for nodes that never said theirs (the agent's default). */
 const DEFAULT_INTERVAL_S = 10;

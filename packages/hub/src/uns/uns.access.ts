@@ -23,12 +23,6 @@ declare module '../context.ts' {
       before?: { enabled: boolean; slug: string } | undefined;
       revokedCredentialId?: string;
     };
-    /** An equipment was placed on another area or line (after commit). */
-    'equipment.placed': {
-      equipmentId: string;
-      siteId: string;
-      from: { areaId: string | null; lineId: string | null };
-    };
   }
 }
 

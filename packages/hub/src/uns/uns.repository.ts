@@ -2,6 +2,8 @@
 // name a series' topic (org slug, site, area, line, equipment) and to republish last values.
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../storage/schema.ts';
+import '../equipment/equipment.tables.ts';
+import './uns.tables.ts';
 
 export async function getSettings(db: Kysely<DB>, orgId: string) {
   return db
