@@ -1,8 +1,9 @@
 // Mosquitto authentication and ACL files, generated from the database and kept in sync. The
 // nodes' stored password hashes are already in Mosquitto's $7$ format, so they are copied as they
 // are; only active nodes appear. Unified-namespace readers (uns/) are written the same way, each
-// with a read-only rule for its own org's tree `wattfleet/v1/{org slug}/#`. After a change the files are replaced atomically and, when the
-// pid file is known, Mosquitto is told to reload them with SIGHUP (see deploy/mosquitto/README.md).
+// with a read-only rule for its own org's tree `wattfleet/v1/{org slug}/#`. After a change the
+// files are replaced atomically and, when the pid file is known, Mosquitto is told to reload them
+// with SIGHUP (see deploy/mosquitto/README.md).
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import { hashMqttPassword, verifyMqttPassword } from '../nodes/credentials.ts';
