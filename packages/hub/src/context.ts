@@ -21,6 +21,17 @@ export interface HubEvents {
   'node.events': { nodeId: string; siteId: string; count: number };
   /** A node's equipment inventory changed the registry (kinds, so data contracts, may differ). */
   'equipment.changed': { nodeId: string; siteId: string };
+  /**
+   * After a telemetry batch committed (never for one that rolled back or was a duplicate): the
+   * newest sample of each series in it, and the batch's data-contract findings. Emitted only while
+   * someone listens (the unified namespace export), so ingest pays nothing otherwise.
+   */
+  'telemetry.latest': {
+    nodeId: string;
+    siteId: string;
+    latest: { seriesId: number; equipment: string; metric: string; ts: number; value: number }[];
+    findings: { equipment: string; metric: string; rule: string; lastTs: number }[];
+  };
 }
 
 export class HubBus extends EventEmitter {

@@ -35,6 +35,17 @@ import type {
 } from './equipment.schema.ts';
 import { slugify } from './slug.ts';
 
+declare module '../context.ts' {
+  interface HubEvents {
+    /** An equipment was placed on another area or line (after commit; the unified namespace moves it). */
+    'equipment.placed': {
+      equipmentId: string;
+      siteId: string;
+      from: { areaId: string | null; lineId: string | null };
+    };
+  }
+}
+
 const checkInventory = checker(EquipmentInventory);
 /** A poll interval for nodes that never said theirs (the agent's default). */
 const DEFAULT_INTERVAL_S = 10;
@@ -353,6 +364,12 @@ export class EquipmentService {
       },
       'write',
     );
+    if ((areaId ?? null) !== eq.area_id || (lineId ?? null) !== eq.line_id)
+      this.hub.bus.emitEvent('equipment.placed', {
+        equipmentId: id,
+        siteId: eq.site_id,
+        from: { areaId: eq.area_id, lineId: eq.line_id },
+      });
     const list = await this.list(actor, eq.site_id);
     const item = list.equipment.find((e) => e.id === id);
     if (!item) throw new WattfleetError('WF_NOT_FOUND', 'Equipment not found');

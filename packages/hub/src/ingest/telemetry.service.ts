@@ -119,6 +119,8 @@ export class TelemetryIngest {
     // Last hour / day bucket marked per series: consecutive samples of a series mostly share it,
     // so keys are built once per bucket, not once per sample.
     const last = { h: new Map<number, number>(), H: new Map(), d: new Map(), D: new Map() };
+    // Index of the newest sample per series, kept only while the unified namespace listens.
+    const newest = this.hub.bus.listenerCount('telemetry.latest') > 0 ? new Map<number, number>() : undefined;
     const mark = (set: Set<string>, lastOf: Map<number, number>, id: number, bucket: number) => {
       if (lastOf.get(id) === bucket) return;
       lastOf.set(id, bucket);
@@ -130,6 +132,10 @@ export class TelemetryIngest {
       rows.seriesIds[i] = id;
       rows.ts[i] = s.ts;
       rows.values[i] = s.value;
+      if (newest) {
+        const j = newest.get(id);
+        if (j === undefined || samples[j]!.ts <= s.ts) newest.set(id, i);
+      }
       if (s.ts < minTs) minTs = s.ts;
       if (s.ts > maxTs) maxTs = s.ts;
       // A sample changes its own bucket and, through the interval that starts at it, maybe the next.
@@ -170,6 +176,14 @@ export class TelemetryIngest {
     if (stored === 'duplicate') return { status: 'duplicate', batchId: batch.batchId, stored: 0 };
     if (opts.touchLastSeen !== false) await this.touchLastSeen(node.nodeId, now);
     this.hub.bus.emitEvent('telemetry.ingested', { ...node, count: stored, fromMs: minTs, toMs: maxTs });
+    if (newest) {
+      // Committed: only now may the export see it (a rolled-back batch threw above).
+      const latest = [...newest].map(([seriesId, i]) => {
+        const s = samples[i]!;
+        return { seriesId, equipment: s.equipment, metric: s.metric, ts: s.ts, value: s.value };
+      });
+      this.hub.bus.emitEvent('telemetry.latest', { ...node, latest, findings: findings ?? [] });
+    }
     return { status: 'stored', batchId: batch.batchId, stored };
   }
 }

@@ -6,6 +6,8 @@
 // `authorizeForward` checks every delivery again, queued ones included, against the receiving
 // node's own namespace, so nothing addressed to one identity ever reaches another.
 // The hub itself is an in-process client (broker.subscribe / broker.publish): no socket, no login.
+// Unified-namespace readers (username `uns-…`, uns/uns.access.ts) may only subscribe inside their
+// org's tree `wattfleet/v1/{org slug}/…` and never publish; nobody but the hub publishes there.
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import {
@@ -19,6 +21,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Kysely } from 'kysely';
 import { verifyMqttPassword } from '../nodes/credentials.ts';
 import type { DB } from '../storage/schema.ts';
+import { UnsAccess, type UnsReader } from '../uns/uns.access.ts';
 import type { ControlBroker, MessageHandler, PublishOptions } from './broker.ts';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -33,6 +36,8 @@ export interface AedesBrokerOptions {
   log: { warn: (obj: object, msg: string) => void };
   /** A second listener speaking MQTT over TLS (the hub's TLS_CERT_FILE/TLS_KEY_FILE); 0 = a free port. */
   tls?: { cert: Buffer; key: Buffer; port: number } | undefined;
+  /** Unified-namespace readers; without it only nodes may log in. */
+  uns?: UnsAccess;
 }
 
 /** CONNACK codes of MQTT 3.1.1: 2 = identifier rejected, 4 = bad user name or password. */
@@ -46,6 +51,7 @@ export class AedesBroker implements ControlBroker {
   private server: Server | undefined;
   private tlsServer: TlsServer | undefined;
   private readonly nodeOf = new WeakMap<Client, string>();
+  private readonly readerOf = new WeakMap<Client, UnsReader>();
   private readonly sockets = new Set<Socket>();
   private readonly disconnectListeners: ((nodeId: string) => void)[] = [];
   url = '';
@@ -64,6 +70,23 @@ export class AedesBroker implements ControlBroker {
     const { db } = this.opts;
     const broker = await Aedes.createBroker({
       authenticate: (client, username, password, done) => {
+        const uns = this.opts.uns;
+        if (uns && username && UnsAccess.isReaderUsername(username)) {
+          if (!UnsAccess.clientIdBelongsTo(username, client.id)) {
+            done(authError(`client id must be ${username} or start with ${username}-`, 2), false);
+            return;
+          }
+          if (!password) return done(authError('a password is required'), false);
+          uns
+            .authenticate(username, password.toString('utf8'))
+            .then((reader) => {
+              if (!reader) return done(authError('unknown or revoked reader, or wrong password'), false);
+              this.readerOf.set(client, reader);
+              done(null, true);
+            })
+            .catch((err: Error) => done(authError(err.message), false));
+          return;
+        }
         if (!username || !UUID_RE.test(username) || !password) {
           done(authError('username must be the node id and a password is required'), false);
           return;
@@ -102,6 +125,12 @@ export class AedesBroker implements ControlBroker {
         done(new Error('not authorized'));
       },
       authorizeSubscribe: (client, sub, done) => {
+        const reader = this.readerOf.get(client);
+        if (reader) {
+          if (this.opts.uns?.mayRead(reader, sub.topic)) return done(null, sub);
+          this.opts.log.warn({ orgId: reader.orgId, topic: sub.topic }, 'uns subscribe refused');
+          return done(null, null);
+        }
         const nodeId = this.nodeOf.get(client);
         if (nodeId && AedesBroker.allowed(nodeId, sub.topic, 'subscribe')) return done(null, sub);
         this.opts.log.warn({ nodeId, topic: sub.topic }, 'mqtt subscribe refused');
@@ -109,6 +138,8 @@ export class AedesBroker implements ControlBroker {
       },
       authorizeForward: (client, packet) => {
         // Live and queued deliveries alike: only what this node may subscribe to.
+        const reader = this.readerOf.get(client);
+        if (reader) return this.opts.uns?.mayRead(reader, packet.topic) ? packet : null;
         const nodeId = this.nodeOf.get(client);
         if (nodeId && AedesBroker.allowed(nodeId, packet.topic, 'subscribe')) return packet;
         this.opts.log.warn({ nodeId, clientId: client.id, topic: packet.topic }, 'mqtt delivery refused');

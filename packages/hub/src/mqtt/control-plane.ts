@@ -33,8 +33,9 @@ import { TelemetryIngest } from '../ingest/telemetry.service.ts';
 import { runExclusive } from '../jobs/lock.ts';
 import { realtimeRoutes } from '../realtime/realtime.routes.ts';
 import { retryWhileConnectionLost } from '../storage/database.ts';
+import { UnsAccess } from '../uns/uns.access.ts';
 import { AedesBroker } from './aedes-broker.ts';
-import type { ControlBroker, InboundMessage } from './broker.ts';
+import type { ControlBroker, InboundMessage, PublishOptions } from './broker.ts';
 import { bridgeCluster } from './cluster-bridge.ts';
 import { type ControlPlaneConfig, controlPlaneConfig } from './config.ts';
 import { ExternalBroker } from './external-broker.ts';
@@ -69,6 +70,8 @@ export class ControlPlane {
   readonly stats: Record<NodeChannel, ChannelStats>;
   readonly realtime = { sent: 0, dropped: 0 };
   private broker: ControlBroker | undefined;
+  /** Unified-namespace readers of the embedded broker (an external one reads the ACL file). */
+  private unsAccess: UnsAccess | undefined;
   private timers: NodeJS.Timeout[] = [];
   private unbridge: () => void = () => {};
   private readonly nodes: NodeDirectory;
@@ -142,7 +145,9 @@ export class ControlPlane {
         onReconnect: () => this.hub.metrics.mqttReconnects.inc(),
       });
     } else {
+      this.unsAccess ??= new UnsAccess(this.hub);
       broker = new AedesBroker({
+        uns: this.unsAccess,
         db: this.hub.db,
         host: config.mqttHost,
         port: config.mqttPort,
@@ -205,6 +210,16 @@ export class ControlPlane {
     this.broker = undefined;
     await this.heartbeats.flush().catch((err) => this.log.error({ err }, 'final heartbeat flush failed'));
     if (broker) await broker.stop();
+    this.unsAccess?.close();
+    this.unsAccess = undefined;
+  }
+
+  /** Publishes on any topic as the hub (the unified namespace); false without a running broker. */
+  async publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<boolean> {
+    const broker = this.broker;
+    if (!broker) return false;
+    await broker.publish(topic, payload, opts);
+    return true;
   }
 
   /** Rewrites the Mosquitto password/ACL files if the fleet changed (one hub at a time). */

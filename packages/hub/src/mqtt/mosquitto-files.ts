@@ -1,11 +1,14 @@
 // Mosquitto authentication and ACL files, generated from the database and kept in sync. The
 // nodes' stored password hashes are already in Mosquitto's $7$ format, so they are copied as they
-// are; only active nodes appear. After a change the files are replaced atomically and, when the
-// pid file is known, Mosquitto is told to reload them with SIGHUP (see deploy/mosquitto/README.md).
+// are; only active nodes appear. Unified-namespace readers (uns/) are written the same way, each
+// with a read-only rule for its own org's tree `wattfleet/v1/{org slug}/#`. After a change the
+// files are replaced atomically and, when the pid file is known, Mosquitto is told to reload them
+// with SIGHUP (see deploy/mosquitto/README.md).
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import { hashMqttPassword, verifyMqttPassword } from '../nodes/credentials.ts';
 import type { DB } from '../storage/schema.ts';
+import { activeReaders } from '../uns/uns.repository.ts';
 import type { MosquittoFilesConfig } from './config.ts';
 
 /**
@@ -48,7 +51,13 @@ export interface HubCredentials {
  * apply to the `user` above them (before any `user` line they would apply to anonymous clients
  * only, which is why the broadcast rule is a pattern too).
  */
-export function mosquittoAcl(hubUsername: string): string {
+/** A unified-namespace reader: its username and its org's slug. */
+export interface UnsAclEntry {
+  username: string;
+  slug: string;
+}
+
+export function mosquittoAcl(hubUsername: string, readers: readonly UnsAclEntry[] = []): string {
   return [
     '# Managed by the Wattfleet hub: rewritten whenever nodes change. Do not edit.',
     '# Every node (username = node id) reads and writes only its own namespace.',
@@ -60,7 +69,15 @@ export function mosquittoAcl(hubUsername: string): string {
     `user ${hubUsername}`,
     'topic readwrite nodes/#',
     'topic readwrite hub/#',
+    '# and publishes the unified namespace (nobody else may write there: no rule grants it).',
+    'topic readwrite wattfleet/#',
     '',
+    ...readers.flatMap((r) => [
+      `# Unified-namespace reader of wattfleet/v1/${r.slug}/ (read only).`,
+      `user ${r.username}`,
+      `topic read wattfleet/v1/${r.slug}/#`,
+      '',
+    ]),
   ].join('\n');
 }
 
@@ -97,7 +114,12 @@ export async function mosquittoPasswords(
     .where('mqtt_password_hash', 'is not', null)
     .orderBy('id')
     .execute();
-  const lines = [`${hub.username}:${hubHash}`, ...nodes.map((n) => `${n.id}:${n.mqtt_password_hash}`)];
+  const readers = await activeReaders(db);
+  const lines = [
+    `${hub.username}:${hubHash}`,
+    ...nodes.map((n) => `${n.id}:${n.mqtt_password_hash}`),
+    ...readers.map((r) => `${r.username}:${r.password_hash}`),
+  ];
   return `${lines.join('\n')}\n`;
 }
 
@@ -112,7 +134,7 @@ export async function syncMosquittoFiles(
     readOrEmpty(files.aclFile),
   ]);
   const passwords = await mosquittoPasswords(db, hub, oldPasswords);
-  const acl = mosquittoAcl(hub.username);
+  const acl = mosquittoAcl(hub.username, await activeReaders(db));
   let changed = false;
   if (passwords !== oldPasswords) {
     await writeAtomically(files.passwordFile, passwords);
