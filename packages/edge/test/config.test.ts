@@ -22,7 +22,9 @@ describe('agent config', () => {
     const byPath = new Map(plain.problems.map((p) => [p.path, p.message]));
     assert.match(byPath.get('/hub/url') ?? '', /not encrypted: use https:\/\//);
     assert.match(byPath.get('/hub/mqttUrl') ?? '', /not encrypted: use mqtts:\/\//);
-    const ws = parseConfigText(`version: 2\nhub: { url: "https://h.example.org", mqttUrl: "ws://10.0.0.5/mqtt" }\n${site}`);
+    const ws = parseConfigText(
+      `version: 2\nhub: { url: "https://h.example.org", mqttUrl: "ws://10.0.0.5/mqtt" }\n${site}`,
+    );
     assert.ok(!ws.ok && ws.problems.some((p) => p.path === '/hub/mqttUrl' && /wss:\/\//.test(p.message)));
     // This machine (a local hub, a forwarded port) and an explicit opt-out are accepted.
     for (const hub of [
