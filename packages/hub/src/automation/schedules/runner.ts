@@ -38,7 +38,7 @@ import {
   occurrencesBetween,
   type ScheduleDef,
   type SitePlace,
-} from './occurrences.ts';
+} from '@wattfleet/devices/automation';
 import {
   advanceWatermark,
   claimRun,

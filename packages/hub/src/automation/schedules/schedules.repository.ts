@@ -3,7 +3,7 @@
 // for the hub itself across all sites.
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../storage/schema.ts';
-import type { OnOff, ScheduleRule } from './occurrences.ts';
+import type { OnOff, ScheduleRule } from '@wattfleet/devices/automation';
 import type { RunEdge, RunOutcome } from './schedules.tables.ts';
 import './schedules.tables.ts';
 

@@ -27,59 +27,9 @@ const LocalDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const OnOff = Type.Union([Type.Literal('on'), Type.Literal('off')]);
 
-export const TimeSpec = Type.Union([
-  Type.Object(
-    { at: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: "Local wall time 'HH:MM'" }) },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      sun: Type.Union([Type.Literal('sunrise'), Type.Literal('sunset')]),
-      offsetMin: Type.Integer({
-        minimum: -720,
-        maximum: 720,
-        description: 'Minutes after (+) or before (−)',
-      }),
-    },
-    { additionalProperties: false, description: "The site's sunrise or sunset (needs site coordinates)" },
-  ),
-]);
-
-export const DaySpec = Type.Union([
-  Type.Object(
-    {
-      kind: Type.Literal('weekly'),
-      weekdays: Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), {
-        minItems: 1,
-        maxItems: 7,
-        uniqueItems: true,
-        description: 'ISO weekdays: 1 = Monday … 7 = Sunday',
-      }),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      kind: Type.Literal('dates'),
-      dates: Type.Array(LocalDate, { minItems: 1, maxItems: 366, uniqueItems: true }),
-    },
-    { additionalProperties: false, description: 'One-off local dates' },
-  ),
-]);
-
-export const ScheduleRule = Type.Object(
-  {
-    days: DaySpec,
-    start: TimeSpec,
-    end: Type.Optional(Nullable(TimeSpec)),
-    action: OnOff,
-  },
-  {
-    additionalProperties: false,
-    description:
-      'At start, set the channel to `action`; with an end, set it to the opposite at the end (a window). An end not later than the start is on the next day.',
-  },
-);
+// The rule's schemas are the wire format the hub also pushes to nodes (automation bundles).
+export { DaySpec, ScheduleRule, TimeSpec } from '@wattfleet/protocol';
+import { ScheduleRule } from '@wattfleet/protocol';
 
 const editable = {
   name: Type.String({ minLength: 1, maxLength: 200 }),

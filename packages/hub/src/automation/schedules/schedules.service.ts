@@ -12,7 +12,7 @@ import type { Actor } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
 import { withTenant } from '../../identity/tenant.ts';
 import type { AutomationService } from '../automation.service.ts';
-import { describeRule, hhmm, isRealDate, occurrencesBetween, type SitePlace } from './occurrences.ts';
+import { describeRule, hhmm, isRealDate, occurrencesBetween, type SitePlace } from '@wattfleet/devices/automation';
 import {
   channelSite,
   deleteSchedule,

@@ -1,6 +1,6 @@
 // Kysely types of the schedule tables (migration 062).
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { OnOff, ScheduleRule } from './occurrences.ts';
+import type { OnOff, ScheduleRule } from '@wattfleet/devices/automation';
 
 type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
