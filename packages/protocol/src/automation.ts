@@ -132,10 +132,13 @@ export const BundleRule = Type.Object(
       },
       { additionalProperties: false },
     ),
-    actions: Type.Array(Type.Object({ target: BundleTarget, state: OnOffState }, { additionalProperties: false }), {
-      minItems: 1,
-      maxItems: 20,
-    }),
+    actions: Type.Array(
+      Type.Object({ target: BundleTarget, state: OnOffState }, { additionalProperties: false }),
+      {
+        minItems: 1,
+        maxItems: 20,
+      },
+    ),
   },
   { additionalProperties: false },
 );
@@ -164,7 +167,14 @@ export const AutomationBundle = Type.Object(
 );
 export type AutomationBundle = Static<typeof AutomationBundle>;
 
-export const EXECUTION_OUTCOMES = ['done', 'missed', 'superseded', 'skipped-overlap', 'refused', 'failed'] as const;
+export const EXECUTION_OUTCOMES = [
+  'done',
+  'missed',
+  'superseded',
+  'skipped-overlap',
+  'refused',
+  'failed',
+] as const;
 export type ExecutionOutcome = (typeof EXECUTION_OUTCOMES)[number];
 
 /** data of an `automation.execution` event: one occurrence a node handled, whatever came of it. */
@@ -177,7 +187,12 @@ export const AutomationExecution = Type.Object(
     /** The occurrence (schedules) or the crossing (rules): with `id` it names the execution once. */
     dueAt: EpochMs,
     ranAt: EpochMs,
-    edge: Type.Union([Type.Literal('start'), Type.Literal('end'), Type.Literal('once'), Type.Literal('fire')]),
+    edge: Type.Union([
+      Type.Literal('start'),
+      Type.Literal('end'),
+      Type.Literal('once'),
+      Type.Literal('fire'),
+    ]),
     channelId: Uuid,
     equipment: EquipmentKey,
     channel: ChannelName,

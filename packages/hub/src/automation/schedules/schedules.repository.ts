@@ -1,9 +1,10 @@
 // The only place schedule SQL lives. Callers pass the Kysely handle: a tenant transaction
 // (withTenant: row-level security applies) for what users ask, hub.db for the runner, which acts
 // for the hub itself across all sites.
+
+import type { OnOff, ScheduleRule } from '@wattfleet/devices/automation';
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../storage/schema.ts';
-import type { OnOff, ScheduleRule } from '@wattfleet/devices/automation';
 import type { RunEdge, RunOutcome } from './schedules.tables.ts';
 import './schedules.tables.ts';
 

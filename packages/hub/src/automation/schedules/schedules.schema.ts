@@ -29,6 +29,7 @@ const OnOff = Type.Union([Type.Literal('on'), Type.Literal('off')]);
 
 // The rule's schemas are the wire format the hub also pushes to nodes (automation bundles).
 export { DaySpec, ScheduleRule, TimeSpec } from '@wattfleet/protocol';
+
 import { ScheduleRule } from '@wattfleet/protocol';
 
 const editable = {

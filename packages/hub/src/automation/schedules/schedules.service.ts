@@ -4,6 +4,14 @@
 // express (real dates, a range in order, coordinates for sunrise/sunset), and
 // the views with their next switching instants. Row-level security applies again in the tenant
 // transactions. Every change is audited and makes a new version.
+
+import {
+  describeRule,
+  hhmm,
+  isRealDate,
+  occurrencesBetween,
+  type SitePlace,
+} from '@wattfleet/devices/automation';
 import { type Problem, WattfleetError } from '@wattfleet/protocol';
 import { localDate } from '@wattfleet/protocol/zoned';
 import { audit, auditInTransaction } from '../../audit/audit.ts';
@@ -12,7 +20,6 @@ import type { Actor } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
 import { withTenant } from '../../identity/tenant.ts';
 import type { AutomationService } from '../automation.service.ts';
-import { describeRule, hhmm, isRealDate, occurrencesBetween, type SitePlace } from '@wattfleet/devices/automation';
 import {
   channelSite,
   deleteSchedule,
