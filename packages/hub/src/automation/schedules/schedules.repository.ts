@@ -7,6 +7,7 @@ import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../storage/schema.ts';
 import type { RunEdge, RunOutcome } from './schedules.tables.ts';
 import './schedules.tables.ts';
+import '../edge/edge.tables.ts';
 
 export interface ScheduleRow {
   id: string;
@@ -182,12 +183,25 @@ export async function sitePlace(db: Kysely<DB>, siteId: string) {
     .executeTakeFirst();
 }
 
-/** Every live, enabled schedule with its site's zone and coordinates (the runner, all sites). */
+/**
+ * Every live, enabled schedule the hub executes, with its site's zone and coordinates (the
+ * runner, all sites). One a node executes (automation_executors, issue 13.7) is the node's alone.
+ */
 export async function runnableSchedules(db: Kysely<DB>): Promise<RunnableSchedule[]> {
   const rows = await live(db)
     .innerJoin('sites as site', 'site.id', 's.site_id')
     .select(['site.org_id', 'site.timezone', 'site.latitude', 'site.longitude'])
     .where('s.enabled', '=', true)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('automation_executors as x')
+            .select('x.item_id')
+            .where('x.item_kind', '=', 'schedule')
+            .whereRef('x.item_id', '=', 's.id'),
+        ),
+      ),
+    )
     .orderBy('s.id')
     .execute();
   return rows.map((r) => toRow<RunnableSchedule>(r));

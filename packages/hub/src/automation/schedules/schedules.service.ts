@@ -20,6 +20,7 @@ import type { Actor } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
 import { withTenant } from '../../identity/tenant.ts';
 import type { AutomationService } from '../automation.service.ts';
+import { assignScheduleExecutor } from '../edge/edge.service.ts';
 import {
   channelSite,
   deleteSchedule,
@@ -123,6 +124,7 @@ export class ScheduleService {
     private readonly hub: HubContext,
     private readonly automation: AutomationService,
     private readonly now: () => number = Date.now,
+    private readonly onChanged?: (siteId: string) => void,
   ) {}
 
   private async place(siteId: string): Promise<SitePlace> {
@@ -304,6 +306,8 @@ export class ScheduleService {
           ? await updateSchedule(trx, current.id, values, now)
           : await insertSchedule(trx, siteId, values, now);
         if (!row) throw new WattfleetError('WF_NOT_FOUND', 'Schedule not found');
+        // Exactly one executor, decided with the save: the channel's edge agent, else the hub.
+        const executor = await assignScheduleExecutor(trx, row);
         await auditInTransaction(trx, actor, {
           action: current ? 'schedule.update' : 'schedule.create',
           targetType: 'schedule',
@@ -314,12 +318,16 @@ export class ScheduleService {
             channelId: row.channel_id,
             version: row.version,
             summary: describeRule(row.rule),
+            executor: executor.after ?? 'hub',
           },
         });
         return row;
       },
       'write',
-    );
+    ).then((row) => {
+      this.onChanged?.(siteId);
+      return row;
+    });
   }
 
   async remove(actor: Actor, id: string, sourceIp: string): Promise<void> {
@@ -346,5 +354,6 @@ export class ScheduleService {
       },
       'write',
     );
+    this.onChanged?.(current.site_id);
   }
 }
