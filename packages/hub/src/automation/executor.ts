@@ -2,8 +2,9 @@
 // named node, so nothing ever runs twice. Pure decisions, unit-tested; the services store the
 // answer (`executor_node_id`, null = the hub) and the hub's runners skip what a node executes.
 //
-// - A schedule is the node's when its channel belongs to an edge agent (kind 'agent'): plug
-//   firmware and the hub's virtual vendor-cloud nodes cannot hold a bundle.
+// - A schedule is the node's when its channel belongs to an edge agent (kind 'agent') that says
+//   in its channel inventory that it runs bundles (`edgeAutomation`): plug firmware, the hub's
+//   virtual vendor-cloud nodes and older agents cannot hold one.
 // - A rule could be the node's when everything it reads and does is that node's: a metric trigger
 //   naming the node, conditions that are time windows or that node's channel states, actions
 //   that set that node's channels. Anything site-wide (battery SoC of the site, the pause, scenes,
@@ -18,6 +19,8 @@ export interface ChannelOwner {
   id: string;
   nodeId: string;
   nodeKind: NodeKind;
+  /** The node said (channel inventory) that it runs this channel's schedules itself. */
+  edgeAutomation: boolean;
 }
 
 export interface ExecutorDecision {
@@ -32,6 +35,8 @@ export const EDGE_RULES = false;
 export function scheduleExecutor(channel: ChannelOwner): ExecutorDecision {
   if (channel.nodeKind !== 'agent')
     return { nodeId: null, reason: `the channel's node is a ${channel.nodeKind} node, which runs no bundle` };
+  if (!channel.edgeAutomation)
+    return { nodeId: null, reason: 'the agent does not run automation bundles (older agent)' };
   return {
     nodeId: channel.nodeId,
     reason: "the channel belongs to one edge agent: it runs on the agent's clock",
@@ -50,7 +55,10 @@ export function localRuleNode(
   const node = t.nodeId;
   if (nodeKinds.get(node) !== 'agent')
     return { nodeId: null, reason: 'the metric comes from a node that runs no bundle' };
-  const own = (channelId: string) => channels.get(channelId)?.nodeId === node;
+  const own = (channelId: string) => {
+    const c = channels.get(channelId);
+    return c?.nodeId === node && c.edgeAutomation;
+  };
   for (const c of def.conditions) {
     if (c.type === 'time_window') continue;
     if (c.type === 'channel_state' && own(c.channelId)) continue;

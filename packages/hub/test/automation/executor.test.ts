@@ -18,10 +18,10 @@ const chA2 = '10000000-0000-4000-8000-000000000002';
 const chB1 = '20000000-0000-4000-8000-000000000001';
 const chP = '30000000-0000-4000-8000-000000000001';
 const channels = new Map<string, ChannelOwner>([
-  [chA1, { id: chA1, nodeId: A, nodeKind: 'agent' }],
-  [chA2, { id: chA2, nodeId: A, nodeKind: 'agent' }],
-  [chB1, { id: chB1, nodeId: B, nodeKind: 'agent' }],
-  [chP, { id: chP, nodeId: PLUG, nodeKind: 'plug' }],
+  [chA1, { id: chA1, nodeId: A, nodeKind: 'agent', edgeAutomation: true }],
+  [chA2, { id: chA2, nodeId: A, nodeKind: 'agent', edgeAutomation: true }],
+  [chB1, { id: chB1, nodeId: B, nodeKind: 'agent', edgeAutomation: true }],
+  [chP, { id: chP, nodeId: PLUG, nodeKind: 'plug', edgeAutomation: false }],
 ]);
 const kinds = new Map<string, NodeKind>([
   [A, 'agent'],
@@ -45,7 +45,13 @@ describe('executor decision', () => {
     const plug = scheduleExecutor(channels.get(chP)!);
     assert.equal(plug.nodeId, null);
     assert.match(plug.reason, /plug node/);
-    assert.equal(scheduleExecutor({ id: 'v', nodeId: 'v', nodeKind: 'virtual' }).nodeId, null);
+    assert.equal(
+      scheduleExecutor({ id: 'v', nodeId: 'v', nodeKind: 'virtual', edgeAutomation: false }).nodeId,
+      null,
+    );
+    const older = scheduleExecutor({ id: chA1, nodeId: A, nodeKind: 'agent', edgeAutomation: false });
+    assert.equal(older.nodeId, null, 'an agent that does not say it runs bundles');
+    assert.match(older.reason, /older agent/);
   });
 
   it("a rule whose trigger, conditions and actions are all one agent's is local to it", () => {

@@ -11,12 +11,13 @@ const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) a
 
 /** The channel's node and its kind (what decides a schedule's executor). */
 export async function channelOwner(db: Kysely<DB>, channelId: string) {
-  return db
+  const r = await db
     .selectFrom('equipment_channels as c')
     .innerJoin('nodes as n', 'n.id', 'c.node_id')
-    .select(['c.id', 'c.node_id', 'n.kind', 'c.site_id'])
+    .select(['c.id', 'c.node_id', 'n.kind', 'c.site_id', 'c.capabilities'])
     .where('c.id', '=', channelId)
     .executeTakeFirst();
+  return r ? { ...r, capabilities: json<{ edgeAutomation?: boolean }>(r.capabilities) } : undefined;
 }
 
 export async function executorOf(db: Kysely<DB>, kind: ItemKind, id: string): Promise<string | null> {

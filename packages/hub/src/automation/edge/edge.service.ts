@@ -71,7 +71,12 @@ export async function assignScheduleExecutor(
   const before = await executorOf(db, 'schedule', s.id);
   const owner = await channelOwner(db, s.channel_id);
   const decision = owner
-    ? scheduleExecutor({ id: owner.id, nodeId: owner.node_id, nodeKind: owner.kind as NodeKind })
+    ? scheduleExecutor({
+        id: owner.id,
+        nodeId: owner.node_id,
+        nodeKind: owner.kind as NodeKind,
+        edgeAutomation: owner.capabilities.edgeAutomation === true,
+      })
     : { nodeId: null, reason: 'channel gone' };
   await setExecutor(db, { kind: 'schedule', id: s.id, siteId: s.site_id }, decision.nodeId, decision.reason);
   return { before, after: decision.nodeId };
