@@ -28,6 +28,12 @@ export async function automationPlugin(app: FastifyInstance): Promise<void> {
     edge.refreshSite(siteId).catch((err) => app.log.error({ err, siteId }, 'automation bundle not pushed'));
   };
   service.onAutomationChanged = refreshSite;
+  // Executions a hub stored but did not get to record (it stopped in between) are read again.
+  app.scheduler.add({
+    name: 'automation.edge-executions',
+    schedule: '40 * * * * *',
+    run: () => edge.sweep(),
+  });
 
   const offs = [
     hub.bus.onEvent('command.updated', (e) => {

@@ -1,7 +1,7 @@
 // The only place edge-execution SQL lives (executors, bundles, edge executions). Callers pass the
 // Kysely handle: a tenant transaction when a user's save assigns an executor, hub.db for what the
 // hub does on its own (compiling, pushing, ingesting a node's executions).
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../storage/schema.ts';
 import type { BundleState, ItemKind } from './edge.tables.ts';
 import './edge.tables.ts';
@@ -268,4 +268,28 @@ export async function scheduleForExecution(db: Kysely<DB>, id: string) {
     .select(['s.id', 's.name', 's.site_id', 's.channel_id', 's.version', 'site.org_id'])
     .where('s.id', '=', id)
     .executeTakeFirst();
+}
+
+/**
+ * Event batches (node, site, batch) holding a schedule execution the hub has not recorded yet:
+ * what a hub that stopped between storing a batch and reading it left behind. Received at least
+ * `settleMs` ago (the live path gets the fresh ones), within `since`.
+ */
+export async function unrecordedExecutionBatches(
+  db: Kysely<DB>,
+  kind: string,
+  since: Date,
+  before: Date,
+  limit = 100,
+): Promise<{ node_id: string; site_id: string; batch_id: string }[]> {
+  const r = await sql<{ node_id: string; site_id: string; batch_id: string }>`
+    SELECT DISTINCT e.node_id, e.site_id, e.batch_id FROM node_events e
+    WHERE e.kind = ${kind} AND e.received_at >= ${since} AND e.received_at < ${before}
+      AND e.data->>'source' = 'schedule'
+      AND NOT EXISTS (
+        SELECT 1 FROM edge_executions x
+        WHERE x.item_kind = 'schedule' AND x.item_id::text = e.data->>'id'
+          AND (extract(epoch FROM x.due_at) * 1000)::bigint = (e.data->>'dueAt')::bigint)
+    LIMIT ${limit}`.execute(db);
+  return r.rows;
 }

@@ -47,6 +47,7 @@ import {
   setExecutor,
   settleBundle,
   siteExecutorNodes,
+  unrecordedExecutionBatches,
 } from './edge.repository.ts';
 import type { BundleState } from './edge.tables.ts';
 
@@ -56,6 +57,8 @@ export const EDGE_SOURCE = 'edge-automation';
 const PUSH_TTL_S = 7 * 86_400;
 const checkBundle = checker(BundleSchema);
 const checkExecution = checker(AutomationExecution);
+/** How far back the sweep looks for executions stored but not recorded. */
+const SWEEP_LOOKBACK_MS = 7 * 86_400_000;
 
 type Log = { error: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
 
@@ -252,29 +255,53 @@ export class EdgeAutomationService {
     }
   }
 
+  /**
+   * Executions stored but not recorded (a hub stopped between the two): read again. Events that
+   * can never be recorded (a schedule not on that node) are looked at again each time, quietly.
+   */
+  async sweep(): Promise<number> {
+    const now = this.now();
+    const batches = await unrecordedExecutionBatches(
+      this.hub.db,
+      EVENT_KINDS.automationExecution,
+      new Date(now - SWEEP_LOOKBACK_MS),
+      new Date(now - 30_000),
+    );
+    let recorded = 0;
+    for (const b of batches) recorded += await this.onNodeEvents(b.node_id, b.site_id, b.batch_id, true);
+    return recorded;
+  }
+
   /** A node's event batch was stored: its executions go to the run log (once). */
-  async onNodeEvents(nodeId: string, siteId: string, batchId: string): Promise<number> {
+  async onNodeEvents(nodeId: string, siteId: string, batchId: string, quiet = false): Promise<number> {
     const rows = await batchEvents(this.hub.db, nodeId, batchId, EVENT_KINDS.automationExecution);
     let recorded = 0;
     for (const row of rows) {
       const data = typeof row.data === 'string' ? JSON.parse(row.data) : row.data;
       if (!checkExecution.check(data)) {
-        this.log.warn(
-          { nodeId, problems: checkExecution.problems(data) },
-          'automation.execution event ignored',
-        );
+        if (!quiet)
+          this.log.warn(
+            { nodeId, problems: checkExecution.problems(data) },
+            'automation.execution event ignored',
+          );
         continue;
       }
       if (data.source !== 'schedule') continue;
-      if (await this.recordExecution(nodeId, siteId, data)) recorded++;
+      if (await this.recordExecution(nodeId, siteId, data, quiet)) recorded++;
     }
     return recorded;
   }
 
-  private async recordExecution(nodeId: string, siteId: string, e: AutomationExecution): Promise<boolean> {
+  private async recordExecution(
+    nodeId: string,
+    siteId: string,
+    e: AutomationExecution,
+    quiet = false,
+  ): Promise<boolean> {
     const s = await scheduleForExecution(this.hub.db, e.id);
     if (!s || s.site_id !== siteId || s.channel_id !== e.channelId) {
-      this.log.warn({ nodeId, scheduleId: e.id }, 'execution of a schedule not on this node: ignored');
+      if (!quiet)
+        this.log.warn({ nodeId, scheduleId: e.id }, 'execution of a schedule not on this node: ignored');
       return false;
     }
     const node: Actor = { kind: 'node', nodeId, siteId };
@@ -306,7 +333,8 @@ export class EdgeAutomationService {
         reason,
       });
       if (!runId) {
-        // The hub has a run for this occurrence too: it must not, so say so loudly.
+        // The hub has a run for this occurrence too: it must not, so say so loudly (once: the
+        // execution stays claimed).
         this.log.error(
           { scheduleId: e.id, dueAt: dueAt.toISOString() },
           'occurrence run by the hub and a node',
