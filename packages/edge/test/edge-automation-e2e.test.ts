@@ -228,6 +228,7 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
     );
     assert.equal(runs.length, 1, JSON.stringify(runs));
     assert.equal(runs[0].outcome, 'done');
+    assert.equal(runs[0].executedBy, nodeId);
     assert.equal(runs[0].state, 'on');
     assert.equal(runs[0].dueAt, new Date(due.at).toISOString());
     assert.match(

@@ -125,6 +125,17 @@ for (const engine of ENGINES) {
       const pumpId = await create('pump', 'Pump', '08:00');
       assert.equal(await executor(heaterId), node.nodeId);
       assert.equal(await executor(pumpId), null);
+      const views = (await hub.admin('GET', `/api/v1/sites/${site.siteId}/schedules`)).json().items as {
+        id: string;
+        executorNodeId: string | null;
+      }[];
+      assert.deepEqual(
+        views.map((v) => [v.id, v.executorNodeId]).sort(),
+        [
+          [heaterId, node.nodeId],
+          [pumpId, null],
+        ].sort(),
+      );
       const runnable = (await runnableSchedules(db())).map((s) => s.id);
       assert.ok(!runnable.includes(heaterId), "the hub's runner skips the node's schedule");
       assert.ok(runnable.includes(pumpId));
@@ -230,6 +241,7 @@ for (const engine of ENGINES) {
         return r.length > 0 && r;
       });
       assert.equal(first[0]!.outcome, 'done');
+      assert.equal(first[0]!.executedBy, node.nodeId);
       assert.equal(first[0]!.dueAt, new Date(dueAt).toISOString());
       assert.match(first[0]!.reason, new RegExp(`run by the node \\(node ${node.nodeId}, bundle v1\\)`));
       const channel = (await hub.admin('GET', `/api/v1/channels/${ch.get('heater')}`)).json();

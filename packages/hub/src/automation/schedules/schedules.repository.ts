@@ -25,6 +25,8 @@ export interface ScheduleRow {
   checked_until: Date;
   created_at: Date;
   updated_at: Date;
+  /** The edge agent that executes it (automation_executors), null = the hub. */
+  executor_node_id: string | null;
 }
 
 /** A schedule with what the runner needs of its site. */
@@ -49,6 +51,7 @@ export interface RunRow {
   command_id: string | null;
   command_state: string | null;
   ran_at: Date | null;
+  executed_by: string | null;
 }
 
 const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
@@ -59,6 +62,7 @@ const toRow = <T extends ScheduleRow>(r: any): T => ({
   except_dates: json(r.except_dates),
   latitude: r.latitude ?? null,
   longitude: r.longitude ?? null,
+  executor_node_id: r.executor_node_id ?? null,
 });
 
 const COLUMNS = [
@@ -80,7 +84,13 @@ const COLUMNS = [
 ] as const;
 
 const live = (db: Kysely<DB>) =>
-  db.selectFrom('schedules as s').select(COLUMNS).where('s.deleted_at', 'is', null);
+  db
+    .selectFrom('schedules as s')
+    .leftJoin('automation_executors as ex', (j) =>
+      j.onRef('ex.item_id', '=', 's.id').on('ex.item_kind', '=', 'schedule'),
+    )
+    .select([...COLUMNS, 'ex.node_id as executor_node_id'])
+    .where('s.deleted_at', 'is', null);
 
 export async function listSchedules(db: Kysely<DB>, siteId: string): Promise<ScheduleRow[]> {
   const rows = await live(db)
@@ -271,7 +281,14 @@ export async function listRuns(db: Kysely<DB>, scheduleId: string, limit: number
   return db
     .selectFrom('schedule_runs as r')
     .leftJoin('commands as c', 'c.id', 'r.command_id')
+    .leftJoin('edge_executions as x', (j) =>
+      j
+        .onRef('x.item_id', '=', 'r.schedule_id')
+        .onRef('x.due_at', '=', 'r.due_at')
+        .on('x.item_kind', '=', 'schedule'),
+    )
     .select([
+      'x.node_id as executed_by',
       'r.id',
       'r.schedule_id',
       'r.schedule_version',

@@ -24,7 +24,10 @@ export const OccurrencesQuery = Type.Object(
 const Uuid = Type.String({ format: 'uuid' });
 const Iso = Type.String({ format: 'date-time' });
 const LocalDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "Local date 'YYYY-MM-DD'" });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(
+  t: T,
+  options?: { description: string },
+) => Type.Union([t, Type.Null()], options);
 const OnOff = Type.Union([Type.Literal('on'), Type.Literal('off')]);
 
 // The rule's schemas are the wire format the hub also pushes to nodes (automation bundles).
@@ -102,6 +105,10 @@ export const Schedule = Type.Object({
   exceptDates: Type.Array(LocalDate),
   graceMin: Type.Integer(),
   next: Type.Array(NextRun, { description: 'The next switching instants (up to 5, within 14 days)' }),
+  executorNodeId: Nullable(Uuid, {
+    description:
+      'Who executes it: the edge agent (node id) that runs it from its automation bundle, or null for the hub',
+  }),
   createdAt: Iso,
   updatedAt: Iso,
 });
@@ -143,6 +150,9 @@ export const Run = Type.Object({
   errorCode: Nullable(Type.String()),
   commandId: Nullable(Uuid),
   commandState: Nullable(Type.String()),
+  executedBy: Nullable(Uuid, {
+    description: 'The node that executed it (edge execution), or null for the hub',
+  }),
 });
 export const RunList = Type.Object({ items: Type.Array(Run) });
 export type RunList = Static<typeof RunList>;

@@ -80,6 +80,7 @@ export function scheduleView(r: ScheduleRow, place: SitePlace, now: number): Sch
     exceptDates: r.except_dates,
     graceMin: r.grace_min,
     next,
+    executorNodeId: r.executor_node_id,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -231,6 +232,7 @@ export class ScheduleService {
         errorCode: r.error_code,
         commandId: r.command_id,
         commandState: r.command_state,
+        executedBy: r.executed_by,
       })),
     };
   }
