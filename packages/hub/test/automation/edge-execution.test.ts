@@ -234,6 +234,7 @@ for (const engine of ENGINES) {
           dueAt: string;
           outcome: string;
           reason: string;
+          executedBy: string | null;
         }[];
       await send(dueAt);
       const first = await until('run recorded', async () => {
