@@ -18,7 +18,8 @@ export interface HubEvents {
   'node.live': { nodeId: string; siteId: string; snapshot: unknown };
   'command.updated': { commandId: string; nodeId: string; siteId: string; state: string };
   'alert.updated': { alertId: string; siteId: string | null; state: string };
-  'node.events': { nodeId: string; siteId: string; count: number };
+  /** batchId: the stored batch (readers fetch its events); absent from older bridged copies. */
+  'node.events': { nodeId: string; siteId: string; count: number; batchId?: string };
   /** A node's equipment inventory changed the registry (kinds, so data contracts, may differ). */
   'equipment.changed': { nodeId: string; siteId: string };
   /**

@@ -1,6 +1,7 @@
 // Commands: the whitelist of what the hub may ask a node to do, each with its own argument
 // schema and the roles that may send it. There is no arbitrary shell, by design.
 import Type, { type Static, type TSchema } from 'typebox';
+import { AutomationBundle } from './automation.ts';
 import { DeviceData, DeviceText } from './device-input.ts';
 import { ChannelName } from './equipment.ts';
 import { EquipmentKey } from './messages.ts';
@@ -53,6 +54,14 @@ export const CommandArgs = {
     { additionalProperties: false },
   ),
   DIAGNOSTICS: Type.Object({}, { additionalProperties: false }),
+  /**
+   * The node's automation bundle (issue 13.7): stored with a backup of the previous one, loaded,
+   * health-checked, and rolled back to the previous bundle when it fails, as CONFIG_PUSH does.
+   */
+  AUTOMATION_PUSH: Type.Object(
+    { bundle: AutomationBundle, healthTimeoutS: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })) },
+    { additionalProperties: false },
+  ),
 } as const satisfies Record<string, TSchema>;
 
 export type CommandType = keyof typeof CommandArgs;
@@ -71,6 +80,9 @@ export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   OPEN_TUNNEL: ['admin', 'installer'],
   RELAY_SET: ['admin', 'org_admin', 'installer', 'owner'],
   DIAGNOSTICS: ['admin', 'installer'],
+  // The hub compiles and sends bundles itself (system actor) when a node's automation changes; by
+  // hand only an administrator, since a bundle switches loads.
+  AUTOMATION_PUSH: ['admin'],
 };
 
 /** Default time a command may wait for an offline node before it expires. */

@@ -29,6 +29,11 @@ export const ChannelCapabilities = Type.Object(
     switch: Type.Boolean(),
     /** The device reports its state back, so a switch can be confirmed (not just sent). */
     readBack: Type.Boolean(),
+    /**
+     * The node runs this channel's schedules itself from an automation bundle (AUTOMATION_PUSH,
+     * issue 13.7), hub or no hub. Absent (older agents, plug firmware): the hub runs them.
+     */
+    edgeAutomation: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

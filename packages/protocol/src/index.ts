@@ -1,3 +1,4 @@
+export * from './automation.ts';
 export * from './client-id.ts';
 export * from './commands.ts';
 export * from './device-input.ts';

@@ -140,6 +140,12 @@ export const EVENT_KINDS = {
   /** The OS says its clock is not NTP-synchronised (data.via = timedatectl | chronyc, data.detail). */
   ntpUnsynchronised: 'clock.ntp_unsynchronised',
   ntpSynchronised: 'clock.ntp_synchronised',
+  /** data = AutomationExecution (automation.ts): one schedule/rule occurrence the node handled. */
+  automationExecution: 'automation.execution',
+  /** An AUTOMATION_PUSH loaded and healthy; data.version. */
+  automationApplied: 'automation.applied',
+  /** An AUTOMATION_PUSH failed and the previous bundle is back; data.version, data.reason. */
+  automationRolledBack: 'automation.rolled_back',
 } as const;
 
 export const RESTART_REASONS = [

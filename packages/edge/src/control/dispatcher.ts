@@ -51,6 +51,7 @@ export const EXCLUSIVE_COMMANDS: ReadonlySet<CommandType> = new Set([
   'CONFIG_PUSH',
   'SELF_UPDATE',
   'RESTART',
+  'AUTOMATION_PUSH',
 ]);
 
 export class Dispatcher {

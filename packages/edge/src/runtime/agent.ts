@@ -2,9 +2,11 @@
 // owns their lifecycle (start, reload for CONFIG_PUSH, stop). Each part lives in its own folder;
 // this file only decides who talks to whom.
 import { type AgentConfig, insecureHubUrl } from '@wattfleet/devices/config';
-import { EVENT_KINDS, type Problem } from '@wattfleet/protocol';
+import { type AutomationBundle, EVENT_KINDS, type Problem } from '@wattfleet/protocol';
 import type { Logger } from 'pino';
 import pino from 'pino';
+import { BundleStore, bundlePath, bundleProblems } from '../automation/bundle.ts';
+import { EdgeAutomation } from '../automation/runner.ts';
 import { builtinRules, type ConfigResult, loadConfigFile, parseConfigText } from '../config/load.ts';
 import { ControlChannel } from '../control/channel.ts';
 import { CommandLog } from '../control/command-log.ts';
@@ -23,7 +25,7 @@ import { Updater } from '../ops/updater.ts';
 import { Watchdog } from '../ops/watchdog.ts';
 import { LocalHistory } from '../outbox/history.ts';
 import { Outbox } from '../outbox/outbox.ts';
-import type { Source } from '../sources/types.ts';
+import { hasRelay, type Source } from '../sources/types.ts';
 import { type Clock, clockFromEnv } from '../time/clock.ts';
 import type { NtpState } from '../time/ntp.ts';
 import { HttpTransport, INGEST_PATHS } from '../uplink/http-transport.ts';
@@ -59,6 +61,8 @@ export interface AgentOptions {
   bootId?: string;
   /** Asks the OS whether NTP keeps its clock (default: timedatectl, then chronyc; see time/ntp.ts). */
   ntpProbe?: () => Promise<NtpState>;
+  /** How often edge automation looks for due schedules (default 5 s). */
+  automationTickMs?: number;
 }
 
 /** Run in a new release by SELF_UPDATE: builds the bundle systemd runs (see deploy/agent). */
@@ -92,6 +96,9 @@ export class Agent {
   dashboardUrl = '';
   readonly clock: Clock;
   reports: AgentReports | undefined;
+  /** Edge execution of this node's automation bundle (issue 13.7). */
+  automation: EdgeAutomation | undefined;
+  bundles: BundleStore | undefined;
   private timers: NodeJS.Timeout[] = [];
   private watchdog: Watchdog | undefined;
   readonly startedAt = Date.now();
@@ -208,6 +215,7 @@ export class Agent {
     });
     await this.startSourcesAndPoller(config);
     this.reports.begin(config.sources.map((s) => s.key));
+    this.startAutomation(config);
     this.announceChannels();
     this.equipment.reset();
     this.poller!.onReadings = (r) => {
@@ -261,6 +269,52 @@ export class Agent {
       RESTART: restartResumer(this.startedAt),
       SELF_UPDATE: selfUpdateResumer(this.updater, () => this.reports?.journal),
     });
+  }
+
+  /** Runs the stored bundle (if any) from now on, hub or no hub. */
+  private startAutomation(config: AgentConfig): void {
+    this.bundles = new BundleStore(bundlePath(config.outbox.path));
+    this.automation = new EdgeAutomation({
+      clock: this.clock,
+      state: () => this.reports?.state,
+      sources: () => this.sources,
+      journal: () => this.reports?.journal,
+      logger: this.logger,
+      ...(this.opts.automationTickMs ? { tickMs: this.opts.automationTickMs } : {}),
+    });
+    const stored = this.bundles.load();
+    if (stored)
+      this.logger.info(
+        { version: stored.version, schedules: stored.schedules.length },
+        'automation bundle loaded',
+      );
+    this.automation.load(stored);
+    this.automation.start();
+  }
+
+  /** Healthy = every channel the bundle switches answers a read within the time allowed. */
+  private async automationHealth(
+    bundle: AutomationBundle,
+    timeoutMs: number,
+  ): Promise<{ ok: boolean; detail: string }> {
+    const targets = new Map(
+      bundle.schedules.map((s) => [`${s.target.equipment}/${s.target.channel}`, s.target]),
+    );
+    const failures: string[] = [];
+    for (const [name, t] of targets) {
+      const source = this.sources.get(t.equipment);
+      const read =
+        source && hasRelay(source)
+          ? source.getRelay(t.channel || undefined)
+          : Promise.reject(new Error('no relay'));
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
+      );
+      await Promise.race([read, timeout]).catch((err: Error) => failures.push(`${name}: ${err.message}`));
+    }
+    return failures.length
+      ? { ok: false, detail: failures.join('; ') }
+      : { ok: true, detail: `${bundle.schedules.length} schedule(s) on ${targets.size} channel(s) loaded` };
   }
 
   /** Registers the configured equipment with the hub (`equipment.inventory` events via the outbox). */
@@ -343,6 +397,30 @@ export class Agent {
       reload: (c) => this.reload(c),
       healthCheck: (timeoutMs) => this.healthCheck(timeoutMs),
       journal: () => this.reports?.journal,
+      relaySwitched: (equipment, channel, state) =>
+        this.automation?.noteManualSwitch(equipment, channel, state),
+      automation: {
+        store: () => this.bundles!,
+        nodeId: () => this.identity!.nodeId,
+        current: () => this.automation?.bundle,
+        problems: (bundle) => bundleProblems(bundle, this.identity!.nodeId, this.sources, '/args/bundle'),
+        load: (bundle) => this.automation?.load(bundle),
+        healthCheck: (bundle, timeoutMs) => this.automationHealth(bundle, timeoutMs),
+        applied: (bundle, detail) =>
+          this.reports?.journal.emit(
+            EVENT_KINDS.automationApplied,
+            'info',
+            `automation bundle v${bundle.version} running: ${detail}`,
+            { data: { version: bundle.version, health: detail.slice(0, 1000) } },
+          ),
+        rolledBack: (bundle, detail) =>
+          this.reports?.journal.emit(
+            EVENT_KINDS.automationRolledBack,
+            'error',
+            `automation bundle v${bundle.version} rolled back: ${detail}`,
+            { data: { version: bundle.version, reason: detail.slice(0, 1000) } },
+          ),
+      },
     });
     // Replies go through whichever control channel is current when they are sent.
     this.dispatcher = new Dispatcher(
@@ -498,6 +576,7 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     this.watchdog?.stop();
     this.poller?.stop();
+    await this.automation?.stop();
     this.reports?.stop();
     await this.uplink?.stop();
     await this.reports?.stopUplinks();

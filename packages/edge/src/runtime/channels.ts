@@ -22,7 +22,7 @@ export async function channelInventory(sources: ReadonlyMap<string, Source>): Pr
       kind: info.kind,
       ...(info.vendor ? { vendor: info.vendor.slice(0, 64) } : {}),
       ...(info.model ? { model: info.model.slice(0, 64) } : {}),
-      capabilities: { switch: true, readBack: true },
+      capabilities: { switch: true, readBack: true, edgeAutomation: true },
     };
     const list = source.relayChannels?.() ?? [];
     const targets = list.length > 0 ? list : [{ channel: '', label: undefined }];

@@ -4,6 +4,7 @@
 import { type AgentConfig, type ConfigResult, parseConfigText } from '@wattfleet/devices/config';
 import { EVENT_KINDS } from '@wattfleet/protocol';
 import type { HandlerTable } from '../control/dispatcher.ts';
+import { type AutomationTarget, automationPushHandler } from '../control/handlers/automation-push.ts';
 import { configPushHandler } from '../control/handlers/config-push.ts';
 import { diagnosticsHandler } from '../control/handlers/diagnostics.ts';
 import { fetchLogsHandler } from '../control/handlers/fetch-logs.ts';
@@ -33,6 +34,10 @@ export interface HandlerDeps {
   reload: (config: AgentConfig) => Promise<void>;
   healthCheck: (timeoutMs: number) => Promise<{ ok: boolean; detail: string }>;
   journal?: () => EventJournal | undefined;
+  /** Edge automation (AUTOMATION_PUSH); absent = the command is not handled. */
+  automation?: AutomationTarget;
+  /** After a RELAY_SET confirmed: the edge runner counts it against the channel's limits. */
+  relaySwitched?: (equipment: string, channel: string, state: 'on' | 'off') => void;
 }
 
 /** The log file when configured, else the unit's journal under systemd, else nothing to send. */
@@ -61,12 +66,13 @@ export function commandHandlers(d: HandlerDeps): HandlerTable {
     }),
     SELF_UPDATE: selfUpdateHandler(d.updater, d.journal),
     OPEN_TUNNEL: openTunnelHandler(d.tunnels),
-    RELAY_SET: relaySetHandler(d.sources),
+    RELAY_SET: relaySetHandler(d.sources, d.relaySwitched),
     DIAGNOSTICS: diagnosticsHandler({
       sources: d.sources,
       hubUrl: () => d.config().hub.url,
       outbox: d.outbox,
       outboxPath: () => d.config().outbox.path,
     }),
+    ...(d.automation ? { AUTOMATION_PUSH: automationPushHandler(d.automation) } : {}),
   };
 }

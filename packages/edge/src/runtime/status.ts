@@ -36,6 +36,15 @@ export function agentStatus(a: Agent): Record<string, unknown> {
     clock,
     ntp,
     reports: a.reports?.status() ?? null,
+    // What this node executes itself (issue 13.7): the bundle it runs, hub or no hub.
+    automation: a.automation
+      ? {
+          bundleVersion: a.automation.bundle?.version ?? null,
+          schedules: a.automation.bundle?.schedules.length ?? 0,
+          paused: a.automation.bundle?.site.paused ?? false,
+          lastTickAt: a.automation.lastTickAt,
+        }
+      : null,
     alerts: currentAlerts({
       now: Date.now(),
       sources: [

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOf } from '../auth/authenticate.ts';
 import { automationRoutes, type ControlLimiter } from './automation.routes.ts';
 import { AutomationService } from './automation.service.ts';
+import { EdgeAutomationService } from './edge/edge.service.ts';
 import { rulesPlugin } from './rules/rules.plugin.ts';
 import { scenesPlugin } from './scenes/scenes.plugin.ts';
 import { schedulesPlugin } from './schedules/schedules.plugin.ts';
@@ -21,6 +22,18 @@ const REQUESTS_PER_CREDENTIAL_PER_MINUTE = 120;
 export async function automationPlugin(app: FastifyInstance): Promise<void> {
   const hub = app.hub;
   const service = new AutomationService(hub, () => app.controlPlane.commands);
+  // Edge execution (13.7): bundles follow every change of what a node executes.
+  const edge = new EdgeAutomationService(hub, () => app.controlPlane.commands, app.log);
+  const refreshSite = (siteId: string) => {
+    edge.refreshSite(siteId).catch((err) => app.log.error({ err, siteId }, 'automation bundle not pushed'));
+  };
+  service.onAutomationChanged = refreshSite;
+  // Executions a hub stored but did not get to record (it stopped in between) are read again.
+  app.scheduler.add({
+    name: 'automation.edge-executions',
+    schedule: '40 * * * * *',
+    run: () => edge.sweep(),
+  });
 
   const offs = [
     hub.bus.onEvent('command.updated', (e) => {
@@ -32,6 +45,18 @@ export async function automationPlugin(app: FastifyInstance): Promise<void> {
       service
         .onNodeEvents(e.nodeId, e.siteId)
         .catch((err) => app.log.error({ err, nodeId: e.nodeId }, 'channel inventory not applied'));
+      // The hub that stored the batch records its executions (a bridged copy would find them claimed).
+      if (e.batchId && !(e as { remote?: boolean }).remote)
+        edge
+          .onNodeEvents(e.nodeId, e.siteId, e.batchId)
+          .catch((err) => app.log.error({ err, nodeId: e.nodeId }, 'edge executions not recorded'));
+    }),
+    hub.bus.onEvent('command.updated', (e) => {
+      edge
+        .onCommandUpdated(e.commandId, e.state)
+        .catch((err) =>
+          app.log.error({ err, commandId: e.commandId }, 'automation bundle outcome not recorded'),
+        );
     }),
   ];
   app.addHook('onClose', async () => {
@@ -79,6 +104,6 @@ export async function automationPlugin(app: FastifyInstance): Promise<void> {
 
   await app.register(automationRoutes(service, limiter), { prefix: '/api/v1' });
   await app.register(scenesPlugin(service, limiter), { prefix: '/api/v1' });
-  await schedulesPlugin(app, service); // schedules: routes, runner job (schedules/)
+  await schedulesPlugin(app, service, refreshSite); // schedules: routes, runner job (schedules/)
   await app.register(rulesPlugin(service), { prefix: '/api/v1' });
 }

@@ -18,7 +18,7 @@ export interface ChannelRow {
   kind: string;
   vendor: string | null;
   model: string | null;
-  capabilities: { switch: boolean; readBack: boolean };
+  capabilities: { switch: boolean; readBack: boolean; edgeAutomation?: boolean };
   present: boolean;
   desired_state: OnOff | null;
   desired_at: Date | null;

@@ -127,6 +127,9 @@ export function channelView(r: ChannelRow): Channel {
 }
 
 export class AutomationService {
+  /** A channel's limits or the site's pause changed: edge bundles carry both (13.7). */
+  onAutomationChanged: ((siteId: string) => void) | undefined;
+
   constructor(
     private readonly hub: HubContext,
     /** The control plane's command service (delivery, lifecycle, audit of the command itself). */
@@ -430,6 +433,7 @@ export class AutomationService {
       },
       'write',
     );
+    this.onAutomationChanged?.(row.site_id);
     return this.get(actor, id);
   }
 
@@ -469,6 +473,7 @@ export class AutomationService {
       },
       'write',
     );
+    this.onAutomationChanged?.(siteId);
     return this.automation(actor, siteId);
   }
 

@@ -13,7 +13,11 @@ export interface EquipmentChannelsTable {
   site_id: string;
   channel: Generated<string>;
   label: string | null;
-  capabilities: JSONColumnType<{ switch: boolean; readBack: boolean }, string | undefined, string>;
+  capabilities: JSONColumnType<
+    { switch: boolean; readBack: boolean; edgeAutomation?: boolean },
+    string | undefined,
+    string
+  >;
   present: Generated<boolean>;
   desired_state: OnOff | null;
   desired_at: Date | null;

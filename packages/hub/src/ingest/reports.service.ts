@@ -77,6 +77,7 @@ export async function ingestEvents(hub: HubContext, node: NodeRef, batch: EventB
     await insertNodeEvents(trx, rows);
     return { status: 'stored' as const, batchId: batch.batchId, stored: rows.length };
   });
-  if (result.status === 'stored') hub.bus.emitEvent('node.events', { ...node, count: rows.length });
+  if (result.status === 'stored')
+    hub.bus.emitEvent('node.events', { ...node, count: rows.length, batchId: batch.batchId });
   return result;
 }

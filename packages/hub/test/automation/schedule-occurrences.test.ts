@@ -14,7 +14,7 @@ import {
   type SitePlace,
   timeOn,
   wallToUtc,
-} from '../../src/automation/schedules/occurrences.ts';
+} from '@wattfleet/devices/automation';
 
 const BERLIN: SitePlace = { timezone: 'Europe/Berlin', latitude: 52.52, longitude: 13.405 };
 const SYDNEY: SitePlace = { timezone: 'Australia/Sydney', latitude: -33.8688, longitude: 151.2093 };

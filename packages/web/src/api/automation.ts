@@ -43,6 +43,8 @@ export interface Schedule {
   exceptDates: string[];
   graceMin: number;
   next: NextRun[];
+  /** The edge agent that runs it from its automation bundle; null = the hub. */
+  executorNodeId: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -88,6 +90,8 @@ export interface ScheduleRun {
   errorCode: string | null;
   commandId: string | null;
   commandState: string | null;
+  /** The node that executed it (edge execution); null = the hub. */
+  executedBy: string | null;
 }
 
 export interface Occurrence {

@@ -44,6 +44,7 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   'OPEN_TUNNEL',
   'RELAY_SET',
   'DIAGNOSTICS',
+  'AUTOMATION_PUSH',
 ];
 
 export const TERMINAL_STATES: readonly CommandState[] = ['succeeded', 'failed', 'expired', 'cancelled'];

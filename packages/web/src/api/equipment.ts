@@ -14,7 +14,7 @@ export interface Channel {
   channel: string;
   label: string | null;
   kind: string;
-  capabilities: { switch: boolean; readBack: boolean };
+  capabilities: { switch: boolean; readBack: boolean; edgeAutomation?: boolean };
   present: boolean;
   desiredState: OnOff | null;
   desiredAt: string | null;

@@ -17,6 +17,8 @@ const DEFAULT_ARGS: Record<CommandType, string> = {
   OPEN_TUNNEL: '{ "remotePort": 20022, "durationS": 900 }',
   RELAY_SET: '{ "equipment": "relay1", "state": "toggle" }',
   DIAGNOSTICS: '{}',
+  // The hub compiles bundles itself when a node's automation changes; by hand only to test one.
+  AUTOMATION_PUSH: '{ "bundle": {} }',
 };
 
 async function allNodes(signal: AbortSignal) {

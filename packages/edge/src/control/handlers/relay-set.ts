@@ -6,7 +6,10 @@ import { hasRelay, type Source } from '../../sources/types.ts';
 import type { Handler } from '../dispatcher.ts';
 import { CommandError } from '../errors.ts';
 
-export function relaySetHandler(sources: () => ReadonlyMap<string, Source>): Handler<'RELAY_SET'> {
+export function relaySetHandler(
+  sources: () => ReadonlyMap<string, Source>,
+  switched?: (equipment: string, channel: string, state: 'on' | 'off') => void,
+): Handler<'RELAY_SET'> {
   return async (args) => {
     const source = sources().get(args.equipment);
     if (!source) throw new CommandError('UNKNOWN_EQUIPMENT', `no equipment "${args.equipment}" on this node`);
@@ -28,6 +31,7 @@ export function relaySetHandler(sources: () => ReadonlyMap<string, Source>): Han
       ...(channel !== undefined ? { channel } : {}),
       state: confirmed,
     };
+    switched?.(args.equipment, channel ?? '', confirmed);
     if (confirmed !== wanted) {
       throw new CommandError('NOT_CONFIRMED', `asked ${wanted}, device reports ${confirmed}`, result);
     }

@@ -25,11 +25,6 @@
 //   as `refused` with its error code and reason (audit `schedule.run`, result denied).
 // - The clock is injectable (`clock.now`), so tests pin it.
 
-import { WattfleetError } from '@wattfleet/protocol';
-import { audit } from '../../audit/audit.ts';
-import type { Actor } from '../../auth/actor.ts';
-import type { HubContext } from '../../context.ts';
-import type { AutomationService } from '../automation.service.ts';
 import {
   activeWindow,
   hhmm,
@@ -38,7 +33,12 @@ import {
   occurrencesBetween,
   type ScheduleDef,
   type SitePlace,
-} from './occurrences.ts';
+} from '@wattfleet/devices/automation';
+import { WattfleetError } from '@wattfleet/protocol';
+import { audit } from '../../audit/audit.ts';
+import type { Actor } from '../../auth/actor.ts';
+import type { HubContext } from '../../context.ts';
+import type { AutomationService } from '../automation.service.ts';
 import {
   advanceWatermark,
   claimRun,

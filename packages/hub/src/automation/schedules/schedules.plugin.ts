@@ -14,8 +14,13 @@ const TICK = '*/15 * * * * *';
 /** The hub's schedule clock; production never replaces it. */
 export const scheduleClock: Clock = { now: () => Date.now() };
 
-export async function schedulesPlugin(app: FastifyInstance, automation: AutomationService): Promise<void> {
-  const service = new ScheduleService(app.hub, automation, () => scheduleClock.now());
+export async function schedulesPlugin(
+  app: FastifyInstance,
+  automation: AutomationService,
+  /** After a save or delete: the site's automation bundles follow (edge execution, 13.7). */
+  onChanged?: (siteId: string) => void,
+): Promise<void> {
+  const service = new ScheduleService(app.hub, automation, () => scheduleClock.now(), onChanged);
   const runner = new ScheduleRunner(app.hub, automation, scheduleClock, app.log);
   app.scheduler.add({ name: 'schedules', schedule: TICK, run: () => runner.tick() });
   await app.register(scheduleRoutes(service), { prefix: '/api/v1' });

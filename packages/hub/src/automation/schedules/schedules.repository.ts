@@ -1,11 +1,13 @@
 // The only place schedule SQL lives. Callers pass the Kysely handle: a tenant transaction
 // (withTenant: row-level security applies) for what users ask, hub.db for the runner, which acts
 // for the hub itself across all sites.
+
+import type { OnOff, ScheduleRule } from '@wattfleet/devices/automation';
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../storage/schema.ts';
-import type { OnOff, ScheduleRule } from './occurrences.ts';
 import type { RunEdge, RunOutcome } from './schedules.tables.ts';
 import './schedules.tables.ts';
+import '../edge/edge.tables.ts';
 
 export interface ScheduleRow {
   id: string;
@@ -23,6 +25,8 @@ export interface ScheduleRow {
   checked_until: Date;
   created_at: Date;
   updated_at: Date;
+  /** The edge agent that executes it (automation_executors), null = the hub. */
+  executor_node_id: string | null;
 }
 
 /** A schedule with what the runner needs of its site. */
@@ -47,6 +51,7 @@ export interface RunRow {
   command_id: string | null;
   command_state: string | null;
   ran_at: Date | null;
+  executed_by: string | null;
 }
 
 const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
@@ -57,6 +62,7 @@ const toRow = <T extends ScheduleRow>(r: any): T => ({
   except_dates: json(r.except_dates),
   latitude: r.latitude ?? null,
   longitude: r.longitude ?? null,
+  executor_node_id: r.executor_node_id ?? null,
 });
 
 const COLUMNS = [
@@ -78,7 +84,13 @@ const COLUMNS = [
 ] as const;
 
 const live = (db: Kysely<DB>) =>
-  db.selectFrom('schedules as s').select(COLUMNS).where('s.deleted_at', 'is', null);
+  db
+    .selectFrom('schedules as s')
+    .leftJoin('automation_executors as ex', (j) =>
+      j.onRef('ex.item_id', '=', 's.id').on('ex.item_kind', '=', 'schedule'),
+    )
+    .select([...COLUMNS, 'ex.node_id as executor_node_id'])
+    .where('s.deleted_at', 'is', null);
 
 export async function listSchedules(db: Kysely<DB>, siteId: string): Promise<ScheduleRow[]> {
   const rows = await live(db)
@@ -181,12 +193,25 @@ export async function sitePlace(db: Kysely<DB>, siteId: string) {
     .executeTakeFirst();
 }
 
-/** Every live, enabled schedule with its site's zone and coordinates (the runner, all sites). */
+/**
+ * Every live, enabled schedule the hub executes, with its site's zone and coordinates (the
+ * runner, all sites). One a node executes (automation_executors, issue 13.7) is the node's alone.
+ */
 export async function runnableSchedules(db: Kysely<DB>): Promise<RunnableSchedule[]> {
   const rows = await live(db)
     .innerJoin('sites as site', 'site.id', 's.site_id')
     .select(['site.org_id', 'site.timezone', 'site.latitude', 'site.longitude'])
     .where('s.enabled', '=', true)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('automation_executors as x')
+            .select('x.item_id')
+            .where('x.item_kind', '=', 'schedule')
+            .whereRef('x.item_id', '=', 's.id'),
+        ),
+      ),
+    )
     .orderBy('s.id')
     .execute();
   return rows.map((r) => toRow<RunnableSchedule>(r));
@@ -256,7 +281,14 @@ export async function listRuns(db: Kysely<DB>, scheduleId: string, limit: number
   return db
     .selectFrom('schedule_runs as r')
     .leftJoin('commands as c', 'c.id', 'r.command_id')
+    .leftJoin('edge_executions as x', (j) =>
+      j
+        .onRef('x.item_id', '=', 'r.schedule_id')
+        .onRef('x.due_at', '=', 'r.due_at')
+        .on('x.item_kind', '=', 'schedule'),
+    )
     .select([
+      'x.node_id as executed_by',
       'r.id',
       'r.schedule_id',
       'r.schedule_version',

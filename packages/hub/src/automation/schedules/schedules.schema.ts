@@ -24,62 +24,16 @@ export const OccurrencesQuery = Type.Object(
 const Uuid = Type.String({ format: 'uuid' });
 const Iso = Type.String({ format: 'date-time' });
 const LocalDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "Local date 'YYYY-MM-DD'" });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(
+  t: T,
+  options?: { description: string },
+) => Type.Union([t, Type.Null()], options);
 const OnOff = Type.Union([Type.Literal('on'), Type.Literal('off')]);
 
-export const TimeSpec = Type.Union([
-  Type.Object(
-    { at: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: "Local wall time 'HH:MM'" }) },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      sun: Type.Union([Type.Literal('sunrise'), Type.Literal('sunset')]),
-      offsetMin: Type.Integer({
-        minimum: -720,
-        maximum: 720,
-        description: 'Minutes after (+) or before (−)',
-      }),
-    },
-    { additionalProperties: false, description: "The site's sunrise or sunset (needs site coordinates)" },
-  ),
-]);
+// The rule's schemas are the wire format the hub also pushes to nodes (automation bundles).
+export { DaySpec, ScheduleRule, TimeSpec } from '@wattfleet/protocol';
 
-export const DaySpec = Type.Union([
-  Type.Object(
-    {
-      kind: Type.Literal('weekly'),
-      weekdays: Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), {
-        minItems: 1,
-        maxItems: 7,
-        uniqueItems: true,
-        description: 'ISO weekdays: 1 = Monday … 7 = Sunday',
-      }),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      kind: Type.Literal('dates'),
-      dates: Type.Array(LocalDate, { minItems: 1, maxItems: 366, uniqueItems: true }),
-    },
-    { additionalProperties: false, description: 'One-off local dates' },
-  ),
-]);
-
-export const ScheduleRule = Type.Object(
-  {
-    days: DaySpec,
-    start: TimeSpec,
-    end: Type.Optional(Nullable(TimeSpec)),
-    action: OnOff,
-  },
-  {
-    additionalProperties: false,
-    description:
-      'At start, set the channel to `action`; with an end, set it to the opposite at the end (a window). An end not later than the start is on the next day.',
-  },
-);
+import { ScheduleRule } from '@wattfleet/protocol';
 
 const editable = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -151,6 +105,10 @@ export const Schedule = Type.Object({
   exceptDates: Type.Array(LocalDate),
   graceMin: Type.Integer(),
   next: Type.Array(NextRun, { description: 'The next switching instants (up to 5, within 14 days)' }),
+  executorNodeId: Nullable(Uuid, {
+    description:
+      'Who executes it: the edge agent (node id) that runs it from its automation bundle, or null for the hub',
+  }),
   createdAt: Iso,
   updatedAt: Iso,
 });
@@ -192,6 +150,9 @@ export const Run = Type.Object({
   errorCode: Nullable(Type.String()),
   commandId: Nullable(Uuid),
   commandState: Nullable(Type.String()),
+  executedBy: Nullable(Uuid, {
+    description: 'The node that executed it (edge execution), or null for the hub',
+  }),
 });
 export const RunList = Type.Object({ items: Type.Array(Run) });
 export type RunList = Static<typeof RunList>;

@@ -4,6 +4,14 @@
 // express (real dates, a range in order, coordinates for sunrise/sunset), and
 // the views with their next switching instants. Row-level security applies again in the tenant
 // transactions. Every change is audited and makes a new version.
+
+import {
+  describeRule,
+  hhmm,
+  isRealDate,
+  occurrencesBetween,
+  type SitePlace,
+} from '@wattfleet/devices/automation';
 import { type Problem, WattfleetError } from '@wattfleet/protocol';
 import { localDate } from '@wattfleet/protocol/zoned';
 import { audit, auditInTransaction } from '../../audit/audit.ts';
@@ -12,7 +20,7 @@ import type { Actor } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
 import { withTenant } from '../../identity/tenant.ts';
 import type { AutomationService } from '../automation.service.ts';
-import { describeRule, hhmm, isRealDate, occurrencesBetween, type SitePlace } from './occurrences.ts';
+import { assignScheduleExecutor } from '../edge/edge.service.ts';
 import {
   channelSite,
   deleteSchedule,
@@ -72,6 +80,7 @@ export function scheduleView(r: ScheduleRow, place: SitePlace, now: number): Sch
     exceptDates: r.except_dates,
     graceMin: r.grace_min,
     next,
+    executorNodeId: r.executor_node_id,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -116,6 +125,7 @@ export class ScheduleService {
     private readonly hub: HubContext,
     private readonly automation: AutomationService,
     private readonly now: () => number = Date.now,
+    private readonly onChanged?: (siteId: string) => void,
   ) {}
 
   private async place(siteId: string): Promise<SitePlace> {
@@ -222,6 +232,7 @@ export class ScheduleService {
         errorCode: r.error_code,
         commandId: r.command_id,
         commandState: r.command_state,
+        executedBy: r.executed_by,
       })),
     };
   }
@@ -297,6 +308,8 @@ export class ScheduleService {
           ? await updateSchedule(trx, current.id, values, now)
           : await insertSchedule(trx, siteId, values, now);
         if (!row) throw new WattfleetError('WF_NOT_FOUND', 'Schedule not found');
+        // Exactly one executor, decided with the save: the channel's edge agent, else the hub.
+        const executor = await assignScheduleExecutor(trx, row);
         await auditInTransaction(trx, actor, {
           action: current ? 'schedule.update' : 'schedule.create',
           targetType: 'schedule',
@@ -307,12 +320,16 @@ export class ScheduleService {
             channelId: row.channel_id,
             version: row.version,
             summary: describeRule(row.rule),
+            executor: executor.after ?? 'hub',
           },
         });
         return row;
       },
       'write',
-    );
+    ).then((row) => {
+      this.onChanged?.(siteId);
+      return row;
+    });
   }
 
   async remove(actor: Actor, id: string, sourceIp: string): Promise<void> {
@@ -339,5 +356,6 @@ export class ScheduleService {
       },
       'write',
     );
+    this.onChanged?.(current.site_id);
   }
 }

@@ -1,6 +1,7 @@
 // Kysely types of the schedule tables (migration 062).
+
+import type { OnOff, ScheduleRule } from '@wattfleet/devices/automation';
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { OnOff, ScheduleRule } from './occurrences.ts';
 
 type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
 

@@ -24,6 +24,8 @@ import * as m040 from './040_asset_hierarchy.ts';
 import * as m041 from './041_batch_sequence.ts';
 import * as m042 from './042_data_quality.ts';
 import * as m044 from './044_unified_namespace.ts';
+import * as m048 from './048_edge_automation.ts';
+import * as m049 from './049_edge_automation_rls.ts';
 import * as m050 from './050_vendors.ts';
 import * as m051 from './051_vendors_rls.ts';
 import * as m060 from './060_equipment_channels.ts';
@@ -58,6 +60,8 @@ export const migrations: Record<string, Migration> = {
   '041_batch_sequence': m041,
   '042_data_quality': m042,
   '044_unified_namespace': m044,
+  '048_edge_automation': m048,
+  '049_edge_automation_rls': m049,
   '050_vendors': m050,
   '051_vendors_rls': m051,
   '060_equipment_channels': m060,

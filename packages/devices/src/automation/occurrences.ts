@@ -1,6 +1,7 @@
 // When a schedule acts: a pure calculator (no clock, no database) from a schedule's rule and its
-// site's time zone and coordinates to the instants it switches. The runner and the API preview
-// both use it, and its unit tests pin every DST and solar case with explicit instants.
+// site's time zone and coordinates to the instants it switches. The hub's runner, its API preview
+// and the agent's edge runner (issue 13.7) all use it, so a schedule switches at the same instant
+// whoever executes it; its unit tests pin every DST and solar case with explicit instants.
 //
 // Defined behaviour (docs/automation.md, "## Schedules"):
 // - Local wall times are read in the site's time zone. A time that does not exist (02:30 on the
