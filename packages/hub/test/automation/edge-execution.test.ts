@@ -161,11 +161,16 @@ for (const engine of ENGINES) {
 
       await reply(v1.command_id!, 'succeeded');
       await until('applied', async () => (await bundles())[0]!.state === 'applied');
-      const audit = await sql<{ n: number }>`
+      // The audit entry follows the state change (its own statement): wait for it, then count.
+      const audited = async () =>
+        (
+          await sql<{ n: number }>`
         SELECT count(*)::int AS n FROM audit_log WHERE action = 'automation.bundle' AND result = 'ok' AND target_id = ${node.nodeId}`.execute(
-        db(),
-      );
-      assert.equal(audit.rows[0]!.n, 1);
+            db(),
+          )
+        ).rows[0]!.n;
+      await until('audited', async () => (await audited()) > 0);
+      assert.equal(await audited(), 1);
     });
 
     it('a rolled-back push leaves the node its schedule (it runs the previous version); a refused one gives a new schedule back to the hub', async () => {
