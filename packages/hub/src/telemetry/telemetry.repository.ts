@@ -15,6 +15,11 @@ export function chooseResolution(from: number, to: number, intervalS: number, ma
   return 'day';
 }
 
+// Times as epoch milliseconds computed by PostgreSQL: parsing timestamp text into Dates was most
+// of a day of raw samples' cost. floor() is what a Date made from the text keeps (whole ms).
+const TS_MS = sql<number>`floor(extract(epoch from ts) * 1000)::float8`;
+const BUCKET_MS = sql<number>`floor(extract(epoch from bucket) * 1000)::float8`;
+
 /** [epoch ms, value]; for rollups the value is the average, with min/max/energy beside it. */
 export type SeriesOut = Series;
 
@@ -50,7 +55,7 @@ export async function querySeries(
   if (q.resolution === 'raw') {
     const rows = await db
       .selectFrom('samples')
-      .select(['series_id', 'ts', 'value'])
+      .select(['series_id', TS_MS.as('ts_ms'), 'value'])
       .where('series_id', 'in', ids)
       .where('ts', '>=', from)
       .where('ts', '<', to)
@@ -63,7 +68,7 @@ export async function querySeries(
         s.truncated = true;
         continue;
       }
-      s.points.push([r.ts.getTime(), r.value]);
+      s.points.push([r.ts_ms, r.value]);
     }
   } else {
     const rows =
@@ -72,7 +77,7 @@ export async function querySeries(
             .selectFrom('rollup_hourly')
             .select([
               'series_id',
-              'bucket',
+              BUCKET_MS.as('bucket_ms'),
               'sum',
               'count',
               'min',
@@ -88,7 +93,16 @@ export async function querySeries(
             .execute()
         : await db
             .selectFrom('rollup_daily')
-            .select(['series_id', 'bucket', 'sum', 'count', 'min', 'max', 'energy_wh', 'hours'])
+            .select([
+              'series_id',
+              BUCKET_MS.as('bucket_ms'),
+              'sum',
+              'count',
+              'min',
+              'max',
+              'energy_wh',
+              'hours',
+            ])
             .where('series_id', 'in', ids)
             .where('bucket', '>=', from)
             .where('bucket', '<', to)
@@ -103,7 +117,7 @@ export async function querySeries(
       if (r.count) value = r.sum / r.count;
       else if (s.kind === 'power' && r.energy_wh !== null) value = r.energy_wh / r.hours;
       else continue;
-      s.points.push([r.bucket.getTime(), value]);
+      s.points.push([r.bucket_ms, value]);
       s.min ??= [];
       s.max ??= [];
       s.energyWh ??= [];
