@@ -24,6 +24,7 @@ import * as m040 from './040_asset_hierarchy.ts';
 import * as m041 from './041_batch_sequence.ts';
 import * as m042 from './042_data_quality.ts';
 import * as m046 from './046_rls_initplans.ts';
+import * as m047 from './047_dashboard_indexes.ts';
 import * as m050 from './050_vendors.ts';
 import * as m051 from './051_vendors_rls.ts';
 import * as m060 from './060_equipment_channels.ts';
@@ -58,6 +59,7 @@ export const migrations: Record<string, Migration> = {
   '041_batch_sequence': m041,
   '042_data_quality': m042,
   '046_rls_initplans': m046,
+  '047_dashboard_indexes': m047,
   '050_vendors': m050,
   '051_vendors_rls': m051,
   '060_equipment_channels': m060,
