@@ -155,15 +155,28 @@ function statCells(s: BucketStats): string[] {
 }
 const STATS = 'count, sum, min, max, first, last, first_ts, last_ts, energy_wh, resets';
 
-/** COPY text rows into a table, through pg or PGlite. */
+/**
+ * COPY text rows into a table. PGlite: the same rows as JSON through the hub's own (single)
+ * connection (jsonb_populate_recordset), never beside it: PGlite's direct COPY from a blob,
+ * interleaved with that connection's queries, left a query unanswered.
+ */
 async function copyRows(database: Database, table: string, columns: string, lines: string[]): Promise<void> {
-  for (let i = 0; i < lines.length; i += 200_000) {
-    const text = `${lines.slice(i, i + 200_000).join('\n')}\n`;
+  const names = columns.split(',').map((c) => c.trim());
+  const chunk = database.pglite ? 20_000 : 200_000;
+  for (let i = 0; i < lines.length; i += chunk) {
+    const part = lines.slice(i, i + chunk);
     if (database.pglite) {
-      await database.pglite.query(`COPY ${table} (${columns}) FROM '/dev/blob'`, [], {
-        blob: new Blob([text]),
-      });
+      const records = part.map((line) =>
+        Object.fromEntries(line.split('\t').map((v, k) => [names[k]!, v === '\\N' ? null : v])),
+      );
+      await sql`
+        INSERT INTO ${sql.table(table)} (${sql.join(names.map((n) => sql.ref(n)))})
+        SELECT ${sql.join(names.map((n) => sql.ref(n)))}
+        FROM jsonb_populate_recordset(NULL::${sql.table(table)}, ${JSON.stringify(records)}::jsonb)`.execute(
+        database.db,
+      );
     } else {
+      const text = `${part.join('\n')}\n`;
       const { from: copyFrom } = await import('pg-copy-streams');
       const { Readable } = await import('node:stream');
       const { pipeline } = await import('node:stream/promises');
