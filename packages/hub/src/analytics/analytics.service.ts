@@ -11,7 +11,7 @@ import { type Actor, isFleetAdmin } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { withTenant } from '../identity/tenant.ts';
 import type { DB } from '../storage/schema.ts';
-import { tariffsUpTo } from '../tariffs/tariffs.repository.ts';
+import { type TariffVersion, tariffsUpTo } from '../tariffs/tariffs.repository.ts';
 import { addDays, localDate } from '../time/zoned.ts';
 import {
   type DayRow,
@@ -41,7 +41,7 @@ import { co2AvoidedKg } from './co2.ts';
 import { nodeCompleteness } from './completeness.service.ts';
 import { aggregateDays } from './energy-day.ts';
 import { energyFlows } from './energy-flows.ts';
-import { processDirtyDays, recomputeSiteDay } from './site-day.service.ts';
+import { processDirtyDaysOnRead, recomputeSiteDay } from './site-day.service.ts';
 
 const MAX_DAYS = 366;
 /** Missing days are computed on read only for short ranges; longer ranges rely on the job. */
@@ -223,20 +223,26 @@ export class AnalyticsService {
     from: string,
     to: string,
     scope?: 'all' | string[],
-  ): Promise<{ rows: DayRow[]; intensity: number | null }> {
+    tariffsUpToDay?: string,
+  ): Promise<{ rows: DayRow[]; intensity: number | null; tariffs: TariffVersion[] }> {
     const n = checkRange(from, to);
-    await processDirtyDays(this.hub);
+    await processDirtyDaysOnRead(this.hub);
     const first = await this.asCaller(
       actor,
       async (db) => {
         const site = await siteAnalyticsSettings(db, siteId);
-        return site === undefined ? undefined : { ...site, rows: await storedDays(db, siteId, from, to) };
+        if (site === undefined) return undefined;
+        const rows = await storedDays(db, siteId, from, to);
+        // In the same tenant transaction (computing days below never changes a tariff).
+        const tariffs = tariffsUpToDay === undefined ? [] : await tariffsUpTo(db, siteId, tariffsUpToDay);
+        return { ...site, rows, tariffs };
       },
       scope,
     );
     if (!first) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
     const intensity = first.gridIntensity;
-    if (n > COMPUTE_ON_READ_DAYS) return { rows: first.rows, intensity };
+    const tariffs = first.tariffs;
+    if (n > COMPUTE_ON_READ_DAYS) return { rows: first.rows, intensity, tariffs };
     const today = localDate(Date.now(), first.timezone);
     const have = new Set(first.rows.map((r) => r.day));
     let computed = false;
@@ -250,7 +256,7 @@ export class AnalyticsService {
     const rows = computed
       ? await this.asCaller(actor, (db) => storedDays(db, siteId, from, to), scope)
       : first.rows;
-    return { rows, intensity };
+    return { rows, intensity, tariffs };
   }
 
   /** The period view of one site's days. */
@@ -276,13 +282,16 @@ export class AnalyticsService {
     const first = `${from}-01`;
     const last = lastDayOfMonth(to);
     const { scope } = await this.openSiteRange(actor, siteId, first, last);
-    const { rows, intensity } = await this.siteDays(actor, siteId, first, last, scope);
+    // With the days, every tariff version up to the range's last day; per month the one valid on
+    // its last day (the latest valid_from on or before it), as tariffForDay picks it.
+    const {
+      rows,
+      intensity,
+      tariffs: versions,
+    } = await this.siteDays(actor, siteId, first, last, scope, last);
     const months = new Map<string, DayRow[]>();
     for (let m = from; m <= to; m = nextMonth(m)) months.set(m, []);
     for (const r of rows) months.get(r.day.slice(0, 7))?.push(r);
-    // Every version up to the range's last day in one read; per month the one valid on its last
-    // day (the latest valid_from on or before it), as tariffForDay picks it.
-    const versions = await this.asCaller(actor, (db) => tariffsUpTo(db, siteId, last), scope);
     const rates = new Map<string, number | undefined>();
     for (const month of months.keys()) {
       const day = lastDayOfMonth(month);
@@ -357,7 +366,7 @@ export class AnalyticsService {
     const to = q.to ?? addDays(today, -1);
     const from = q.from ?? addDays(to, -29);
     checkRange(from, to);
-    await processDirtyDays(this.hub);
+    await processDirtyDaysOnRead(this.hub);
     // Scoped in code (scope) and, every query, by row-level security as the caller.
     return this.asCaller(
       actor,
@@ -435,7 +444,7 @@ export class AnalyticsService {
   /** Device-reported against hub-computed daily figures of the site's nodes. */
   async reconciliation(actor: Actor, siteId: string, from: string, to: string): Promise<ReconciliationList> {
     await this.openSiteRange(actor, siteId, from, to);
-    await processDirtyDays(this.hub);
+    await processDirtyDaysOnRead(this.hub);
     const rows = await this.asCaller(actor, async (db) =>
       (await siteTimezone(db, siteId)) === undefined ? undefined : reconciliationRows(db, siteId, from, to),
     );
