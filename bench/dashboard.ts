@@ -64,7 +64,7 @@ function kinds(info: SeedInfo): Kind[] {
     ideal: (q: Query, i: number) => {
       const table = days <= 1 ? 'raw' : days <= 62 ? 'rollup_hourly' : 'rollup_daily';
       const metricFilter = metrics ? `AND s.metric = ANY($4)` : '';
-      const params = [site(i).id, new Date(info.end - days * DAY_MS), new Date(info.end)];
+      const params: unknown[] = [site(i).id, new Date(info.end - days * DAY_MS), new Date(info.end)];
       if (metrics) params.push(metrics);
       if (table === 'raw') {
         return q(
