@@ -281,6 +281,20 @@ export async function clearDirty(db: Kysely<DB>, siteId: string, day: string, ma
     .execute();
 }
 
+/**
+ * Whether processDirtyDays has anything to do: a queued day, or a device report newer than its
+ * day's summary (reportedAfterSummary). One round trip instead of its two on every read.
+ */
+export async function hasDayWork(db: Kysely<DB>): Promise<boolean> {
+  const { rows } = await sql<{ work: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM site_daily_dirty)
+      OR EXISTS (
+        SELECT 1 FROM daily_reports r
+        LEFT JOIN site_daily d ON d.site_id = r.site_id AND d.day = r.day
+        WHERE d.site_id IS NULL OR r.received_at > d.computed_at) AS work`.execute(db);
+  return rows[0]?.work === true;
+}
+
 /** Days with a device report newer than their stored summary (or none stored yet). */
 export async function reportedAfterSummary(db: Kysely<DB>): Promise<{ site_id: string; day: string }[]> {
   const { rows } = await sql<{ site_id: string; day: string }>`

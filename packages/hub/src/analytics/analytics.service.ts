@@ -6,12 +6,12 @@
 import { contractById } from '@wattfleet/devices';
 import { metricDefinition, WattfleetError } from '@wattfleet/protocol';
 import type { Kysely } from 'kysely';
-import { appSiteScope, assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
+import { appSiteScopeResolved, assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
 import { type Actor, isFleetAdmin } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { withTenant } from '../identity/tenant.ts';
 import type { DB } from '../storage/schema.ts';
-import { tariffForDay } from '../tariffs/tariffs.repository.ts';
+import { type TariffVersion, tariffsUpTo } from '../tariffs/tariffs.repository.ts';
 import { addDays, localDate } from '../time/zoned.ts';
 import {
   type DayRow,
@@ -41,7 +41,7 @@ import { co2AvoidedKg } from './co2.ts';
 import { nodeCompleteness } from './completeness.service.ts';
 import { aggregateDays } from './energy-day.ts';
 import { energyFlows } from './energy-flows.ts';
-import { processDirtyDays, recomputeSiteDay } from './site-day.service.ts';
+import { processDirtyDaysOnRead, recomputeSiteDay } from './site-day.service.ts';
 
 const MAX_DAYS = 366;
 /** Missing days are computed on read only for short ranges; longer ranges rely on the job. */
@@ -187,18 +187,30 @@ function emptyFleet(q: FleetQuery): FleetTotals {
 export class AnalyticsService {
   constructor(private readonly hub: HubContext) {}
 
-  /** Reads as the caller: the tenant's transaction, row-level security applies. */
-  private asCaller<T>(actor: Actor, fn: (db: Kysely<DB>) => Promise<T>): Promise<T> {
-    return withTenant(this.hub, actor, fn);
+  /**
+   * Reads as the caller: the tenant's transaction, row-level security applies. `scope` is the
+   * caller's read scope when this request resolved it already (not resolved again).
+   */
+  private asCaller<T>(
+    actor: Actor,
+    fn: (db: Kysely<DB>) => Promise<T>,
+    scope?: 'all' | string[],
+  ): Promise<T> {
+    return withTenant(this.hub, actor, fn, 'read', scope);
   }
 
   /**
-   * The caller may read the site (checked in code) and [from, to] is a valid range: its length.
-   * Every site route starts here.
+   * The caller may read the site (checked in code) and [from, to] is a valid range: its length,
+   * and the read scope the check resolved. Every site route starts here.
    */
-  private async openSiteRange(actor: Actor, siteId: string, from: string, to: string): Promise<number> {
-    await assertSiteAccess(this.hub, actor, siteId);
-    return checkRange(from, to);
+  private async openSiteRange(
+    actor: Actor,
+    siteId: string,
+    from: string,
+    to: string,
+  ): Promise<{ n: number; scope: 'all' | string[] | undefined }> {
+    const scope = await assertSiteAccess(this.hub, actor, siteId);
+    return { n: checkRange(from, to), scope };
   }
 
   /**
@@ -210,16 +222,27 @@ export class AnalyticsService {
     siteId: string,
     from: string,
     to: string,
-  ): Promise<{ rows: DayRow[]; intensity: number | null }> {
+    scope?: 'all' | string[],
+    tariffsUpToDay?: string,
+  ): Promise<{ rows: DayRow[]; intensity: number | null; tariffs: TariffVersion[] }> {
     const n = checkRange(from, to);
-    await processDirtyDays(this.hub);
-    const first = await this.asCaller(actor, async (db) => {
-      const site = await siteAnalyticsSettings(db, siteId);
-      return site === undefined ? undefined : { ...site, rows: await storedDays(db, siteId, from, to) };
-    });
+    await processDirtyDaysOnRead(this.hub);
+    const first = await this.asCaller(
+      actor,
+      async (db) => {
+        const site = await siteAnalyticsSettings(db, siteId);
+        if (site === undefined) return undefined;
+        const rows = await storedDays(db, siteId, from, to);
+        // In the same tenant transaction (computing days below never changes a tariff).
+        const tariffs = tariffsUpToDay === undefined ? [] : await tariffsUpTo(db, siteId, tariffsUpToDay);
+        return { ...site, rows, tariffs };
+      },
+      scope,
+    );
     if (!first) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
     const intensity = first.gridIntensity;
-    if (n > COMPUTE_ON_READ_DAYS) return { rows: first.rows, intensity };
+    const tariffs = first.tariffs;
+    if (n > COMPUTE_ON_READ_DAYS) return { rows: first.rows, intensity, tariffs };
     const today = localDate(Date.now(), first.timezone);
     const have = new Set(first.rows.map((r) => r.day));
     let computed = false;
@@ -230,19 +253,27 @@ export class AnalyticsService {
         computed = true;
       }
     }
-    const rows = computed ? await this.asCaller(actor, (db) => storedDays(db, siteId, from, to)) : first.rows;
-    return { rows, intensity };
+    const rows = computed
+      ? await this.asCaller(actor, (db) => storedDays(db, siteId, from, to), scope)
+      : first.rows;
+    return { rows, intensity, tariffs };
   }
 
   /** The period view of one site's days. */
-  private async sitePeriod(actor: Actor, siteId: string, from: string, to: string): Promise<Period> {
-    const { rows, intensity } = await this.siteDays(actor, siteId, from, to);
+  private async sitePeriod(
+    actor: Actor,
+    siteId: string,
+    from: string,
+    to: string,
+    scope?: 'all' | string[],
+  ): Promise<Period> {
+    const { rows, intensity } = await this.siteDays(actor, siteId, from, to, scope);
     return periodView(rows, () => intensity, [siteId]);
   }
 
   async daily(actor: Actor, siteId: string, from: string, to: string): Promise<Day[]> {
-    await this.openSiteRange(actor, siteId, from, to);
-    const { rows, intensity } = await this.siteDays(actor, siteId, from, to);
+    const { scope } = await this.openSiteRange(actor, siteId, from, to);
+    const { rows, intensity } = await this.siteDays(actor, siteId, from, to, scope);
     return rows.map((r) => dayView(r, intensity));
   }
 
@@ -250,18 +281,22 @@ export class AnalyticsService {
   async monthly(actor: Actor, siteId: string, from: string, to: string): Promise<Month[]> {
     const first = `${from}-01`;
     const last = lastDayOfMonth(to);
-    await this.openSiteRange(actor, siteId, first, last);
-    const { rows, intensity } = await this.siteDays(actor, siteId, first, last);
+    const { scope } = await this.openSiteRange(actor, siteId, first, last);
+    // With the days, every tariff version up to the range's last day; per month the one valid on
+    // its last day (the latest valid_from on or before it), as tariffForDay picks it.
+    const {
+      rows,
+      intensity,
+      tariffs: versions,
+    } = await this.siteDays(actor, siteId, first, last, scope, last);
     const months = new Map<string, DayRow[]>();
     for (let m = from; m <= to; m = nextMonth(m)) months.set(m, []);
     for (const r of rows) months.get(r.day.slice(0, 7))?.push(r);
-    const rates = await this.asCaller(actor, async (db) => {
-      const out = new Map<string, number | undefined>();
-      for (const month of months.keys()) {
-        out.set(month, (await tariffForDay(db, siteId, lastDayOfMonth(month)))?.definition.demandChargePerKw);
-      }
-      return out;
-    });
+    const rates = new Map<string, number | undefined>();
+    for (const month of months.keys()) {
+      const day = lastDayOfMonth(month);
+      rates.set(month, versions.findLast((v) => v.validFrom <= day)?.definition.demandChargePerKw);
+    }
     const out: Month[] = [];
     for (const [month, days] of months) {
       const view = periodView(days, () => intensity, [siteId]);
@@ -287,7 +322,7 @@ export class AnalyticsService {
     q: { from: string; to: string; prevFrom?: string; prevTo?: string },
   ): Promise<Comparison> {
     const { from, to } = q;
-    const n = await this.openSiteRange(actor, siteId, from, to);
+    const { n, scope } = await this.openSiteRange(actor, siteId, from, to);
     if ((q.prevFrom === undefined) !== (q.prevTo === undefined)) {
       throw new WattfleetError('WF_VALIDATION', undefined, [
         { path: '/querystring', message: 'prevFrom and prevTo go together' },
@@ -296,8 +331,8 @@ export class AnalyticsService {
     const prevTo = q.prevTo ?? addDays(from, -1);
     const prevFrom = q.prevFrom ?? addDays(from, -n);
     checkRange(prevFrom, prevTo);
-    const current = await this.sitePeriod(actor, siteId, from, to);
-    const previous = await this.sitePeriod(actor, siteId, prevFrom, prevTo);
+    const current = await this.sitePeriod(actor, siteId, from, to, scope);
+    const previous = await this.sitePeriod(actor, siteId, prevFrom, prevTo, scope);
     const change = (
       k: 'solarKwh' | 'loadKwh' | 'importKwh' | 'exportKwh' | 'cost' | 'savings' | 'co2AvoidedKg',
     ) => pctChange(current[k], previous[k]);
@@ -325,31 +360,35 @@ export class AnalyticsService {
     ) {
       throw new WattfleetError('WF_NOT_FOUND', 'Organisation not found');
     }
-    const scope = await appSiteScope(this.hub, actor, 'read');
+    const { scope, resolved } = await appSiteScopeResolved(this.hub, actor, 'read');
     if (scope !== 'all' && scope.length === 0) return emptyFleet(q);
     const today = new Date().toISOString().slice(0, 10);
     const to = q.to ?? addDays(today, -1);
     const from = q.from ?? addDays(to, -29);
     checkRange(from, to);
-    await processDirtyDays(this.hub);
+    await processDirtyDaysOnRead(this.hub);
     // Scoped in code (scope) and, every query, by row-level security as the caller.
-    return this.asCaller(actor, async (db) => {
-      const sites = await orgSites(db, org, scope);
-      if (sites.length === 0) return emptyFleet(q);
-      const ids = sites.map((s) => s.id);
-      const rows = await storedDaysOfSites(db, ids, from, to);
-      const online = await sitesWithOnlineNodes(db, ids);
-      const alerting = await sitesWithOpenAlerts(db, ids);
-      return {
-        from,
-        to,
-        sites: sites.length,
-        activeSites: new Set([...sites.filter((s) => s.status === 'active').map((s) => s.id), ...online])
-          .size,
-        alertingSites: alerting.length,
-        totals: periodView(rows, (id) => sites.find((s) => s.id === id)?.gridIntensity ?? null, ids),
-      };
-    });
+    return this.asCaller(
+      actor,
+      async (db) => {
+        const sites = await orgSites(db, org, scope);
+        if (sites.length === 0) return emptyFleet(q);
+        const ids = sites.map((s) => s.id);
+        const rows = await storedDaysOfSites(db, ids, from, to);
+        const online = await sitesWithOnlineNodes(db, ids);
+        const alerting = await sitesWithOpenAlerts(db, ids);
+        return {
+          from,
+          to,
+          sites: sites.length,
+          activeSites: new Set([...sites.filter((s) => s.status === 'active').map((s) => s.id), ...online])
+            .size,
+          alertingSites: alerting.length,
+          totals: periodView(rows, (id) => sites.find((s) => s.id === id)?.gridIntensity ?? null, ids),
+        };
+      },
+      resolved,
+    );
   }
 
   /** Completeness of a node per local day of its site, at most 62 days. */
@@ -405,7 +444,7 @@ export class AnalyticsService {
   /** Device-reported against hub-computed daily figures of the site's nodes. */
   async reconciliation(actor: Actor, siteId: string, from: string, to: string): Promise<ReconciliationList> {
     await this.openSiteRange(actor, siteId, from, to);
-    await processDirtyDays(this.hub);
+    await processDirtyDaysOnRead(this.hub);
     const rows = await this.asCaller(actor, async (db) =>
       (await siteTimezone(db, siteId)) === undefined ? undefined : reconciliationRows(db, siteId, from, to),
     );

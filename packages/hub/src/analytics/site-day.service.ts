@@ -11,6 +11,7 @@ import {
   type DayInsert,
   dailyReports,
   dirtyDays,
+  hasDayWork,
   isDayStored,
   markDirty,
   reportedAfterSummary,
@@ -232,6 +233,12 @@ export async function processDirtyDays(hub: HubContext, limit = 200): Promise<nu
     done += rows.length;
   }
   return done;
+}
+
+/** processDirtyDays for a read path: a single cheap query when there is nothing to do (the usual case). */
+export async function processDirtyDaysOnRead(hub: HubContext): Promise<number> {
+  if (!(await hasDayWork(hub.db))) return 0;
+  return processDirtyDays(hub);
 }
 
 /** Days with a device report newer than the stored summary are re-reconciled (ingest has no event for reports). */

@@ -33,21 +33,40 @@ export async function appSiteScope(
   return hub.siteScope(hub.db, actor, mode);
 }
 
-/** Throws 404 (not 403: the existence of foreign sites is not disclosed) unless the actor may access the site. */
+/**
+ * appSiteScope, plus what hub.siteScope answered (undefined when the checks are bypassed): for
+ * withTenant to reuse in the same request instead of resolving the scope again.
+ */
+export async function appSiteScopeResolved(
+  hub: HubContext,
+  actor: Actor,
+  mode: AccessMode = 'read',
+): Promise<{ scope: 'all' | string[]; resolved: 'all' | string[] | undefined }> {
+  if (hub.testOnlyBypassAppScoping) return { scope: 'all', resolved: undefined };
+  const resolved = await hub.siteScope(hub.db, actor, mode);
+  return { scope: resolved, resolved };
+}
+
+/**
+ * Throws 404 (not 403: the existence of foreign sites is not disclosed) unless the actor may access
+ * the site. Returns the scope it resolved (hub.siteScope in `mode`) so withTenant can reuse it in
+ * the same request instead of asking again; undefined when the application's checks are bypassed.
+ */
 export async function assertSiteAccess(
   hub: HubContext,
   actor: Actor,
   siteId: string,
   mode: AccessMode = 'read',
-) {
-  if (hub.testOnlyBypassAppScoping) return;
+): Promise<'all' | string[] | undefined> {
+  if (hub.testOnlyBypassAppScoping) return undefined;
   const scope = await hub.siteScope(hub.db, actor, mode);
   if (scope !== 'all') {
     if (!scope.includes(siteId)) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
-    return;
+    return scope;
   }
   // Fleet admins may see every site, but only sites that exist.
   if (!(await siteExists(hub.db, siteId))) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
+  return scope;
 }
 
 /** Resolves a node's site and checks access to it; 404 when missing or not visible. */

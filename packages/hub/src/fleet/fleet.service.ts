@@ -1,7 +1,7 @@
 // The fleet overview and the enrollment codes list: scope (hub.siteScope, grants included) and
 // role checks, the health rule, and the answers' shape. SQL is in fleet.repository.ts.
 import { WattfleetError } from '@wattfleet/protocol';
-import { appSiteScope } from '../auth/access.ts';
+import { appSiteScope, appSiteScopeResolved } from '../auth/access.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
 import { withTenant } from '../identity/tenant.ts';
@@ -18,12 +18,16 @@ export class FleetService {
   /** Every site the actor may see (or only `site`), with node counts, alerts and health. */
   async sites(actor: Actor, site: string | undefined): Promise<FleetSiteRow[]> {
     const hub = this.hub;
-    const visible = await appSiteScope(hub, actor, 'read');
+    const { scope: visible, resolved } = await appSiteScopeResolved(hub, actor, 'read');
     const scope = site ? (visible === 'all' || visible.includes(site) ? [site] : []) : visible;
     if (scope !== 'all' && scope.length === 0) return [];
     const { offlineAfterS } = controlPlaneConfig(hub.config);
-    const { sites, nodes, alerts } = await withTenant(hub, actor, (trx) =>
-      fleetRows(trx, scope, offlineAfterS),
+    const { sites, nodes, alerts } = await withTenant(
+      hub,
+      actor,
+      (trx) => fleetRows(trx, scope, offlineAfterS),
+      'read',
+      resolved,
     );
 
     const nodesBySite = new Map<string, typeof nodes>();

@@ -12,9 +12,9 @@ export interface TenantSettings {
 
 /** Only inside a transaction: SET LOCAL and set_config(..., true) end with it. */
 export async function applyTenant(trx: Kysely<DB>, s: TenantSettings): Promise<void> {
-  await sql`SET LOCAL ROLE wattfleet_app`.execute(trx);
-  await sql`SELECT set_config('wattfleet.role', ${s.role}, true), set_config('wattfleet.org_id', ${s.orgId}, true),
-    set_config('wattfleet.user_id', ${s.userId}, true), set_config('wattfleet.site_ids', ${s.siteIds}, true)`.execute(
-    trx,
-  );
+  // One round trip: set_config('role', …, true) is SET LOCAL ROLE, and the select list is
+  // evaluated left to right, so the role is switched before the tenant's settings are published.
+  await sql`SELECT set_config('role', 'wattfleet_app', true), set_config('wattfleet.role', ${s.role}, true),
+    set_config('wattfleet.org_id', ${s.orgId}, true), set_config('wattfleet.user_id', ${s.userId}, true),
+    set_config('wattfleet.site_ids', ${s.siteIds}, true)`.execute(trx);
 }

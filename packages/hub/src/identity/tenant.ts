@@ -14,9 +14,11 @@ export async function tenantSettings(
   hub: Pick<HubContext, 'db' | 'siteScope'>,
   actor: Actor,
   mode: AccessMode,
+  /** The actor's scope in `mode` when the caller resolved it already (this request): not asked again. */
+  resolved?: 'all' | string[],
 ): Promise<TenantSettings> {
   if (isFleetAdmin(actor)) return { role: 'admin', orgId: '', userId: '', siteIds: '' };
-  const scope = await hub.siteScope(hub.db, actor, mode);
+  const scope = resolved ?? (await hub.siteScope(hub.db, actor, mode));
   const siteIds = scope === 'all' ? '' : scope.join(',');
   if (actor.kind === 'user') return { role: actor.role, orgId: actor.orgId, userId: actor.userId, siteIds };
   // Nodes (and anything else) get their sites and nothing org-wide.
@@ -32,8 +34,10 @@ export async function withTenant<T>(
   actor: Actor,
   fn: (trx: Transaction<DB>) => Promise<T>,
   mode: AccessMode = 'read',
+  /** hub.siteScope(hub.db, actor, mode) as this request already resolved it, if it did. */
+  resolved?: 'all' | string[],
 ): Promise<T> {
-  const settings = await tenantSettings(hub, actor, mode);
+  const settings = await tenantSettings(hub, actor, mode, resolved);
   return hub.db.transaction().execute(async (trx) => {
     await applyTenant(trx, settings);
     return fn(trx);

@@ -60,6 +60,18 @@ export async function tariffForDay(
   return r ? toVersion(r as Row) : undefined;
 }
 
+/** The versions valid from `day` or earlier, oldest first (the last one prices `day`). */
+export async function tariffsUpTo(db: Kysely<DB>, siteId: string, day: string): Promise<TariffVersion[]> {
+  const rows = await db
+    .selectFrom('tariff_versions')
+    .select(columns)
+    .where('site_id', '=', siteId)
+    .where('valid_from', '<=', day)
+    .orderBy('valid_from')
+    .execute();
+  return rows.map((r) => toVersion(r as Row));
+}
+
 export async function listTariffs(db: Kysely<DB>, siteId: string): Promise<TariffVersion[]> {
   const rows = await db
     .selectFrom('tariff_versions')

@@ -2,6 +2,7 @@
 // values, and what the intervals of the nodes are (reported, or seen in the data). Callers pass a
 // tenant transaction (withTenant), so row-level security applies.
 import { type Kysely, sql } from 'kysely';
+import { listPartitions } from '../storage/partitions.ts';
 import type { DB } from '../storage/schema.ts';
 import type { Resolution, Series } from './telemetry.schema.ts';
 
@@ -14,6 +15,11 @@ export function chooseResolution(from: number, to: number, intervalS: number, ma
   if (span / 3_600_000 <= maxPoints) return 'hour';
   return 'day';
 }
+
+// Times as epoch milliseconds computed by PostgreSQL: parsing timestamp text into Dates was most
+// of a day of raw samples' cost. floor() is what a Date made from the text keeps (whole ms).
+const TS_MS = sql<number>`floor(extract(epoch from ts) * 1000)::float8`;
+const BUCKET_MS = sql<number>`floor(extract(epoch from bucket) * 1000)::float8`;
 
 /** [epoch ms, value]; for rollups the value is the average, with min/max/energy beside it. */
 export type SeriesOut = Series;
@@ -50,7 +56,7 @@ export async function querySeries(
   if (q.resolution === 'raw') {
     const rows = await db
       .selectFrom('samples')
-      .select(['series_id', 'ts', 'value'])
+      .select(['series_id', TS_MS.as('ts_ms'), 'value'])
       .where('series_id', 'in', ids)
       .where('ts', '>=', from)
       .where('ts', '<', to)
@@ -63,7 +69,7 @@ export async function querySeries(
         s.truncated = true;
         continue;
       }
-      s.points.push([r.ts.getTime(), r.value]);
+      s.points.push([r.ts_ms, r.value]);
     }
   } else {
     const rows =
@@ -72,7 +78,7 @@ export async function querySeries(
             .selectFrom('rollup_hourly')
             .select([
               'series_id',
-              'bucket',
+              BUCKET_MS.as('bucket_ms'),
               'sum',
               'count',
               'min',
@@ -88,7 +94,16 @@ export async function querySeries(
             .execute()
         : await db
             .selectFrom('rollup_daily')
-            .select(['series_id', 'bucket', 'sum', 'count', 'min', 'max', 'energy_wh', 'hours'])
+            .select([
+              'series_id',
+              BUCKET_MS.as('bucket_ms'),
+              'sum',
+              'count',
+              'min',
+              'max',
+              'energy_wh',
+              'hours',
+            ])
             .where('series_id', 'in', ids)
             .where('bucket', '>=', from)
             .where('bucket', '<', to)
@@ -103,7 +118,7 @@ export async function querySeries(
       if (r.count) value = r.sum / r.count;
       else if (s.kind === 'power' && r.energy_wh !== null) value = r.energy_wh / r.hours;
       else continue;
-      s.points.push([r.bucket.getTime(), value]);
+      s.points.push([r.bucket_ms, value]);
       s.min ??= [];
       s.max ??= [];
       s.energyWh ??= [];
@@ -161,31 +176,59 @@ const LEARN_SAMPLES = 500;
  * Per node, the interval its data shows in [from, to): per series the median spacing of its first
  * samples in the range, then the shortest of those (seconds, unrounded), as completeness learns it.
  * Nodes without two samples of a series in the range are absent.
+ *
+ * Samples live only in daily partitions, and a year's range spans every one of them: planning and
+ * starting a scan of each, per series, cost more than the whole answer. So the first read covers
+ * only the range's first two partition days; when every series found its LEARN_SAMPLES there,
+ * those are its first samples of the whole range as well, and the answer is the same. Otherwise
+ * the whole range is read, as before.
  */
 export async function learnedNodeIntervals(
   db: Kysely<DB>,
   q: { nodeIds: string[]; metrics?: string[] | undefined; from: number; to: number },
 ): Promise<Map<string, number>> {
   if (q.nodeIds.length === 0) return new Map();
+  const days = (await listPartitions(db))
+    .map((p) => p.day)
+    .filter((d) => d + DAY_MS > q.from && d < q.to)
+    .sort((a, b) => a - b);
+  // No partition in the range: no sample either.
+  if (days.length === 0) return new Map();
+  let rows = days.length > 2 ? await seriesSpacing(db, q, days[1]! + DAY_MS) : undefined;
+  if (!rows?.every((r) => Number(r.n) >= LEARN_SAMPLES)) rows = await seriesSpacing(db, q, q.to);
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    if (r.median_s === null || r.median_s === undefined) continue;
+    const s = Number(r.median_s);
+    const best = out.get(r.node_id);
+    if (best === undefined || s < best) out.set(r.node_id, s);
+  }
+  return out;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Per series of the nodes: the median spacing of its first samples in [from, to) and how many. */
+async function seriesSpacing(
+  db: Kysely<DB>,
+  q: { nodeIds: string[]; metrics?: string[] | undefined; from: number },
+  to: number,
+) {
   const metricFilter = q.metrics?.length ? sql`AND r.metric IN (${sql.join(q.metrics)})` : sql``;
-  const { rows } = await sql<{ node_id: string; s: number | null }>`
-    SELECT r.node_id, min(m.median_s) AS s
+  const { rows } = await sql<{ node_id: string; median_s: number | null; n: number | string }>`
+    SELECT r.node_id, m.median_s, m.n
     FROM series r
     CROSS JOIN LATERAL (
-      SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS median_s
+      SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) FILTER (WHERE d > 0) AS median_s, count(*) AS n
       FROM (
         SELECT extract(epoch FROM f.ts - lag(f.ts) OVER (ORDER BY f.ts)) AS d
         FROM (
           SELECT ts FROM samples
-          WHERE series_id = r.id AND ts >= ${new Date(q.from)} AND ts < ${new Date(q.to)}
+          WHERE series_id = r.id AND ts >= ${new Date(q.from)} AND ts < ${new Date(to)}
           ORDER BY ts LIMIT ${LEARN_SAMPLES}
         ) f
       ) deltas
-      WHERE d > 0
     ) m
-    WHERE r.node_id IN (${sql.join(q.nodeIds)}) ${metricFilter}
-    GROUP BY r.node_id`.execute(db);
-  const out = new Map<string, number>();
-  for (const r of rows) if (r.s !== null && r.s !== undefined) out.set(r.node_id, Number(r.s));
-  return out;
+    WHERE r.node_id IN (${sql.join(q.nodeIds)}) ${metricFilter}`.execute(db);
+  return rows;
 }

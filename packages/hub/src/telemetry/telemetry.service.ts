@@ -22,7 +22,7 @@ export class TelemetryService {
   constructor(private readonly hub: HubContext) {}
 
   async site(actor: Actor, siteId: string, q: TelemetryQuery): Promise<TelemetryAnswer> {
-    await assertSiteAccess(this.hub, actor, siteId);
+    const scope = await assertSiteAccess(this.hub, actor, siteId);
     const from = Date.parse(q.from);
     const to = Date.parse(q.to);
     if (!(to > from)) {
@@ -32,38 +32,44 @@ export class TelemetryService {
     }
     const metrics = q.metrics ? q.metrics.split(',').filter(Boolean) : undefined;
     // Row-level security again under the tenant's role: the data queries themselves cannot leak.
-    return withTenant(this.hub, actor, async (db) => {
-      let resolution: Resolution;
-      if (q.step && q.step !== 'auto') resolution = q.step;
-      else {
-        // The finest interval among the nodes read, each node's own: the one it reports, or the
-        // one its data shows (as completeness judges it), a default only when neither is known.
-        const nodes = await nodeIntervals(db, siteId, q.node);
-        const unreported = nodes.filter((n) => n.sample_interval_s === null).map((n) => n.id);
-        const learned = await learnedNodeIntervals(db, { nodeIds: unreported, metrics, from, to });
-        const known = nodes
-          .map((n) => n.sample_interval_s ?? roundLearnedIntervalS(learned.get(n.id) ?? null))
-          .filter((s): s is number => s !== null);
-        const intervalS = known.length ? Math.min(...known) : DEFAULT_INTERVAL_S;
-        resolution = chooseResolution(from, to, intervalS, MAX_POINTS);
-      }
-      const series = await querySeries(db, {
-        siteId,
-        nodeId: q.node,
-        metrics,
-        from,
-        to,
-        resolution,
-        maxPoints: MAX_POINTS,
-      });
-      return {
-        siteId,
-        from: new Date(from).toISOString(),
-        to: new Date(to).toISOString(),
-        resolution,
-        series,
-      };
-    });
+    return withTenant(
+      this.hub,
+      actor,
+      async (db) => {
+        let resolution: Resolution;
+        if (q.step && q.step !== 'auto') resolution = q.step;
+        else {
+          // The finest interval among the nodes read, each node's own: the one it reports, or the
+          // one its data shows (as completeness judges it), a default only when neither is known.
+          const nodes = await nodeIntervals(db, siteId, q.node);
+          const unreported = nodes.filter((n) => n.sample_interval_s === null).map((n) => n.id);
+          const learned = await learnedNodeIntervals(db, { nodeIds: unreported, metrics, from, to });
+          const known = nodes
+            .map((n) => n.sample_interval_s ?? roundLearnedIntervalS(learned.get(n.id) ?? null))
+            .filter((s): s is number => s !== null);
+          const intervalS = known.length ? Math.min(...known) : DEFAULT_INTERVAL_S;
+          resolution = chooseResolution(from, to, intervalS, MAX_POINTS);
+        }
+        const series = await querySeries(db, {
+          siteId,
+          nodeId: q.node,
+          metrics,
+          from,
+          to,
+          resolution,
+          maxPoints: MAX_POINTS,
+        });
+        return {
+          siteId,
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+          resolution,
+          series,
+        };
+      },
+      'read',
+      scope,
+    );
   }
 
   /** The latest value per series of a node. */

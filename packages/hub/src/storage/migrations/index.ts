@@ -24,6 +24,8 @@ import * as m040 from './040_asset_hierarchy.ts';
 import * as m041 from './041_batch_sequence.ts';
 import * as m042 from './042_data_quality.ts';
 import * as m044 from './044_unified_namespace.ts';
+import * as m046 from './046_rls_initplans.ts';
+import * as m047 from './047_dashboard_indexes.ts';
 import * as m048 from './048_edge_automation.ts';
 import * as m049 from './049_edge_automation_rls.ts';
 import * as m050 from './050_vendors.ts';
@@ -60,6 +62,8 @@ export const migrations: Record<string, Migration> = {
   '041_batch_sequence': m041,
   '042_data_quality': m042,
   '044_unified_namespace': m044,
+  '046_rls_initplans': m046,
+  '047_dashboard_indexes': m047,
   '048_edge_automation': m048,
   '049_edge_automation_rls': m049,
   '050_vendors': m050,
