@@ -10,6 +10,14 @@ import { alertRoutes } from './alerts.routes.ts';
 import { AlertService } from './alerts.service.ts';
 
 const TELEMETRY_EVAL_MS = 5_000;
+/**
+ * Share of one core telemetry-triggered evaluations may take. Many busy sites (a hub polling
+ * thousands of vendor accounts) would otherwise evaluate every site every 5 s; the per-site
+ * interval then stretches to sites × mean evaluation time / budget (a few small sites: 5 s). The
+ * minute job and status/event triggers are not throttled by it.
+ */
+const TELEMETRY_EVAL_BUDGET = 0.1;
+const MAX_TELEMETRY_EVAL_MS = 60_000;
 
 const idle = new WeakMap<HubContext, () => Promise<void>>();
 
@@ -25,6 +33,10 @@ export async function alertsPlugin(app: FastifyInstance): Promise<void> {
   let closed = false;
   const lastRun = new Map<string, number>();
   const deferred = new Map<string, NodeJS.Timeout>();
+  /** Mean duration of one site's evaluation (ms, moving average) and when sites sent telemetry. */
+  let evalMs = 0;
+  const telemetrySites = new Map<string, number>();
+  let sitesCountedAt = 0;
   // One evaluation per site at a time; events during a run ask for exactly one more run.
   const trigger = (siteId: string) => {
     if (closed) return;
@@ -42,7 +54,9 @@ export async function alertsPlugin(app: FastifyInstance): Promise<void> {
       do {
         again.delete(siteId);
         try {
+          const started = performance.now();
           await evaluateSite(hub, siteId);
+          evalMs = evalMs * 0.9 + (performance.now() - started) * 0.1;
           hub.metrics.alertEvaluations.inc({ result: 'ok' });
         } catch (err) {
           hub.metrics.alertEvaluations.inc({ result: 'failed' });
@@ -53,11 +67,23 @@ export async function alertsPlugin(app: FastifyInstance): Promise<void> {
     running.set(siteId, p);
   };
   // Telemetry arrives many times a minute per site and rarely changes an alert between two
-  // batches: it triggers at most one evaluation per TELEMETRY_EVAL_MS and site (the last batch of
-  // a burst is always evaluated). Status changes and events are evaluated at once.
+  // batches: it triggers at most one evaluation per site every TELEMETRY_EVAL_MS, or longer when
+  // many sites share TELEMETRY_EVAL_BUDGET (the last batch of a burst is always evaluated).
+  // Status changes and events are evaluated at once.
   const soon = (siteId: string) => {
     if (closed || deferred.has(siteId)) return;
-    const wait = (lastRun.get(siteId) ?? 0) + TELEMETRY_EVAL_MS - Date.now();
+    const now = Date.now();
+    telemetrySites.set(siteId, now);
+    if (now - sitesCountedAt > 10_000) {
+      // Sites that sent telemetry in the last minute: the ones this budget is shared among.
+      for (const [id, at] of telemetrySites) if (now - at > 60_000) telemetrySites.delete(id);
+      sitesCountedAt = now;
+    }
+    const interval = Math.min(
+      MAX_TELEMETRY_EVAL_MS,
+      Math.max(TELEMETRY_EVAL_MS, (telemetrySites.size * evalMs) / TELEMETRY_EVAL_BUDGET),
+    );
+    const wait = (lastRun.get(siteId) ?? 0) + interval - now;
     if (wait <= 0) return trigger(siteId);
     const timer = setTimeout(() => {
       deferred.delete(siteId);
