@@ -133,6 +133,7 @@ poll: { intervalS: 1 }
 outbox: { path: ${join(dir, 'agent.db')} }
 dashboard: { port: 0, host: 127.0.0.1 }
 logging: { level: info, file: ${join(dir, 'agent.log')} }
+automation: { edgeExecution: false }
 `,
     );
     agent = await Agent.start({
@@ -373,7 +374,9 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
     assert.equal(cells[2], 'fired');
     assert.match(cells[3]!, /set_channel on heater \(Home agent\): ok/);
 
-    // A schedule due a few minutes from now, run by the hub's schedule runner with its clock four
+    // A schedule due a few minutes from now, run by the hub's schedule runner (this agent keeps its
+    // schedules on the hub: automation.edgeExecution false; edge execution has its own e2e test in
+    // packages/edge/test/edge-automation-e2e.test.ts) with its clock four
     // minutes ahead (test hubs do not start the cron jobs; the runner's "now" is injectable), so
     // the test does not wait for the time of day.
     const dueAt = Math.ceil((Date.now() + 3 * MIN) / MIN) * MIN;

@@ -112,6 +112,16 @@ export const AgentConfig = Type.Object(
       },
       section,
     ),
+    automation: Type.Object(
+      {
+        /**
+         * Offer this node's channels for edge execution (schedules run by the agent from a bundle
+         * the hub pushes, also while the hub is unreachable). false keeps every schedule on the hub.
+         */
+        edgeExecution: Type.Boolean({ default: true }),
+      },
+      section,
+    ),
     logging: Type.Object(
       {
         level: Type.Union(

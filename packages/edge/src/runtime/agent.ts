@@ -335,7 +335,7 @@ export class Agent {
   /** Registers the switchable channels with the hub (a `channels.inventory` event via the outbox). */
   private announceChannels(): void {
     const sources = this.sources;
-    channelInventory(sources)
+    channelInventory(sources, this.config.automation.edgeExecution)
       .then((inventory) => {
         if (inventory.channels.length === 0 && this.announcedChannels === 0) return;
         this.announcedChannels = inventory.channels.length;

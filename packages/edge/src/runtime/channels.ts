@@ -12,7 +12,11 @@ import { hasRelay, type Source } from '../sources/types.ts';
 
 const checkInventory = checker(Schema);
 
-export async function channelInventory(sources: ReadonlyMap<string, Source>): Promise<ChannelInventory> {
+export async function channelInventory(
+  sources: ReadonlyMap<string, Source>,
+  /** automation.edgeExecution: whether the hub may hand these channels' schedules to this agent. */
+  edgeAutomation = true,
+): Promise<ChannelInventory> {
   const channels: InventoryChannel[] = [];
   for (const source of sources.values()) {
     if (!hasRelay(source)) continue;
@@ -22,7 +26,7 @@ export async function channelInventory(sources: ReadonlyMap<string, Source>): Pr
       kind: info.kind,
       ...(info.vendor ? { vendor: info.vendor.slice(0, 64) } : {}),
       ...(info.model ? { model: info.model.slice(0, 64) } : {}),
-      capabilities: { switch: true, readBack: true, edgeAutomation: true },
+      capabilities: { switch: true, readBack: true, edgeAutomation },
     };
     const list = source.relayChannels?.() ?? [];
     const targets = list.length > 0 ? list : [{ channel: '', label: undefined }];
