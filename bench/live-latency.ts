@@ -23,7 +23,7 @@ import { migrate } from '../packages/hub/src/storage/migrate.ts';
 import { createPgDatabase } from '../packages/hub/test/helpers/engines.ts';
 import { HubProcess } from '../packages/hub/test/helpers/hub-process.ts';
 import { adminPost, BENCH_TOKEN } from './_fleet.ts';
-import { type BenchMosquitto, cpuSeconds, sleep, startBenchMosquitto, until } from './_mqtt.ts';
+import { type BenchMosquitto, cpuSeconds, startBenchMosquitto, until } from './_mqtt.ts';
 
 const HUB = { username: 'wattfleet-hub', password: 'bench-hub-secret' };
 const LOADGEN = { username: 'bench-loadgen', password: 'bench-loadgen-secret' };
