@@ -2,7 +2,9 @@
 // edge agent in this process, whose sources are the simulator's relay and an eight-coil Modbus
 // board served by the stand-in. The owner's toggles show the state the agent read back from the
 // device; a bulk action asks for confirmation first (cancel switches nothing); a viewer of the
-// same household sees the states and no switch at all.
+// same household sees the states and no switch at all. An administrator sets a channel's safety
+// limits in the same table; the owner then sees them, cannot edit them, and a switch that would
+// break them is refused with a sentence saying so, the device left as it was.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +51,15 @@ describe('relay toggles in the portal, confirmed by the real agent', () => {
       });
       assert.equal(res.statusCode, 201, res.body);
     }
+    const operator = await hub.admin('POST', '/api/v1/orgs', { name: 'Operator', kind: 'operator' });
+    const admin = await hub.admin('POST', '/api/v1/users', {
+      email: 'admin@example.org',
+      role: 'admin',
+      orgId: operator.json().id,
+      password: PASSWORD,
+      mustChangePassword: false,
+    });
+    assert.equal(admin.statusCode, 201, admin.body);
     base = await listen(hub.app);
     board = await startStandIn({
       templates: [await loadTemplate(BUILTIN_TEMPLATES_DIR, 'modbus-relay-board-8')],
@@ -164,5 +175,63 @@ logging: { level: info, file: ${join(dir, 'agent.log')} }
       'on',
     );
     await viewer.context().close();
+  });
+
+  it('an admin sets safety limits; the owner sees them, cannot edit them, and they hold', async () => {
+    const admin = await signInAs(browser, base, 'admin@example.org', PASSWORD, 'Fleet');
+    await admin.goto(`${base}/sites/${home.siteId}`);
+    const section = admin.getByRole('region', { name: 'Switchable equipment' });
+    await section.getByRole('button', { name: 'Edit limits of heater' }).click();
+    const form = admin.getByRole('form', { name: 'Safety limits of heater' });
+    await form.getByLabel('Minimum off time (seconds, 0 = none)').fill('3600');
+    await form.getByLabel('Most switches in any hour (empty = no limit)').fill('0');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    // 0 switches an hour is no limit the hub accepts: the field says so and nothing is saved.
+    await form.getByRole('alert').waitFor();
+    assert.match((await form.getByTestId('error-problems').textContent()) ?? '', /maxSwitchesPerHour/);
+    await form.getByLabel('Most switches in any hour (empty = no limit)').fill('');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    await form.waitFor({ state: 'detached' });
+    const row = section.locator('tr[data-channel="heater/"]');
+    assert.equal(await row.getByTestId('channel-limits').textContent(), 'off at least 1 h');
+    await admin.screenshot({ path: join(SCREENSHOTS, 'relay-limits.png'), fullPage: true });
+    await admin.context().close();
+    const heater = (await hub.admin('GET', `/api/v1/sites/${home.siteId}/channels`))
+      .json()
+      .items.find((c: { equipment: string }) => c.equipment === 'heater');
+    assert.deepEqual(heater.limits, { minOnS: 0, minOffS: 3600, maxSwitchesPerHour: null });
+    const audit = await hub.app.hub.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('action', '=', 'equipment.limits')
+      .where('target_id', '=', heater.id)
+      .execute();
+    assert.equal(audit.length, 1);
+
+    // The owner: the limits are shown, there is nothing to edit them with.
+    await owner.reload();
+    const ownerSection = owner.getByRole('region', { name: 'Switchable equipment' });
+    const ownerRow = ownerSection.locator('tr[data-channel="heater/"]');
+    await ownerRow.getByTestId('channel-limits').filter({ hasText: 'off at least 1 h' }).waitFor();
+    assert.equal(await ownerSection.getByRole('button', { name: /Edit limits/ }).count(), 0);
+    // Off is allowed; on again within the hour is not. (Switched on first if it is off now.)
+    const heaterSwitch = ownerSection.getByRole('switch', { name: 'Switch heater' });
+    if ((await heaterSwitch.getAttribute('aria-checked')) !== 'true') {
+      await heaterSwitch.click();
+      await ownerRow.locator('[data-status="confirmed"]').filter({ hasText: 'Confirmed on' }).waitFor({
+        timeout: 30_000,
+      });
+    }
+    await ownerSection.getByRole('switch', { name: 'Switch heater', checked: true }).click();
+    await ownerRow.locator('[data-status="confirmed"]').filter({ hasText: 'Confirmed off' }).waitFor({
+      timeout: 30_000,
+    });
+    await ownerSection.getByRole('switch', { name: 'Switch heater', checked: false }).click();
+    const refused = ownerSection.getByRole('alert');
+    await refused.filter({ hasText: "This channel's safety limits hold the switch back for now." }).waitFor();
+    assert.match((await refused.textContent()) ?? '', /stay off for at least/);
+    const after = (await hub.admin('GET', `/api/v1/channels/${heater.id}`)).json();
+    assert.equal(after.reportedState, 'off');
+    assert.equal(after.desiredState, 'off');
   });
 });

@@ -24,7 +24,15 @@ export interface Channel {
   status: ChannelStatus;
   failureReason: string | null;
   commandId: string | null;
+  limits: ChannelLimits;
   updatedAt: string;
+}
+
+/** Switching safety limits, enforced by the hub and the edge whatever asks for the switch. */
+export interface ChannelLimits {
+  minOnS: number;
+  minOffS: number;
+  maxSwitchesPerHour: number | null;
 }
 
 export interface ChannelList {
@@ -42,6 +50,8 @@ export const equipmentApi = {
   switch: (id: string, state: OnOff) => request<Channel>(`/channels/${id}/switch`, { body: { state } }),
   switchMany: (siteId: string, channelIds: string[], state: OnOff) =>
     request<BulkResult>(`/sites/${siteId}/channels/switch`, { body: { state, channelIds, confirm: true } }),
+  setLimits: (id: string, limits: ChannelLimits) =>
+    request<Channel>(`/channels/${id}/limits`, { method: 'PUT', body: limits }),
   settings: (orgId: string) =>
     request<{ orgId: string; ownerControl: boolean }>(`/orgs/${orgId}/control-settings`),
   setSettings: (orgId: string, ownerControl: boolean) =>

@@ -13,6 +13,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly problems: ApiProblem[] = [],
+    /** Which safety limit refused a switch (WF_CONFLICT from a channel switch), if one did. */
+    readonly limit?: string,
   ) {
     super(message);
   }
@@ -115,15 +117,22 @@ async function toError(res: Response): Promise<ApiError> {
   let code = `HTTP_${res.status}`;
   let message = res.statusText || 'Request failed';
   let problems: ApiProblem[] = [];
+  let limit: string | undefined;
   try {
-    const body = (await res.json()) as { code?: string; message?: string; problems?: ApiProblem[] };
+    const body = (await res.json()) as {
+      code?: string;
+      message?: string;
+      problems?: ApiProblem[];
+      limit?: unknown;
+    };
     code = body.code ?? code;
     message = body.message ?? message;
     problems = body.problems ?? [];
+    if (typeof body.limit === 'string') limit = body.limit;
   } catch {
     // Not JSON (a proxy error page): keep the HTTP status as the message.
   }
-  return new ApiError(res.status, code, message, problems);
+  return new ApiError(res.status, code, message, problems, limit);
 }
 
 async function isDisabled(res: Response): Promise<boolean> {

@@ -2,10 +2,13 @@
 // confirmed (read back by the agent), with the switch in progress or its failure beside it; the
 // list follows 'equipment.updated' events live. Several channels can be switched at once after a
 // confirmation. Who may switch is the hub's answer (control.canSwitch): viewers, and owners whose
-// org does not allow it, see the state only.
+// org does not allow it, see the state only. Every channel shows its safety limits; installers and
+// administrators who may switch it also edit them (owners may not: the hub says so too).
 import { useCallback, useEffect, useState } from 'react';
 import { type Channel, type ChannelList, equipmentApi, type OnOff } from '../api/equipment.ts';
 import { realtime } from '../realtime/client.ts';
+import { useSession } from '../session.tsx';
+import { ChannelLimitsForm, limitsText } from './ChannelLimitsForm.tsx';
 import { ErrorNote } from './ErrorNote.tsx';
 
 const nameOf = (c: Channel) => c.label ?? (c.channel ? `${c.equipment} ${c.channel}` : c.equipment);
@@ -30,6 +33,8 @@ export function ChannelControls({ siteId }: { siteId: string }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState<OnOff>();
   const [note, setNote] = useState('');
+  const [editingLimits, setEditingLimits] = useState<string>();
+  const { user } = useSession();
 
   const load = useCallback(async () => {
     try {
@@ -78,6 +83,8 @@ export function ChannelControls({ siteId }: { siteId: string }) {
   if (!list) return error ? <ErrorNote error={error} /> : null;
   if (list.items.length === 0) return null;
   const { canSwitch, reason } = list.control;
+  const mayEditLimits = canSwitch && !!user && user.role !== 'owner' && user.role !== 'viewer';
+  const limitsOf = list.items.find((c) => c.id === editingLimits);
   const replace = (c: Channel) =>
     setList((prev) => prev && { ...prev, items: prev.items.map((x) => (x.id === c.id ? c : x)) });
 
@@ -131,6 +138,7 @@ export function ChannelControls({ siteId }: { siteId: string }) {
             <th scope="col">Node</th>
             <th scope="col">State</th>
             <th scope="col">Switch</th>
+            <th scope="col">Safety limits</th>
           </tr>
         </thead>
         <tbody>
@@ -169,6 +177,19 @@ export function ChannelControls({ siteId }: { siteId: string }) {
                   <span data-testid="channel-state">{c.reportedState ?? '–'}</span>
                 )}
               </td>
+              <td>
+                <span data-testid="channel-limits">{limitsText(c.limits)}</span>
+                {mayEditLimits && (
+                  <button
+                    type="button"
+                    className="link-button"
+                    aria-label={`Edit limits of ${nameOf(c)}`}
+                    onClick={() => setEditingLimits(c.id)}
+                  >
+                    Edit
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -187,6 +208,19 @@ export function ChannelControls({ siteId }: { siteId: string }) {
         <p className="muted" role="status">
           {note}
         </p>
+      )}
+      {limitsOf && (
+        <ChannelLimitsForm
+          key={limitsOf.id}
+          channel={limitsOf}
+          name={nameOf(limitsOf)}
+          onCancel={() => setEditingLimits(undefined)}
+          onSaved={(c) => {
+            replace(c);
+            setEditingLimits(undefined);
+            setNote(`Safety limits of ${nameOf(c)} saved: ${limitsText(c.limits)}`);
+          }}
+        />
       )}
       {confirming && (
         <div role="dialog" aria-modal="true" aria-labelledby="bulk-title" className="card dialog">

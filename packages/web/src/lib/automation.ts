@@ -42,6 +42,16 @@ export function channelLabel(id: string, channels: readonly Channel[]): string {
   return c ? `${channelName(c)} (${c.nodeName})` : `unknown channel ${id.slice(0, 8)}`;
 }
 
+/**
+ * Who runs a schedule or rule: the hub, or the node whose agent carries it in its automation
+ * bundle (it then runs while the hub is unreachable).
+ */
+export function executorText(executorNodeId: string | null, channels: readonly Channel[]): string {
+  if (!executorNodeId) return 'Hub';
+  const name = channels.find((c) => c.nodeId === executorNodeId)?.nodeName;
+  return `Node ${name ?? executorNodeId.slice(0, 8)} (runs offline)`;
+}
+
 export function timeSpecText(t: TimeSpec | null | undefined): string {
   if (!t) return '';
   if ('at' in t) return t.at;

@@ -60,6 +60,11 @@ export function fieldProblem(error: Error | undefined, field: string): string {
 /** The sentence for an error: the catalogue's for a hub code, else a network or generic one. */
 export function humanError(error: Error): { code: string | undefined; text: string } {
   if (error instanceof ApiError) {
+    // A switch a channel's safety limit held back is no edit conflict: the hub's detail says until when.
+    if (error.code === 'WF_CONFLICT' && error.limit === 'automation_paused')
+      return { code: error.code, text: 'Automation is paused on this site, so it switched nothing.' };
+    if (error.code === 'WF_CONFLICT' && error.limit)
+      return { code: error.code, text: "This channel's safety limits hold the switch back for now." };
     if (isErrorCode(error.code)) return { code: error.code, text: SENTENCES[error.code] };
     return { code: error.code, text: 'The hub refused this. Try again, or tell your administrator.' };
   }

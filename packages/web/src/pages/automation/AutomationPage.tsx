@@ -18,7 +18,7 @@ import {
   useSiteFacts,
 } from '../../components/automation/common.tsx';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
-import { actionText, channelLabel, siteDateTime, triggerText } from '../../lib/automation.ts';
+import { actionText, channelLabel, executorText, siteDateTime, triggerText } from '../../lib/automation.ts';
 import { useAsync } from '../../lib/use-async.ts';
 import { Link } from '../../router.tsx';
 
@@ -127,6 +127,7 @@ function SchedulesCard({ facts }: { facts: SiteFacts }) {
                 <th scope="col">When</th>
                 <th scope="col">Next run (site time)</th>
                 <th scope="col">Priority</th>
+                <th scope="col">Runs on</th>
                 <th scope="col">Enabled</th>
               </tr>
             </thead>
@@ -146,6 +147,7 @@ function SchedulesCard({ facts }: { facts: SiteFacts }) {
                         : '–'}
                   </td>
                   <td>{s.priority}</td>
+                  <td data-testid="executor">{executorText(s.executorNodeId, channels)}</td>
                   <td>
                     <EnabledCell
                       enabled={s.enabled}

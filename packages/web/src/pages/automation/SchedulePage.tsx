@@ -26,6 +26,7 @@ import { ErrorNote } from '../../components/ErrorNote.tsx';
 import {
   channelLabel,
   channelName,
+  executorText,
   problemsOf,
   RUN_OUTCOME_WORDS,
   siteDateTime,
@@ -364,6 +365,8 @@ function ScheduleFacts({ s, facts }: { s: Schedule; facts: SiteFacts }) {
         <dd>{s.priority}</dd>
         <dt>Grace</dt>
         <dd>{s.graceMin} min</dd>
+        <dt>Runs on</dt>
+        <dd data-testid="schedule-executor">{executorText(s.executorNodeId, facts.channels)}</dd>
         <dt>State</dt>
         <dd>
           {s.enabled ? 'enabled' : 'disabled'} · version {s.version}
