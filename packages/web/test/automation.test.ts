@@ -230,6 +230,8 @@ automation: { edgeExecution: false }
     assert.notEqual(zoned(saved.next[0].dueAt, BROWSER_TZ), expected);
     assert.ok(!next.includes(zoned(saved.next[0].dueAt, BROWSER_TZ)));
     assert.match((await row.textContent()) ?? '', /heater \(Home agent\)/);
+    // This agent keeps its schedules on the hub (edgeExecution: false): the list says who runs it.
+    assert.equal(await row.getByTestId('executor').textContent(), 'Hub');
 
     // Disable in place; the hub has it disabled.
     await row.getByRole('switch', { name: 'Enable Weekday heater' }).click();
