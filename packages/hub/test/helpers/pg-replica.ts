@@ -106,7 +106,9 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
     replicaUrl,
     query,
     caughtUp: async () => {
-      const [{ lsn }] = await query<{ lsn: string }>('primary', 'SELECT pg_current_wal_lsn()::text AS lsn');
+      const [current] = await query<{ lsn: string }>('primary', 'SELECT pg_current_wal_lsn()::text AS lsn');
+      const lsn = current?.lsn;
+      if (!lsn) throw new Error('no WAL position on the primary');
       // Replication is asynchronous: poll (no fixed wait) until the standby replayed that far.
       for (let i = 0; ; i++) {
         const [r] = await query<{ ok: boolean }>(
