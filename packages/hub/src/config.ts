@@ -43,6 +43,12 @@ export interface HubConfig {
   logFormat: 'auto' | 'pretty' | 'json';
   /** postgres://… for production; undefined selects PGlite in dataDir. */
   databaseUrl: string | undefined;
+  /**
+   * DATABASE_READ_URL: a streaming (hot-standby) replica of DATABASE_URL. Dashboard, telemetry and
+   * fleet-overview reads go there; writes, auth, commands, config and any read right after a write
+   * of the same request stay on the primary. Ignored without DATABASE_URL (PGlite has no replica).
+   */
+  databaseReadUrl: string | undefined;
   dataDir: string;
   /** mqtt://… of an external broker; undefined starts the embedded aedes broker. */
   mqttUrl: string | undefined;
@@ -167,6 +173,7 @@ export function loadConfig(
     slowRequestMs: int('SLOW_REQUEST_MS', 1000, env),
     logFormat: logFormat(env.LOG_FORMAT),
     databaseUrl: env.DATABASE_URL || undefined,
+    databaseReadUrl: (env.DATABASE_URL && env.DATABASE_READ_URL) || undefined,
     dataDir: resolve(env.WATTFLEET_DATA_DIR ?? './data'),
     mqttUrl: env.MQTT_URL || undefined,
     mqttPublicUrl: brokerUrl('MQTT_PUBLIC_URL', env),

@@ -23,6 +23,7 @@ export async function startHub(config: HubConfig, hooks: StartHook[] = []): Prom
   let log: FastifyInstance['log'] | undefined;
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
+    readUrl: config.databaseReadUrl,
     dataDir: config.dataDir,
     // The work on that connection fails and is retried or answered 503; the hub goes on.
     onConnectionError: (err) => log?.warn({ err: err.message }, 'database connection lost'),

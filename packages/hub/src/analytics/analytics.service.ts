@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import { appSiteScopeResolved, assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
 import { type Actor, isFleetAdmin } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
-import { withTenant } from '../identity/tenant.ts';
+import { withTenantRead } from '../identity/tenant.ts';
 import type { DB } from '../storage/schema.ts';
 import { type TariffVersion, tariffsUpTo } from '../tariffs/tariffs.repository.ts';
 import { addDays, localDate } from '../time/zoned.ts';
@@ -189,14 +189,17 @@ export class AnalyticsService {
 
   /**
    * Reads as the caller: the tenant's transaction, row-level security applies. `scope` is the
-   * caller's read scope when this request resolved it already (not resolved again).
+   * caller's read scope when this request resolved it already (not resolved again). On the read
+   * replica when one is configured, unless `fresh`: this request computed days just before (on the
+   * primary, the system's job) and must read them back where they were written.
    */
   private asCaller<T>(
     actor: Actor,
     fn: (db: Kysely<DB>) => Promise<T>,
     scope?: 'all' | string[],
+    fresh = false,
   ): Promise<T> {
-    return withTenant(this.hub, actor, fn, 'read', scope);
+    return withTenantRead(this.hub, actor, fn, { resolved: scope, fresh });
   }
 
   /**
@@ -226,7 +229,8 @@ export class AnalyticsService {
     tariffsUpToDay?: string,
   ): Promise<{ rows: DayRow[]; intensity: number | null; tariffs: TariffVersion[] }> {
     const n = checkRange(from, to);
-    await processDirtyDaysOnRead(this.hub);
+    // Writes (on the primary) when days are queued; then this request reads them there too.
+    const fresh = (await processDirtyDaysOnRead(this.hub)) > 0;
     const first = await this.asCaller(
       actor,
       async (db) => {
@@ -238,6 +242,7 @@ export class AnalyticsService {
         return { ...site, rows, tariffs };
       },
       scope,
+      fresh,
     );
     if (!first) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
     const intensity = first.gridIntensity;
@@ -253,8 +258,9 @@ export class AnalyticsService {
         computed = true;
       }
     }
+    // Just written on the primary: read back there (the replica may not have them yet).
     const rows = computed
-      ? await this.asCaller(actor, (db) => storedDays(db, siteId, from, to), scope)
+      ? await this.asCaller(actor, (db) => storedDays(db, siteId, from, to), scope, true)
       : first.rows;
     return { rows, intensity, tariffs };
   }
@@ -366,7 +372,7 @@ export class AnalyticsService {
     const to = q.to ?? addDays(today, -1);
     const from = q.from ?? addDays(to, -29);
     checkRange(from, to);
-    await processDirtyDaysOnRead(this.hub);
+    const fresh = (await processDirtyDaysOnRead(this.hub)) > 0;
     // Scoped in code (scope) and, every query, by row-level security as the caller.
     return this.asCaller(
       actor,
@@ -388,6 +394,7 @@ export class AnalyticsService {
         };
       },
       resolved,
+      fresh,
     );
   }
 
@@ -444,9 +451,13 @@ export class AnalyticsService {
   /** Device-reported against hub-computed daily figures of the site's nodes. */
   async reconciliation(actor: Actor, siteId: string, from: string, to: string): Promise<ReconciliationList> {
     await this.openSiteRange(actor, siteId, from, to);
-    await processDirtyDaysOnRead(this.hub);
-    const rows = await this.asCaller(actor, async (db) =>
-      (await siteTimezone(db, siteId)) === undefined ? undefined : reconciliationRows(db, siteId, from, to),
+    const fresh = (await processDirtyDaysOnRead(this.hub)) > 0;
+    const rows = await this.asCaller(
+      actor,
+      async (db) =>
+        (await siteTimezone(db, siteId)) === undefined ? undefined : reconciliationRows(db, siteId, from, to),
+      undefined,
+      fresh,
     );
     if (!rows) throw new WattfleetError('WF_NOT_FOUND', 'Site not found');
     return rows;

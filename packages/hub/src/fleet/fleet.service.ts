@@ -4,7 +4,7 @@ import { WattfleetError } from '@wattfleet/protocol';
 import { appSiteScope, appSiteScopeResolved } from '../auth/access.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
-import { withTenant } from '../identity/tenant.ts';
+import { withTenant, withTenantRead } from '../identity/tenant.ts';
 import { controlPlaneConfig } from '../mqtt/config.ts';
 import { isRevoked } from '../nodes/enrollment.service.ts';
 import { managesEnrollment } from '../nodes/nodes.service.ts';
@@ -22,12 +22,12 @@ export class FleetService {
     const scope = site ? (visible === 'all' || visible.includes(site) ? [site] : []) : visible;
     if (scope !== 'all' && scope.length === 0) return [];
     const { offlineAfterS } = controlPlaneConfig(hub.config);
-    const { sites, nodes, alerts } = await withTenant(
+    // The fleet table may lag by the replication delay: the read replica when configured.
+    const { sites, nodes, alerts } = await withTenantRead(
       hub,
       actor,
       (trx) => fleetRows(trx, scope, offlineAfterS),
-      'read',
-      resolved,
+      { resolved },
     );
 
     const nodesBySite = new Map<string, typeof nodes>();

@@ -43,3 +43,32 @@ export async function withTenant<T>(
     return fn(trx);
   });
 }
+
+/**
+ * withTenant on the read replica (DATABASE_READ_URL; the primary when none is set, or when `fresh`):
+ * for dashboard, telemetry and fleet-overview reads that may lag the primary by the replication
+ * delay. The tenant's role and settings are transaction-local (SET LOCAL), which a hot standby
+ * allows, so row-level security applies there exactly as on the primary; the transaction is READ
+ * ONLY on the replica, so a write slipped into fn fails loudly instead of silently never happening.
+ * `fresh`: this request has just written what fn reads (a day computed on read): the primary.
+ */
+export async function withTenantRead<T>(
+  hub: Pick<HubContext, 'db' | 'siteScope' | 'database'>,
+  actor: Actor,
+  fn: (trx: Transaction<DB>) => Promise<T>,
+  opts: { mode?: AccessMode; resolved?: 'all' | string[] | undefined; fresh?: boolean } = {},
+): Promise<T> {
+  const mode = opts.mode ?? 'read';
+  const readDb = hub.database.readDb;
+  if (opts.fresh || readDb === hub.db) return withTenant(hub, actor, fn, mode, opts.resolved);
+  // The scope (grants) is resolved on the primary like every access decision: a grant just given
+  // or revoked counts at once. Only the data is read from the replica.
+  const settings = await tenantSettings(hub, actor, mode, opts.resolved);
+  return readDb
+    .transaction()
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      await applyTenant(trx, settings);
+      return fn(trx);
+    });
+}

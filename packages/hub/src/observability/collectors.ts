@@ -194,6 +194,35 @@ export function registerCollectors(app: FastifyInstance, metrics: HubMetrics): v
     (g, s) => g.set(s.overduePartitions),
   );
 
+  // The read replica's replay lag (DATABASE_READ_URL), read on the replica itself: 0 when it has
+  // replayed all it received, else the age of the last transaction it replayed (so a standby that
+  // is idle because the primary is idle reads 0, not a growing number). One cheap query per scrape.
+  const readDb = hub.database.readPool ? hub.database.readDb : undefined;
+  if (readDb) {
+    new Gauge({
+      name: 'wattfleet_db_replica_lag_seconds',
+      help: 'How far the read replica (DATABASE_READ_URL) trails the primary in replay, in seconds',
+      registers,
+      async collect() {
+        try {
+          const { rows } = await withTimeout(
+            sql<{ lag_s: number | null }>`
+              SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag_s`.execute(
+              readDb,
+            ),
+            DB_TIMEOUT_MS,
+            'replica lag read',
+          );
+          this.set(Math.max(0, rows[0]?.lag_s ?? 0));
+        } catch (err) {
+          metrics.scrapeErrors.inc({ collector: 'replica' });
+          app.log.warn({ err }, 'metrics: replica lag read failed; serving the previous value');
+        }
+      },
+    });
+  }
+
   const pool = hub.database.pool;
   new Gauge({
     name: 'wattfleet_db_pool_connections',

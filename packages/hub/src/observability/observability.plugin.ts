@@ -28,6 +28,8 @@ export async function observabilityPlugin(app: FastifyInstance): Promise<void> {
     ok: true,
     hub: config.hubId,
     engine: app.hub.database.engine,
+    // No query here (liveness): whether a replica is configured; its lag is a metric.
+    readReplica: app.hub.database.readPool !== undefined,
     uptimeS: Math.round(process.uptime()),
   }));
 

@@ -10,6 +10,10 @@ export const Health = Type.Object(
     ok: Type.Literal(true),
     hub: Type.String({ description: 'HUB_ID of the answering hub' }),
     engine: EngineName,
+    readReplica: Type.Boolean({
+      description:
+        'DATABASE_READ_URL is set: dashboard and telemetry reads go to a replica (its lag: wattfleet_db_replica_lag_seconds)',
+    }),
     uptimeS: Type.Integer({ minimum: 0 }),
   },
   { description: 'The process is alive (liveness; says nothing about the database or broker)' },

@@ -60,6 +60,14 @@ export interface Database {
    * pool connection. Never closed for idleness: closing it would silently drop the locks it holds.
    */
   readonly lockPool?: pg.Pool | undefined;
+  /**
+   * Where dashboard, telemetry and fleet-overview reads go (through withTenantRead, identity/
+   * tenant.ts): a streaming replica's pool when DATABASE_READ_URL is set, else `db` itself. Never
+   * for writes, nor for a read that must see this request's own writes (the replica may lag).
+   */
+  readonly readDb: Kysely<DB>;
+  /** The replica's pool, set only when DATABASE_READ_URL is (PostgreSQL only; PGlite has no replica). */
+  readonly readPool?: pg.Pool | undefined;
   close(): Promise<void>;
 }
 
@@ -70,6 +78,11 @@ export interface OpenOptions {
   poolSize?: number;
   /** PGlite only: start from this dump (dumpDataDir) instead of an empty cluster. */
   loadDataDir?: Blob;
+  /**
+   * PostgreSQL only: a hot-standby replica of databaseUrl for reads that may lag (readDb).
+   * Ignored by PGlite, which is one embedded database with no replication.
+   */
+  readUrl?: string | undefined;
   /** Told about every lost connection (PostgreSQL only), e.g. to log it. */
   onConnectionError?: (err: Error) => void;
 }
@@ -98,15 +111,31 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     });
     lockPool.on('error', lost);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    // The replica gets the same listeners: a standby restarting must not kill the process either.
+    const readPool = opts.readUrl
+      ? new pg.Pool({
+          connectionString: opts.readUrl,
+          max: opts.poolSize ?? Number(process.env.DATABASE_POOL_SIZE ?? 16),
+          application_name: 'wattfleet-hub-read',
+        })
+      : undefined;
+    readPool?.on('connect', (client) => {
+      client.on('error', lost);
+    });
+    readPool?.on('error', lost);
+    const readDb = readPool ? new Kysely<DB>({ dialect: new PostgresDialect({ pool: readPool }) }) : db;
     return {
       engine: 'postgres',
       db,
       pool,
       pglite: undefined,
       lockPool,
+      readDb,
+      readPool,
       close: async () => {
         await db.destroy();
         await lockPool.end();
+        if (readDb !== db) await readDb.destroy();
       },
     };
   }
@@ -121,6 +150,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     db,
     pool,
     pglite,
+    readDb: db,
     close: async () => {
       await db.destroy();
       await pglite.close();

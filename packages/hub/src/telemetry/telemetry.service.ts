@@ -6,7 +6,7 @@ import { DEFAULT_INTERVAL_S, roundLearnedIntervalS } from '../analytics/complete
 import { assertNodeAccess, assertSiteAccess } from '../auth/access.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { HubContext } from '../context.ts';
-import { withTenant } from '../identity/tenant.ts';
+import { withTenantRead } from '../identity/tenant.ts';
 import {
   chooseResolution,
   latestValues,
@@ -32,7 +32,8 @@ export class TelemetryService {
     }
     const metrics = q.metrics ? q.metrics.split(',').filter(Boolean) : undefined;
     // Row-level security again under the tenant's role: the data queries themselves cannot leak.
-    return withTenant(
+    // Read-only and allowed to lag (charts, the CSV export): the read replica when configured.
+    return withTenantRead(
       this.hub,
       actor,
       async (db) => {
@@ -67,14 +68,13 @@ export class TelemetryService {
           series,
         };
       },
-      'read',
-      scope,
+      { resolved: scope },
     );
   }
 
   /** The latest value per series of a node. */
   async latest(actor: Actor, nodeId: string): Promise<Latest> {
     await assertNodeAccess(this.hub, actor, nodeId);
-    return { nodeId, values: await withTenant(this.hub, actor, (db) => latestValues(db, nodeId)) };
+    return { nodeId, values: await withTenantRead(this.hub, actor, (db) => latestValues(db, nodeId)) };
   }
 }
