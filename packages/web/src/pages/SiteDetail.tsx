@@ -2,6 +2,7 @@
 // enrollment codes for new nodes.
 import { type FormEvent, useState } from 'react';
 import { nodesApi } from '../api/nodes.ts';
+import { orgsApi } from '../api/orgs.ts';
 import { type EnrollmentCode, sitesApi } from '../api/sites.ts';
 import { telemetryApi } from '../api/telemetry.ts';
 import { AlertList } from '../components/AlertList.tsx';
@@ -12,6 +13,7 @@ import { GridIntensitySetting } from '../components/GridIntensitySetting.tsx';
 import { NodeTools } from '../components/NodeTools.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
+import { SiteEditForm } from '../components/SiteEditForm.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { TariffEditor } from '../components/TariffEditor.tsx';
 import { VendorSystems } from '../components/VendorSystems.tsx';
@@ -118,6 +120,9 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
   );
   const stale = isStale(row?.health, newestData, fleetRow.now);
   const canManage = user?.role === 'admin' || user?.role === 'installer';
+  // Who installs a site is the owner org's decision or an admin's (the hub enforces it).
+  const canChangeInstaller = user?.role === 'admin' || user?.role === 'org_admin';
+  const orgs = useAsync(() => orgsApi.list(), []);
   const toggle = async (id: string, active: boolean) => {
     await (active ? nodesApi.deactivate(id) : nodesApi.activate(id));
     site.reload();
@@ -215,6 +220,15 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
       <TariffEditor siteId={siteId} timeZone={site.data.timezone} canEdit={canManage} />
       <section className="card" id="site-settings" aria-labelledby="site-settings-title">
         <h2 id="site-settings-title">Site settings</h2>
+        {(canManage || user?.role === 'org_admin') && (
+          <SiteEditForm
+            key={`${site.data.id}|${site.data.timezone}|${site.data.installer_org_id}`}
+            site={site.data}
+            orgs={orgs.data}
+            canChangeInstaller={canChangeInstaller}
+            onSaved={() => site.reload()}
+          />
+        )}
         <GridIntensitySetting site={site.data} canEdit={canManage} onSaved={() => site.reload()} />
       </section>
       <div className="grid-2">
