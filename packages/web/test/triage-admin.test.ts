@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { localDate } from '@wattfleet/protocol/zoned';
 import type { Browser, Page } from 'playwright-core';
+import { notifyBudgets } from '../../hub/src/budgets/budgets.service.ts';
 import { startTestHub, type TestHub } from '../../hub/test/helpers/hub.ts';
 import {
   accessTokenOf,
@@ -327,6 +329,66 @@ describe('alert inbox, user management and site editing in a browser against a r
     await form.getByRole('button', { name: 'Save site' }).click();
     await form.getByRole('status').filter({ hasText: 'Site saved.' }).waitFor();
     assert.equal((await api('GET', `/api/v1/sites/${sites['Athens Roof']}`)).system_kw, 9.9);
+  });
+
+  it('an installer sets a monthly budget: spent and forecast from the hub, the 80 % notice listed once sent, a bad amount refused beside the field', async () => {
+    // A priced day of this month at the site: a stand-in for the analytics job's output.
+    await hub.app.hub.db
+      .insertInto('site_daily')
+      .values({
+        site_id: sites['Athens Roof']!,
+        day: localDate(Date.now(), 'Europe/Athens'),
+        solar_wh: 0,
+        load_wh: 0,
+        import_wh: 0,
+        export_wh: 0,
+        charge_wh: 0,
+        discharge_wh: 0,
+        solar_to_load_wh: 0,
+        battery_solar_to_load_wh: 0,
+        solar_export_wh: 0,
+        coverage: 1,
+        counter_resets: 0,
+        battery_solar_wh: 0,
+        battery_grid_wh: 0,
+        currency: 'EUR',
+        cost: 85,
+      })
+      .execute();
+    await api('POST', `/api/v1/orgs/${orgs.Household}/notification-channels`, {
+      kind: 'email',
+      target: 'household@example.test',
+    });
+    await installer.goto(`${base}/sites/${sites['Athens Roof']}`);
+    const card = installer.getByTestId('budget');
+    await card.getByTestId('budget-spent').filter({ hasText: '85.00 EUR' }).waitFor();
+    await card.getByLabel(/Budget per month/).fill('-3');
+    await card.getByRole('button', { name: 'Save budget' }).click();
+    await card.getByTestId('budget-problem').waitFor();
+    await card.locator('[role="alert"][data-code="WF_VALIDATION"]').waitFor();
+    await card.getByLabel(/Budget per month/).fill('100');
+    await card.getByRole('button', { name: 'Save budget' }).click();
+    await card.getByRole('status').filter({ hasText: 'Budget saved.' }).waitFor();
+    await card.getByTestId('budget-spent').filter({ hasText: '85.00 EUR (85 %)' }).waitFor();
+    const status = await api('GET', `/api/v1/sites/${sites['Athens Roof']}/budget`);
+    assert.equal(status.monthlyAmount, 100);
+    // The forecast moves with the clock (elapsed share of the month): the page's and a later API
+    // answer agree to well within a per mille, and both extrapolate what was spent.
+    const shown = Number(
+      /^([\d.]+) EUR/.exec((await card.getByTestId('budget-forecast').textContent()) ?? '')?.[1],
+    );
+    assert.ok(shown >= 85, `forecast ${shown}`);
+    assert.ok(Math.abs(shown - status.forecast) <= status.forecast * 1e-3, `${shown} vs ${status.forecast}`);
+    assert.equal(
+      await card.getByTestId('budget-month').textContent(),
+      localDate(Date.now(), 'Europe/Athens').slice(0, 7),
+    );
+    assert.equal(await card.getByTestId('budget-notified').textContent(), 'nothing yet');
+    assert.equal(await notifyBudgets(hub.app.hub), 1);
+    assert.equal(await notifyBudgets(hub.app.hub), 0, 'once per month');
+    await installer.reload();
+    await installer.getByTestId('budget-notified').filter({ hasText: '80 %' }).waitFor();
+    await installer.screenshot({ path: join(SCREENSHOTS, 'site-budget.png'), fullPage: true });
   });
 
   for (const layout of LAYOUTS) {

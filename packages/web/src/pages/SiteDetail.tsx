@@ -6,6 +6,7 @@ import { orgsApi } from '../api/orgs.ts';
 import { type EnrollmentCode, sitesApi } from '../api/sites.ts';
 import { telemetryApi } from '../api/telemetry.ts';
 import { AlertList } from '../components/AlertList.tsx';
+import { BudgetCard } from '../components/BudgetCard.tsx';
 import { ChannelControls } from '../components/ChannelControls.tsx';
 import { DataQuality } from '../components/DataQuality.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
@@ -218,11 +219,12 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
       <AlertList siteId={siteId} canAck={canManage} timeZone={site.data.timezone} />
       <SiteChart siteId={siteId} timeZone={site.data.timezone} />
       <TariffEditor siteId={siteId} timeZone={site.data.timezone} canEdit={canManage} />
+      <BudgetCard siteId={siteId} canEdit={canManage || user?.role === 'org_admin'} />
       <section className="card" id="site-settings" aria-labelledby="site-settings-title">
         <h2 id="site-settings-title">Site settings</h2>
         {(canManage || user?.role === 'org_admin') && (
           <SiteEditForm
-            key={`${site.data.id}|${site.data.timezone}|${site.data.installer_org_id}`}
+            key={site.data.id}
             site={site.data}
             orgs={orgs.data}
             canChangeInstaller={canChangeInstaller}
