@@ -1,4 +1,5 @@
 export * from './automation.ts';
+export * from './budgets.ts';
 export * from './client-id.ts';
 export * from './commands.ts';
 export * from './device-input.ts';

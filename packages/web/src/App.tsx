@@ -5,6 +5,7 @@ import { logout } from './api/auth.ts';
 import { EnphaseCallbackPage } from './components/EnphaseAuthorise.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
+import { AlertsPage } from './pages/Alerts.tsx';
 import { AutomationPage } from './pages/automation/AutomationPage.tsx';
 import { RulePage } from './pages/automation/RulePage.tsx';
 import { ScenePage } from './pages/automation/ScenePage.tsx';
@@ -34,6 +35,7 @@ interface NavItem {
 const NAV: NavItem[] = [
   { href: '/home', label: 'My home', roles: ['owner', 'viewer', 'admin', 'org_admin', 'installer'] },
   { href: '/fleet', label: 'Fleet', roles: ['admin', 'org_admin', 'installer'] },
+  { href: '/alerts', label: 'Alerts', roles: ['admin', 'org_admin', 'installer'] },
   { href: '/commands', label: 'Commands', roles: ['admin', 'installer'] },
   { href: '/vendors', label: 'Vendor systems', roles: ['admin', 'org_admin', 'installer'] },
   { href: '/admin', label: 'Admin', roles: ['admin'] },
@@ -62,6 +64,7 @@ function Page({ path, role }: { path: string; role: Role }) {
   const home = match('/home/:siteId', path);
   if (home) return <OwnerPage siteId={home.siteId!} />;
   if (path === '/fleet' && allowed('/fleet')) return <FleetPage />;
+  if (path === '/alerts' && allowed('/alerts')) return <AlertsPage />;
   if (path === '/commands' && allowed('/commands')) return <CommandsPage />;
   if (path === '/admin' && allowed('/admin')) return <AdminPage />;
   if (path === '/users' && allowed('/users')) return <UsersPage />;

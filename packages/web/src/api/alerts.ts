@@ -34,11 +34,31 @@ const view = (r: AlertRow): Alert => ({
   openedAt: r.opened_at,
 });
 
+export interface AlertFilter {
+  siteId?: string;
+  /** 'active' means open or acknowledged. */
+  state?: 'open' | 'acknowledged' | 'resolved' | 'active';
+  severity?: Alert['severity'];
+  limit?: number;
+}
+
 export const alertsApi = {
-  /** state 'active' means open or acknowledged. */
-  list: async (filter: { siteId?: string; state?: 'open' | 'acknowledged' | 'resolved' | 'active' } = {}) =>
-    (await request<AlertRow[]>('/alerts', { query: { siteId: filter.siteId, state: filter.state } })).map(
-      view,
+  list: async (filter: AlertFilter = {}) =>
+    (
+      await request<AlertRow[]>('/alerts', {
+        query: {
+          siteId: filter.siteId,
+          state: filter.state,
+          severity: filter.severity,
+          limit: filter.limit,
+        },
+      })
+    ).map(view),
+  /** Mutes one rule on one site until a given instant: no new alerts of it meanwhile. */
+  mute: (siteId: string, rule: string, until: string) =>
+    request<{ siteId: string; rule: string; until: string }>(
+      `/sites/${encodeURIComponent(siteId)}/alert-mutes`,
+      { body: { rule, until } },
     ),
   ack: async (alertId: string) =>
     view(await request<AlertRow>(`/alerts/${encodeURIComponent(alertId)}/acknowledge`, { body: {} })),

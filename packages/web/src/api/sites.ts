@@ -54,6 +54,12 @@ export interface NewSite {
 /** What PATCH /sites/:id changes (only the fields sent). */
 export interface SitePatch {
   name?: string;
+  /** An IANA zone; the hub refuses one it does not know. */
+  timezone?: string;
+  latitude?: number | null;
+  longitude?: number | null;
+  /** Only the owner org's admin or a fleet admin may change it (the hub checks). */
+  installerOrgId?: string | null;
   systemKw?: number | null;
   /** g CO₂/kWh, 0–2000 (the hub checks); null clears it. */
   gridIntensityGPerKwh?: number | null;

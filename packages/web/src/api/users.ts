@@ -30,6 +30,14 @@ export const usersApi = {
     request<User & { temporaryPassword?: string }>('/users', { body: u }),
   setDisabled: (id: string, disabled: boolean) =>
     request<User>(`/users/${encodeURIComponent(id)}`, { method: 'PATCH', body: { disabled } }),
+  setRole: (id: string, role: Role) =>
+    request<User>(`/users/${encodeURIComponent(id)}`, { method: 'PATCH', body: { role } }),
+  /** A generated temporary password (shown once); the hub ends every session of the user. */
+  resetPassword: (id: string) =>
+    request<{ temporaryPassword: string; mustChangePassword: boolean }>(
+      `/users/${encodeURIComponent(id)}/reset-password`,
+      { body: {} },
+    ),
   grants: (siteId: string) => request<Grant[]>(`/sites/${encodeURIComponent(siteId)}/grants`),
   grant: (siteId: string, body: { orgId: string; expiresAt?: string | null }) =>
     request<Grant>(`/sites/${encodeURIComponent(siteId)}/grants`, { body }),

@@ -51,3 +51,22 @@ export function lacksControlChannel(
 export function isStale(health: FleetHealth | undefined, newestDataMs: number, now: number): boolean {
   return health === 'Offline' || !newestDataMs || now - newestDataMs > STALE_MS;
 }
+
+/** An alert's lifecycle words (DESIGN.md: open → acknowledged → resolved), for every page. */
+export type AlertState = 'open' | 'acknowledged' | 'resolved';
+export type AlertSeverity = 'info' | 'warning' | 'critical';
+
+export const ALERT_STATE_LABEL: Record<AlertState, string> = {
+  open: 'Open',
+  acknowledged: 'Acknowledged',
+  resolved: 'Resolved',
+};
+
+export const SEVERITY_LABEL: Record<AlertSeverity, string> = {
+  info: 'Info',
+  warning: 'Warning',
+  critical: 'Critical',
+};
+
+/** A user account's state as the users table shows it. */
+export const ACCOUNT_STATE_LABEL = { active: 'Active', disabled: 'Disabled' } as const;

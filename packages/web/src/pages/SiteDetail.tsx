@@ -2,9 +2,11 @@
 // enrollment codes for new nodes.
 import { type FormEvent, useState } from 'react';
 import { nodesApi } from '../api/nodes.ts';
+import { orgsApi } from '../api/orgs.ts';
 import { type EnrollmentCode, sitesApi } from '../api/sites.ts';
 import { telemetryApi } from '../api/telemetry.ts';
 import { AlertList } from '../components/AlertList.tsx';
+import { BudgetCard } from '../components/BudgetCard.tsx';
 import { ChannelControls } from '../components/ChannelControls.tsx';
 import { DataQuality } from '../components/DataQuality.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
@@ -12,6 +14,7 @@ import { GridIntensitySetting } from '../components/GridIntensitySetting.tsx';
 import { NodeTools } from '../components/NodeTools.tsx';
 import { PowerFlow } from '../components/PowerFlow.tsx';
 import { SiteChart } from '../components/SiteChart.tsx';
+import { SiteEditForm } from '../components/SiteEditForm.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { TariffEditor } from '../components/TariffEditor.tsx';
 import { VendorSystems } from '../components/VendorSystems.tsx';
@@ -118,6 +121,9 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
   );
   const stale = isStale(row?.health, newestData, fleetRow.now);
   const canManage = user?.role === 'admin' || user?.role === 'installer';
+  // Who installs a site is the owner org's decision or an admin's (the hub enforces it).
+  const canChangeInstaller = user?.role === 'admin' || user?.role === 'org_admin';
+  const orgs = useAsync(() => orgsApi.list(), []);
   const toggle = async (id: string, active: boolean) => {
     await (active ? nodesApi.deactivate(id) : nodesApi.activate(id));
     site.reload();
@@ -213,8 +219,18 @@ export function SiteDetailPage({ siteId }: { siteId: string }) {
       <AlertList siteId={siteId} canAck={canManage} timeZone={site.data.timezone} />
       <SiteChart siteId={siteId} timeZone={site.data.timezone} />
       <TariffEditor siteId={siteId} timeZone={site.data.timezone} canEdit={canManage} />
+      <BudgetCard siteId={siteId} canEdit={canManage || user?.role === 'org_admin'} />
       <section className="card" id="site-settings" aria-labelledby="site-settings-title">
         <h2 id="site-settings-title">Site settings</h2>
+        {(canManage || user?.role === 'org_admin') && (
+          <SiteEditForm
+            key={site.data.id}
+            site={site.data}
+            orgs={orgs.data}
+            canChangeInstaller={canChangeInstaller}
+            onSaved={() => site.reload()}
+          />
+        )}
         <GridIntensitySetting site={site.data} canEdit={canManage} onSaved={() => site.reload()} />
       </section>
       <div className="grid-2">

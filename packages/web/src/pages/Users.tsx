@@ -1,10 +1,13 @@
-// Admin: users of every org (create with a role, disable / enable) and the audit log.
+// Admin: users of every org (create with a role, change the role, reset the password, disable /
+// enable) and the audit log. The hub checks who may do what, audits it, and ends the sessions of a
+// user whose password was reset; this page shows the outcome.
 import type { Role } from '@wattfleet/protocol';
 import { type FormEvent, useState } from 'react';
 import { orgsApi } from '../api/orgs.ts';
-import { type AuditItem, auditApi, usersApi } from '../api/users.ts';
+import { type AuditItem, auditApi, type User, usersApi } from '../api/users.ts';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { dateTime } from '../lib/format.ts';
+import { ACCOUNT_STATE_LABEL } from '../lib/status.ts';
 import { useAsync } from '../lib/use-async.ts';
 
 // org_admin: manages the users and sites of its own org (a fleet-wide admin needs an operator org).
@@ -16,6 +19,7 @@ export function UsersPage() {
   const [form, setForm] = useState({ orgId: '', email: '', role: 'owner' as Role, password: '' });
   const [error, setError] = useState<Error>();
   const [created, setCreated] = useState<string>();
+  const [outcome, setOutcome] = useState<string>();
   const orgName = (id: string) => orgs.data?.find((o) => o.id === id)?.name ?? id.slice(0, 8);
 
   const create = async (e: FormEvent) => {
@@ -47,6 +51,31 @@ export function UsersPage() {
     } catch (err) {
       setError(err as Error);
     }
+  };
+  const changeRole = async (u: User, role: Role) => {
+    setError(undefined);
+    setOutcome(undefined);
+    try {
+      await usersApi.setRole(u.id, role);
+      setOutcome(`${u.email} is now ${role}`);
+    } catch (err) {
+      setError(err as Error);
+    }
+    users.reload();
+  };
+  const reset = async (u: User) => {
+    setError(undefined);
+    setOutcome(undefined);
+    if (!window.confirm(`Reset the password of ${u.email}? They are signed out everywhere.`)) return;
+    try {
+      const r = await usersApi.resetPassword(u.id);
+      setOutcome(
+        `${u.email}: temporary password ${r.temporaryPassword} (shown once; they choose their own at the next sign-in, and every session of theirs has ended)`,
+      );
+    } catch (err) {
+      setError(err as Error);
+    }
+    users.reload();
   };
 
   return (
@@ -95,6 +124,11 @@ export function UsersPage() {
         <button type="submit">Create user</button>
         {created && <p data-testid="user-created">{created}</p>}
       </form>
+      {outcome && (
+        <p className="card" role="status" data-testid="user-outcome">
+          {outcome}
+        </p>
+      )}
       <div className="table-wrap card">
         <table data-testid="users-table">
           <thead>
@@ -111,18 +145,37 @@ export function UsersPage() {
             {(users.data ?? []).map((u) => (
               <tr key={u.id} data-email={u.email} data-state={u.disabled ? 'disabled' : 'active'}>
                 <td>{u.email}</td>
-                <td>{u.role}</td>
+                <td>
+                  <select
+                    value={u.role}
+                    aria-label={`Role of ${u.email}`}
+                    onChange={(e) => void changeRole(u, e.target.value as Role)}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r}>{r}</option>
+                    ))}
+                  </select>
+                </td>
                 <td>{orgName(u.orgId)}</td>
                 <td>{dateTime(u.lastLoginAt)}</td>
-                <td>{u.disabled ? 'disabled' : 'active'}</td>
+                <td>{ACCOUNT_STATE_LABEL[u.disabled ? 'disabled' : 'active']}</td>
                 <td>
-                  <button
-                    type="button"
-                    onClick={() => void toggle(u.id, !u.disabled)}
-                    aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.email}`}
-                  >
-                    {u.disabled ? 'Enable' : 'Disable'}
-                  </button>
+                  <div className="row-actions">
+                    <button
+                      type="button"
+                      onClick={() => void reset(u)}
+                      aria-label={`Reset password of ${u.email}`}
+                    >
+                      Reset password
+                    </button>
+                    <button
+                      type="button"
+                      onClick={() => void toggle(u.id, !u.disabled)}
+                      aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.email}`}
+                    >
+                      {u.disabled ? 'Enable' : 'Disable'}
+                    </button>
+                  </div>
                 </td>
               </tr>
             ))}
