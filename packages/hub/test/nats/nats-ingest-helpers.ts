@@ -92,7 +92,7 @@ export async function enrollNodes(
 }
 
 /** Publishes numbered batches (values 0, 1, 2 … per node) until `running()` is false. */
-export function publishUntil(nodes: ScriptedNode[], running: () => boolean, t0: number): Promise<void[]> {
+export function publishUntil(nodes: ScriptedNode[], running: () => boolean, t0: number): Promise<unknown> {
   return Promise.all(
     nodes.map(async (node, n) => {
       for (let b = 0; running(); b++) {
