@@ -9,7 +9,22 @@ export interface MosquittoFilesConfig {
   pidFile: string | undefined;
 }
 
+/** BROKER=nats: JetStream-backed broker tier (see nats-broker.ts). */
+export interface NatsConfig {
+  servers: string[];
+  /** The MQTT listener nodes connect to (told at enrollment). */
+  mqttUrl: string;
+  user: string | undefined;
+  password: string | undefined;
+  stream: string;
+  replicas: number;
+  durable: string;
+  ackWaitS: number;
+}
+
 export interface ControlPlaneConfig {
+  /** Set when BROKER=nats (needs NATS_URL); otherwise MQTT_URL / the embedded broker. */
+  nats: NatsConfig | undefined;
   /** No heartbeat for this long → offline (reason 'silence'). */
   offlineAfterS: number;
   /** How often the offline sweep and the command expiry run. */
@@ -72,7 +87,21 @@ export function controlPlaneConfig(
 ): ControlPlaneConfig {
   const passwordFile = env.MOSQUITTO_PASSWORD_FILE || undefined;
   const aclFile = env.MOSQUITTO_ACL_FILE || undefined;
+  const nats: NatsConfig | undefined =
+    env.BROKER === 'nats'
+      ? {
+          servers: (env.NATS_URL || 'nats://127.0.0.1:4222').split(',').map((u) => u.trim()),
+          mqttUrl: env.NATS_MQTT_URL || env.MQTT_URL || 'mqtt://127.0.0.1:1883',
+          user: env.NATS_USER || undefined,
+          password: env.NATS_PASSWORD || undefined,
+          stream: env.NATS_STREAM || 'WATTFLEET_NODES',
+          replicas: Math.max(1, Math.min(5, num(env, 'NATS_REPLICAS', 1))),
+          durable: env.NATS_DURABLE || 'hub-ingest',
+          ackWaitS: Math.max(1, num(env, 'NATS_ACK_WAIT_S', 30)),
+        }
+      : undefined;
   return {
+    nats,
     offlineAfterS: num(env, 'HEARTBEAT_OFFLINE_S', 300),
     sweepIntervalMs: num(env, 'HEARTBEAT_SWEEP_MS', 3000),
     heartbeatFlushMs: num(env, 'HEARTBEAT_FLUSH_MS', 1000),

@@ -40,6 +40,7 @@ import { bridgeCluster } from './cluster-bridge.ts';
 import { type ControlPlaneConfig, controlPlaneConfig } from './config.ts';
 import { ExternalBroker } from './external-broker.ts';
 import { syncMosquittoFiles } from './mosquitto-files.ts';
+import { NatsBroker } from './nats-broker.ts';
 import { NodeDirectory } from './node-directory.ts';
 
 const CHANNELS: NodeChannel[] = ['status', 'telemetry', 'responses', 'events', 'daily', 'live'];
@@ -130,7 +131,14 @@ export class ControlPlane {
     const { config } = this.hub;
     const cp = this.config;
     let broker: ControlBroker;
-    if (config.mqttUrl) {
+    if (cp.nats) {
+      broker = new NatsBroker({
+        ...cp.nats,
+        queueGroup: cp.sharedGroup,
+        workers: cp.ingestConnections,
+        log: this.log,
+      });
+    } else if (config.mqttUrl) {
       if (cp.mosquitto) await this.syncMosquitto();
       broker = new ExternalBroker({
         url: config.mqttUrl,
