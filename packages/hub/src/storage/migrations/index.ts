@@ -30,6 +30,8 @@ import * as m048 from './048_edge_automation.ts';
 import * as m049 from './049_edge_automation_rls.ts';
 import * as m050 from './050_vendors.ts';
 import * as m051 from './051_vendors_rls.ts';
+import * as m056 from './056_rollouts.ts';
+import * as m057 from './057_rollouts_rls.ts';
 import * as m060 from './060_equipment_channels.ts';
 import * as m061 from './061_equipment_channels_rls.ts';
 import * as m062 from './062_schedules.ts';
@@ -68,6 +70,8 @@ export const migrations: Record<string, Migration> = {
   '049_edge_automation_rls': m049,
   '050_vendors': m050,
   '051_vendors_rls': m051,
+  '056_rollouts': m056,
+  '057_rollouts_rls': m057,
   '060_equipment_channels': m060,
   '061_equipment_channels_rls': m061,
   '062_schedules': m062,
