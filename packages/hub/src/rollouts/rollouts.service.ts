@@ -377,7 +377,9 @@ export class RolloutService {
   /** The ring settled healthy: wait ringWaitS, then start the next ring (or complete). */
   private async advance(rollout: RolloutRow): Promise<RolloutRow | undefined> {
     const now = this.now();
-    if (!rollout.ring_settled_at) {
+    const last = rollout.current_ring + 1 >= rollout.rings.length;
+    // The wait is between rings: the last ring settling completes the rollout.
+    if (!last && !rollout.ring_settled_at) {
       const settled = await repo.setRolloutState(
         this.db,
         rollout.id,
@@ -388,8 +390,7 @@ export class RolloutService {
       if (!settled) return undefined;
       rollout = settled;
     }
-    if (now - rollout.ring_settled_at!.getTime() < rollout.ring_wait_s * 1000) return undefined;
-    const last = rollout.current_ring + 1 >= rollout.rings.length;
+    if (!last && now - rollout.ring_settled_at!.getTime() < rollout.ring_wait_s * 1000) return undefined;
     const moved = await repo.setRolloutState(
       this.db,
       rollout.id,
