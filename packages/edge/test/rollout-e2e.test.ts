@@ -137,15 +137,13 @@ describe('staged rollout with real agent bundles (PGlite hub)', () => {
     }
     // Every agent starts on v1.0.0 (installed by its own updater).
     for (const id of nodeIds) {
-      await agents
-        .get(id)!
-        .dispatcher.handle({
-          id: crypto.randomUUID(),
-          type: 'SELF_UPDATE',
-          args: { tag: 'v1.0.0' },
-          issuedAt: Date.now(),
-          expiresAt: Date.now() + 600_000,
-        });
+      await agents.get(id)!.dispatcher.handle({
+        id: crypto.randomUUID(),
+        type: 'SELF_UPDATE',
+        args: { tag: 'v1.0.0' },
+        issuedAt: Date.now(),
+        expiresAt: Date.now() + 600_000,
+      });
       await heartbeat(id);
     }
   });
