@@ -141,6 +141,7 @@ export async function buildHub(opts: BuildHubOptions): Promise<FastifyInstance> 
   await app.register((await import('./equipment/equipment.plugin.ts')).equipmentPlugin); // registry, areas, lines, /api/v1
   await app.register((await import('./budgets/budgets.plugin.ts')).budgetsPlugin); // site budgets, /api/v1
   await app.register((await import('./uns/uns.plugin.ts')).unsPlugin); // unified namespace export, /api/v1
+  await app.register((await import('./rollouts/rollouts.plugin.ts')).rolloutsPlugin); // staged rollouts, /api/v1
   await app.register((await import('./web/web.plugin.ts')).webPortal); // portal at / when built
   registerCollectors(app, hub.metrics);
   return app;

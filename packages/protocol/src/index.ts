@@ -9,6 +9,7 @@ export * from './errors.ts';
 export * from './formats.ts';
 export * from './messages.ts';
 export * from './metrics.ts';
+export * from './rollouts.ts';
 export * from './signing.ts';
 export * from './text.ts';
 export * from './timestamps.ts';

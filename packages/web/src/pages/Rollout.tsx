@@ -1,5 +1,6 @@
-// Admin rollout: agent version of every node, select some, send SELF_UPDATE with a tag to each,
-// and watch every command's state live. Versions are read again once every update has finished
+// Admin rollout: agent version of every node, select some, then either send SELF_UPDATE with a
+// tag to each at once and watch every command's state live, or start a staged rollout that the
+// hub executes ring by ring with a health gate and an automatic halt (RolloutPlans). Versions are read again once every update has finished
 // (an updated agent reports its new version in its next heartbeat; Refresh reads it later).
 import { useEffect, useMemo, useState } from 'react';
 import { commandsApi, TERMINAL_STATES } from '../api/commands.ts';
@@ -8,6 +9,7 @@ import { CommandState } from '../components/CommandState.tsx';
 import { ErrorNote } from '../components/ErrorNote.tsx';
 import { useAsync } from '../lib/use-async.ts';
 import { useWatchedCommands } from '../lib/use-commands.ts';
+import { RolloutPlans } from './RolloutPlans.tsx';
 
 export function RolloutPage() {
   const fleet = useAsync((signal) => fleetApi.sites(signal), []);
@@ -113,6 +115,7 @@ export function RolloutPage() {
           </tbody>
         </table>
       </div>
+      <RolloutPlans selected={[...selected]} tag={tag} />
     </div>
   );
 }

@@ -32,6 +32,8 @@ import * as m050 from './050_vendors.ts';
 import * as m051 from './051_vendors_rls.ts';
 import * as m054 from './054_site_budgets.ts';
 import * as m055 from './055_site_budgets_rls.ts';
+import * as m056 from './056_rollouts.ts';
+import * as m057 from './057_rollouts_rls.ts';
 import * as m060 from './060_equipment_channels.ts';
 import * as m061 from './061_equipment_channels_rls.ts';
 import * as m062 from './062_schedules.ts';
@@ -72,6 +74,8 @@ export const migrations: Record<string, Migration> = {
   '051_vendors_rls': m051,
   '054_site_budgets': m054,
   '055_site_budgets_rls': m055,
+  '056_rollouts': m056,
+  '057_rollouts_rls': m057,
   '060_equipment_channels': m060,
   '061_equipment_channels_rls': m061,
   '062_schedules': m062,
