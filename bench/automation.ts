@@ -257,6 +257,8 @@ export async function main(args: string[]): Promise<void> {
     },
     process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
   );
+  // A loaded machine (shared by several benches) can take more than the default minute to start it.
+  hub.startTimeoutMs = 180_000;
   const nodes: SimNode[] = [];
   const pgc = new pg.Client({ connectionString: db.url });
   pgc.on('error', () => {});
