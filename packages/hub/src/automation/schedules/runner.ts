@@ -40,10 +40,12 @@ import type { Actor } from '../../auth/actor.ts';
 import type { HubContext } from '../../context.ts';
 import type { AutomationService } from '../automation.service.ts';
 import {
-  advanceWatermark,
-  claimRun,
+  advanceWatermarks,
+  claimRuns,
   finishRun,
+  type NewRun,
   type RunnableSchedule,
+  runKey,
   runnableSchedules,
 } from './schedules.repository.ts';
 import type { RunOutcome } from './schedules.tables.ts';
@@ -57,6 +59,13 @@ const MAX_LOOKBACK_MS = 7 * 86_400_000;
 /** Lateness of an ordinary tick (every 15 s, plus a slow database): still on time. */
 export const ON_TIME_MS = 60_000;
 const SYSTEM: Actor = { kind: 'system' };
+/**
+ * Channels switched at once by one tick. Each switch is a few short transactions (the channel's
+ * row lock, the command, the run log), so 10,000 actions due in one minute done one after another
+ * would take minutes; in parallel they take seconds. Bounded well below the database pool (16) so
+ * ingest and the API keep connections while a big minute is being switched.
+ */
+export const SWITCH_CONCURRENCY = 8;
 export const RUNNER_SOURCE = 'schedule-runner';
 
 export type TickSummary = Record<Exclude<RunOutcome, 'running'>, number>;
@@ -114,12 +123,64 @@ export class ScheduleRunner {
     for (const s of schedules) due.push(...this.dueOf(s, now));
     // In time order; at one instant the lower-ranked first, so the one that outranks acts last.
     due.sort((a, b) => a.occurrence.dueAt - b.occurrence.dueAt || compareRank(b.schedule, a.schedule));
+    // Every occurrence is claimed up front in a few statements; what another hub or tick had
+    // claimed is left out. The order above is kept per channel (the only place it matters: the
+    // lower-ranked action first, the one that outranks last); channels go in parallel.
+    const claimed = await claimRuns(
+      this.hub.db,
+      due.map((d) => this.newRun(d, now)),
+    );
+    const byChannel = new Map<string, { d: Due; runId: string }[]>();
     for (const d of due) {
-      const outcome = await this.handle(d, schedules, now);
-      if (outcome && outcome !== 'running') summary[outcome]++;
+      const runId = claimed.get(runKey(d.schedule.id, d.occurrence.dueAt));
+      if (!runId) continue;
+      const list = byChannel.get(d.schedule.channel_id) ?? [];
+      list.push({ d, runId });
+      byChannel.set(d.schedule.channel_id, list);
     }
-    for (const s of schedules) await advanceWatermark(this.hub.db, s.id, s.version, new Date(now));
+    const onChannel = new Map<string, RunnableSchedule[]>();
+    for (const s of schedules) {
+      const list = onChannel.get(s.channel_id) ?? [];
+      list.push(s);
+      onChannel.set(s.channel_id, list);
+    }
+    const groups = [...byChannel.values()];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(SWITCH_CONCURRENCY, groups.length) }, async () => {
+        while (next < groups.length) {
+          for (const { d, runId } of groups[next++]!) {
+            const outcome = await this.handle(d, runId, onChannel.get(d.schedule.channel_id) ?? [], now);
+            if (outcome !== 'running') summary[outcome]++;
+          }
+        }
+      }),
+    );
+    await advanceWatermarks(this.hub.db, schedules, new Date(now));
     return summary;
+  }
+
+  /** The run log row an occurrence is claimed with. */
+  private newRun(d: Due, now: number): NewRun {
+    const { schedule: s, occurrence: o } = d;
+    const lateMin = Math.round((now - o.dueAt) / 60_000);
+    const reason =
+      d.outcome === 'run'
+        ? o.reason
+        : d.outcome === 'missed'
+          ? `${o.reason}; the hub did not run it: ${lateMin} min late is beyond the grace period of ${s.grace_min} min`
+          : `${o.reason}; replaced by a later action of this schedule in the same catch-up`;
+    return {
+      schedule_id: s.id,
+      schedule_version: s.version,
+      site_id: s.site_id,
+      channel_id: s.channel_id,
+      due_at: new Date(o.dueAt),
+      edge: o.edge,
+      state: o.state,
+      outcome: d.outcome === 'run' ? 'running' : d.outcome,
+      reason,
+    };
   }
 
   private dueOf(s: RunnableSchedule, now: number): Due[] {
@@ -135,33 +196,24 @@ export class ScheduleRunner {
     }));
   }
 
-  /** Claims the occurrence and acts on it; undefined when another hub or tick had claimed it. */
-  private async handle(d: Due, all: RunnableSchedule[], now: number): Promise<RunOutcome | undefined> {
+  /** Acts on a claimed occurrence (`runId`, its run log row); `onChannel`: the schedules of its channel. */
+  private async handle(
+    d: Due,
+    runId: string,
+    onChannel: RunnableSchedule[],
+    now: number,
+  ): Promise<RunOutcome> {
     const { schedule: s, occurrence: o } = d;
     const tz = s.timezone;
     const lateMin = Math.round((now - o.dueAt) / 60_000);
-    const base = {
-      schedule_id: s.id,
-      schedule_version: s.version,
-      site_id: s.site_id,
-      channel_id: s.channel_id,
-      due_at: new Date(o.dueAt),
-      edge: o.edge,
-      state: o.state,
-    };
     if (d.outcome !== 'run') {
-      const reason =
-        d.outcome === 'missed'
-          ? `${o.reason}; the hub did not run it: ${lateMin} min late is beyond the grace period of ${s.grace_min} min`
-          : `${o.reason}; replaced by a later action of this schedule in the same catch-up`;
-      const id = await claimRun(this.hub.db, { ...base, outcome: d.outcome, reason });
-      if (!id) return undefined;
       if (d.outcome === 'missed')
-        await this.auditRun(s, o.dueAt, 'schedule.missed', 'failed', { reason, runId: id });
+        await this.auditRun(s, o.dueAt, 'schedule.missed', 'failed', {
+          reason: this.newRun(d, now).reason,
+          runId,
+        });
       return d.outcome;
     }
-    const runId = await claimRun(this.hub.db, { ...base, outcome: 'running', reason: o.reason });
-    if (!runId) return undefined;
     const finish = async (
       outcome: RunOutcome,
       reason: string,
@@ -178,7 +230,7 @@ export class ScheduleRunner {
       return outcome;
     };
 
-    const sameChannel = all.filter((x) => x.channel_id === s.channel_id && x.id !== s.id);
+    const sameChannel = onChannel.filter((x) => x.id !== s.id);
     const open = (x: RunnableSchedule) => activeWindow(defOf(x), placeOf(x), o.dueAt);
     const holder = sameChannel
       .filter((x) => compareRank(x, s) < 0)

@@ -217,17 +217,6 @@ export async function runnableSchedules(db: Kysely<DB>): Promise<RunnableSchedul
   return rows.map((r) => toRow<RunnableSchedule>(r));
 }
 
-/** Moves the watermark forward only (a slower hub finishing late never moves it back). */
-export async function advanceWatermark(db: Kysely<DB>, id: string, version: number, to: Date) {
-  await db
-    .updateTable('schedules')
-    .set({ checked_until: to })
-    .where('id', '=', id)
-    .where('version', '=', version)
-    .where('checked_until', '<', to)
-    .execute();
-}
-
 export interface NewRun {
   schedule_id: string;
   schedule_version: number;
@@ -239,6 +228,48 @@ export interface NewRun {
   outcome: RunOutcome;
   reason: string;
 }
+
+/**
+ * Moves the watermarks of many schedules forward in one statement (a tick looks at every enabled
+ * schedule: 10,000 single-row updates every 15 s would outlast the tick itself), forward only and
+ * only for the version the tick read.
+ */
+export async function advanceWatermarks(
+  db: Kysely<DB>,
+  schedules: readonly { id: string; version: number }[],
+  to: Date,
+): Promise<void> {
+  for (let i = 0; i < schedules.length; i += WATERMARK_CHUNK) {
+    const part = schedules.slice(i, i + WATERMARK_CHUNK);
+    await sql`
+      UPDATE schedules AS s SET checked_until = ${to}
+        FROM unnest(${part.map((x) => x.id)}::uuid[], ${part.map((x) => x.version)}::int4[]) AS u(id, version)
+       WHERE s.id = u.id AND s.version = u.version AND s.checked_until < ${to}`.execute(db);
+  }
+}
+const WATERMARK_CHUNK = 5000;
+/** Rows per claiming INSERT (9 parameters a row, well under the protocol's 65,535). */
+const CLAIM_CHUNK = 1000;
+
+/**
+ * Claims many occurrences at once: for each one claimed here its run id, keyed by
+ * `runKey(schedule_id, due_at)`; one another hub (or tick) already has is absent.
+ */
+export async function claimRuns(db: Kysely<DB>, runs: readonly NewRun[]): Promise<Map<string, string>> {
+  const claimed = new Map<string, string>();
+  for (let i = 0; i < runs.length; i += CLAIM_CHUNK) {
+    const rows = await db
+      .insertInto('schedule_runs')
+      .values(runs.slice(i, i + CLAIM_CHUNK))
+      .onConflict((oc) => oc.columns(['schedule_id', 'due_at']).doNothing())
+      .returning(['id', 'schedule_id', 'due_at'])
+      .execute();
+    for (const r of rows) claimed.set(runKey(r.schedule_id, new Date(r.due_at).getTime()), r.id);
+  }
+  return claimed;
+}
+
+export const runKey = (scheduleId: string, dueAt: number) => `${scheduleId}@${dueAt}`;
 
 /** Claims an occurrence: the run's id, or undefined when another hub (or tick) already has it. */
 export async function claimRun(db: Kysely<DB>, run: NewRun): Promise<string | undefined> {
