@@ -40,7 +40,6 @@ import { bridgeCluster } from './cluster-bridge.ts';
 import { type ControlPlaneConfig, controlPlaneConfig } from './config.ts';
 import { ExternalBroker } from './external-broker.ts';
 import { syncMosquittoFiles } from './mosquitto-files.ts';
-import { NatsBroker } from './nats-broker.ts';
 import { NodeDirectory } from './node-directory.ts';
 
 const CHANNELS: NodeChannel[] = ['status', 'telemetry', 'responses', 'events', 'daily', 'live'];
@@ -132,6 +131,8 @@ export class ControlPlane {
     const cp = this.config;
     let broker: ControlBroker;
     if (cp.nats) {
+      // Loaded only for the clustered tier: a single hub does not carry the NATS client.
+      const { NatsBroker } = await import('./nats-broker.ts');
       broker = new NatsBroker({
         ...cp.nats,
         queueGroup: cp.sharedGroup,
