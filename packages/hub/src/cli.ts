@@ -1,4 +1,4 @@
-// wattfleet-hub start | migrate | rotate-secrets-key
+// wattfleet-hub start | migrate | rotate-secrets-key | backup DIR | restore DIR [--force]
 import { type HubConfig, loadConfig } from './config.ts';
 import { startHub } from './server.ts';
 import { openDatabase } from './storage/database.ts';
@@ -58,9 +58,24 @@ async function main(argv: string[]): Promise<void> {
       console.log(await rotateSecretsKeyCommand(config, process.env, rest.includes('--force')));
       return;
     }
+    case 'backup':
+    case 'restore': {
+      const { backupCommand, restoreCommand, positional } = await import('./backup/backup.command.ts');
+      const dir = positional(rest);
+      if (!dir) {
+        console.error(`usage: wattfleet-hub ${command} DIR${command === 'restore' ? ' [--force]' : ''}`);
+        process.exit(2);
+      }
+      console.log(
+        command === 'backup'
+          ? await backupCommand(config, dir)
+          : await restoreCommand(config, dir, rest.includes('--force')),
+      );
+      return;
+    }
     default:
       console.error(
-        `unknown command "${command}"; use: start [--demo] | migrate | rotate-secrets-key [--force]`,
+        `unknown command "${command}"; use: start [--demo] | migrate | rotate-secrets-key [--force] | backup DIR | restore DIR [--force]`,
       );
       process.exit(2);
   }
@@ -69,7 +84,9 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((err) => {
   // A wrong or missing secrets key is an operator's mistake, not a crash: say it plainly.
   console.error(
-    err instanceof Error && err.name === 'SecretsKeyError' ? `wattfleet-hub: ${err.message}` : err,
+    err instanceof Error && (err.name === 'SecretsKeyError' || err.name === 'BackupError')
+      ? `wattfleet-hub: ${err.message}`
+      : err,
   );
   process.exit(1);
 });
