@@ -119,11 +119,17 @@ logging: { level: info, file: ${join(dir, `${name}.log`)} }
     }
     return [...ports];
   };
+  /** Mosquitto writes its log a moment after the connection it describes: wait for the lines. */
+  const loggedListenersOf = (nodeId: string) =>
+    until(`${nodeId}: connection in the broker log`, () => {
+      const ports = listenersOf(nodeId);
+      return ports.length > 0 ? ports : undefined;
+    });
 
   it('a plain enroll gets MQTT_PUBLIC_URL, and the agent connects and takes commands there', async () => {
     const { id } = await start('plain', `{ url: "${hubUrl}" }`);
     assert.equal(id.mqtt.url, publicUrl, 'the public listener, not the hub’s internal MQTT_URL');
-    assert.deepEqual(listenersOf(id.nodeId), [Number(new URL(publicUrl).port)]);
+    assert.deepEqual(await loggedListenersOf(id.nodeId), [Number(new URL(publicUrl).port)]);
     writeFileSync(join(dir, 'plain.log'), 'alpha\nbeta\n');
     const created = await hub.admin('POST', `/api/v1/nodes/${id.nodeId}/commands`, {
       type: 'FETCH_LOGS',
@@ -144,6 +150,6 @@ logging: { level: info, file: ${join(dir, `${name}.log`)} }
   it("an agent's own hub.mqttUrl wins over the enrollment answer", async () => {
     const { id } = await start('local', `{ url: "${hubUrl}", mqttUrl: "${broker.url}" }`);
     assert.equal(id.mqtt.url, publicUrl, 'the hub still offered the public one');
-    assert.deepEqual(listenersOf(id.nodeId), [broker.port]);
+    assert.deepEqual(await loggedListenersOf(id.nodeId), [broker.port]);
   });
 });
